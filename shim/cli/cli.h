@@ -1,0 +1,27 @@
+/* The enact command: one file per subcommand, sharing these helpers. */
+#ifndef ENACT_CLI_H
+#define ENACT_CLI_H
+
+#include "../core/config.h"
+
+#include <stdbool.h>
+
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_match(int argc, char **argv);
+
+/* Exit statuses of the CLI's own failures (run passes on CMD's). */
+#define EXIT_CONFIG 1
+#define EXIT_USAGE 2
+
+/* -c FILE, else $ENACT_CONFIG, else ./enact.ini; NULL (after saying why)
+ * when none is given or found. */
+const char *cli_config_path(const char *flag_value);
+
+/* Loads and validates; prints every diagnostic to stderr on failure. */
+struct enact_config *cli_load_config(const char *path);
+
+/* True when arg is -h or --help. */
+bool cli_wants_help(const char *arg);
+
+#endif

@@ -1,0 +1,65 @@
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char USAGE[] =
+    "usage: enact COMMAND [ARGS]\n"
+    "\n"
+    "Govern an AI agent's tool calls (connects and program starts) with rate\n"
+    "limits, recorded in a JSON-lines audit log, without changing the agent.\n"
+    "\n"
+    "commands:\n"
+    "  run   [-c FILE] [-a AGENT] [--observe] -- CMD [ARGS]   run CMD governed\n"
+    "  check [FILE]                                           validate a config\n"
+    "  match [-c FILE] connect ADDR:PORT | exec CMD [ARGS]    which tool a call maps to\n"
+    "\n"
+    "The config is -c FILE, else $ENACT_CONFIG, else ./enact.ini.\n"
+    "'enact COMMAND --help' tells more.\n";
+
+const char *cli_config_path(const char *flag_value)
+{
+    if (flag_value)
+        return flag_value;
+    const char *env = getenv("ENACT_CONFIG");
+    if (env && *env)
+        return env;
+    if (access("enact.ini", F_OK) == 0)
+        return "enact.ini";
+    fprintf(stderr, "enact: no config: pass -c FILE, set ENACT_CONFIG, or create ./enact.ini\n");
+    return NULL;
+}
+
+struct enact_config *cli_load_config(const char *path)
+{
+    struct config_diag diag;
+    struct enact_config *cfg = config_load(path, &diag);
+    for (size_t i = 0; i < diag.n; i++)
+        fprintf(stderr, "%s\n", diag.lines[i]);
+    config_diag_free(&diag);
+    return cfg;
+}
+
+bool cli_wants_help(const char *arg)
+{
+    return arg && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || cli_wants_help(argv[1])) {
+        fputs(USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {{"run", cmd_run}, {"check", cmd_check}, {"match", cmd_match}};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "enact: unknown command '%s'\n\n%s", argv[1], USAGE);
+    return EXIT_USAGE;
+}

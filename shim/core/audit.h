@@ -1,0 +1,45 @@
+/* Audit records: one JSON object per line, one write(2) per record.
+ *
+ * Formatting and writing allocate nothing and take no lock (vfork-safe).
+ * A record is at most AUDIT_RECORD_MAX bytes: long strings and argv are
+ * capped and flagged, never cut mid-escape. The log is opened per record
+ * with O_APPEND, so records of many processes never interleave, a rotated
+ * log is followed, and no descriptor of ours outlives the call. */
+#ifndef ENACT_AUDIT_H
+#define ENACT_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUDIT_RECORD_MAX 4096
+
+struct audit_event {
+    uint64_t unix_ns;
+    long pid;
+    const char *agent;
+    const char *exe;     /* the program that made the call */
+    const char *op;      /* connect, exec, spawn, ... */
+    const char *tool;    /* NULL when no tool applies */
+    const char *target;  /* address or program path */
+    char *const *argv;   /* exec family, or NULL */
+    const char *verdict;
+    const char *reason;  /* or NULL */
+    const char *errno_name; /* what the caller saw, or NULL */
+    bool has_retry_after;
+    uint64_t retry_after_ms;
+    const char *detail;  /* free text for error records, or NULL */
+};
+
+/* Writes the record and its newline into buf; returns its length, or 0 if
+ * it did not fit (never a partial record). */
+size_t audit_format(const struct audit_event *ev, char *buf, size_t cap);
+
+/* Appends one formatted record to the log at path. Returns 0 or an errno;
+ * never blocks on a FIFO, never leaves a descriptor open. */
+int audit_append(const char *path, const char *record, size_t len);
+
+/* Formats and appends: the usual call. Returns 0 or an errno. */
+int audit_log(const char *path, const struct audit_event *ev);
+
+#endif

@@ -1,0 +1,191 @@
+/* Interposers for the exec family: execve, execv, execvp, execvpe, execl,
+ * execlp, execle, posix_spawn, posix_spawnp.
+ *
+ * glibc calls its internal __execve from execvp, execl* and posix_spawn, so
+ * each is hooked by name. These run in vfork children (Python's subprocess,
+ * posix_spawn): no allocation, no stdio, no lock, stack buffers only, and
+ * the re-entry guard is never held across the real exec, whose child shares
+ * this thread's memory. */
+#include "real.h"
+#include "shim.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* glibc's execvp falls back to this when PATH is unset (_CS_PATH). */
+#define DEFAULT_PATH "/bin:/usr/bin"
+
+/* Callers that try each PATH entry themselves (Python's subprocess, dash)
+ * call execve again after a refusal, often on the same file through a
+ * symlinked folder (/bin -> /usr/bin). The gate decides each attempt, but
+ * one refusal of one file in one process is recorded once. */
+static __thread struct {
+    pid_t pid;
+    dev_t dev;
+    ino_t ino;
+} last_refused __attribute__((tls_model("initial-exec")));
+
+static bool executable_file(const char *path, struct stat *st)
+{
+    return stat(path, st) == 0 && S_ISREG(st->st_mode) && access(path, X_OK) == 0;
+}
+
+/* The file an exec of `file` would run, found as execvp finds it; false
+ * when there is none (the real call then fails on its own). */
+static bool find_program(const char *file, bool search_path, char out[PATH_MAX],
+                         struct stat *st)
+{
+    if (!file || !*file)
+        return false;
+    size_t flen = strlen(file);
+    if (!search_path || strchr(file, '/')) {
+        if (flen >= PATH_MAX)
+            return false;
+        memcpy(out, file, flen + 1);
+        return executable_file(out, st);
+    }
+    const char *dirs = getenv("PATH");
+    if (!dirs)
+        dirs = DEFAULT_PATH;
+    for (const char *p = dirs;; p++) {
+        const char *end = strchrnul(p, ':');
+        size_t dlen = (size_t)(end - p);
+        /* An empty entry is the current folder. */
+        if (dlen + 1 + flen < PATH_MAX) {
+            memcpy(out, p, dlen);
+            size_t n = dlen;
+            if (dlen)
+                out[n++] = '/';
+            memcpy(out + n, file, flen + 1);
+            if (executable_file(out, st))
+                return true;
+        }
+        if (!*end)
+            return false;
+        p = end;
+    }
+}
+
+/* 0 to go ahead with the exec, or the errno to fail it with. */
+static int govern_exec(const char *op, const char *file, bool search_path, char *const argv[])
+{
+    const struct enact_config *cfg;
+    if (!shim_enter(&cfg))
+        return 0;
+    int err = 0;
+    char path[PATH_MAX];
+    struct stat st;
+    if (find_program(file, search_path, path, &st)) {
+        const struct tool *tool = cfg ? config_match_exec(cfg, path, argv) : NULL;
+        if (tool || !cfg) {
+            pid_t pid = getpid();
+            bool repeat = last_refused.pid == pid && last_refused.dev == st.st_dev &&
+                          last_refused.ino == st.st_ino;
+            err = shim_govern(&(struct call){
+                .op = op, .tool = tool, .target = path, .argv = argv, .quiet = repeat});
+            if (err) {
+                last_refused.pid = pid;
+                last_refused.dev = st.st_dev;
+                last_refused.ino = st.st_ino;
+            }
+        }
+    }
+    shim_leave();
+    return err;
+}
+
+static int refuse(int err)
+{
+    errno = err;
+    return -1;
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    int err = govern_exec("exec", path, false, argv);
+    return err ? refuse(err) : real.execve(path, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+    int err = govern_exec("exec", path, false, argv);
+    return err ? refuse(err) : real.execv(path, argv);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+    int err = govern_exec("exec", file, true, argv);
+    return err ? refuse(err) : real.execvp(file, argv);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    int err = govern_exec("exec", file, true, argv);
+    return err ? refuse(err) : real.execvpe(file, argv, envp);
+}
+
+/* The execl forms: gather the variadic arguments into an argv on the stack,
+ * as glibc itself does. An absurd count fails like the kernel would. */
+#define ARGV_LIMIT 65536
+
+#define COLLECT_ARGV(argv, arg0, last_named, envp_out)                                        \
+    size_t argc_ = 1;                                                                          \
+    {                                                                                          \
+        va_list count_;                                                                        \
+        va_start(count_, last_named);                                                          \
+        while (va_arg(count_, const char *) && argc_ < ARGV_LIMIT)                             \
+            argc_++;                                                                           \
+        va_end(count_);                                                                        \
+    }                                                                                          \
+    if (argc_ >= ARGV_LIMIT)                                                                   \
+        return refuse(E2BIG);                                                                  \
+    char *argv[argc_ + 1];                                                                     \
+    {                                                                                          \
+        va_list ap_;                                                                           \
+        va_start(ap_, last_named);                                                             \
+        argv[0] = (char *)(arg0);                                                              \
+        for (size_t i_ = 1; i_ <= argc_; i_++)                                                 \
+            argv[i_] = va_arg(ap_, char *);                                                    \
+        envp_out;                                                                              \
+        va_end(ap_);                                                                           \
+    }
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+    COLLECT_ARGV(argv, arg, arg, (void)0);
+    return execve(path, argv, environ);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    COLLECT_ARGV(argv, arg, arg, (void)0);
+    return execvp(file, argv);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+    char *const *envp;
+    COLLECT_ARGV(argv, arg, arg, envp = va_arg(ap_, char *const *));
+    return execve(path, argv, envp);
+}
+
+EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
+                       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    int err = govern_exec("spawn", path, false, argv);
+    return err ? err : real.posix_spawn(pid, path, actions, attr, argv, envp);
+}
+
+EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
+                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    int err = govern_exec("spawn", file, true, argv);
+    return err ? err : real.posix_spawnp(pid, file, actions, attr, argv, envp);
+}

@@ -1,0 +1,37 @@
+/* The governed process: its configuration, its view of the shared state,
+ * and the one path every interposer takes to decide and report.
+ *
+ * Process-wide state (named in DESIGN §1): the immutable config, the state
+ * mapping, the agent's identity; set once by the constructor, read-only
+ * afterwards. Per thread: a re-entry guard, so that calls enact makes
+ * itself are never governed. */
+#ifndef ENACT_SHIM_H
+#define ENACT_SHIM_H
+
+#include "../core/audit.h"
+#include "../core/config.h"
+
+#include <stdbool.h>
+
+/* What an interposer knows about the call it holds. */
+struct call {
+    const char *op;          /* "connect", "exec", "spawn" */
+    const struct tool *tool; /* NULL only when the config is broken */
+    const char *target;
+    char *const *argv;       /* exec family */
+    bool quiet;              /* a repeat of a refusal already recorded: no record */
+};
+
+/* True when this call is to be governed: pair it with shim_leave(). False
+ * when it must pass straight through (the process is not governed, or enact
+ * itself is calling). *cfg is the config, or NULL when it could not be
+ * loaded: every call the hooks can classify is then refused. Also makes
+ * sure `real` is resolved. */
+bool shim_enter(const struct enact_config **cfg);
+void shim_leave(void);
+
+/* Decides a call and writes its audit record. Returns 0 to go ahead, or
+ * the errno the caller must see. Keeps the caller's errno. vfork-safe. */
+int shim_govern(const struct call *c);
+
+#endif
