@@ -27,6 +27,7 @@ struct loader {
     const char *display_path; /* as the user named the file */
     char *dir;                /* directory of the config, for relative paths */
     unsigned line;            /* line inih is at */
+    unsigned section_line;    /* line of the last [section] header */
     unsigned errors;
     unsigned seen_line[8];    /* first line of each [enact] scalar key */
     char bad_section[80];     /* last unsupported section reported, said once */
@@ -48,15 +49,25 @@ static void diag_add(struct loader *ld, unsigned line, const char *fmt, ...)
     char *text = NULL;
     int n = line ? asprintf(&text, "%s:%u: %s", ld->display_path, line, msg)
                  : asprintf(&text, "%s: %s", ld->display_path, msg);
-    char **grown = realloc(ld->diag->lines, (ld->diag->n + 1) * sizeof *grown);
-    if (n < 0 || !grown) {
+    struct config_diag *d = ld->diag;
+    char **lines = n < 0 ? NULL : realloc(d->lines, (d->n + 1) * sizeof *lines);
+    if (lines)
+        d->lines = lines;
+    unsigned *at = lines ? realloc(d->at, (d->n + 1) * sizeof *at) : NULL;
+    if (at)
+        d->at = at;
+    if (!lines || !at) {
         free(n < 0 ? NULL : text);
-        if (grown)
-            ld->diag->lines = grown;
         return;
     }
-    ld->diag->lines = grown;
-    ld->diag->lines[ld->diag->n++] = text;
+    /* Keep the list in line order (inih's syntax error arrives last). */
+    size_t i = d->n++;
+    for (; i > 0 && d->at[i - 1] > line; i--) {
+        d->lines[i] = d->lines[i - 1];
+        d->at[i] = d->at[i - 1];
+    }
+    d->lines[i] = text;
+    d->at[i] = line;
 }
 
 /* ---- value parsers ------------------------------------------------------- */
@@ -285,7 +296,7 @@ static struct tool *find_or_add_tool(struct loader *ld, const char *name)
     memset(t, 0, sizeof *t);
     if (!(t->name = strdup(name)))
         return NULL;
-    t->line = ld->line;
+    t->line = ld->section_line ? ld->section_line : ld->line;
     cfg->ntools++;
     return t;
 }
@@ -348,6 +359,8 @@ static void tool_key(struct loader *ld, const char *tool_name, const char *name,
         diag_add(ld, ld->line, "out of memory");
         return;
     }
+    if (strcmp(name, "connect") == 0 || strcmp(name, "exec") == 0)
+        t->rule_lines++;
     if (strcmp(name, "connect") == 0) {
         add_connect(ld, t, v);
         return;
@@ -421,6 +434,11 @@ static char *read_line(char *out, int size, void *stream)
     }
     out[n] = '\0';
     ms->ld->line++;
+    const char *p = out;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '[')
+        ms->ld->section_line = ms->ld->line;
     return out;
 }
 
@@ -477,7 +495,7 @@ static char *slurp(struct loader *ld, const char *path, size_t *len)
 
 static void finalize_tool(struct loader *ld, struct tool *t)
 {
-    if (t->nconnect == 0 && t->nexec == 0)
+    if (t->rule_lines == 0)
         diag_add(ld, t->line,
                  "tool '%s' has no 'connect =' or 'exec =' rule, so no call can map to it",
                  t->name);
@@ -613,6 +631,7 @@ void config_diag_free(struct config_diag *diag)
     for (size_t i = 0; i < diag->n; i++)
         free(diag->lines[i]);
     free(diag->lines);
+    free(diag->at);
     *diag = (struct config_diag){0};
 }
 

@@ -18,7 +18,8 @@ enum on_error_policy { ON_ERROR_DENY, ON_ERROR_ALLOW };
 
 struct tool {
     char *name;
-    unsigned line; /* where the tool is first mentioned */
+    unsigned line;       /* its [tool.NAME] header */
+    unsigned rule_lines; /* connect/exec lines written, valid or not */
     struct connect_rule *connect;
     size_t nconnect;
     struct exec_rule *exec;
@@ -45,9 +46,11 @@ struct enact_config {
     size_t ntools;
 };
 
-/* Diagnostics, each a line "FILE:LINE: message" (or "FILE: message"). */
+/* Diagnostics, each a line "FILE:LINE: message" (or "FILE: message"),
+ * in line order; at[i] is the line of lines[i] (0: the whole file). */
 struct config_diag {
     char **lines;
+    unsigned *at;
     size_t n;
 };
 
