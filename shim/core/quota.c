@@ -1,0 +1,75 @@
+#include "quota.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAX_WINDOW_HOURS (24.0 * 366 * 10)
+
+bool quota_policy_init(struct quota_policy *p, uint64_t max_actions, double window_hours)
+{
+    if (max_actions == 0 || max_actions > UINT32_MAX || !(window_hours > 0) ||
+        window_hours > MAX_WINDOW_HOURS)
+        return false;
+    double slot = window_hours * 3600e9 / QUOTA_WINDOW_SLOTS;
+    if (slot < 1)
+        return false;
+    p->max_actions = (uint32_t)max_actions;
+    p->slot_ns = (uint64_t)llround(slot);
+    return true;
+}
+
+/* Moves the ring forward to now's slot, dropping slots that left the
+ * window. A zeroed ring is a valid empty ring at slot 0. */
+static void advance(struct quota_ring *r, const struct quota_policy *p, uint64_t now_ns)
+{
+    uint64_t slot = now_ns / p->slot_ns;
+    if (slot <= r->newest)
+        return; /* same slot, or a clock stepped back: keep counting */
+    if (slot - r->newest >= QUOTA_RING_SLOTS) {
+        memset(r->counts, 0, sizeof r->counts);
+        r->used = 0;
+    } else {
+        for (uint64_t s = r->newest + 1; s <= slot; s++) {
+            uint32_t *c = &r->counts[s % QUOTA_RING_SLOTS];
+            r->used -= *c;
+            *c = 0;
+        }
+    }
+    r->newest = slot;
+}
+
+bool quota_check(struct quota_ring *r, const struct quota_policy *p, uint64_t now_ns,
+                 uint64_t *retry_after_ns)
+{
+    advance(r, p, now_ns);
+    if (r->used < p->max_actions)
+        return true;
+    /* The oldest slot holding actions is freed when the ring passes it. */
+    uint64_t oldest = r->newest >= QUOTA_RING_SLOTS - 1 ? r->newest - (QUOTA_RING_SLOTS - 1) : 0;
+    for (uint64_t s = oldest; s <= r->newest; s++) {
+        if (r->counts[s % QUOTA_RING_SLOTS]) {
+            uint64_t free_at = (s + QUOTA_RING_SLOTS) * p->slot_ns;
+            *retry_after_ns = free_at > now_ns ? free_at - now_ns : 0;
+            break;
+        }
+    }
+    return false;
+}
+
+void quota_consume(struct quota_ring *r, const struct quota_policy *p, uint64_t now_ns)
+{
+    advance(r, p, now_ns);
+    r->counts[r->newest % QUOTA_RING_SLOTS]++;
+    r->used++;
+}
+
+uint32_t quota_remaining(struct quota_ring *r, const struct quota_policy *p, uint64_t now_ns)
+{
+    advance(r, p, now_ns);
+    return r->used >= p->max_actions ? 0 : p->max_actions - r->used;
+}
+
+void quota_reset(struct quota_ring *r)
+{
+    memset(r, 0, sizeof *r);
+}
