@@ -1,0 +1,294 @@
+# Shared helpers for the integration tests. Each test sources this file:
+#   . "$(dirname "$0")/lib.sh"
+# The runner (run.sh) starts every test in a fresh, empty temp dir (its cwd)
+# and removes it afterwards; a test keeps everything it writes in "$T".
+#
+# Provides: ROOT ENACT SHIM T PY, fail, check_eq, note, free_port,
+# wait_accepting, start_http, start_unix_http, spawn_bg, curl_code,
+# count_curls, audit_check, audit_eval.
+
+set -euo pipefail
+
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=${ENACT_ROOT:-$(cd "$LIB_DIR/../.." && pwd)}
+ENACT=$ROOT/build/enact
+SHIM=$ROOT/build/libenact_shim.so
+T=$(pwd -P)
+TEST_NAME=$(basename "$0" .sh)
+
+# Hermetic: nothing of the caller's governance or proxies leaks in.
+unset LD_PRELOAD ENACT_CONFIG ENACT_AGENT ENACT_MODE
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY ftp_proxy FTP_PROXY \
+    no_proxy NO_PROXY
+
+fail() {
+    echo "FAIL [$TEST_NAME]: $*" >&2
+    exit 1
+}
+
+note() {
+    echo "# $*"
+}
+
+# check_eq WHAT EXPECTED ACTUAL
+check_eq() {
+    [ "$2" == "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+[ -x "$ENACT" ] || fail "$ENACT is missing (run make)"
+[ -f "$SHIM" ] || fail "$SHIM is missing (run make)"
+
+# The interpreter itself, not a version manager's wrapper script (pyenv's
+# shims are shell scripts that would run governed programs of their own).
+PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 is required"
+[ -x "$PY" ] || fail "python3 reports an unusable sys.executable '$PY'"
+
+# ---- background processes ---------------------------------------------------
+
+_BG_PIDS=()
+_lib_cleanup() {
+    local p
+    for p in "${_BG_PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in "${_BG_PIDS[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+}
+trap _lib_cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+# spawn_bg LOG CMD ARGS...: starts CMD in the background (killed on exit);
+# its pid is in BG_PID.
+spawn_bg() {
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 </dev/null &
+    BG_PID=$!
+    _BG_PIDS+=("$BG_PID")
+}
+
+# free_port [HOST]: a port nobody listens on (bind to 0, read it, close).
+free_port() {
+    "$PY" - "${1:-127.0.0.1}" <<'EOF'
+import socket, sys
+host = sys.argv[1]
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.bind((host, 0))
+print(s.getsockname()[1])
+s.close()
+EOF
+}
+
+# wait_accepting PID HOST PORT | wait_accepting PID unix:PATH
+# Waits (at most 10 s) until a connect succeeds; returns 1 if PID died or
+# time ran out. Runs ungoverned.
+wait_accepting() {
+    "$PY" - "$@" <<'EOF'
+import os, socket, sys, time
+pid = int(sys.argv[1])
+if sys.argv[2].startswith("unix:"):
+    fam, addr = socket.AF_UNIX, sys.argv[2][5:]
+else:
+    host, port = sys.argv[2], int(sys.argv[3])
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    addr = (host, port)
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        sys.exit(1)
+    # a zombie has exited too
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                sys.exit(1)
+    except OSError:
+        sys.exit(1)
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(1)
+    try:
+        s.connect(addr)
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+    finally:
+        s.close()
+sys.exit(1)
+EOF
+}
+
+# start_http [HOST]: python3's http.server on HOST (default 127.0.0.1) at a
+# free port, serving $T/www (index.html says "hello"). Sets HTTP_PORT,
+# HTTP_PID, HTTP_URL. Retries a few times should another process take the
+# port between the probe and the bind.
+start_http() {
+    local host=${1:-127.0.0.1} attempt
+    mkdir -p "$T/www"
+    echo hello >"$T/www/index.html"
+    for attempt in 1 2 3; do
+        HTTP_PORT=$(free_port "$host")
+        spawn_bg "$T/http-$attempt.log" "$PY" -m http.server --bind "$host" \
+            --directory "$T/www" "$HTTP_PORT"
+        HTTP_PID=$BG_PID
+        if wait_accepting "$HTTP_PID" "$host" "$HTTP_PORT"; then
+            case $host in
+            *:*) HTTP_URL="http://[$host]:$HTTP_PORT/" ;;
+            *) HTTP_URL="http://$host:$HTTP_PORT/" ;;
+            esac
+            return 0
+        fi
+        kill "$HTTP_PID" 2>/dev/null || true
+    done
+    cat "$T"/http-*.log >&2 || true
+    fail "the HTTP server on $host did not start accepting connections"
+}
+
+# start_unix_http PATH: a minimal HTTP server on an AF_UNIX socket that
+# answers every request with 200 "hello". Sets UNIX_PID.
+start_unix_http() {
+    local path=$1
+    cat >"$T/unix_http.py" <<'EOF'
+import os, socket, sys
+path = sys.argv[1]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(16)
+while True:
+    conn, _ = srv.accept()
+    with conn:
+        conn.settimeout(5)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            if data:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n"
+                             b"Connection: close\r\n\r\nhello\n")
+        except OSError:
+            pass
+EOF
+    spawn_bg "$T/unix_http.log" "$PY" "$T/unix_http.py" "$path"
+    UNIX_PID=$BG_PID
+    wait_accepting "$UNIX_PID" "unix:$path" || {
+        cat "$T/unix_http.log" >&2
+        fail "the unix-socket HTTP server at $path did not start accepting connections"
+    }
+}
+
+# ---- curl -------------------------------------------------------------------
+
+# curl_code [PREFIX...] curl CURL-ARGS...: runs `PREFIX curl -s -o /dev/null
+# -w %{http_code} CURL-ARGS` (PREFIX: e.g. "$ENACT" run -c INI --); sets
+# CURL_RC and CURL_CODE, never fails.
+curl_code() {
+    local prefix=()
+    while [ "$1" != "curl" ]; do
+        prefix+=("$1")
+        shift
+    done
+    shift
+    set +e
+    CURL_CODE=$(${prefix[@]+"${prefix[@]}"} curl -s --noproxy '*' --max-time 20 -o /dev/null \
+        -w '%{http_code}' "$@" 2>"$T/curl.err")
+    CURL_RC=$?
+    set -e
+}
+
+# count_curls N [PREFIX...] curl CURL-ARGS...: runs curl_code N times; sets
+# CURL_OK (exit 0 and 200) and CURL_DENIED (exit 7 "could not connect" and
+# code 000). Anything else fails the test.
+count_curls() {
+    local n=$1 i
+    shift
+    CURL_OK=0
+    CURL_DENIED=0
+    for ((i = 1; i <= n; i++)); do
+        curl_code "$@"
+        if [ "$CURL_RC" = 0 ] && [ "$CURL_CODE" = 200 ]; then
+            CURL_OK=$((CURL_OK + 1))
+        elif [ "$CURL_RC" = 7 ] && [ "$CURL_CODE" = 000 ]; then
+            CURL_DENIED=$((CURL_DENIED + 1))
+        else
+            cat "$T/curl.err" >&2
+            fail "curl attempt $i: unexpected exit $CURL_RC, http code '$CURL_CODE'"
+        fi
+    done
+}
+
+# ---- audit log --------------------------------------------------------------
+
+# audit_check FILE COUNT [KEY=VALUE...]: every line of FILE is a JSON object
+# with the record's mandatory fields; there are exactly COUNT of them; each
+# has KEY equal to VALUE (compared as text; KEY "argv0" is argv[0]). A
+# missing FILE counts as no records.
+audit_check() {
+    "$PY" - "$@" <<'EOF'
+import json, os, sys
+path, want = sys.argv[1], int(sys.argv[2])
+expect = [a.split("=", 1) for a in sys.argv[3:]]
+def die(msg):
+    print(f"audit log {path}: {msg}", file=sys.stderr)
+    if os.path.exists(path):
+        sys.stderr.write(open(path, encoding="utf-8", errors="replace").read())
+    sys.exit(1)
+recs = []
+if os.path.exists(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if data and not data.endswith(b"\n"):
+        die("the last line is not terminated by a newline")
+    for n, line in enumerate(data.decode("utf-8").split("\n")[:-1] if data else [], 1):
+        try:
+            rec = json.loads(line)
+        except ValueError as e:
+            die(f"line {n} is not valid JSON ({e}): {line!r}")
+        if not isinstance(rec, dict):
+            die(f"line {n} is not a JSON object")
+        recs.append((n, rec))
+if len(recs) != want:
+    die(f"expected exactly {want} records, found {len(recs)}")
+for n, rec in recs:
+    for key, typ in (("v", int), ("ts", str), ("pid", int), ("agent", str), ("exe", str),
+                     ("op", str), ("tool", str), ("target", str), ("verdict", str),
+                     ("reason", str)):
+        if not isinstance(rec.get(key), typ):
+            die(f"line {n}: field '{key}' missing or not {typ.__name__}")
+    if rec["v"] != 1:
+        die(f"line {n}: v is {rec['v']!r}, expected 1")
+    if rec["op"] in ("exec", "spawn") and not (
+            isinstance(rec.get("argv"), list) and rec["argv"]
+            and all(isinstance(a, str) for a in rec["argv"])):
+        die(f"line {n}: {rec['op']} record without a non-empty argv list")
+    if rec["verdict"] == "deny":
+        if rec.get("errno") != "EPERM":
+            die(f"line {n}: deny record with errno {rec.get('errno')!r}")
+        if rec["reason"] == "rate_limited" and not (
+                isinstance(rec.get("retry_after_ms"), int) and rec["retry_after_ms"] > 0):
+            die(f"line {n}: rate_limited record without a positive retry_after_ms")
+    for key, value in expect:
+        got = rec["argv"][0] if key == "argv0" and rec.get("argv") else rec.get(key)
+        if got is None or str(got) != value:
+            die(f"line {n}: {key} is {got!r}, expected {value!r}")
+EOF
+}
+
+# audit_eval FILE EXPR: prints the Python expression EXPR evaluated with
+# `recs` bound to the list of records (FILE must be valid JSON Lines).
+audit_eval() {
+    "$PY" - "$@" <<'EOF'
+import json, os, sys
+path, expr = sys.argv[1], sys.argv[2]
+recs = []
+if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+        recs = [json.loads(line) for line in f]
+print(eval(expr, {"recs": recs}))
+EOF
+}

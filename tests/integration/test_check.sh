@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `enact check`: misspelt key (FILE:LINE: + did-you-mean), syntax error with
+# its line, a valid file, a missing file, a designed-but-unsupported key.
+. "$(dirname "$0")/lib.sh"
+
+cd "$T"
+
+# check_run FILE: runs `enact check FILE`; sets RC and OUT (stdout+stderr).
+check_run() {
+    set +e
+    OUT=$("$ENACT" check "$1" 2>&1)
+    RC=$?
+    set -e
+    printf '%s\n' "--- enact check $1 (exit $RC)" "$OUT"
+}
+
+# The valid file first: the broken ones below differ from it by one line.
+cat >valid.ini <<'INI'
+[enact]
+state = t.state
+[tool.api]
+rate.burst_size = 3
+connect = 127.0.0.1:8080
+rate.max_calls_per_minute = 1
+[tool.touch]
+exec = touch
+INI
+check_run valid.ini
+check_eq "exit status for a valid file" 0 "$RC"
+grep -q '2 tools' <<<"$OUT" || fail "the summary does not count 2 tools"
+
+# Misspelt key on line 4.
+sed 's/^rate.burst_size = 3$/rate.burst_sise = 3/' valid.ini >misspelt.ini
+check_eq "the misspelling is on line 4" "rate.burst_sise = 3" "$(sed -n 4p misspelt.ini)"
+check_run misspelt.ini
+[ "$RC" -ne 0 ] || fail "misspelt key: exit status 0"
+grep -q '^misspelt\.ini:4: ' <<<"$OUT" || fail "misspelt key: no 'misspelt.ini:4:' line"
+grep -qi "did you mean 'rate.burst_size'" <<<"$OUT" || fail "misspelt key: no did-you-mean hint"
+
+# Section header missing its bracket on line 3.
+sed 's/^\[tool.api\]$/[tool.api/' valid.ini >syntax.ini
+check_eq "the syntax error is on line 3" "[tool.api" "$(sed -n 3p syntax.ini)"
+check_run syntax.ini
+[ "$RC" -ne 0 ] || fail "syntax error: exit status 0"
+grep -q '^syntax\.ini:3: ' <<<"$OUT" || fail "syntax error: no 'syntax.ini:3:' line"
+
+# A missing file is named.
+check_run missing.ini
+[ "$RC" -ne 0 ] || fail "missing file: exit status 0"
+grep -q 'missing\.ini' <<<"$OUT" || fail "missing file: the message does not name the file"
+
+# quota.max_actions is designed but not enforced yet: refused, on its line.
+sed 's/^exec = touch$/exec = touch\nquota.max_actions = 1000/' valid.ini >quota.ini
+check_eq "the quota key is on line 9" "quota.max_actions = 1000" "$(sed -n 9p quota.ini)"
+check_run quota.ini
+[ "$RC" -ne 0 ] || fail "quota.max_actions: exit status 0"
+grep -q '^quota\.ini:9: .*not supported' <<<"$OUT" ||
+    fail "quota.max_actions: no 'quota.ini:9: ... not supported' line"
+
+# An absolute path is reported as given.
+check_run "$T/misspelt.ini"
+grep -q "^$T/misspelt\.ini:4: " <<<"$OUT" || fail "absolute path: no '$T/misspelt.ini:4:' line"
