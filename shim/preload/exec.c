@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -23,14 +24,28 @@
 #define DEFAULT_PATH "/bin:/usr/bin"
 
 /* Callers that try each PATH entry themselves (Python's subprocess, dash)
- * call execve again after a refusal, often on the same file through a
- * symlinked folder (/bin -> /usr/bin). The gate decides each attempt, but
- * one refusal of one file in one process is recorded once. */
+ * call execve or execv again right after a refusal, with the same argv,
+ * often on the same file through a symlinked folder (/bin -> /usr/bin). The
+ * gate decides each attempt, but such a run of attempts is recorded once: a
+ * repeat is the same process, argv array and file within REPEAT_WINDOW_NS.
+ * The searching forms (execvp, posix_spawnp) search inside libc and are
+ * never repeated this way. */
+#define REPEAT_WINDOW_NS 100000000u
+
 static __thread struct {
     pid_t pid;
+    char *const *argv;
     dev_t dev;
     ino_t ino;
+    uint64_t at_ns;
 } last_refused __attribute__((tls_model("initial-exec")));
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static bool executable_file(const char *path, struct stat *st)
 {
@@ -74,7 +89,9 @@ static bool find_program(const char *file, bool search_path, char out[PATH_MAX],
 }
 
 /* 0 to go ahead with the exec, or the errno to fail it with. */
-static int govern_exec(const char *op, const char *file, bool search_path, char *const argv[])
+enum exec_form { FORM_PATH, FORM_SEARCH, FORM_SPAWN, FORM_SPAWN_SEARCH };
+
+static int govern_exec(enum exec_form form, const char *file, char *const argv[])
 {
     const struct enact_config *cfg;
     if (!shim_enter(&cfg))
@@ -82,19 +99,27 @@ static int govern_exec(const char *op, const char *file, bool search_path, char 
     int err = 0;
     char path[PATH_MAX];
     struct stat st;
-    if (find_program(file, search_path, path, &st)) {
+    bool spawn = form == FORM_SPAWN || form == FORM_SPAWN_SEARCH;
+    bool search = form == FORM_SEARCH || form == FORM_SPAWN_SEARCH;
+    if (find_program(file, search, path, &st)) {
         const struct tool *tool = cfg ? config_match_exec(cfg, path, argv) : NULL;
         if (tool || !cfg) {
             pid_t pid = getpid();
-            bool repeat = last_refused.pid == pid && last_refused.dev == st.st_dev &&
-                          last_refused.ino == st.st_ino;
-            err = shim_govern(&(struct call){
-                .op = op, .tool = tool, .target = path, .argv = argv, .quiet = repeat});
-            if (err) {
-                last_refused.pid = pid;
-                last_refused.dev = st.st_dev;
-                last_refused.ino = st.st_ino;
-            }
+            uint64_t now = monotonic_ns();
+            bool repeat = form == FORM_PATH && last_refused.pid == pid &&
+                          last_refused.argv == argv && last_refused.dev == st.st_dev &&
+                          last_refused.ino == st.st_ino &&
+                          now - last_refused.at_ns < REPEAT_WINDOW_NS;
+            err = shim_govern(&(struct call){.op = spawn ? "spawn" : "exec",
+                                              .tool = tool,
+                                              .target = path,
+                                              .argv = argv,
+                                              .quiet = repeat});
+            last_refused.pid = err ? pid : 0;
+            last_refused.argv = argv;
+            last_refused.dev = st.st_dev;
+            last_refused.ino = st.st_ino;
+            last_refused.at_ns = now;
         }
     }
     shim_leave();
@@ -109,25 +134,25 @@ static int refuse(int err)
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-    int err = govern_exec("exec", path, false, argv);
+    int err = govern_exec(FORM_PATH, path, argv);
     return err ? refuse(err) : real.execve(path, argv, envp);
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
-    int err = govern_exec("exec", path, false, argv);
+    int err = govern_exec(FORM_PATH, path, argv);
     return err ? refuse(err) : real.execv(path, argv);
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
-    int err = govern_exec("exec", file, true, argv);
+    int err = govern_exec(FORM_SEARCH, file, argv);
     return err ? refuse(err) : real.execvp(file, argv);
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    int err = govern_exec("exec", file, true, argv);
+    int err = govern_exec(FORM_SEARCH, file, argv);
     return err ? refuse(err) : real.execvpe(file, argv, envp);
 }
 
@@ -179,13 +204,13 @@ EXPORT int execle(const char *path, const char *arg, ...)
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    int err = govern_exec("spawn", path, false, argv);
+    int err = govern_exec(FORM_SPAWN, path, argv);
     return err ? err : real.posix_spawn(pid, path, actions, attr, argv, envp);
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
                         const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    int err = govern_exec("spawn", file, true, argv);
+    int err = govern_exec(FORM_SPAWN_SEARCH, file, argv);
     return err ? err : real.posix_spawnp(pid, file, actions, attr, argv, envp);
 }

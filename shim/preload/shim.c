@@ -82,6 +82,9 @@ __attribute__((constructor)) static void shim_init(void)
         return;
     }
     choose_agent(cfg);
+    /* A relative path would name another file once a child changes folder. */
+    if (path[0] != '/')
+        setenv("ENACT_CONFIG", cfg->path, 1);
     const char *mode = getenv("ENACT_MODE"); /* enact run --observe */
     if (mode && strcmp(mode, "observe") == 0)
         cfg->mode = MODE_OBSERVE;
