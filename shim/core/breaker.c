@@ -10,10 +10,14 @@ bool breaker_policy_init(struct breaker_policy *p, uint64_t failure_threshold,
         success_threshold > BREAKER_MAX_PROBES || !(timeout_seconds > 0) ||
         !(probe_seconds > 0) || timeout_seconds > 1e9 || probe_seconds > 1e9)
         return false;
+    uint64_t open_ns = (uint64_t)llround(timeout_seconds * 1e9);
+    uint64_t probe_ns = (uint64_t)llround(probe_seconds * 1e9);
+    if (open_ns == 0 || probe_ns == 0)
+        return false;
     p->failure_threshold = (uint32_t)failure_threshold;
     p->success_threshold = (uint32_t)success_threshold;
-    p->open_ns = (uint64_t)llround(timeout_seconds * 1e9);
-    p->probe_ns = (uint64_t)llround(probe_seconds * 1e9);
+    p->open_ns = open_ns;
+    p->probe_ns = probe_ns;
     return true;
 }
 
@@ -77,18 +81,22 @@ void breaker_record(struct breaker *b, const struct breaker_policy *p, uint64_t 
             set_state(b, BREAKER_OPEN, now_ns, ev);
         }
         return;
-    case BREAKER_HALF_OPEN:
-        for (uint32_t i = 0; i < BREAKER_MAX_PROBES; i++) {
+    case BREAKER_HALF_OPEN: {
+        bool probe = false;
+        for (uint32_t i = 0; i < BREAKER_MAX_PROBES && !probe; i++) {
             if (b->leases[i].pid == pid) {
                 b->leases[i].pid = 0;
-                break;
+                probe = true;
             }
         }
+        /* Any failure is evidence; only a probe's success shows recovery
+         * (a call admitted before the breaker opened proves nothing new). */
         if (!success)
             set_state(b, BREAKER_OPEN, now_ns, ev);
-        else if (++b->successes >= p->success_threshold)
+        else if (probe && ++b->successes >= p->success_threshold)
             set_state(b, BREAKER_CLOSED, now_ns, ev);
         return;
+    }
     case BREAKER_OPEN:
         return;
     }

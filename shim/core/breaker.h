@@ -9,7 +9,7 @@
  *              (owner pid, deadline); a probe whose owner died or whose
  *              deadline passed frees its lease, so a lost probe cannot
  *              wedge the breaker; any failure re-opens, success_threshold
- *              successes close
+ *              successes of probes close
  *
  * Pure: time is passed in (CLOCK_MONOTONIC ns), whether a pid lives is the
  * caller's answer. Callers serialise access (the state file keeps each

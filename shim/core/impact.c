@@ -128,13 +128,53 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* The first argument that is not an option, or NULL. */
-static const char *subcommand(char *const argv[])
+/* Options that take their value as the next argument, so that the value
+ * is not taken for the subcommand or the wrapped program. */
+static const char *const GIT_VALUE_OPTS[] = {"-C", "-c", "--git-dir", "--work-tree",
+                                             "--namespace", NULL};
+static const char *const KUBECTL_VALUE_OPTS[] = {
+    "-n",  "--namespace", "--context", "--cluster", "--user", "--kubeconfig", "-s",
+    "--server", "--token", "--as", "--as-group", "--request-timeout", NULL};
+static const char *const SUDO_VALUE_OPTS[] = {"-u", "-g", "-C", "-D", "-h", "-p",
+                                              "-r", "-t", "-U", NULL};
+static const char *const ENV_VALUE_OPTS[] = {"-u", "--unset", "-C", "--chdir", NULL};
+static const char *const NICE_VALUE_OPTS[] = {"-n", "--adjustment", NULL};
+static const char *const NO_VALUE_OPTS[] = {NULL};
+
+/* Programs that run the rest of their arguments as a command. */
+static const struct wrapper {
+    const char *name;
+    const char *const *value_opts;
+} WRAPPERS[] = {
+    {"sudo", SUDO_VALUE_OPTS}, {"doas", SUDO_VALUE_OPTS}, {"env", ENV_VALUE_OPTS},
+    {"nice", NICE_VALUE_OPTS}, {"nohup", NO_VALUE_OPTS},  {"time", NO_VALUE_OPTS},
+    {"command", NO_VALUE_OPTS}, {"exec", NO_VALUE_OPTS},  {NULL, NULL},
+};
+
+static bool in_set(const char *const *set, const char *s)
 {
-    for (size_t i = 1; argv[i]; i++)
-        if (argv[i][0] != '-')
-            return argv[i];
-    return NULL;
+    for (; *set; set++)
+        if (strcmp(*set, s) == 0)
+            return true;
+    return false;
+}
+
+/* Index of the first argument that is neither an option (nor an option's
+ * value), nor, when skip_assignments, a VAR=value; 0 when there is none. */
+static size_t first_operand(char *const argv[], const char *const *value_opts,
+                            bool skip_assignments)
+{
+    for (size_t i = 1; argv[i]; i++) {
+        if (argv[i][0] == '-') {
+            if (in_set(value_opts, argv[i]) && argv[i + 1])
+                i++;
+            continue;
+        }
+        if (skip_assignments && strchr(argv[i], '='))
+            continue;
+        return i;
+    }
+    return 0;
 }
 
 static bool force_push(char *const argv[])
@@ -148,49 +188,91 @@ static bool force_push(char *const argv[])
     return false;
 }
 
-static struct impact of_words(const char *program, char *const argv[]);
+/* Nesting bound for wrappers and shells inside one another. */
+#define MAX_DEPTH 4
 
-/* sh -c "rm -rf x": judge the script by its first word. */
-static struct impact of_shell_script(const char *script)
+static struct impact of_words(char *const argv[], unsigned depth);
+
+static bool script_separator(char c)
 {
-    while (*script == ' ' || *script == '\t' || *script == '\n')
-        script++;
-    char word[64];
-    size_t n = 0;
-    while (script[n] && script[n] != ' ' && script[n] != '\t' && script[n] != '\n' &&
-           script[n] != ';' && n < sizeof word - 1) {
-        word[n] = script[n];
-        n++;
-    }
-    word[n] = '\0';
-    char *const none[] = {word, NULL};
-    struct impact im = of_words(base_name(word), none);
-    if (im.level != IMPACT_UNKNOWN)
-        return make(im.level, "shell script runs ", word, n, level_verb(im.level));
-    return im;
+    return c == ';' || c == '&' || c == '|' || c == '\n' || c == '(' || c == ')';
 }
 
-static struct impact of_words(const char *program, char *const argv[])
+static bool blank(char c)
 {
+    return c == ' ' || c == '\t';
+}
+
+/* sh -c "cd x && rm -rf y": every command of the script is judged (split at
+ * ; & | newlines and parentheses, words at blanks, no quoting) and the
+ * highest impact wins. */
+static struct impact of_shell_script(const char *script, unsigned depth)
+{
+    struct impact worst = make(IMPACT_UNKNOWN, "shell script without a known command", NULL,
+                               0, NULL);
+    const char *p = script;
+    while (*p) {
+        while (*p && (blank(*p) || script_separator(*p)))
+            p++;
+        char words[512];
+        char *argv[17];
+        size_t argc = 0, used = 0;
+        while (*p && !script_separator(*p)) {
+            while (blank(*p))
+                p++;
+            if (!*p || script_separator(*p))
+                break;
+            size_t start = used;
+            while (*p && !blank(*p) && !script_separator(*p)) {
+                if (used < sizeof words - 1)
+                    words[used++] = *p;
+                p++;
+            }
+            if (argc < 16 && used < sizeof words - 1) {
+                words[used++] = '\0';
+                argv[argc++] = words + start;
+            } else {
+                used = start;
+            }
+        }
+        argv[argc] = NULL;
+        if (argc == 0)
+            continue;
+        struct impact im = of_words(argv, depth + 1);
+        if (im.level > worst.level)
+            worst = make(im.level, "shell script: ", im.reason, strlen(im.reason), NULL);
+    }
+    return worst;
+}
+
+static struct impact of_words(char *const argv[], unsigned depth)
+{
+    const char *program = base_name(argv[0]);
     size_t plen = strlen(program);
+    if (depth > MAX_DEPTH)
+        return make(IMPACT_UNKNOWN, "commands nested too deep", NULL, 0, NULL);
     if (strncmp(program, "mkfs", 4) == 0)
         plen = 4; /* mkfs.ext4, mkfs.xfs, ... */
     const struct verb_class *c = classify(PROGRAMS, program, plen);
     if (c)
         return make(c->level, NULL, program, strlen(program), level_verb(c->level));
-    const char *sub = argv && argv[0] ? subcommand(argv) : NULL;
-    if (sub && strcmp(program, "git") == 0) {
-        if (strcmp(sub, "push") == 0 && force_push(argv))
+    size_t k;
+    if (strcmp(program, "git") == 0 && (k = first_operand(argv, GIT_VALUE_OPTS, false))) {
+        if (strcmp(argv[k], "push") == 0 && force_push(argv))
             return make(IMPACT_HIGH, "git push --force", NULL, 0, ": rewrites remote history");
-        if ((c = classify(GIT, sub, strlen(sub))))
-            return make(c->level, "git ", sub, strlen(sub), level_verb(c->level));
+        if ((c = classify(GIT, argv[k], strlen(argv[k]))))
+            return make(c->level, "git ", argv[k], strlen(argv[k]), level_verb(c->level));
     }
-    if (sub && strcmp(program, "kubectl") == 0 && (c = classify(KUBECTL, sub, strlen(sub))))
-        return make(c->level, "kubectl ", sub, strlen(sub), level_verb(c->level));
+    if (strcmp(program, "kubectl") == 0 && (k = first_operand(argv, KUBECTL_VALUE_OPTS, false)) &&
+        (c = classify(KUBECTL, argv[k], strlen(argv[k]))))
+        return make(c->level, "kubectl ", argv[k], strlen(argv[k]), level_verb(c->level));
+    for (const struct wrapper *w = WRAPPERS; w->name; w++)
+        if (strcmp(program, w->name) == 0 && (k = first_operand(argv, w->value_opts, true)))
+            return of_words(argv + k, depth + 1);
     bool shell = strcmp(program, "sh") == 0 || strcmp(program, "bash") == 0 ||
                  strcmp(program, "dash") == 0 || strcmp(program, "zsh") == 0;
-    if (shell && argv && argv[0] && argv[1] && strcmp(argv[1], "-c") == 0 && argv[2])
-        return of_shell_script(argv[2]);
+    if (shell && argv[1] && strcmp(argv[1], "-c") == 0 && argv[2])
+        return of_shell_script(argv[2], depth);
     return make(IMPACT_UNKNOWN, "no rule knows ", program, strlen(program), NULL);
 }
 
@@ -201,7 +283,20 @@ struct impact impact_of_exec(const char *path, char *const argv[],
         if (exec_rule_matches(&extra->exec[i].rule, path, argv))
             return make(extra->exec[i].level, "[impact] rule for ", extra->exec[i].rule.words[0],
                         strlen(extra->exec[i].rule.words[0]), NULL);
-    return of_words(base_name(path), argv);
+    if (!argv || !argv[0]) {
+        char *const just_path[] = {(char *)path, NULL};
+        return of_words(just_path, 0);
+    }
+    /* The file that runs names the program; argv[0] may say anything. */
+    char *const *rest = argv + 1;
+    size_t n = 0;
+    while (rest[n] && n < 255)
+        n++;
+    char *copy[n + 2];
+    copy[0] = (char *)path;
+    memcpy(copy + 1, rest, n * sizeof *copy);
+    copy[n + 1] = NULL;
+    return of_words(copy, 0);
 }
 
 /* ---- payloads ----------------------------------------------------------- */
@@ -284,6 +379,12 @@ struct impact impact_of_payload(const void *data, size_t len, const struct impac
     if (u[0] == '*')
         return of_resp(s, len, extra);
     size_t word = alpha_run(s, len);
+    if (word > 0 && (word == len || s[word] == '\r' || s[word] == '\n')) {
+        /* An inline Redis command without arguments ("FLUSHALL\r\n"). */
+        struct impact im = of_verb(REDIS, "Redis ", s, word, extra);
+        if (im.level != IMPACT_UNKNOWN)
+            return im;
+    }
     if (word > 0 && word < len && s[word] == ' ') {
         /* An HTTP request line: METHOD SP target SP HTTP/x. */
         const char *sp = memchr(s + word + 1, ' ', len - word - 1);

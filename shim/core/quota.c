@@ -14,7 +14,8 @@ bool quota_policy_init(struct quota_policy *p, uint64_t max_actions, double wind
     if (slot < 1)
         return false;
     p->max_actions = (uint32_t)max_actions;
-    p->slot_ns = (uint64_t)llround(slot);
+    /* Rounded up: 60 slots must span at least the whole window. */
+    p->slot_ns = (uint64_t)ceil(slot);
     return true;
 }
 

@@ -192,6 +192,31 @@ static void test_exec_path_basename(void **state)
     EXEC(IMPACT_UNKNOWN, "", "");
 }
 
+/* Wrappers are judged by the command they run, past their own options. */
+static void test_exec_wrappers(void **state)
+{
+    (void)state;
+    EXEC(IMPACT_LOW, "/usr/bin/env", "env", "ls");
+    EXEC(IMPACT_HIGH, "/usr/bin/env", "env", "-u", "HOME", "A=b", "rm", "-rf", "x");
+    EXEC(IMPACT_HIGH, "/usr/bin/sudo", "sudo", "-u", "root", "rm", "-rf", "/srv");
+    EXEC(IMPACT_HIGH, "/usr/bin/nice", "nice", "-n", "5", "kubectl", "delete", "pod", "x");
+    EXEC(IMPACT_HIGH, "/usr/bin/sudo", "sudo", "env", "git", "push", "--force");
+    EXEC(IMPACT_UNKNOWN, "/usr/bin/sudo", "sudo", "-u", "root");
+}
+
+/* Every command of a shell script counts; the worst wins. */
+static void test_exec_shell_script_segments(void **state)
+{
+    (void)state;
+    EXEC_R(IMPACT_HIGH, "rm", "/bin/sh", "sh", "-c", "ls; rm -rf /");
+    EXEC_R(IMPACT_HIGH, "rm", "/bin/bash", "bash", "-c", "cd /tmp && (make || rm -rf build)");
+    EXEC_R(IMPACT_HIGH, "git push --force", "/bin/sh", "sh", "-c", "git fetch | git push -f");
+    EXEC(IMPACT_MEDIUM, "/bin/sh", "sh", "-c", "cat a\ncp a b\nls");
+    EXEC(IMPACT_LOW, "/bin/sh", "sh", "-c", "   ;; ls ;  ");
+    EXEC(IMPACT_UNKNOWN, "/bin/sh", "sh", "-c", " ; | & ");
+    EXEC(IMPACT_HIGH, "/bin/sh", "sh", "-c", "sh -c 'true' ; sudo rm x");
+}
+
 static void test_exec_unknown(void **state)
 {
     (void)state;
@@ -199,7 +224,7 @@ static void test_exec_unknown(void **state)
         EXEC_R(IMPACT_UNKNOWN, "frobnicate", "/opt/x/frobnicate", "frobnicate", "--all");
     (void)im;
     EXEC(IMPACT_UNKNOWN, "/usr/bin/python3", "python3", "-c", "import os");
-    EXEC(IMPACT_UNKNOWN, "/usr/bin/env", "env", "ls");
+    EXEC(IMPACT_UNKNOWN, "/usr/bin/env", "env", "FOO=1", "frobnicate");
 
     /* argv may be NULL or empty (execve allows both). */
     im = impact_of_exec("/bin/rm", NULL, NULL);
@@ -674,6 +699,8 @@ int main(void)
         cmocka_unit_test(test_exec_programs_by_name),
         cmocka_unit_test(test_exec_path_basename),
         cmocka_unit_test(test_exec_unknown),
+        cmocka_unit_test(test_exec_wrappers),
+        cmocka_unit_test(test_exec_shell_script_segments),
         cmocka_unit_test(test_exec_git),
         cmocka_unit_test(test_exec_git_global_options),
         cmocka_unit_test(test_exec_kubectl),
