@@ -28,9 +28,9 @@ struct loader {
     char *dir;                /* directory of the config, for relative paths */
     unsigned line;            /* line inih is at */
     unsigned section_line;    /* line of the last [section] header */
+    bool section_bad;         /* that header was reported: skip its keys */
     unsigned errors;
     unsigned seen_line[8];    /* first line of each [enact] scalar key */
-    char bad_section[80];     /* last unsupported section reported, said once */
 };
 
 static void diag_add(struct loader *ld, unsigned line, const char *fmt, ...)
@@ -272,9 +272,12 @@ static void enact_key(struct loader *ld, const char *name, const char *v)
 
 /* ---- [tool.NAME] --------------------------------------------------------- */
 
+/* inih keeps at most 49 characters of a section name, "tool." included. */
+#define MAX_TOOL_NAME 44
+
 static bool valid_tool_name(const char *s)
 {
-    if (!*s || strlen(s) > 64)
+    if (!*s || strlen(s) > MAX_TOOL_NAME)
         return false;
     for (; *s; s++)
         if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
@@ -342,12 +345,6 @@ static void add_exec(struct loader *ld, struct tool *t, const char *v)
 
 static void tool_key(struct loader *ld, const char *tool_name, const char *name, const char *v)
 {
-    if (!valid_tool_name(tool_name)) {
-        diag_add(ld, ld->line,
-                 "bad tool name '%s' (use letters, digits, '_', '-', '.'; at most 64)",
-                 tool_name);
-        return;
-    }
     if (!in_list(TOOL_KEYS, name)) {
         char section[80];
         snprintf(section, sizeof section, "tool.%s", tool_name);
@@ -390,31 +387,49 @@ static void tool_key(struct loader *ld, const char *tool_name, const char *name,
 
 /* ---- inih plumbing ------------------------------------------------------- */
 
+/* A [section] header, seen by read_line before inih parses it, so that a
+ * problem is reported once, at the header, even for an empty section. */
+static void on_section_header(struct loader *ld, const char *name)
+{
+    ld->section_bad = true;
+    if (strcmp(name, "enact") == 0) {
+        ld->section_bad = false;
+    } else if (strncmp(name, "tool.", 5) == 0) {
+        if (!valid_tool_name(name + 5))
+            diag_add(ld, ld->line,
+                     "bad tool name '%s' (use letters, digits, '_', '-', '.'; at most %d)",
+                     name + 5, MAX_TOOL_NAME);
+        else if (!find_or_add_tool(ld, name + 5))
+            diag_add(ld, ld->line, "out of memory");
+        else
+            ld->section_bad = false;
+    } else if (strcmp(name, "agent") == 0 || strncmp(name, "agent.", 6) == 0 ||
+               strcmp(name, "impact") == 0) {
+        diag_add(ld, ld->line,
+                 "section [%s] is not supported by this version of enact yet; remove it", name);
+    } else {
+        diag_add(ld, ld->line, "unknown section [%s] (expected [enact] or [tool.NAME])", name);
+    }
+}
+
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
     struct loader *ld = user;
-    if (strcmp(section, "enact") == 0) {
-        enact_key(ld, name, value);
-    } else if (strncmp(section, "tool.", 5) == 0) {
-        tool_key(ld, section + 5, name, value);
-    } else if (strcmp(section, ld->bad_section) == 0) {
-        /* already reported */
-    } else if (strcmp(section, "agent") == 0 || strncmp(section, "agent.", 6) == 0 ||
-               strcmp(section, "impact") == 0) {
-        snprintf(ld->bad_section, sizeof ld->bad_section, "%s", section);
-        diag_add(ld, ld->line,
-                 "section [%s] is not supported by this version of enact yet; remove it", section);
-    } else if (!*section) {
+    if (ld->section_bad)
+        ; /* its header was reported */
+    else if (!*section)
         diag_add(ld, ld->line, "'%s' is outside any section; put it under [enact] or [tool.NAME]",
                  name);
-    } else {
-        snprintf(ld->bad_section, sizeof ld->bad_section, "%s", section);
-        diag_add(ld, ld->line, "unknown section [%s] (expected [enact] or [tool.NAME])", section);
-    }
+    else if (strcmp(section, "enact") == 0)
+        enact_key(ld, name, value);
+    else
+        tool_key(ld, section + 5, name, value);
     return 1; /* keep going: report every problem in one pass */
 }
 
-/* Feeds inih one line at a time from memory, counting lines. */
+/* Feeds inih one line at a time from memory, counting lines. Leading
+ * blanks are dropped: inih would take an indented key for the continuation
+ * of the previous value. */
 struct mem_stream {
     const char *pos, *end;
     struct loader *ld;
@@ -423,6 +438,8 @@ struct mem_stream {
 static char *read_line(char *out, int size, void *stream)
 {
     struct mem_stream *ms = stream;
+    while (ms->pos < ms->end && (*ms->pos == ' ' || *ms->pos == '\t'))
+        ms->pos++;
     if (ms->pos >= ms->end || size < 2)
         return NULL;
     size_t n = 0;
@@ -433,12 +450,19 @@ static char *read_line(char *out, int size, void *stream)
             break;
     }
     out[n] = '\0';
-    ms->ld->line++;
-    const char *p = out;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p == '[')
-        ms->ld->section_line = ms->ld->line;
+    struct loader *ld = ms->ld;
+    ld->line++;
+    if (out[0] == '[') {
+        ld->section_line = ld->line;
+        char *close = strchr(out, ']');
+        if (close) {
+            *close = '\0';
+            on_section_header(ld, out + 1);
+            *close = ']';
+        } else {
+            ld->section_bad = true; /* inih reports the syntax error */
+        }
+    }
     return out;
 }
 

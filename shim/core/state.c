@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <libgen.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -126,8 +128,8 @@ static const char *validate(const void *base, size_t size)
     const struct state_region *b = &h->regions[REGION_BUCKETS];
     if (b->entry_size != sizeof(struct bucket_slot) || b->count == 0 ||
         (b->count & (b->count - 1)) != 0 || b->count > MAX_BUCKETS || b->offset < sizeof *h ||
-        b->offset % _Alignof(struct bucket_slot) != 0 ||
-        b->offset + (uint64_t)b->count * b->entry_size > size)
+        b->offset % _Alignof(struct bucket_slot) != 0 || b->offset > size ||
+        (uint64_t)b->count * b->entry_size > size - b->offset)
         return "bucket table out of bounds";
     return NULL;
 }
@@ -173,6 +175,72 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     return 0;
 }
 
+/* An exclusive flock, waited for at most LOCK_WAIT_MS: a holder that is
+ * stopped must not hang every process that starts. */
+#define LOCK_WAIT_MS 2000
+
+static bool lock_briefly(int fd)
+{
+    for (int waited = 0;; waited += 10) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return true;
+        if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS)
+            return false;
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+}
+
+/* Moves the invalid file at path aside, under an exclusive lock on its
+ * folder, after checking again under that lock that it is still invalid:
+ * two processes that both found it bad must not move aside the good file
+ * one of them has just created. 1: moved (msg says so), 0: already
+ * replaced by a valid file, -1: failed (msg says why). */
+static int move_aside(const char *path, const char *bad, char *msg, size_t msglen)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || !lock_briefly(dfd)) {
+        snprintf(msg, msglen, "state file %s is not valid (%s) and its folder cannot be locked: %s",
+                 path, bad, strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+        return -1;
+    }
+    struct state_map probe;
+    const char *still_bad;
+    int result;
+    int err = map_existing(path, &probe, &still_bad);
+    if (err == ENOENT || (err == 0 && !still_bad)) {
+        if (err == 0)
+            state_close(&probe);
+        result = 0; /* another process got there first */
+    } else if (err) {
+        snprintf(msg, msglen, "cannot map state file %s: %s", path, strerror(err));
+        result = -1;
+    } else {
+        char aside[PATH_MAX];
+        snprintf(aside, sizeof aside, "%s.corrupt-%llu-%ld", path,
+                 (unsigned long long)(realtime_ns() / 1000000000u), (long)getpid());
+        if (rename(path, aside) != 0) {
+            snprintf(msg, msglen,
+                     "state file %s is not valid (%s) and cannot be moved aside: %s", path, bad,
+                     strerror(errno));
+            result = -1;
+        } else {
+            snprintf(msg, msglen,
+                     "state file %s was not valid (%s); moved aside to %s and rebuilt", path, bad,
+                     aside);
+            result = 1;
+        }
+    }
+    /* Explicitly: a child forked meanwhile shares the descriptor, and
+     * close alone would leave the lock held through its copy. */
+    flock(dfd, LOCK_UN);
+    close(dfd);
+    return result;
+}
+
 enum state_open_result state_open(const char *path, uint32_t min_bucket_slots,
                                   struct state_map *m, char *msg, size_t msglen)
 {
@@ -206,17 +274,11 @@ enum state_open_result state_open(const char *path, uint32_t min_bucket_slots,
             snprintf(msg, msglen, "cannot map state file %s: %s", path, strerror(err));
             return STATE_FAILED;
         }
-        char aside[PATH_MAX];
-        snprintf(aside, sizeof aside, "%s.corrupt-%llu-%ld", path,
-                 (unsigned long long)(realtime_ns() / 1000000000u), (long)getpid());
-        if (rename(path, aside) != 0 && errno != ENOENT) {
-            snprintf(msg, msglen, "state file %s is not valid (%s) and cannot be moved aside: %s",
-                     path, bad, strerror(errno));
+        int moved = move_aside(path, bad, msg, msglen);
+        if (moved < 0)
             return STATE_FAILED;
-        }
-        snprintf(msg, msglen, "state file %s was not valid (%s); moved aside to %s and rebuilt",
-                 path, bad, aside);
-        result = STATE_REBUILT;
+        if (moved > 0)
+            result = STATE_REBUILT;
     }
     snprintf(msg, msglen, "state file %s keeps changing under us; giving up", path);
     return STATE_FAILED;

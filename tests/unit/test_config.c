@@ -545,11 +545,14 @@ static void test_syntax_error(void **state)
     struct fixture *f = *state;
     expect_one_error(f, "[tool.a]\nconnect = *\nthis line is not ini\n", 3,
                      "syntax error: expected '[section]', 'key = value' or a comment");
-    /* A broken header: the syntax error, then its keys have no section. */
+    /* A broken header: the syntax error, said once; its keys are skipped,
+     * not given to the section before it nor reported again. */
     assert_null(load(f, "[tool.a\nconnect = *\n"));
-    assert_int_equal(f->diag.n, 2);
+    assert_int_equal(f->diag.n, 1);
     assert_diag(f, 0, 1, "syntax error");
-    assert_diag(f, 1, 2, "'connect' is outside any section");
+    assert_null(load(f, "[tool.b]\nconnect = *\n[tool.a\nexec = rm\nbogus = 1\n"));
+    assert_int_equal(f->diag.n, 1);
+    assert_diag(f, 0, 3, "syntax error");
 }
 
 static void test_overlong_line(void **state)
