@@ -22,16 +22,13 @@ int cmd_check(int argc, char **argv)
     if (!cfg)
         return EXIT_CONFIG;
     printf("%s: ok, %zu tool%s\n", path, cfg->ntools, cfg->ntools == 1 ? "" : "s");
-    for (size_t i = 0; i < cfg->ntools; i++) {
-        const struct tool *t = &cfg->tools[i];
-        printf("  %-20s %zu connect rule%s, %zu exec rule%s, ", t->name, t->nconnect,
-               t->nconnect == 1 ? "" : "s", t->nexec, t->nexec == 1 ? "" : "s");
-        if (t->rate_limited)
-            printf("rate %g/min, burst %llu\n", t->max_calls_per_minute,
-                   (unsigned long long)t->burst_size);
-        else
-            printf("no rate limit\n");
-    }
+    for (size_t i = 0; i < cfg->ntools; i++)
+        cli_describe_tool(stdout, cfg, &cfg->tools[i]);
+    if (cfg->agent_quota.enabled || cfg->nagents)
+        printf("  agents:\n");
+    cli_describe_agents(stdout, cfg);
+    if (cfg->mode == MODE_OBSERVE)
+        printf("  mode:      observe (nothing is refused; refusals are recorded as would_deny)\n");
     printf("  state:     %s\n  audit log: %s\n", cfg->state_path, cfg->audit_path);
     config_free(cfg);
     return 0;

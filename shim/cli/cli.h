@@ -5,6 +5,7 @@
 #include "../core/config.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
@@ -20,6 +21,10 @@ const char *cli_config_path(const char *flag_value);
 
 /* Loads and validates; prints every diagnostic to stderr on failure. */
 struct enact_config *cli_load_config(const char *path);
+
+/* A tool's policies, and the agents' quotas, in words. */
+void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct tool *t);
+void cli_describe_agents(FILE *out, const struct enact_config *cfg);
 
 /* True when arg is -h or --help. */
 bool cli_wants_help(const char *arg);

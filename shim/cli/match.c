@@ -84,18 +84,15 @@ static void resolve_cmd(const char *cmd, char out[PATH_MAX])
     free(dirs);
 }
 
-static void describe(const struct tool *t, const char *what)
+static void describe(const struct enact_config *cfg, const struct tool *t, const char *what)
 {
     if (!t) {
         printf("%s: no tool matches; the call passes through ungoverned\n", what);
         return;
     }
-    printf("%s: tool '%s' (line %u)\n", what, t->name, t->line);
-    if (t->rate_limited)
-        printf("  rate: %g calls/min, burst %llu\n", t->max_calls_per_minute,
-               (unsigned long long)t->burst_size);
-    else
-        printf("  rate: unlimited\n");
+    printf("%s: governed by\n", what);
+    cli_describe_tool(stdout, cfg, t);
+    cli_describe_agents(stdout, cfg);
 }
 
 int cmd_match(int argc, char **argv)
@@ -132,12 +129,12 @@ int cmd_match(int argc, char **argv)
         } else {
             char text[160];
             net_target_format(&target, text, sizeof text);
-            describe(config_match_connect(cfg, &target), text);
+            describe(cfg, config_match_connect(cfg, &target), text);
         }
     } else {
         char resolved[PATH_MAX];
         resolve_cmd(argv[i + 1], resolved);
-        describe(config_match_exec(cfg, resolved, argv + i + 1), resolved);
+        describe(cfg, config_match_exec(cfg, resolved, argv + i + 1), resolved);
     }
     config_free(cfg);
     return status;

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 /* Output budgets in bytes, chosen so that the worst case fits
- * AUDIT_RECORD_MAX: keys, numbers and punctuation ~300, 7 names x 128,
- * target 512, argv 1536 + one argument of overshoot + separators, detail
- * 256: about 3,900. */
+ * AUDIT_RECORD_MAX: keys, numbers and punctuation ~350, names x 128
+ * (agent, exe, op, tool, verdict, reason, errno; or from, to, impact,
+ * impact_reason in their own records), target 512, argv 1536 + one argument
+ * of overshoot + separators, would_execute 512 (dry-run records, whose argv
+ * it replaces), detail 256: under 4,000. */
 #define NAME_MAX_OUT 128
 #define TARGET_MAX_OUT 512
 #define ARG_MAX_OUT 256
@@ -38,7 +40,7 @@ size_t audit_format(const struct audit_event *ev, char *buf, size_t cap)
     bool truncated = false;
     if (ev->target && !jw_string(&w, "target", ev->target, TARGET_MAX_OUT))
         truncated = true;
-    if (ev->argv) {
+    if (ev->argv && !ev->would_execute) {
         size_t used = 0, i = 0;
         jw_array_begin(&w, "argv");
         for (; ev->argv[i] && i < ARGV_MAX_ITEMS; i++) {
@@ -60,6 +62,12 @@ size_t audit_format(const struct audit_event *ev, char *buf, size_t cap)
     optional_string(&w, "errno", ev->errno_name, NAME_MAX_OUT);
     if (ev->has_retry_after)
         jw_uint(&w, "retry_after_ms", ev->retry_after_ms);
+    optional_string(&w, "from", ev->from, NAME_MAX_OUT);
+    optional_string(&w, "to", ev->to, NAME_MAX_OUT);
+    if (ev->would_execute && !jw_string(&w, "would_execute", ev->would_execute, TARGET_MAX_OUT))
+        truncated = true;
+    optional_string(&w, "impact", ev->impact, NAME_MAX_OUT);
+    optional_string(&w, "impact_reason", ev->impact_reason, NAME_MAX_OUT);
     optional_string(&w, "detail", ev->detail, DETAIL_MAX_OUT);
     if (truncated)
         jw_bool(&w, "truncated", true);

@@ -29,6 +29,9 @@ struct audit_event {
     bool has_retry_after;
     uint64_t retry_after_ms;
     const char *detail;  /* free text for error records, or NULL */
+    const char *from, *to;           /* verdict "breaker": the state change */
+    const char *would_execute;       /* verdict "dry_run": the command line */
+    const char *impact, *impact_reason; /* verdict "dry_run" */
 };
 
 /* Writes the record and its newline into buf; returns its length, or 0 if

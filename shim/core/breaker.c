@@ -69,6 +69,22 @@ enum breaker_admission breaker_admit(struct breaker *b, const struct breaker_pol
     return BREAKER_REFUSE;
 }
 
+enum breaker_admission breaker_peek(const struct breaker *b, const struct breaker_policy *p,
+                                    uint64_t now_ns, breaker_alive_fn alive, void *ctx,
+                                    uint64_t *retry_after_ns)
+{
+    struct breaker copy = *b;
+    struct breaker_event ignored;
+    return breaker_admit(&copy, p, now_ns, 0, alive, ctx, retry_after_ns, &ignored);
+}
+
+void breaker_release(struct breaker *b, int32_t pid)
+{
+    for (uint32_t i = 0; i < BREAKER_MAX_PROBES; i++)
+        if (b->leases[i].pid == pid)
+            b->leases[i].pid = 0;
+}
+
 void breaker_record(struct breaker *b, const struct breaker_policy *p, uint64_t now_ns,
                     int32_t pid, bool success, struct breaker_event *ev)
 {

@@ -67,6 +67,15 @@ enum breaker_admission breaker_admit(struct breaker *b, const struct breaker_pol
                                      void *ctx, uint64_t *retry_after_ns,
                                      struct breaker_event *ev);
 
+/* What breaker_admit would answer at now, changing nothing. */
+enum breaker_admission breaker_peek(const struct breaker *b, const struct breaker_policy *p,
+                                    uint64_t now_ns, breaker_alive_fn alive, void *ctx,
+                                    uint64_t *retry_after_ns);
+
+/* Gives pid's half-open lease back without an outcome (a call that ended
+ * neither in success nor in a failure that counts). */
+void breaker_release(struct breaker *b, int32_t pid);
+
 /* The outcome of a call by pid. A late outcome while OPEN is ignored. */
 void breaker_record(struct breaker *b, const struct breaker_policy *p, uint64_t now_ns,
                     int32_t pid, bool success, struct breaker_event *ev);

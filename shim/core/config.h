@@ -1,12 +1,21 @@
 /* The INI configuration, parsed once per process into an immutable form.
  *
- * Loading allocates and may print nothing; every problem becomes a
- * "FILE:LINE: message" diagnostic. After loading, the structure is only
- * read, so it is safe to use from any thread and from vfork children. */
+ * Loading allocates and prints nothing; every problem becomes a
+ * "FILE:LINE: message" diagnostic, and so does every warning (a key this
+ * build accepts but does not enforce yet). After loading, the structure is
+ * only read, so it is safe to use from any thread and from vfork children.
+ *
+ * Files: config.c (reading, inih, defaults, cross-checks), config_keys.c
+ * (what each key means and accepts), config_match.c (which tool a call
+ * maps to). */
 #ifndef ENACT_CONFIG_H
 #define ENACT_CONFIG_H
 
+#include "backoff.h"
+#include "breaker.h"
 #include "bucket.h"
+#include "impact.h"
+#include "quota.h"
 #include "rule.h"
 
 #include <stdbool.h>
@@ -15,23 +24,104 @@
 
 enum enact_mode { MODE_ENFORCE, MODE_OBSERVE };
 enum on_error_policy { ON_ERROR_DENY, ON_ERROR_ALLOW };
+enum static_binaries_policy { STATIC_ALLOW, STATIC_AUDIT, STATIC_DENY };
+enum tool_action { ACTION_CONNECTION, ACTION_REQUEST };
+enum on_limit_policy { ON_LIMIT_FAIL, ON_LIMIT_WAIT };
+
+/* Keys of a [tool.NAME] section with one value; their index names the
+ * line they were set on in struct tool's key_line[]. */
+enum tool_key {
+    TK_RATE_PER_MINUTE,
+    TK_RATE_BURST,
+    TK_QUOTA_MAX,
+    TK_QUOTA_WINDOW,
+    TK_BREAKER_FAILURES,
+    TK_BREAKER_SUCCESSES,
+    TK_BREAKER_TIMEOUT,
+    TK_TIMEOUT,
+    TK_IO_TIMEOUT,
+    TK_RETRY_ATTEMPTS,
+    TK_RETRY_INITIAL,
+    TK_RETRY_MAX,
+    TK_RETRY_BASE,
+    TK_RETRY_JITTER,
+    TK_RETRY_ON_EXIT,
+    TK_DRY_RUN,
+    TK_ACTION,
+    TK_ON_LIMIT,
+    TK_MAX_WAIT,
+    TK_ERRNO,
+    TK_DRY_RUN_RESPONSE,
+    TOOL_KEY_COUNT
+};
+
+enum enact_key {
+    EK_AGENT,
+    EK_STATE,
+    EK_AUDIT_LOG,
+    EK_MODE,
+    EK_DRY_RUN,
+    EK_ON_ERROR,
+    EK_LOG_ALLOWED,
+    EK_STATIC_BINARIES,
+    EK_STRICT,
+    ENACT_KEY_COUNT
+};
+
+/* A quota as written (quota.max_actions, quota.window_hours) and compiled. */
+struct quota_spec {
+    bool enabled;
+    uint64_t max_actions;
+    double window_hours; /* default 24 */
+    struct quota_policy policy;
+};
 
 struct tool {
     char *name;
     unsigned line;       /* its [tool.NAME] header */
     unsigned rule_lines; /* connect/exec lines written, valid or not */
+    unsigned key_line[TOOL_KEY_COUNT]; /* 0: not set */
     struct connect_rule *connect;
     size_t nconnect;
     struct exec_rule *exec;
     size_t nexec;
+
+    /* rate.*: a token bucket per (agent, tool) */
     bool rate_limited;
-    struct rate_policy rate;
     double max_calls_per_minute;
     uint64_t burst_size;
-    unsigned rate_line, burst_line; /* 0: not set */
-    /* Names this tool's policy in the state file: editing the tool's limits
-     * gives it fresh state and leaves every other tool's alone. */
-    uint64_t policy_id;
+    struct rate_policy rate;
+
+    struct quota_spec quota; /* quota.*: per (agent, tool) */
+
+    /* breaker.*: one per tool, shared by all agents */
+    bool has_breaker;
+    uint64_t failure_threshold, success_threshold;
+    double breaker_timeout_seconds;
+    struct breaker_policy breaker;
+
+    double timeout_seconds, io_timeout_seconds, max_wait;
+    struct retry_policy retry;
+    bool retry_on_exit_nonzero;
+    bool dry_run;
+    enum tool_action action;
+    enum on_limit_policy on_limit;
+    int deny_errno; /* what a refused call returns (EPERM) */
+    char *dry_run_response;
+    size_t dry_run_response_len;
+
+    /* Name this tool's state in the state file, one per mechanism:
+     * editing a tool's limits gives that mechanism fresh state and leaves
+     * every other one alone. */
+    uint64_t rate_id, quota_id, breaker_id;
+};
+
+/* [agent.NAME]: the guide's set_quota. */
+struct agent_override {
+    char *name;
+    unsigned line;
+    unsigned key_line[2];
+    struct quota_spec quota;
 };
 
 struct enact_config {
@@ -39,19 +129,30 @@ struct enact_config {
     char *agent;      /* [enact] agent, or NULL */
     char *state_path; /* absolute */
     char *audit_path; /* absolute */
+    unsigned key_line[ENACT_KEY_COUNT];
     enum enact_mode mode;
+    bool dry_run;
     enum on_error_policy on_error;
     bool log_allowed;
+    enum static_binaries_policy static_binaries;
+    bool strict;
     struct tool *tools; /* in file order: the first match wins */
     size_t ntools;
+    struct quota_spec agent_quota; /* [agent]: every agent's, unless overridden */
+    unsigned agent_key_line[2];
+    struct agent_override *agents;
+    size_t nagents;
+    struct impact_table impact; /* [impact] */
 };
 
-/* Diagnostics, each a line "FILE:LINE: message" (or "FILE: message"),
- * in line order; at[i] is the line of lines[i] (0: the whole file). */
+/* Diagnostics, each a line "FILE:LINE: message" (or "FILE: message"), in
+ * line order; at[i] is the line of lines[i] (0: the whole file). Warnings
+ * read "FILE:LINE: warning: ..." and do not fail the load. */
 struct config_diag {
     char **lines;
     unsigned *at;
     size_t n;
+    size_t warnings;
 };
 
 /* NULL on any error, with diag filled; diag may be NULL. */
@@ -63,10 +164,23 @@ void config_diag_free(struct config_diag *diag);
  * $XDG_RUNTIME_DIR/enact/, else /var/tmp/enact-$UID/, one file per config. */
 bool config_default_state_path(const char *config_abs_path, char *out, size_t cap);
 
+/* The quota that applies to an agent's every mapped call: its [agent.NAME]
+ * override, else [agent]; NULL when neither sets one. */
+const struct quota_spec *config_agent_quota(const struct enact_config *cfg, const char *agent);
+
 /* The first tool (file order) with a rule matching the call, or NULL. */
 const struct tool *config_match_connect(const struct enact_config *cfg,
                                         const struct net_target *t);
 const struct tool *config_match_exec(const struct enact_config *cfg, const char *path,
                                      char *const argv[]);
+
+/* "EPERM", "ECONNREFUSED", ... for a tool's deny_errno. */
+const char *config_errno_name(int value);
+
+/* Whether calls of this tool are simulated (its dry_run, or [enact]). */
+static inline bool config_simulates(const struct enact_config *cfg, const struct tool *t)
+{
+    return cfg->dry_run || t->dry_run;
+}
 
 #endif

@@ -1,5 +1,7 @@
 #include "state.h"
 
+#include "hash.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,11 +14,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIN_BUCKETS 1024u
-#define MAX_BUCKETS (1u << 22)
 #define PROBE_LIMIT 64u
-/* An agent slot per tool for this many agents before probing gets long. */
+/* Slots per tool for this many agents before probing gets long. */
 #define AGENTS_PLANNED 64u
+#define REGION_ALIGN 64u
+
+/* The tables of the file, in file order. */
+static const struct table_kind {
+    enum state_region_id region;
+    size_t entry_size;
+    size_t align;
+    uint32_t min, max; /* slots; powers of two */
+} TABLES[] = {
+    {REGION_BUCKETS, sizeof(struct bucket_slot), _Alignof(struct bucket_slot), 1024, 1u << 22},
+    {REGION_QUOTAS, sizeof(struct quota_slot), _Alignof(struct quota_slot), 256, 1u << 20},
+    {REGION_BREAKERS, sizeof(struct breaker_slot), _Alignof(struct breaker_slot), 64, 1u << 16},
+};
+#define NTABLES (sizeof TABLES / sizeof TABLES[0])
 
 static uint64_t layout_signature(void)
 {
@@ -25,31 +39,57 @@ static uint64_t layout_signature(void)
         sizeof(struct state_header),
         _Alignof(struct state_header),
         sizeof(struct state_region),
-        sizeof(struct bucket_slot),
-        _Alignof(struct bucket_slot),
         offsetof(struct state_header, regions),
         REGION_SLOTS,
+        sizeof(struct bucket_slot),
+        sizeof(struct quota_slot),
+        offsetof(struct quota_slot, ring),
+        sizeof(struct quota_ring),
+        sizeof(struct breaker_slot),
+        offsetof(struct breaker_slot, breaker),
+        sizeof(struct breaker),
+        QUOTA_RING_SLOTS,
+        BREAKER_MAX_PROBES,
     };
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        h ^= parts[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
+    return fnv64_bytes(FNV64_OFFSET, parts, sizeof parts);
 }
 
-uint32_t state_bucket_slots_for(size_t ntools)
+static uint32_t pow2_between(uint64_t want, uint32_t min, uint32_t max)
 {
-    uint64_t want = (uint64_t)ntools * AGENTS_PLANNED * 2;
-    uint32_t n = MIN_BUCKETS;
-    while (n < want && n < MAX_BUCKETS)
+    uint32_t n = min;
+    while (n < want && n < max)
         n <<= 1;
     return n;
 }
 
-static size_t file_size_for(uint32_t nbuckets)
+struct state_sizes state_sizes_for(size_t ntools)
 {
-    return sizeof(struct state_header) + (size_t)nbuckets * sizeof(struct bucket_slot);
+    uint64_t t = ntools;
+    return (struct state_sizes){
+        .buckets = pow2_between(t * AGENTS_PLANNED * 2, TABLES[0].min, TABLES[0].max),
+        .quotas = pow2_between((t + 1) * AGENTS_PLANNED * 2, TABLES[1].min, TABLES[1].max),
+        .breakers = pow2_between(t * 2, TABLES[2].min, TABLES[2].max),
+    };
+}
+
+static uint32_t wanted(const struct state_sizes *want, size_t table)
+{
+    uint32_t n = table == 0 ? want->buckets : table == 1 ? want->quotas : want->breakers;
+    return pow2_between(n, TABLES[table].min, TABLES[table].max);
+}
+
+/* Fills the header's regions for these sizes; returns the file size. */
+static size_t lay_out(struct state_header *h, const struct state_sizes *want)
+{
+    size_t off = sizeof *h;
+    for (size_t i = 0; i < NTABLES; i++) {
+        off = (off + REGION_ALIGN - 1) / REGION_ALIGN * REGION_ALIGN;
+        uint32_t n = wanted(want, i);
+        h->regions[TABLES[i].region] = (struct state_region){
+            .offset = off, .count = n, .entry_size = (uint32_t)TABLES[i].entry_size};
+        off += (size_t)n * TABLES[i].entry_size;
+    }
+    return off;
 }
 
 /* mkdir -p for the folders above path, 0700. */
@@ -78,7 +118,7 @@ static uint64_t realtime_ns(void)
 
 /* Creates a complete file under a temporary name and links it to path.
  * Returns 0, or EEXIST when another process won the race, or an errno. */
-static int create_file(const char *path, uint32_t nbuckets)
+static int create_file(const char *path, const struct state_sizes *want)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
@@ -87,7 +127,8 @@ static int create_file(const char *path, uint32_t nbuckets)
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return errno;
-    size_t size = file_size_for(nbuckets);
+    struct state_header layout = {0};
+    size_t size = lay_out(&layout, want);
     int err = 0;
     void *base = MAP_FAILED;
     if (ftruncate(fd, (off_t)size) != 0 ||
@@ -95,13 +136,12 @@ static int create_file(const char *path, uint32_t nbuckets)
         err = errno;
     } else {
         struct state_header *h = base;
+        *h = layout;
         h->version = STATE_VERSION;
         h->header_size = sizeof *h;
         h->layout_sig = layout_signature();
         h->file_size = size;
         h->created_unix_ns = realtime_ns();
-        h->regions[REGION_BUCKETS] = (struct state_region){
-            .offset = sizeof *h, .count = nbuckets, .entry_size = sizeof(struct bucket_slot)};
         memcpy(h->magic, STATE_MAGIC, sizeof h->magic);
         munmap(base, size);
         if (link(tmp, path) != 0)
@@ -125,12 +165,15 @@ static const char *validate(const void *base, size_t size)
         return "written by an incompatible enact version";
     if (h->file_size != size)
         return "size differs from its header (truncated or extended)";
-    const struct state_region *b = &h->regions[REGION_BUCKETS];
-    if (b->entry_size != sizeof(struct bucket_slot) || b->count == 0 ||
-        (b->count & (b->count - 1)) != 0 || b->count > MAX_BUCKETS || b->offset < sizeof *h ||
-        b->offset % _Alignof(struct bucket_slot) != 0 || b->offset > size ||
-        (uint64_t)b->count * b->entry_size > size - b->offset)
-        return "bucket table out of bounds";
+    for (size_t i = 0; i < NTABLES; i++) {
+        const struct table_kind *k = &TABLES[i];
+        const struct state_region *r = &h->regions[k->region];
+        if (r->entry_size != k->entry_size || r->count < k->min || r->count > k->max ||
+            (r->count & (r->count - 1)) != 0 || r->offset < sizeof *h ||
+            r->offset % k->align != 0 || r->offset > size ||
+            (uint64_t)r->count * r->entry_size > size - r->offset)
+            return "a table lies outside the file";
+    }
     return NULL;
 }
 
@@ -170,8 +213,13 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     const struct state_header *h = base;
     m->base = base;
     m->size = size;
-    m->buckets = (struct bucket_slot *)((char *)base + h->regions[REGION_BUCKETS].offset);
-    m->nbuckets = h->regions[REGION_BUCKETS].count;
+    const struct state_region *r = h->regions;
+    m->buckets = (struct bucket_slot *)((char *)base + r[REGION_BUCKETS].offset);
+    m->nbuckets = r[REGION_BUCKETS].count;
+    m->quotas = (struct quota_slot *)((char *)base + r[REGION_QUOTAS].offset);
+    m->nquotas = r[REGION_QUOTAS].count;
+    m->breakers = (struct breaker_slot *)((char *)base + r[REGION_BREAKERS].offset);
+    m->nbreakers = r[REGION_BREAKERS].count;
     return 0;
 }
 
@@ -241,15 +289,15 @@ static int move_aside(const char *path, const char *bad, char *msg, size_t msgle
     return result;
 }
 
-enum state_open_result state_open(const char *path, uint32_t min_bucket_slots,
+enum state_open_result state_open(const char *path, const struct state_sizes *want,
                                   struct state_map *m, char *msg, size_t msglen)
 {
     memset(m, 0, sizeof *m);
     msg[0] = '\0';
     enum state_open_result result = STATE_OPENED;
-    uint32_t nbuckets = state_bucket_slots_for(0);
-    while (nbuckets < min_bucket_slots && nbuckets < MAX_BUCKETS)
-        nbuckets <<= 1;
+    struct state_sizes minimum = {0};
+    if (!want)
+        want = &minimum;
 
     int err = make_parents(path);
     if (err) {
@@ -264,7 +312,7 @@ enum state_open_result state_open(const char *path, uint32_t min_bucket_slots,
         if (err == 0 && !bad)
             return result;
         if (err == ENOENT) {
-            err = create_file(path, nbuckets);
+            err = create_file(path, want);
             if (err == 0 || err == EEXIST)
                 continue;
             snprintf(msg, msglen, "cannot create state file %s: %s", path, strerror(err));
@@ -291,20 +339,37 @@ void state_close(struct state_map *m)
     memset(m, 0, sizeof *m);
 }
 
-uint64_t *state_bucket(struct state_map *m, uint64_t key)
+/* The slot of a table whose entries start with their 64-bit key. */
+static void *claim(void *table, size_t entry_size, uint32_t n, uint64_t key)
 {
-    if (!m->buckets)
+    if (!table)
         return NULL;
     key |= 1; /* never 0, the free marker */
-    uint32_t mask = m->nbuckets - 1;
-    for (uint32_t i = 0; i < PROBE_LIMIT && i < m->nbuckets; i++) {
-        struct bucket_slot *s = &m->buckets[(key + i) & mask];
-        uint64_t seen = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
-        if (seen == 0 && __atomic_compare_exchange_n(&s->key, &seen, key, false,
+    uint32_t mask = n - 1;
+    for (uint32_t i = 0; i < PROBE_LIMIT && i < n; i++) {
+        uint64_t *slot_key = (uint64_t *)((char *)table + ((key + i) & mask) * entry_size);
+        uint64_t seen = __atomic_load_n(slot_key, __ATOMIC_ACQUIRE);
+        if (seen == 0 && __atomic_compare_exchange_n(slot_key, &seen, key, false,
                                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            return &s->tat;
+            return slot_key;
         if (seen == key)
-            return &s->tat;
+            return slot_key;
     }
     return NULL;
+}
+
+uint64_t *state_bucket(struct state_map *m, uint64_t key)
+{
+    struct bucket_slot *s = claim(m->buckets, sizeof *s, m->nbuckets, key);
+    return s ? &s->tat : NULL;
+}
+
+struct quota_slot *state_quota(struct state_map *m, uint64_t key)
+{
+    return claim(m->quotas, sizeof(struct quota_slot), m->nquotas, key);
+}
+
+struct breaker_slot *state_breaker(struct state_map *m, uint64_t key)
+{
+    return claim(m->breakers, sizeof(struct breaker_slot), m->nbreakers, key);
 }

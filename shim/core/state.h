@@ -7,26 +7,32 @@
  *   regions[]    each {offset, count, entry_size}; a region a later version
  *                does not know is skipped, one it needs and misses makes the
  *                file incompatible (the layout signature changes)
- *   BUCKETS      open-addressed table of struct bucket_slot, count a power
- *                of two; key 0 marks a free slot
+ *   BUCKETS      struct bucket_slot per (agent, tool): a GCRA word
+ *   QUOTAS       struct quota_slot per agent and per (agent, tool)
+ *   BREAKERS     struct breaker_slot per tool
  *
- * Regions for quotas, breakers, agents and host names are reserved in the
- * header and empty in this version.
+ * Each table is open-addressed, its count a power of two; key 0 marks a
+ * free slot. Regions for agents and host names are reserved in the header
+ * and empty in this version.
  *
  * Concurrency: a slot's key is claimed by compare-and-swap and never
- * changes afterwards; its word is updated by compare-and-swap (bucket.h).
- * No lock is taken, so nothing can be left held by a process that dies.
- * The file is created complete under a temporary name and linked into
- * place, so no process ever maps a half-written header. */
+ * changes afterwards. A bucket word is updated by compare-and-swap
+ * (bucket.h); a quota ring or a breaker under its slot's pidlock, which a
+ * dead or stuck holder cannot wedge (pidlock.h). The file is created
+ * complete under a temporary name and linked into place, so no process
+ * ever maps a half-written header. */
 #ifndef ENACT_STATE_H
 #define ENACT_STATE_H
+
+#include "breaker.h"
+#include "quota.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define STATE_MAGIC "ENACTST\0"
-#define STATE_VERSION 1u
+#define STATE_VERSION 2u
 
 enum state_region_id {
     REGION_BUCKETS,
@@ -58,11 +64,32 @@ struct bucket_slot {
     uint64_t tat; /* bucket.h */
 };
 
+struct quota_slot {
+    uint64_t key;  /* hash of (agent[, tool], policy) */
+    uint64_t lock; /* pidlock over ring */
+    struct quota_ring ring;
+};
+
+struct breaker_slot {
+    uint64_t key;  /* hash of (tool, policy) */
+    uint64_t lock; /* pidlock over breaker */
+    struct breaker breaker;
+};
+
 struct state_map {
     void *base;
     size_t size;
     struct bucket_slot *buckets;
     uint32_t nbuckets; /* power of two */
+    struct quota_slot *quotas;
+    uint32_t nquotas;
+    struct breaker_slot *breakers;
+    uint32_t nbreakers;
+};
+
+/* How many slots of each table a new file gets. */
+struct state_sizes {
+    uint32_t buckets, quotas, breakers;
 };
 
 enum state_open_result { STATE_OPENED, STATE_REBUILT, STATE_FAILED };
@@ -72,15 +99,18 @@ enum state_open_result { STATE_OPENED, STATE_REBUILT, STATE_FAILED };
  * build is moved aside to PATH.corrupt-TIME-PID and rebuilt: STATE_REBUILT,
  * with msg telling what was wrong and where it went. STATE_FAILED leaves msg
  * with the reason. No file descriptor stays open. */
-enum state_open_result state_open(const char *path, uint32_t min_bucket_slots,
+enum state_open_result state_open(const char *path, const struct state_sizes *want,
                                   struct state_map *m, char *msg, size_t msglen);
 void state_close(struct state_map *m);
 
-/* Number of bucket slots to create for a config with ntools tools. */
-uint32_t state_bucket_slots_for(size_t ntools);
+/* Table sizes for a config with ntools tools (want may be zeroed: the
+ * minimum of each table). */
+struct state_sizes state_sizes_for(size_t ntools);
 
-/* The bucket word for key, claiming a free slot if needed; NULL when the
- * table is full around key (the caller applies on_error). Lock-free. */
+/* The entry for key, claiming a free slot if needed; NULL when the table is
+ * full around key (the caller applies on_error). Lock-free. */
 uint64_t *state_bucket(struct state_map *m, uint64_t key);
+struct quota_slot *state_quota(struct state_map *m, uint64_t key);
+struct breaker_slot *state_breaker(struct state_map *m, uint64_t key);
 
 #endif

@@ -88,15 +88,15 @@ static bool find_program(const char *file, bool search_path, char out[PATH_MAX],
     }
 }
 
-/* 0 to go ahead with the exec, or the errno to fail it with. */
 enum exec_form { FORM_PATH, FORM_SEARCH, FORM_SPAWN, FORM_SPAWN_SEARCH };
 
-static int govern_exec(enum exec_form form, const char *file, char *const argv[])
+/* What to do with the exec or spawn. */
+static struct decision govern_exec(enum exec_form form, const char *file, char *const argv[])
 {
     const struct enact_config *cfg;
+    struct decision d = {GATE_PROCEED, 0};
     if (!shim_enter(&cfg))
-        return 0;
-    int err = 0;
+        return d;
     char path[PATH_MAX];
     struct stat st;
     bool spawn = form == FORM_SPAWN || form == FORM_SPAWN_SEARCH;
@@ -110,12 +110,12 @@ static int govern_exec(enum exec_form form, const char *file, char *const argv[]
                           last_refused.argv == argv && last_refused.dev == st.st_dev &&
                           last_refused.ino == st.st_ino &&
                           now - last_refused.at_ns < REPEAT_WINDOW_NS;
-            err = shim_govern(&(struct call){.op = spawn ? "spawn" : "exec",
-                                              .tool = tool,
-                                              .target = path,
-                                              .argv = argv,
-                                              .quiet = repeat});
-            last_refused.pid = err ? pid : 0;
+            d = shim_govern(&(struct call){.op = spawn ? "spawn" : "exec",
+                                           .tool = tool,
+                                           .target = path,
+                                           .argv = argv,
+                                           .quiet = repeat});
+            last_refused.pid = d.action == GATE_REFUSE ? pid : 0;
             last_refused.argv = argv;
             last_refused.dev = st.st_dev;
             last_refused.ino = st.st_ino;
@@ -123,7 +123,7 @@ static int govern_exec(enum exec_form form, const char *file, char *const argv[]
         }
     }
     shim_leave();
-    return err;
+    return d;
 }
 
 static int refuse(int err)
@@ -132,28 +132,69 @@ static int refuse(int err)
     return -1;
 }
 
+/* For the exec forms: true to go ahead. A refused call fails (errno set,
+ * the caller returns -1); a simulated one ends the process as the program
+ * would have on success (DESIGN §2: "no exec; the process exits 0"). */
+static bool exec_proceeds(struct decision d)
+{
+    if (d.action == GATE_SIMULATE)
+        _exit(0);
+    if (d.action == GATE_REFUSE)
+        errno = d.err;
+    return d.action == GATE_PROCEED;
+}
+
+/* A simulated spawn: a child that exits 0 at once, so that the caller's
+ * wait sees the success it expects. vfork runs no atfork handlers. */
+static int simulated_spawn(pid_t *pid)
+{
+    pid_t child = vfork();
+    if (child == 0)
+        _exit(0);
+    if (child < 0)
+        return errno;
+    if (pid)
+        *pid = child;
+    return 0;
+}
+
+/* For the spawn forms: -1 to go ahead, else the value to return (an error
+ * number, or 0 after a simulated spawn). */
+static int spawn_result(struct decision d, pid_t *pid)
+{
+    if (d.action == GATE_REFUSE)
+        return d.err;
+    if (d.action == GATE_SIMULATE)
+        return simulated_spawn(pid);
+    return -1;
+}
+
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-    int err = govern_exec(FORM_PATH, path, argv);
-    return err ? refuse(err) : real.execve(path, argv, envp);
+    if (!exec_proceeds(govern_exec(FORM_PATH, path, argv)))
+        return -1;
+    return real.execve(path, argv, envp);
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
-    int err = govern_exec(FORM_PATH, path, argv);
-    return err ? refuse(err) : real.execv(path, argv);
+    if (!exec_proceeds(govern_exec(FORM_PATH, path, argv)))
+        return -1;
+    return real.execv(path, argv);
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
-    int err = govern_exec(FORM_SEARCH, file, argv);
-    return err ? refuse(err) : real.execvp(file, argv);
+    if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv)))
+        return -1;
+    return real.execvp(file, argv);
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    int err = govern_exec(FORM_SEARCH, file, argv);
-    return err ? refuse(err) : real.execvpe(file, argv, envp);
+    if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv)))
+        return -1;
+    return real.execvpe(file, argv, envp);
 }
 
 /* The execl forms: gather the variadic arguments into an argv on the stack,
@@ -204,13 +245,13 @@ EXPORT int execle(const char *path, const char *arg, ...)
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    int err = govern_exec(FORM_SPAWN, path, argv);
-    return err ? err : real.posix_spawn(pid, path, actions, attr, argv, envp);
+    int r = spawn_result(govern_exec(FORM_SPAWN, path, argv), pid);
+    return r >= 0 ? r : real.posix_spawn(pid, path, actions, attr, argv, envp);
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
                         const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    int err = govern_exec(FORM_SPAWN_SEARCH, file, argv);
-    return err ? err : real.posix_spawnp(pid, file, actions, attr, argv, envp);
+    int r = spawn_result(govern_exec(FORM_SPAWN_SEARCH, file, argv), pid);
+    return r >= 0 ? r : real.posix_spawnp(pid, file, actions, attr, argv, envp);
 }

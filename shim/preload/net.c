@@ -22,25 +22,55 @@ static bool connect_under_way(int fd)
     return busy;
 }
 
+/* Whether a connect's result says the tool is failing (DESIGN §3); other
+ * errors, and a connect still in progress, say nothing about it. */
+static enum gate_outcome connect_outcome(int rc, int err)
+{
+    if (rc == 0)
+        return OUTCOME_SUCCESS;
+    switch (err) {
+    case ECONNREFUSED:
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ECONNRESET:
+        return OUTCOME_FAILURE;
+    default:
+        return OUTCOME_NEUTRAL;
+    }
+}
+
 EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     const struct enact_config *cfg;
     if (!shim_enter(&cfg))
         return real.connect(fd, addr, len);
-    int err = 0;
     struct net_target target;
+    char text[160];
+    struct call call = {.op = "connect", .target = text};
+    struct decision d = {GATE_PROCEED, 0};
+    bool governed = false;
     if (net_target_from_sockaddr(addr, len, &target)) {
-        const struct tool *tool = cfg ? config_match_connect(cfg, &target) : NULL;
-        if ((tool || !cfg) && !(target.kind == TARGET_INET && connect_under_way(fd))) {
-            char text[160];
+        call.tool = cfg ? config_match_connect(cfg, &target) : NULL;
+        governed = (call.tool || !cfg) &&
+                   !(target.kind == TARGET_INET && connect_under_way(fd));
+        if (governed) {
             net_target_format(&target, text, sizeof text);
-            err = shim_govern(&(struct call){.op = "connect", .tool = tool, .target = text});
+            d = shim_govern(&call);
         }
     }
     shim_leave();
-    if (err) {
-        errno = err;
+    if (d.action != GATE_PROCEED) {
+        /* The config refuses dry-run for connect rules: a simulation here
+         * is refused like a denial rather than half done. */
+        errno = d.err ? d.err : EPERM;
         return -1;
     }
-    return real.connect(fd, addr, len);
+    int rc = real.connect(fd, addr, len);
+    if (governed) {
+        int err = errno;
+        shim_outcome(&call, connect_outcome(rc, err));
+        errno = err;
+    }
+    return rc;
 }

@@ -89,8 +89,8 @@ __attribute__((constructor)) static void shim_init(void)
     if (mode && strcmp(mode, "observe") == 0)
         cfg->mode = MODE_OBSERVE;
     char msg[512];
-    enum state_open_result r = state_open(cfg->state_path, state_bucket_slots_for(cfg->ntools),
-                                          &proc.state, msg, sizeof msg);
+    struct state_sizes sizes = state_sizes_for(cfg->ntools);
+    enum state_open_result r = state_open(cfg->state_path, &sizes, &proc.state, msg, sizeof msg);
     if (r != STATE_OPENED)
         audit_state_problem(cfg, msg);
     proc.cfg = cfg;
@@ -112,32 +112,98 @@ void shim_leave(void)
     in_enact = 0;
 }
 
-int shim_govern(const struct call *c)
+/* The fields every record of this process shares. */
+static struct audit_event record_for(const struct call *c)
+{
+    return (struct audit_event){
+        .unix_ns = clock_ns(CLOCK_REALTIME),
+        .pid = getpid(),
+        .agent = proc.agent,
+        .exe = program_invocation_short_name,
+        .op = c->op,
+        .tool = c->tool->name,
+        .target = c->target,
+        .argv = c->argv,
+    };
+}
+
+static void record_breaker_change(const struct call *c, const struct breaker_event *ev)
+{
+    if (!ev->changed)
+        return;
+    struct audit_event rec = record_for(c);
+    rec.argv = NULL;
+    rec.verdict = "breaker";
+    rec.from = breaker_state_name(ev->from);
+    rec.to = breaker_state_name(ev->to);
+    audit_log(proc.cfg->audit_path, &rec);
+}
+
+/* "rm -rf /tmp/x" into out (bounded); for a dry-run record. */
+static void join_argv(char *const argv[], char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; argv && argv[i] && n + 1 < cap; i++) {
+        if (i > 0)
+            out[n++] = ' ';
+        for (const char *p = argv[i]; *p && n + 1 < cap; p++)
+            out[n++] = *p;
+    }
+    out[n] = '\0';
+}
+
+static int32_t thread_id(void)
+{
+    return (int32_t)gettid(); /* a syscall: a vfork child gets its own */
+}
+
+struct decision shim_govern(const struct call *c)
 {
     const struct enact_config *cfg = proc.cfg;
     if (!cfg || !c->tool)
-        return EPERM; /* config_error: said on stderr at start */
+        return (struct decision){GATE_REFUSE, EPERM}; /* config_error: said at start */
     int saved = errno;
-    struct gate_result g =
-        gate_decide(cfg, &proc.state, c->tool, proc.agent_id, clock_ns(CLOCK_MONOTONIC));
+    struct gate_call call = {
+        .tool = c->tool,
+        .agent_quota = config_agent_quota(cfg, proc.agent),
+        .agent_id = proc.agent_id,
+        .owner = thread_id(),
+        .mono_ns = clock_ns(CLOCK_MONOTONIC),
+        .real_ns = clock_ns(CLOCK_REALTIME),
+    };
+    struct gate_result g = gate_decide(cfg, &proc.state, &call);
+    struct decision d = {g.action, g.action == GATE_REFUSE ? c->tool->deny_errno : 0};
+    record_breaker_change(c, &g.breaker);
     if (g.audit && !c->quiet) {
-        struct audit_event ev = {
-            .unix_ns = clock_ns(CLOCK_REALTIME),
-            .pid = getpid(),
-            .agent = proc.agent,
-            .exe = program_invocation_short_name,
-            .op = c->op,
-            .tool = c->tool->name,
-            .target = c->target,
-            .argv = c->argv,
-            .verdict = g.verdict,
-            .reason = g.reason,
-            .errno_name = g.admit ? NULL : "EPERM",
-            .has_retry_after = g.retry_after_ns > 0,
-            .retry_after_ms = (g.retry_after_ns + 999999) / 1000000,
-        };
-        audit_log(cfg->audit_path, &ev);
+        struct audit_event rec = record_for(c);
+        rec.verdict = g.verdict;
+        rec.reason = g.reason;
+        rec.errno_name = d.err ? config_errno_name(d.err) : NULL;
+        rec.has_retry_after = g.retry_after_ns > 0;
+        rec.retry_after_ms = (g.retry_after_ns + 999999) / 1000000;
+        char line[512];
+        struct impact im;
+        if (g.action == GATE_SIMULATE) {
+            im = c->argv ? impact_of_exec(c->target, c->argv, &cfg->impact)
+                         : (struct impact){.level = IMPACT_UNKNOWN, .reason = "nothing sent"};
+            join_argv(c->argv, line, sizeof line);
+            rec.would_execute = c->argv ? line : c->target;
+            rec.impact = impact_level_name(im.level);
+            rec.impact_reason = im.reason;
+        }
+        audit_log(cfg->audit_path, &rec);
     }
     errno = saved;
-    return g.admit ? 0 : EPERM;
+    return d;
+}
+
+void shim_outcome(const struct call *c, enum gate_outcome outcome)
+{
+    if (!proc.cfg || !c->tool || !c->tool->has_breaker)
+        return;
+    int saved = errno;
+    struct breaker_event ev;
+    gate_report(&proc.state, c->tool, thread_id(), clock_ns(CLOCK_MONOTONIC), outcome, &ev);
+    record_breaker_change(c, &ev);
+    errno = saved;
 }

@@ -10,6 +10,7 @@
 
 #include "../core/audit.h"
 #include "../core/config.h"
+#include "../core/gate.h"
 
 #include <stdbool.h>
 
@@ -30,8 +31,18 @@ struct call {
 bool shim_enter(const struct enact_config **cfg);
 void shim_leave(void);
 
-/* Decides a call and writes its audit record. Returns 0 to go ahead, or
- * the errno the caller must see. Keeps the caller's errno. vfork-safe. */
-int shim_govern(const struct call *c);
+/* What the interposer does with the call. */
+struct decision {
+    enum gate_action action;
+    int err; /* GATE_REFUSE: the errno the caller sees */
+};
+
+/* Decides a call and writes its audit records (the verdict, a breaker
+ * change). Keeps the caller's errno. vfork-safe. */
+struct decision shim_govern(const struct call *c);
+
+/* How an admitted call ended, for the tool's breaker (recorded if it
+ * changes state). Keeps the caller's errno. */
+void shim_outcome(const struct call *c, enum gate_outcome outcome);
 
 #endif

@@ -160,8 +160,8 @@ static void test_full_valid_file(void **state)
     assert_int_equal(db->burst_size, 10);
     assert_int_equal(db->rate.interval_ns, UINT64_C(1000000000));
     assert_int_equal(db->rate.tolerance_ns, UINT64_C(9000000000));
-    assert_int_equal(db->rate_line, 14);
-    assert_int_equal(db->burst_line, 15);
+    assert_int_equal(db->key_line[TK_RATE_PER_MINUTE], 14);
+    assert_int_equal(db->key_line[TK_RATE_BURST], 15);
 
     const struct tool *sh = &c->tools[1];
     assert_string_equal(sh->name, "shell");
@@ -176,7 +176,7 @@ static void test_full_valid_file(void **state)
     assert_int_equal(sh->burst_size, 3); /* default: ceil(rate) */
     assert_int_equal(sh->rate.interval_ns, UINT64_C(24000000000));
     assert_int_equal(sh->rate.tolerance_ns, UINT64_C(48000000000));
-    assert_int_equal(sh->burst_line, 0);
+    assert_int_equal(sh->key_line[TK_RATE_BURST], 0);
 
     const struct tool *web = &c->tools[2];
     assert_string_equal(web->name, "web");
@@ -648,11 +648,11 @@ static void load_two_ids(struct fixture *f, const char *rate_a, const char *rate
              "[tool.b]\nconnect = 10.0.0.2\nrate.max_calls_per_minute = %s\n%s\n",
              rate_a, rate_b, burst_b);
     const struct enact_config *c = load_ok(f, text);
-    ids[0] = c->tools[0].policy_id;
-    ids[1] = c->tools[1].policy_id;
+    ids[0] = c->tools[0].rate_id;
+    ids[1] = c->tools[1].rate_id;
 }
 
-static void test_policy_id(void **state)
+static void test_rate_id(void **state)
 {
     struct fixture *f = *state;
     uint64_t base[2], again[2], b_rate[2], a_rate[2], b_burst[2];
@@ -674,8 +674,8 @@ static void test_policy_id(void **state)
     const struct enact_config *c =
         load_ok(f, "[tool.b]\nconnect = 10.0.0.9\nconnect = 10.0.0.2\nrate.max_calls_per_minute = 10\n"
                    "[tool.a]\nconnect = 10.0.0.1\nrate.max_calls_per_minute = 60\n");
-    assert_int_equal(c->tools[0].policy_id, base[1]);
-    assert_int_equal(c->tools[1].policy_id, base[0]);
+    assert_int_equal(c->tools[0].rate_id, base[1]);
+    assert_int_equal(c->tools[1].rate_id, base[0]);
 }
 
 static struct net_target v4_target(const char *dotted, uint16_t port)
@@ -761,7 +761,7 @@ int main(void)
         T(test_nul_byte),
         T(test_missing_and_empty_files),
         T(test_several_errors_all_reported),
-        T(test_policy_id),
+        T(test_rate_id),
         T(test_match_first_tool_in_file_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

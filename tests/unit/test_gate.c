@@ -24,7 +24,7 @@ static int setup(void **state)
     f->dir = th_mkdtemp();
     char path[PATH_MAX];
     th_path(path, sizeof path, f->dir, "enact.state");
-    if (state_open(path, 0, &f->m, f->msg, sizeof f->msg) != STATE_OPENED)
+    if (state_open(path, NULL, &f->m, f->msg, sizeof f->msg) != STATE_OPENED)
         return -1;
     *state = f;
     return 0;
@@ -61,6 +61,15 @@ static const struct enact_config *cfg_from(struct fixture *f, const char *text)
     return cfg;
 }
 
+/* One call of agent_id at now (both clocks), no agent quota. */
+static struct gate_result decide(const struct enact_config *c, struct state_map *m,
+                                 const struct tool *t, uint64_t agent_id, uint64_t now)
+{
+    struct gate_call call = {.tool = t, .agent_id = agent_id, .owner = gettid(),
+                             .mono_ns = now, .real_ns = now};
+    return gate_decide(c, m, &call);
+}
+
 static const struct tool *tool_named(const struct enact_config *c, const char *name)
 {
     for (size_t i = 0; i < c->ntools; i++)
@@ -72,7 +81,7 @@ static const struct tool *tool_named(const struct enact_config *c, const char *n
 
 static void assert_allow(struct gate_result g, bool audit)
 {
-    assert_true(g.admit);
+    assert_true(g .action == GATE_PROCEED);
     assert_int_equal(g.audit, audit);
     assert_non_null(g.verdict);
     assert_string_equal(g.verdict, "allow");
@@ -83,7 +92,7 @@ static void assert_allow(struct gate_result g, bool audit)
 static void assert_refused(struct gate_result g, bool admit, const char *verdict,
                            const char *reason, uint64_t retry)
 {
-    assert_int_equal(g.admit, admit);
+    assert_int_equal(g.action == GATE_PROCEED, admit);
     assert_true(g.audit);
     assert_non_null(g.verdict);
     assert_string_equal(g.verdict, verdict);
@@ -112,11 +121,11 @@ static void test_tool_without_rate_admits_silently(void **state)
     const struct enact_config *c = cfg_from(f, RATED);
     const struct tool *t = tool_named(c, "free");
     for (int i = 0; i < 1000; i++)
-        assert_allow(gate_decide(c, &f->m, t, gate_agent_id("a"), T0), false);
+        assert_allow(decide(c, &f->m, t, gate_agent_id("a"), T0), false);
     /* Needs no state at all. */
-    assert_allow(gate_decide(c, NULL, t, gate_agent_id("a"), T0), false);
+    assert_allow(decide(c, NULL, t, gate_agent_id("a"), T0), false);
     struct state_map none = {0};
-    assert_allow(gate_decide(c, &none, t, gate_agent_id("a"), T0), false);
+    assert_allow(decide(c, &none, t, gate_agent_id("a"), T0), false);
 }
 
 static void test_rate_limit_burst_then_deny(void **state)
@@ -126,17 +135,17 @@ static void test_rate_limit_burst_then_deny(void **state)
     const struct tool *t = tool_named(c, "db");
     uint64_t a = gate_agent_id("a");
     for (int i = 0; i < 3; i++)
-        assert_allow(gate_decide(c, &f->m, t, a, T0), false);
-    assert_refused(gate_decide(c, &f->m, t, a, T0), false, "deny", "rate_limited", SEC);
-    assert_refused(gate_decide(c, &f->m, t, a, T0 + SEC / 4), false, "deny", "rate_limited",
+        assert_allow(decide(c, &f->m, t, a, T0), false);
+    assert_refused(decide(c, &f->m, t, a, T0), false, "deny", "rate_limited", SEC);
+    assert_refused(decide(c, &f->m, t, a, T0 + SEC / 4), false, "deny", "rate_limited",
                    SEC - SEC / 4);
     /* One interval later: exactly one more. */
-    assert_allow(gate_decide(c, &f->m, t, a, T0 + SEC), false);
-    assert_refused(gate_decide(c, &f->m, t, a, T0 + SEC), false, "deny", "rate_limited", SEC);
+    assert_allow(decide(c, &f->m, t, a, T0 + SEC), false);
+    assert_refused(decide(c, &f->m, t, a, T0 + SEC), false, "deny", "rate_limited", SEC);
     /* Long idle: the full burst again. */
     for (int i = 0; i < 3; i++)
-        assert_allow(gate_decide(c, &f->m, t, a, T0 + 100 * SEC), false);
-    assert_refused(gate_decide(c, &f->m, t, a, T0 + 100 * SEC), false, "deny", "rate_limited",
+        assert_allow(decide(c, &f->m, t, a, T0 + 100 * SEC), false);
+    assert_refused(decide(c, &f->m, t, a, T0 + 100 * SEC), false, "deny", "rate_limited",
                    SEC);
 }
 
@@ -149,13 +158,13 @@ static void test_observe_mode(void **state)
     const struct tool *t = tool_named(c, "db");
     uint64_t a = gate_agent_id("a");
     for (int i = 0; i < 3; i++)
-        assert_allow(gate_decide(c, &f->m, t, a, T0), false);
+        assert_allow(decide(c, &f->m, t, a, T0), false);
     for (int i = 0; i < 5; i++)
-        assert_refused(gate_decide(c, &f->m, t, a, T0), true, "would_deny", "rate_limited", SEC);
+        assert_refused(decide(c, &f->m, t, a, T0), true, "would_deny", "rate_limited", SEC);
     /* The state moved exactly as enforcement would: a would-deny consumed
      * nothing, so one interval later there is exactly one token. */
-    assert_allow(gate_decide(c, &f->m, t, a, T0 + SEC), false);
-    assert_refused(gate_decide(c, &f->m, t, a, T0 + SEC), true, "would_deny", "rate_limited",
+    assert_allow(decide(c, &f->m, t, a, T0 + SEC), false);
+    assert_refused(decide(c, &f->m, t, a, T0 + SEC), true, "would_deny", "rate_limited",
                    SEC);
 }
 
@@ -167,10 +176,10 @@ static void test_log_allowed(void **state)
     const struct enact_config *c = cfg_from(f, text);
     uint64_t a = gate_agent_id("a");
     for (int i = 0; i < 3; i++)
-        assert_allow(gate_decide(c, &f->m, tool_named(c, "db"), a, T0), true);
-    assert_refused(gate_decide(c, &f->m, tool_named(c, "db"), a, T0), false, "deny",
+        assert_allow(decide(c, &f->m, tool_named(c, "db"), a, T0), true);
+    assert_refused(decide(c, &f->m, tool_named(c, "db"), a, T0), false, "deny",
                    "rate_limited", SEC);
-    assert_allow(gate_decide(c, &f->m, tool_named(c, "free"), a, T0), true);
+    assert_allow(decide(c, &f->m, tool_named(c, "free"), a, T0), true);
 }
 
 static void test_state_unavailable(void **state)
@@ -187,11 +196,11 @@ static void test_state_unavailable(void **state)
     struct state_map *broken[] = {NULL, &unmapped};
     for (int k = 0; k < 2; k++) {
         for (int i = 0; i < 5; i++) {
-            assert_refused(gate_decide(deny, broken[k], tool_named(deny, "db"), a, T0), false,
+            assert_refused(decide(deny, broken[k], tool_named(deny, "db"), a, T0), false,
                            "deny", "state_error", 0);
-            assert_refused(gate_decide(allow, broken[k], tool_named(allow, "db"), a, T0), true,
+            assert_refused(decide(allow, broken[k], tool_named(allow, "db"), a, T0), true,
                            "error", "state_error", 0);
-            assert_refused(gate_decide(observe, broken[k], tool_named(observe, "db"), a, T0), true,
+            assert_refused(decide(observe, broken[k], tool_named(observe, "db"), a, T0), true,
                            "would_deny", "state_error", 0);
         }
     }
@@ -208,12 +217,12 @@ static void test_state_full(void **state)
     for (uint64_t i = 0; i < f->m.nbuckets; i++)
         assert_non_null(state_bucket(&f->m, 2 * i + 1));
     uint64_t a = gate_agent_id("a");
-    assert_refused(gate_decide(deny, &f->m, tool_named(deny, "db"), a, T0), false, "deny",
+    assert_refused(decide(deny, &f->m, tool_named(deny, "db"), a, T0), false, "deny",
                    "state_full", 0);
-    assert_refused(gate_decide(allow, &f->m, tool_named(allow, "db"), a, T0), true, "error",
+    assert_refused(decide(allow, &f->m, tool_named(allow, "db"), a, T0), true, "error",
                    "state_full", 0);
     /* Unrated tools do not need a slot. */
-    assert_allow(gate_decide(deny, &f->m, tool_named(deny, "free"), a, T0), false);
+    assert_allow(decide(deny, &f->m, tool_named(deny, "free"), a, T0), false);
 }
 
 static void test_agents_have_separate_buckets(void **state)
@@ -223,12 +232,12 @@ static void test_agents_have_separate_buckets(void **state)
     const struct tool *t = tool_named(c, "db");
     uint64_t a = gate_agent_id("agent-a"), b = gate_agent_id("agent-b");
     for (int i = 0; i < 3; i++)
-        assert_allow(gate_decide(c, &f->m, t, a, T0), false);
-    assert_refused(gate_decide(c, &f->m, t, a, T0), false, "deny", "rate_limited", SEC);
+        assert_allow(decide(c, &f->m, t, a, T0), false);
+    assert_refused(decide(c, &f->m, t, a, T0), false, "deny", "rate_limited", SEC);
     for (int i = 0; i < 3; i++)
-        assert_allow(gate_decide(c, &f->m, t, b, T0), false);
-    assert_refused(gate_decide(c, &f->m, t, b, T0), false, "deny", "rate_limited", SEC);
-    assert_refused(gate_decide(c, &f->m, t, a, T0), false, "deny", "rate_limited", SEC);
+        assert_allow(decide(c, &f->m, t, b, T0), false);
+    assert_refused(decide(c, &f->m, t, b, T0), false, "deny", "rate_limited", SEC);
+    assert_refused(decide(c, &f->m, t, a, T0), false, "deny", "rate_limited", SEC);
 }
 
 static void test_tools_have_separate_buckets(void **state)
@@ -239,11 +248,11 @@ static void test_tools_have_separate_buckets(void **state)
                     "[tool.two]\nexec = b\nrate.max_calls_per_minute = 60\nrate.burst_size = 2\n");
     uint64_t a = gate_agent_id("a");
     for (int i = 0; i < 2; i++)
-        assert_allow(gate_decide(c, &f->m, tool_named(c, "one"), a, T0), false);
-    assert_false(gate_decide(c, &f->m, tool_named(c, "one"), a, T0).admit);
+        assert_allow(decide(c, &f->m, tool_named(c, "one"), a, T0), false);
+    assert_false(decide(c, &f->m, tool_named(c, "one"), a, T0) .action == GATE_PROCEED);
     for (int i = 0; i < 2; i++)
-        assert_allow(gate_decide(c, &f->m, tool_named(c, "two"), a, T0), false);
-    assert_false(gate_decide(c, &f->m, tool_named(c, "two"), a, T0).admit);
+        assert_allow(decide(c, &f->m, tool_named(c, "two"), a, T0), false);
+    assert_false(decide(c, &f->m, tool_named(c, "two"), a, T0) .action == GATE_PROCEED);
 }
 
 static void test_state_shared_across_loads_and_maps(void **state)
@@ -255,12 +264,12 @@ static void test_state_shared_across_loads_and_maps(void **state)
     char path[PATH_MAX];
     th_path(path, sizeof path, f->dir, "enact.state");
     struct state_map m2;
-    assert_int_equal(state_open(path, 0, &m2, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(path, NULL, &m2, f->msg, sizeof f->msg), STATE_OPENED);
     uint64_t a = gate_agent_id("a");
-    assert_allow(gate_decide(c1, &f->m, tool_named(c1, "db"), a, T0), false);
-    assert_allow(gate_decide(c2, &m2, tool_named(c2, "db"), a, T0), false);
-    assert_allow(gate_decide(c1, &f->m, tool_named(c1, "db"), a, T0), false);
-    assert_refused(gate_decide(c2, &m2, tool_named(c2, "db"), a, T0), false, "deny",
+    assert_allow(decide(c1, &f->m, tool_named(c1, "db"), a, T0), false);
+    assert_allow(decide(c2, &m2, tool_named(c2, "db"), a, T0), false);
+    assert_allow(decide(c1, &f->m, tool_named(c1, "db"), a, T0), false);
+    assert_refused(decide(c2, &m2, tool_named(c2, "db"), a, T0), false, "deny",
                    "rate_limited", SEC);
     state_close(&m2);
 
@@ -268,7 +277,7 @@ static void test_state_shared_across_loads_and_maps(void **state)
     const struct enact_config *c3 =
         cfg_from(f, "[tool.db]\nconnect = 127.0.0.1:5432\n"
                     "rate.max_calls_per_minute = 30\nrate.burst_size = 3\n");
-    assert_allow(gate_decide(c3, &f->m, tool_named(c3, "db"), a, T0), false);
+    assert_allow(decide(c3, &f->m, tool_named(c3, "db"), a, T0), false);
 }
 
 int main(void)

@@ -93,12 +93,12 @@ static void assert_valid_fresh_map(const struct state_map *m, uint32_t nbuckets)
 static void test_slots_for(void **state)
 {
     (void)state;
-    assert_int_equal(state_bucket_slots_for(0), 1024);
-    assert_int_equal(state_bucket_slots_for(1), 1024);
-    assert_int_equal(state_bucket_slots_for(8), 1024);   /* 8 x 64 x 2 = 1024 */
-    assert_int_equal(state_bucket_slots_for(9), 2048);
-    assert_int_equal(state_bucket_slots_for(100), 16384); /* 12800 -> 16384 */
-    assert_int_equal(state_bucket_slots_for(1000000), 1u << 22);
+    assert_int_equal(state_sizes_for(0).buckets, 1024);
+    assert_int_equal(state_sizes_for(1).buckets, 1024);
+    assert_int_equal(state_sizes_for(8).buckets, 1024);   /* 8 x 64 x 2 = 1024 */
+    assert_int_equal(state_sizes_for(9).buckets, 2048);
+    assert_int_equal(state_sizes_for(100).buckets, 16384); /* 12800 -> 16384 */
+    assert_int_equal(state_sizes_for(1000000).buckets, 1u << 22);
 }
 
 static void test_open_creates_file_and_folders(void **state)
@@ -106,7 +106,7 @@ static void test_open_creates_file_and_folders(void **state)
     struct fixture *f = *state;
     th_path(f->path, sizeof f->path, f->dir, "a/b/c/enact.state");
     int fds = count_open_fds();
-    assert_int_equal(state_open(f->path, 0, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     assert_string_equal(f->msg, "");
     assert_int_equal(count_open_fds(), fds); /* no descriptor stays open */
     assert_valid_fresh_map(&f->m, MIN_BUCKETS);
@@ -133,7 +133,7 @@ static void test_open_creates_file_and_folders(void **state)
 static void test_open_sizes_table(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(state_open(f->path, 5000, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, &(struct state_sizes){.buckets = 5000}, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     assert_valid_fresh_map(&f->m, 8192);
     state_close(&f->m);
     assert_null(f->m.base);
@@ -142,7 +142,7 @@ static void test_open_sizes_table(void **state)
 
     char other[PATH_MAX];
     th_path(other, sizeof other, f->dir, "other.state");
-    assert_int_equal(state_open(other, 1024, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(other, &(struct state_sizes){.buckets = 1024}, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     assert_valid_fresh_map(&f->m, 1024);
 }
 
@@ -150,8 +150,8 @@ static void test_reopen_maps_same_table(void **state)
 {
     struct fixture *f = *state;
     struct state_map m2 = {0}, m3 = {0};
-    assert_int_equal(state_open(f->path, 0, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
-    assert_int_equal(state_open(f->path, 0, &m2, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &m2, f->msg, sizeof f->msg), STATE_OPENED);
     assert_string_equal(f->msg, "");
     assert_ptr_not_equal(f->m.base, m2.base);
     assert_int_equal(m2.nbuckets, f->m.nbuckets);
@@ -174,7 +174,7 @@ static void test_reopen_maps_same_table(void **state)
     /* A later open after both closed still sees it. */
     state_close(&f->m);
     state_close(&m2);
-    assert_int_equal(state_open(f->path, 0, &m3, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &m3, f->msg, sizeof f->msg), STATE_OPENED);
     uint64_t *w3 = state_bucket(&m3, UINT64_C(0x1234567890abcdef));
     assert_non_null(w3);
     assert_int_equal(*w3, UINT64_C(6000000000));
@@ -184,7 +184,7 @@ static void test_reopen_maps_same_table(void **state)
 static void test_bucket_keys(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(state_open(f->path, 0, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     uint64_t *a = state_bucket(&f->m, 42);
     uint64_t *b = state_bucket(&f->m, 42);
     uint64_t *c = state_bucket(&f->m, 4242);
@@ -214,7 +214,7 @@ static void test_bucket_keys(void **state)
 static void test_bucket_probe_window_full(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(state_open(f->path, 0, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     assert_int_equal(f->m.nbuckets, 1024);
     /* Keys whose home slot is 1: they fill slots 1..64, the probe window. */
     uint64_t *words[64];
@@ -237,7 +237,7 @@ static void test_bucket_probe_window_full(void **state)
 static void test_bucket_table_full(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(state_open(f->path, 0, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     /* 1024 distinct keys fill all 1024 slots. */
     for (uint64_t i = 0; i < 1024; i++)
         assert_non_null(state_bucket(&f->m, 2 * i + 1));
@@ -262,7 +262,7 @@ static void expect_rebuilt(struct fixture *f, const char *name, const void *old,
     snprintf(prefix, sizeof prefix, "%s.corrupt-", name);
     state_close(&f->m);
     int fds = count_open_fds();
-    enum state_open_result r = state_open(path, 0, &f->m, f->msg, sizeof f->msg);
+    enum state_open_result r = state_open(path, NULL, &f->m, f->msg, sizeof f->msg);
     if (r != STATE_REBUILT)
         fail_msg("%s: state_open gave %d ('%s'), expected STATE_REBUILT (%d)", name, (int)r,
                  f->msg, (int)STATE_REBUILT);
@@ -283,7 +283,7 @@ static void expect_rebuilt(struct fixture *f, const char *name, const void *old,
 
     /* The rebuilt file is valid: the next open just maps it. */
     struct state_map again;
-    assert_int_equal(state_open(path, 0, &again, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(path, NULL, &again, f->msg, sizeof f->msg), STATE_OPENED);
     assert_string_equal(f->msg, "");
     state_close(&again);
 }
@@ -297,7 +297,7 @@ static char *valid_file_bytes(struct fixture *f, const char *name, size_t *len)
     char path[PATH_MAX];
     th_path(path, sizeof path, f->dir, name);
     struct state_map m;
-    assert_int_equal(state_open(path, 0, &m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(path, NULL, &m, f->msg, sizeof f->msg), STATE_OPENED);
     *state_bucket(&m, 99) = 12345; /* some content */
     state_close(&m);
     char *heap = th_read_file(path, len);
@@ -428,14 +428,14 @@ static void test_unwritable_folder_fails(void **state)
     th_write_file(file, "x");
     th_path(path, sizeof path, f->dir, "plain/sub/enact.state");
     memset(&f->m, 0xff, sizeof f->m);
-    assert_int_equal(state_open(path, 0, &f->m, f->msg, sizeof f->msg), STATE_FAILED);
+    assert_int_equal(state_open(path, NULL, &f->m, f->msg, sizeof f->msg), STATE_FAILED);
     assert_non_null(strstr(f->msg, "cannot create the folder"));
     assert_non_null(strstr(f->msg, "Not a directory"));
     assert_null(f->m.base);
     assert_null(state_bucket(&f->m, 1));
 
     th_path(path, sizeof path, f->dir, "plain/enact.state");
-    assert_int_equal(state_open(path, 0, &f->m, f->msg, sizeof f->msg), STATE_FAILED);
+    assert_int_equal(state_open(path, NULL, &f->m, f->msg, sizeof f->msg), STATE_FAILED);
     assert_non_null(strstr(f->msg, path));
     assert_non_null(strstr(f->msg, "Not a directory"));
     assert_null(f->m.base);
@@ -445,14 +445,14 @@ static void test_unwritable_folder_fails(void **state)
     memset(huge, 'x', sizeof huge - 1);
     huge[0] = '/';
     huge[sizeof huge - 1] = '\0';
-    assert_int_equal(state_open(huge, 0, &f->m, f->msg, sizeof f->msg), STATE_FAILED);
+    assert_int_equal(state_open(huge, NULL, &f->m, f->msg, sizeof f->msg), STATE_FAILED);
     assert_true(strlen(f->msg) > 0);
     assert_null(f->m.base);
 
     /* A folder where the file should be. */
     th_path(path, sizeof path, f->dir, "isdir.state");
     assert_int_equal(mkdir(path, 0700), 0);
-    enum state_open_result r = state_open(path, 0, &f->m, f->msg, sizeof f->msg);
+    enum state_open_result r = state_open(path, NULL, &f->m, f->msg, sizeof f->msg);
     assert_int_not_equal(r, STATE_OPENED);
     assert_true(strlen(f->msg) > 0);
     if (r == STATE_FAILED)
@@ -462,7 +462,7 @@ static void test_unwritable_folder_fails(void **state)
     /* A small message buffer is still terminated. */
     char tiny[16];
     th_path(path, sizeof path, f->dir, "plain/sub/enact.state");
-    assert_int_equal(state_open(path, 0, &f->m, tiny, sizeof tiny), STATE_FAILED);
+    assert_int_equal(state_open(path, NULL, &f->m, tiny, sizeof tiny), STATE_FAILED);
     assert_int_equal(strlen(tiny), sizeof tiny - 1);
 }
 
@@ -503,7 +503,7 @@ static int child_main(const char *path, int start_fd, int *result)
         return 1;
     struct state_map m;
     char msg[512];
-    enum state_open_result r = state_open(path, 0, &m, msg, sizeof msg);
+    enum state_open_result r = state_open(path, NULL, &m, msg, sizeof msg);
     if (r != STATE_OPENED) {
         *result = -1 - (int)r;
         return 1;
@@ -576,7 +576,7 @@ static void test_processes_share_one_bucket(void **state)
     assert_int_equal(count_entries(folder, "enact.state", NULL, 0), 1);
 
     /* The parent sees the emptied bucket. */
-    assert_int_equal(state_open(f->path, 0, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     uint64_t *word = state_bucket(&f->m, SHARED_KEY);
     assert_non_null(word);
     struct rate_policy p;
@@ -619,7 +619,7 @@ static void test_concurrent_rebuild_one_table(void **state)
                     th_child_exit(1);
                 struct state_map m;
                 char msg[512];
-                enum state_open_result r = state_open(f->path, 0, &m, msg, sizeof msg);
+                enum state_open_result r = state_open(f->path, NULL, &m, msg, sizeof msg);
                 if (r == STATE_FAILED)
                     th_child_exit(2);
                 uint64_t *w = state_bucket(&m, SHARED_KEY);
@@ -642,7 +642,7 @@ static void test_concurrent_rebuild_one_table(void **state)
         assert_int_equal(count_entries(folder, "enact.state.corrupt-", NULL, 0), 1);
         assert_int_equal(count_entries(folder, "", NULL, 0), 2);
         struct state_map m;
-        assert_int_equal(state_open(f->path, 0, &m, f->msg, sizeof f->msg), STATE_OPENED);
+        assert_int_equal(state_open(f->path, NULL, &m, f->msg, sizeof f->msg), STATE_OPENED);
         uint64_t *w = state_bucket(&m, SHARED_KEY);
         assert_non_null(w);
         if (*w != KIDS)
@@ -672,7 +672,7 @@ static void other_process(const char *path)
 {
     struct state_map m;
     char msg[512];
-    if (state_open(path, 0, &m, msg, sizeof msg) == STATE_FAILED)
+    if (state_open(path, NULL, &m, msg, sizeof msg) == STATE_FAILED)
         th_child_exit(2);
     uint64_t *w = state_bucket(&m, SHARED_KEY);
     if (!w)
@@ -714,7 +714,7 @@ static void test_rebuild_race_keeps_one_table(void **state)
     hook.owner = getpid();
     hook.path = f->path;
     hook.armed = true;
-    enum state_open_result r = state_open(f->path, 0, &f->m, f->msg, sizeof f->msg);
+    enum state_open_result r = state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg);
     assert_false(hook.armed); /* the interleaving happened */
     assert_int_not_equal(r, STATE_FAILED);
     uint64_t *mine = state_bucket(&f->m, SHARED_KEY);
@@ -728,7 +728,7 @@ static void test_rebuild_race_keeps_one_table(void **state)
     /* Both processes counted in the same table, the one at the path ... */
     assert_int_equal(*mine, 2);
     struct state_map now;
-    assert_int_equal(state_open(f->path, 0, &now, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &now, f->msg, sizeof f->msg), STATE_OPENED);
     uint64_t *w = state_bucket(&now, SHARED_KEY);
     assert_non_null(w);
     assert_int_equal(*w, 2);

@@ -1,0 +1,41 @@
+/* Tools and their policies in words, for `enact check` and `enact match`. */
+#include "cli.h"
+
+#include <stdio.h>
+
+static void quota_line(FILE *out, const char *label, const struct quota_spec *q)
+{
+    if (q->enabled)
+        fprintf(out, "    %-8s %llu actions per %g h (rolling)\n", label,
+                (unsigned long long)q->max_actions, q->window_hours);
+}
+
+void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct tool *t)
+{
+    fprintf(out, "  tool %s (line %u): %zu connect rule%s, %zu exec rule%s\n", t->name, t->line,
+            t->nconnect, t->nconnect == 1 ? "" : "s", t->nexec, t->nexec == 1 ? "" : "s");
+    if (config_simulates(cfg, t))
+        fprintf(out, "    dry-run  simulated: nothing runs, the audit log says what would\n");
+    if (t->rate_limited)
+        fprintf(out, "    rate     %g calls/min, burst %llu, per agent\n", t->max_calls_per_minute,
+                (unsigned long long)t->burst_size);
+    quota_line(out, "quota", &t->quota);
+    if (t->has_breaker)
+        fprintf(out, "    breaker  opens after %llu failures, half-open after %g s, closes after "
+                     "%llu successes\n",
+                (unsigned long long)t->failure_threshold, t->breaker_timeout_seconds,
+                (unsigned long long)t->success_threshold);
+    if (!t->rate_limited && !t->quota.enabled && !t->has_breaker && !config_simulates(cfg, t))
+        fprintf(out, "    no limit of its own\n");
+    fprintf(out, "    refused  -1, errno %s\n", config_errno_name(t->deny_errno));
+}
+
+void cli_describe_agents(FILE *out, const struct enact_config *cfg)
+{
+    quota_line(out, "[agent]", &cfg->agent_quota);
+    for (size_t i = 0; i < cfg->nagents; i++) {
+        char label[80];
+        snprintf(label, sizeof label, "[agent.%s]", cfg->agents[i].name);
+        quota_line(out, label, &cfg->agents[i].quota);
+    }
+}

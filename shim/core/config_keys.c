@@ -1,0 +1,709 @@
+/* What each INI key means, which values it accepts, and what a key that is
+ * set implies for the compiled policy. */
+#include "config_internal.h"
+
+#include "hash.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_COUNT UINT64_C(1000000000)
+#define MAX_SECONDS 1e7 /* about 115 days */
+#define MAX_WINDOW_HOURS 87840.0 /* ten years */
+#define MAX_RESPONSE_BYTES 65536
+
+/* ---- value parsers -------------------------------------------------------- */
+
+static bool parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
+                                                                               "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return *out = true, true;
+        if (strcasecmp(v, no[i]) == 0)
+            return *out = false, true;
+    }
+    return false;
+}
+
+/* A finite number in [min, max] (min excluded when open_min). */
+static bool parse_number(const char *v, double min, bool open_min, double max, double *out)
+{
+    errno = 0;
+    char *end;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(d) || d > max || d < min ||
+        (open_min && d == min))
+        return false;
+    *out = d;
+    return true;
+}
+
+static bool parse_count(const char *v, uint64_t max, uint64_t *out)
+{
+    if (!isdigit((unsigned char)v[0]))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end || n < 1 || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+/* Index of v in a NULL-terminated list, or -1. */
+static int choice(const char *v, const char *const *choices)
+{
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(v, choices[i]) == 0)
+            return i;
+    return -1;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return SIZE_MAX;
+    size_t row[41];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            size_t best = diag + cost;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* ---- key tables ----------------------------------------------------------- */
+
+/* Why a key is accepted but has no effect yet; NULL when it is enforced. */
+#define LATER_NET "timeouts, retries and waiting come with network governance"
+#define LATER_EXEC "static and setuid programs are recognised with process governance"
+#define LATER_DRY "simulated connections come with network governance"
+
+struct key_info {
+    const char *name;
+    const char *later;
+};
+
+static const struct key_info ENACT_KEYS[ENACT_KEY_COUNT] = {
+    [EK_AGENT] = {"agent", NULL},
+    [EK_STATE] = {"state", NULL},
+    [EK_AUDIT_LOG] = {"audit_log", NULL},
+    [EK_MODE] = {"mode", NULL},
+    [EK_DRY_RUN] = {"dry_run", NULL},
+    [EK_ON_ERROR] = {"on_error", NULL},
+    [EK_LOG_ALLOWED] = {"log_allowed", NULL},
+    [EK_STATIC_BINARIES] = {"static_binaries", LATER_EXEC},
+    [EK_STRICT] = {"strict", LATER_EXEC},
+};
+
+static const struct key_info TOOL_KEYS[TOOL_KEY_COUNT] = {
+    [TK_RATE_PER_MINUTE] = {"rate.max_calls_per_minute", NULL},
+    [TK_RATE_BURST] = {"rate.burst_size", NULL},
+    [TK_QUOTA_MAX] = {"quota.max_actions", NULL},
+    [TK_QUOTA_WINDOW] = {"quota.window_hours", NULL},
+    [TK_BREAKER_FAILURES] = {"breaker.failure_threshold", NULL},
+    [TK_BREAKER_SUCCESSES] = {"breaker.success_threshold", NULL},
+    [TK_BREAKER_TIMEOUT] = {"breaker.timeout_seconds", NULL},
+    [TK_TIMEOUT] = {"timeout_seconds", LATER_NET},
+    [TK_IO_TIMEOUT] = {"io_timeout_seconds", LATER_NET},
+    [TK_RETRY_ATTEMPTS] = {"retry.max_attempts", LATER_NET},
+    [TK_RETRY_INITIAL] = {"retry.initial_delay", LATER_NET},
+    [TK_RETRY_MAX] = {"retry.max_delay", LATER_NET},
+    [TK_RETRY_BASE] = {"retry.exponential_base", LATER_NET},
+    [TK_RETRY_JITTER] = {"retry.jitter", LATER_NET},
+    [TK_RETRY_ON_EXIT] = {"retry.on_exit_nonzero", LATER_NET},
+    [TK_DRY_RUN] = {"dry_run", NULL},
+    [TK_ACTION] = {"action", NULL},
+    [TK_ON_LIMIT] = {"on_limit", NULL},
+    [TK_MAX_WAIT] = {"max_wait", LATER_NET},
+    [TK_ERRNO] = {"errno", NULL},
+    [TK_DRY_RUN_RESPONSE] = {"dry_run.response", LATER_DRY},
+};
+
+static const char *const QUOTA_KEYS[] = {"quota.max_actions", "quota.window_hours", NULL};
+static const char *const IMPACT_KEYS[] = {"exec.high", "exec.medium", "exec.low",
+                                          "verb.high", "verb.medium", "verb.low", NULL};
+
+/* Index of name in a table of n keys, or -1; *hint gets the closest name
+ * within two edits. */
+static int find_key(const struct key_info *keys, size_t n, const char *name, const char **hint)
+{
+    size_t best = 3;
+    *hint = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(keys[i].name, name) == 0)
+            return (int)i;
+        size_t d = edit_distance(keys[i].name, name);
+        if (d < best) {
+            best = d;
+            *hint = keys[i].name;
+        }
+    }
+    return -1;
+}
+
+static void unknown_key(struct loader *ld, const char *section, const char *name,
+                        const char *hint)
+{
+    if (hint)
+        config_error(ld, ld->line, "unknown key '%s' in [%s]; did you mean '%s'?", name, section,
+                     hint);
+    else
+        config_error(ld, ld->line, "unknown key '%s' in [%s]", name, section);
+}
+
+/* Records the line of a one-value key; false (reported) when set before. */
+static bool first_time(struct loader *ld, unsigned *seen, const char *name)
+{
+    if (*seen) {
+        config_error(ld, ld->line, "'%s' is set twice (first on line %u)", name, *seen);
+        return false;
+    }
+    *seen = ld->line;
+    return true;
+}
+
+static void bad_value(struct loader *ld, const char *name, const char *v, const char *expected)
+{
+    config_error(ld, ld->line, "%s must be %s, not '%s'", name, expected, v);
+}
+
+/* ---- [enact] -------------------------------------------------------------- */
+
+static void set_path(struct loader *ld, char **slot, const char *v, const char *name)
+{
+    if (!*v) {
+        config_error(ld, ld->line, "'%s' is empty", name);
+        return;
+    }
+    free(*slot);
+    if (!(*slot = config_resolve_path(ld, v)))
+        config_error(ld, ld->line, "out of memory");
+}
+
+void config_enact_key(struct loader *ld, const char *name, const char *v)
+{
+    static const char *const modes[] = {"enforce", "observe", NULL};
+    static const char *const on_errors[] = {"deny", "allow", NULL};
+    static const char *const statics[] = {"allow", "audit", "deny", NULL};
+    struct enact_config *cfg = ld->cfg;
+    const char *hint;
+    int k = find_key(ENACT_KEYS, ENACT_KEY_COUNT, name, &hint);
+    if (k < 0) {
+        unknown_key(ld, "enact", name, hint);
+        return;
+    }
+    if (!first_time(ld, &cfg->key_line[k], name))
+        return;
+    if (ENACT_KEYS[k].later)
+        config_warning(ld, ld->line, "'%s' is accepted but not enforced by this build yet (%s)",
+                       name, ENACT_KEYS[k].later);
+    int c;
+    switch ((enum enact_key)k) {
+    case EK_AGENT:
+        if (!*v || strlen(v) > 64)
+            config_error(ld, ld->line, "agent name must be 1 to 64 characters");
+        else if (!(cfg->agent = strdup(v)))
+            config_error(ld, ld->line, "out of memory");
+        break;
+    case EK_STATE: set_path(ld, &cfg->state_path, v, name); break;
+    case EK_AUDIT_LOG: set_path(ld, &cfg->audit_path, v, name); break;
+    case EK_MODE:
+        if ((c = choice(v, modes)) < 0)
+            bad_value(ld, name, v, "'enforce' or 'observe'");
+        else
+            cfg->mode = (enum enact_mode)c;
+        break;
+    case EK_ON_ERROR:
+        if ((c = choice(v, on_errors)) < 0)
+            bad_value(ld, name, v, "'deny' or 'allow'");
+        else
+            cfg->on_error = (enum on_error_policy)c;
+        break;
+    case EK_STATIC_BINARIES:
+        if ((c = choice(v, statics)) < 0)
+            bad_value(ld, name, v, "'allow', 'audit' or 'deny'");
+        else
+            cfg->static_binaries = (enum static_binaries_policy)c;
+        break;
+    case EK_DRY_RUN:
+        if (!parse_bool(v, &cfg->dry_run))
+            bad_value(ld, name, v, "true or false");
+        break;
+    case EK_LOG_ALLOWED:
+        if (!parse_bool(v, &cfg->log_allowed))
+            bad_value(ld, name, v, "true or false");
+        break;
+    case EK_STRICT:
+        if (!parse_bool(v, &cfg->strict))
+            bad_value(ld, name, v, "true or false");
+        break;
+    case ENACT_KEY_COUNT: break;
+    }
+}
+
+/* ---- [tool.NAME] ---------------------------------------------------------- */
+
+static void add_connect(struct loader *ld, struct tool *t, const char *v)
+{
+    struct connect_rule parsed[CONNECT_RULE_MAX_EXPANSION];
+    size_t n;
+    char err[256];
+    if (!connect_rule_parse(v, parsed, &n, err, sizeof err)) {
+        config_error(ld, ld->line, "%s", err);
+        return;
+    }
+    struct connect_rule *grown = realloc(t->connect, (t->nconnect + n) * sizeof *grown);
+    if (!grown) {
+        for (size_t i = 0; i < n; i++)
+            connect_rule_free(&parsed[i]);
+        config_error(ld, ld->line, "out of memory");
+        return;
+    }
+    t->connect = grown;
+    memcpy(t->connect + t->nconnect, parsed, n * sizeof *parsed);
+    t->nconnect += n;
+}
+
+static void add_exec(struct loader *ld, struct tool *t, const char *v)
+{
+    struct exec_rule rule;
+    char err[256];
+    if (!exec_rule_parse(v, &rule, err, sizeof err)) {
+        config_error(ld, ld->line, "%s", err);
+        return;
+    }
+    struct exec_rule *grown = realloc(t->exec, (t->nexec + 1) * sizeof *grown);
+    if (!grown) {
+        exec_rule_free(&rule);
+        config_error(ld, ld->line, "out of memory");
+        return;
+    }
+    t->exec = grown;
+    t->exec[t->nexec++] = rule;
+}
+
+/* errno values a refused call may report: each is one connect(2) or
+ * execve(2) can return anyway, so callers handle it. */
+static const struct {
+    const char *name;
+    int value;
+    bool exec_ok;
+} ERRNOS[] = {
+    {"EPERM", EPERM, true},           {"EACCES", EACCES, true},
+    {"ECONNREFUSED", ECONNREFUSED, false}, {"ECONNRESET", ECONNRESET, false},
+    {"ENETUNREACH", ENETUNREACH, false},   {"EHOSTUNREACH", EHOSTUNREACH, false},
+    {"ETIMEDOUT", ETIMEDOUT, false},
+};
+
+const char *config_errno_name(int value)
+{
+    for (size_t i = 0; i < sizeof ERRNOS / sizeof ERRNOS[0]; i++)
+        if (ERRNOS[i].value == value)
+            return ERRNOS[i].name;
+    return "EPERM";
+}
+
+/* "a\r\nb" escapes, or @file (relative to the config) read whole. */
+static bool set_response(struct loader *ld, struct tool *t, const char *v)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    if (v[0] == '@') {
+        char *path = config_resolve_path(ld, v + 1);
+        int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+        buf = malloc(MAX_RESPONSE_BYTES + 1);
+        ssize_t n = fd >= 0 && buf ? read(fd, buf, MAX_RESPONSE_BYTES + 1) : -1;
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        if (n < 0 || n > MAX_RESPONSE_BYTES) {
+            config_error(ld, ld->line, "dry_run.response: cannot read %s: %s", path ? path : v,
+                         n > MAX_RESPONSE_BYTES ? "larger than 64 KiB" : strerror(err));
+            free(path);
+            free(buf);
+            return false;
+        }
+        free(path);
+        len = (size_t)n;
+    } else {
+        buf = malloc(strlen(v) + 1);
+        if (!buf)
+            return false;
+        for (const char *p = v; *p; p++) {
+            if (p[0] == '\\' && (p[1] == 'r' || p[1] == 'n' || p[1] == 't' || p[1] == '\\')) {
+                buf[len++] = p[1] == 'r' ? '\r' : p[1] == 'n' ? '\n' : p[1] == 't' ? '\t' : '\\';
+                p++;
+            } else {
+                buf[len++] = *p;
+            }
+        }
+    }
+    buf[len] = '\0';
+    free(t->dry_run_response);
+    t->dry_run_response = buf;
+    t->dry_run_response_len = len;
+    return true;
+}
+
+void config_tool_key(struct loader *ld, struct tool *t, const char *name, const char *v)
+{
+    static const char *const actions[] = {"connection", "request", NULL};
+    static const char *const limits[] = {"fail", "wait", NULL};
+    if (strcmp(name, "connect") == 0 || strcmp(name, "exec") == 0) {
+        t->rule_lines++;
+        (name[0] == 'c' ? add_connect : add_exec)(ld, t, v);
+        return;
+    }
+    const char *hint;
+    int k = find_key(TOOL_KEYS, TOOL_KEY_COUNT, name, &hint);
+    if (k < 0) {
+        char section[64];
+        snprintf(section, sizeof section, "tool.%s", t->name);
+        if (!hint && edit_distance(name, "connect") < 3)
+            hint = "connect";
+        if (!hint && edit_distance(name, "exec") < 2)
+            hint = "exec";
+        unknown_key(ld, section, name, hint);
+        return;
+    }
+    if (!first_time(ld, &t->key_line[k], name))
+        return;
+    if (TOOL_KEYS[k].later)
+        config_warning(ld, ld->line, "'%s' is accepted but not enforced by this build yet (%s)",
+                       name, TOOL_KEYS[k].later);
+    uint64_t count;
+    int c;
+    switch ((enum tool_key)k) {
+    case TK_RATE_PER_MINUTE:
+        if (!parse_number(v, 0, true, 1e12, &t->max_calls_per_minute))
+            bad_value(ld, name, v, "a number of calls above 0 (e.g. 60 or 0.5)");
+        return;
+    case TK_RATE_BURST:
+        if (!parse_count(v, MAX_COUNT, &t->burst_size))
+            bad_value(ld, name, v, "a whole number from 1 to 1000000000");
+        return;
+    case TK_QUOTA_MAX:
+        if (!parse_count(v, UINT32_MAX, &t->quota.max_actions))
+            bad_value(ld, name, v, "a whole number from 1 to 4294967295");
+        return;
+    case TK_QUOTA_WINDOW:
+        if (!parse_number(v, 0, true, MAX_WINDOW_HOURS, &t->quota.window_hours))
+            bad_value(ld, name, v, "a number of hours above 0, at most ten years");
+        return;
+    case TK_BREAKER_FAILURES:
+        if (!parse_count(v, MAX_COUNT, &t->failure_threshold))
+            bad_value(ld, name, v, "a whole number from 1 to 1000000000");
+        return;
+    case TK_BREAKER_SUCCESSES:
+        if (!parse_count(v, BREAKER_MAX_PROBES, &t->success_threshold))
+            bad_value(ld, name, v, "a whole number from 1 to 16");
+        return;
+    case TK_BREAKER_TIMEOUT:
+        if (!parse_number(v, 0.001, false, MAX_SECONDS, &t->breaker_timeout_seconds))
+            bad_value(ld, name, v, "a number of seconds from 0.001 to 10000000");
+        return;
+    case TK_TIMEOUT:
+    case TK_IO_TIMEOUT:
+    case TK_MAX_WAIT: {
+        double *slot = k == TK_TIMEOUT      ? &t->timeout_seconds
+                       : k == TK_IO_TIMEOUT ? &t->io_timeout_seconds
+                                            : &t->max_wait;
+        if (!parse_number(v, 0.001, false, MAX_SECONDS, slot))
+            bad_value(ld, name, v, "a number of seconds from 0.001 to 10000000");
+        return;
+    }
+    case TK_RETRY_ATTEMPTS:
+        if (!parse_count(v, 100, &count))
+            bad_value(ld, name, v, "a whole number from 1 to 100 (it counts the first attempt)");
+        else
+            t->retry.max_attempts = (uint32_t)count;
+        return;
+    case TK_RETRY_INITIAL:
+        if (!parse_number(v, 0, false, MAX_SECONDS, &t->retry.initial_delay_s))
+            bad_value(ld, name, v, "a number of seconds from 0 to 10000000");
+        return;
+    case TK_RETRY_MAX:
+        if (!parse_number(v, 0, false, MAX_SECONDS, &t->retry.max_delay_s))
+            bad_value(ld, name, v, "a number of seconds from 0 to 10000000");
+        return;
+    case TK_RETRY_BASE:
+        if (!parse_number(v, 1, false, 100, &t->retry.base))
+            bad_value(ld, name, v, "a number from 1 to 100");
+        return;
+    case TK_RETRY_JITTER:
+        if (!parse_bool(v, &t->retry.jitter))
+            bad_value(ld, name, v, "true or false");
+        return;
+    case TK_RETRY_ON_EXIT:
+        if (!parse_bool(v, &t->retry_on_exit_nonzero))
+            bad_value(ld, name, v, "true or false");
+        return;
+    case TK_DRY_RUN:
+        if (!parse_bool(v, &t->dry_run))
+            bad_value(ld, name, v, "true or false");
+        return;
+    case TK_ACTION:
+        if ((c = choice(v, actions)) < 0)
+            bad_value(ld, name, v, "'connection' or 'request'");
+        else if ((t->action = (enum tool_action)c) == ACTION_REQUEST)
+            config_warning(ld, ld->line, "'action = request' is accepted but not enforced by "
+                                         "this build yet (%s)", LATER_NET);
+        return;
+    case TK_ON_LIMIT:
+        if ((c = choice(v, limits)) < 0)
+            bad_value(ld, name, v, "'fail' or 'wait'");
+        else if ((t->on_limit = (enum on_limit_policy)c) == ON_LIMIT_WAIT)
+            config_warning(ld, ld->line, "'on_limit = wait' is accepted but not enforced by this "
+                                         "build yet (%s)", LATER_NET);
+        return;
+    case TK_ERRNO:
+        for (size_t i = 0; i < sizeof ERRNOS / sizeof ERRNOS[0]; i++) {
+            if (strcmp(v, ERRNOS[i].name) == 0) {
+                t->deny_errno = ERRNOS[i].value;
+                return;
+            }
+        }
+        bad_value(ld, name, v,
+                  "one of EPERM, EACCES, ECONNREFUSED, ECONNRESET, ENETUNREACH, EHOSTUNREACH, "
+                  "ETIMEDOUT");
+        return;
+    case TK_DRY_RUN_RESPONSE:
+        set_response(ld, t, v);
+        return;
+    case TOOL_KEY_COUNT: break;
+    }
+}
+
+/* ---- [agent] and [agent.NAME] --------------------------------------------- */
+
+void config_agent_key(struct loader *ld, struct quota_spec *q, unsigned key_line[2],
+                      const char *section, const char *name, const char *v)
+{
+    int k = choice(name, QUOTA_KEYS);
+    if (k < 0) {
+        const char *hint = NULL;
+        for (int i = 0; QUOTA_KEYS[i]; i++)
+            if (edit_distance(QUOTA_KEYS[i], name) < 3)
+                hint = QUOTA_KEYS[i];
+        unknown_key(ld, section, name, hint);
+        return;
+    }
+    if (!first_time(ld, &key_line[k], name))
+        return;
+    if (k == 0 && !parse_count(v, UINT32_MAX, &q->max_actions))
+        bad_value(ld, name, v, "a whole number from 1 to 4294967295");
+    if (k == 1 && !parse_number(v, 0, true, MAX_WINDOW_HOURS, &q->window_hours))
+        bad_value(ld, name, v, "a number of hours above 0, at most ten years");
+}
+
+/* ---- [impact] ------------------------------------------------------------- */
+
+void config_impact_key(struct loader *ld, const char *name, const char *v)
+{
+    int k = choice(name, IMPACT_KEYS);
+    if (k < 0) {
+        const char *hint = NULL;
+        for (int i = 0; IMPACT_KEYS[i]; i++)
+            if (edit_distance(IMPACT_KEYS[i], name) < 3)
+                hint = IMPACT_KEYS[i];
+        unknown_key(ld, "impact", name, hint);
+        return;
+    }
+    static const enum impact_level levels[] = {IMPACT_HIGH, IMPACT_MEDIUM, IMPACT_LOW};
+    enum impact_level level = levels[k % 3];
+    struct impact_table *tab = &ld->cfg->impact;
+    char err[256];
+    if (k < 3) {
+        struct exec_rule rule;
+        if (!exec_rule_parse(v, &rule, err, sizeof err)) {
+            config_error(ld, ld->line, "%s", err);
+            return;
+        }
+        struct impact_exec_entry *grown = realloc(tab->exec, (tab->nexec + 1) * sizeof *grown);
+        if (!grown) {
+            exec_rule_free(&rule);
+            config_error(ld, ld->line, "out of memory");
+            return;
+        }
+        tab->exec = grown;
+        tab->exec[tab->nexec++] = (struct impact_exec_entry){.level = level, .rule = rule};
+        return;
+    }
+    size_t n = strlen(v);
+    if (n == 0 || n >= sizeof tab->verbs[0].verb) {
+        config_error(ld, ld->line, "%s must be one word of 1 to 31 letters, not '%s'", name, v);
+        return;
+    }
+    struct impact_verb_entry *grown = realloc(tab->verbs, (tab->nverbs + 1) * sizeof *grown);
+    if (!grown) {
+        config_error(ld, ld->line, "out of memory");
+        return;
+    }
+    tab->verbs = grown;
+    struct impact_verb_entry *e = &tab->verbs[tab->nverbs++];
+    e->level = level;
+    for (size_t i = 0; i <= n; i++)
+        e->verb[i] = (char)toupper((unsigned char)v[i]);
+}
+
+/* ---- after the file -------------------------------------------------------- */
+
+void config_finish_quota(struct loader *ld, struct quota_spec *q, const unsigned key_line[2],
+                         const char *where)
+{
+    if (!key_line[0] && !key_line[1])
+        return;
+    if (!key_line[0]) {
+        config_error(ld, key_line[1], "%s sets quota.window_hours without quota.max_actions",
+                     where);
+        return;
+    }
+    if (!key_line[1])
+        q->window_hours = 24;
+    if (q->max_actions && !quota_policy_init(&q->policy, q->max_actions, q->window_hours))
+        config_error(ld, key_line[0], "%s: quota of %llu per %g h is out of range", where,
+                     (unsigned long long)q->max_actions, q->window_hours);
+    else
+        q->enabled = q->max_actions > 0;
+}
+
+static void finish_rate(struct loader *ld, struct tool *t)
+{
+    const unsigned *at = t->key_line;
+    if (at[TK_RATE_BURST] && !at[TK_RATE_PER_MINUTE])
+        config_error(ld, at[TK_RATE_BURST],
+                     "tool '%s' sets rate.burst_size without rate.max_calls_per_minute", t->name);
+    if (!at[TK_RATE_PER_MINUTE] || !(t->max_calls_per_minute > 0))
+        return;
+    if (!at[TK_RATE_BURST])
+        t->burst_size = (uint64_t)ceil(t->max_calls_per_minute);
+    if (t->burst_size && !rate_policy_init(&t->rate, t->max_calls_per_minute, t->burst_size))
+        config_error(ld, at[TK_RATE_PER_MINUTE],
+                     "tool '%s': rate %.6g/min with burst %llu is out of range (a full bucket "
+                     "must refill within a century)",
+                     t->name, t->max_calls_per_minute, (unsigned long long)t->burst_size);
+    else
+        t->rate_limited = t->burst_size > 0;
+}
+
+static void finish_breaker(struct loader *ld, struct tool *t)
+{
+    const unsigned *at = t->key_line;
+    unsigned first = at[TK_BREAKER_FAILURES] ? at[TK_BREAKER_FAILURES]
+                     : at[TK_BREAKER_SUCCESSES] ? at[TK_BREAKER_SUCCESSES]
+                                                : at[TK_BREAKER_TIMEOUT];
+    if (!first)
+        return;
+    /* The guide's CircuitBreakerConfig defaults. */
+    if (!at[TK_BREAKER_FAILURES])
+        t->failure_threshold = 5;
+    if (!at[TK_BREAKER_SUCCESSES])
+        t->success_threshold = 2;
+    if (!at[TK_BREAKER_TIMEOUT])
+        t->breaker_timeout_seconds = 60;
+    /* A probe that never reports back frees its lease after this long. */
+    double probe_s = t->timeout_seconds > 0 ? t->timeout_seconds : 30;
+    if (t->failure_threshold && t->success_threshold && t->breaker_timeout_seconds > 0 &&
+        breaker_policy_init(&t->breaker, t->failure_threshold, t->success_threshold,
+                            t->breaker_timeout_seconds, probe_s))
+        t->has_breaker = true;
+    if (t->has_breaker && t->nexec > 0)
+        config_warning(ld, first,
+                       "tool '%s': the breaker learns from connections only; programs' exit "
+                       "statuses are not observed by this build yet",
+                       t->name);
+}
+
+static void finish_retry(struct loader *ld, struct tool *t)
+{
+    const unsigned *at = t->key_line;
+    struct retry_policy *r = &t->retry;
+    /* The guide's RetryConfig defaults; no retry unless max_attempts says. */
+    if (!at[TK_RETRY_ATTEMPTS])
+        r->max_attempts = 1;
+    if (!at[TK_RETRY_INITIAL])
+        r->initial_delay_s = 1.0;
+    if (!at[TK_RETRY_MAX])
+        r->max_delay_s = 60.0;
+    if (!at[TK_RETRY_BASE])
+        r->base = 2.0;
+    if (!at[TK_RETRY_JITTER])
+        r->jitter = true;
+    if (r->max_attempts && r->base >= 1 && r->initial_delay_s > r->max_delay_s)
+        config_error(ld, at[TK_RETRY_INITIAL] ? at[TK_RETRY_INITIAL] : at[TK_RETRY_MAX],
+                     "tool '%s': retry.initial_delay (%g s) is above retry.max_delay (%g s)",
+                     t->name, r->initial_delay_s, r->max_delay_s);
+}
+
+static bool errno_fits_exec(int value)
+{
+    for (size_t i = 0; i < sizeof ERRNOS / sizeof ERRNOS[0]; i++)
+        if (ERRNOS[i].value == value)
+            return ERRNOS[i].exec_ok;
+    return false;
+}
+
+void config_finish_tool(struct loader *ld, struct tool *t)
+{
+    const unsigned *at = t->key_line;
+    if (t->rule_lines == 0)
+        config_error(ld, t->line,
+                     "tool '%s' has no 'connect =' or 'exec =' rule, so no call can map to it",
+                     t->name);
+    finish_rate(ld, t);
+    char where[80];
+    snprintf(where, sizeof where, "tool '%s'", t->name);
+    unsigned quota_lines[2] = {at[TK_QUOTA_MAX], at[TK_QUOTA_WINDOW]};
+    config_finish_quota(ld, &t->quota, quota_lines, where);
+    finish_breaker(ld, t);
+    finish_retry(ld, t);
+    if (!at[TK_ERRNO])
+        t->deny_errno = EPERM;
+    else if (t->nexec > 0 && !errno_fits_exec(t->deny_errno))
+        config_error(ld, at[TK_ERRNO],
+                     "tool '%s' has exec rules: a refused program start can only fail with "
+                     "EPERM or EACCES",
+                     t->name);
+    if (t->nconnect > 0 && config_simulates(ld->cfg, t))
+        config_error(ld, at[TK_DRY_RUN] ? at[TK_DRY_RUN] : ld->cfg->key_line[EK_DRY_RUN],
+                     "tool '%s' has connect rules: simulating connections is not supported by "
+                     "this build yet (%s); only exec rules can be dry-run",
+                     t->name, LATER_DRY);
+    if (at[TK_MAX_WAIT] && t->on_limit != ON_LIMIT_WAIT)
+        config_error(ld, at[TK_MAX_WAIT], "tool '%s' sets max_wait without on_limit = wait",
+                     t->name);
+
+    /* Each mechanism's state is named by the tool and that mechanism's
+     * numbers only: editing the quota keeps the bucket, and so on. */
+    uint64_t base = fnv64_str(FNV64_OFFSET, t->name);
+    uint64_t rate[] = {t->rate.interval_ns, t->rate.tolerance_ns};
+    uint64_t quota[] = {t->quota.policy.max_actions, t->quota.policy.slot_ns};
+    uint64_t breaker[] = {t->breaker.failure_threshold, t->breaker.success_threshold,
+                          t->breaker.open_ns, t->breaker.probe_ns};
+    t->rate_id = fnv64_bytes(fnv64_str(base, "rate"), rate, sizeof rate);
+    t->quota_id = fnv64_bytes(fnv64_str(base, "quota"), quota, sizeof quota);
+    t->breaker_id = fnv64_bytes(fnv64_str(base, "breaker"), breaker, sizeof breaker);
+}
