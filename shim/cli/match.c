@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -11,16 +12,19 @@
 #include <unistd.h>
 
 static const char HELP[] =
-    "usage: enact match [-c FILE] connect ADDR:PORT\n"
+    "usage: enact match [-c FILE] connect ADDR:PORT | NAME:PORT\n"
     "       enact match [-c FILE] exec CMD [ARGS]\n"
     "\n"
     "Tells which tool a call maps to and the policy that applies. ADDR:PORT is\n"
-    "127.0.0.1:80, [::1]:443 or unix:/path; CMD is looked up in PATH as exec does.\n";
+    "127.0.0.1:80, [::1]:443, api.example.com:443 or unix:/path; CMD is looked up in\n"
+    "PATH as exec does.\n";
 
 /* ADDR:PORT, [V6]:PORT or unix:PATH into a sockaddr. */
-static bool parse_target(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+static bool parse_target(const char *text, struct sockaddr_storage *ss, socklen_t *len,
+                         char name_out[HOST_NAME_MAX_LEN + 1])
 {
     memset(ss, 0, sizeof *ss);
+    name_out[0] = '\0';
     if (strncmp(text, "unix:", 5) == 0) {
         struct sockaddr_un *un = (struct sockaddr_un *)ss;
         const char *p = text + 5;
@@ -34,7 +38,7 @@ static bool parse_target(const char *text, struct sockaddr_storage *ss, socklen_
         *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (p[0] != '@'));
         return true;
     }
-    char host[INET6_ADDRSTRLEN + 2];
+    char host[HOST_NAME_MAX_LEN + 1];
     const char *colon = text[0] == '[' ? strstr(text, "]:") : strrchr(text, ':');
     if (!colon)
         return false;
@@ -61,7 +65,16 @@ static bool parse_target(const char *text, struct sockaddr_storage *ss, socklen_
         *len = sizeof *in6;
         return true;
     }
-    return false;
+    /* A DNS name: matched by name rules only, as if resolved to 0.0.0.0. */
+    if (text[0] == '[' || hlen == 0 || hlen >= HOST_NAME_MAX_LEN)
+        return false;
+    for (size_t i = 0; i < hlen; i++)
+        name_out[i] = (char)tolower((unsigned char)host[i]);
+    name_out[hlen] = '\0';
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    *len = sizeof *in;
+    return true;
 }
 
 /* CMD as execvp would find it; CMD itself when not found. */
@@ -122,14 +135,25 @@ int cmd_match(int argc, char **argv)
         struct sockaddr_storage ss;
         socklen_t len;
         struct net_target target;
-        if (argc != i + 2 || !parse_target(argv[i + 1], &ss, &len) ||
+        char name[HOST_NAME_MAX_LEN + 1];
+        if (argc != i + 2 || !parse_target(argv[i + 1], &ss, &len, name) ||
             !net_target_from_sockaddr((struct sockaddr *)&ss, len, &target)) {
-            fprintf(stderr, "enact match: expected ADDR:PORT, [IPV6]:PORT or unix:PATH\n");
+            fprintf(stderr, "enact match: expected ADDR:PORT, [IPV6]:PORT, NAME:PORT or "
+                            "unix:PATH\n");
             status = EXIT_USAGE;
         } else {
-            char text[160];
-            net_target_format(&target, text, sizeof text);
-            describe(cfg, config_match_connect(cfg, &target), text);
+            char text[HOST_NAME_MAX_LEN + 16];
+            if (name[0]) {
+                target.host = name;
+                snprintf(text, sizeof text, "%s:%u", name, target.port);
+            } else {
+                net_target_format(&target, text, sizeof text);
+            }
+            const struct tool *t = config_match_connect(cfg, &target);
+            describe(cfg, t, text);
+            if (!t && !name[0] && cfg->has_name_rules)
+                printf("  (rules by DNS name match an address once the agent has resolved "
+                       "that name)\n");
         }
     } else {
         char resolved[PATH_MAX];

@@ -7,7 +7,8 @@
 #include <unistd.h>
 
 /* Output budgets in bytes, chosen so that the worst case fits
- * AUDIT_RECORD_MAX: keys, numbers and punctuation ~350, names x 128
+ * AUDIT_RECORD_MAX: keys, numbers and punctuation ~350, host 512 (connect
+ * records, which have no argv), names x 128
  * (agent, exe, op, tool, verdict, reason, errno; or from, to, impact,
  * impact_reason in their own records), target 512, argv 1536 + one argument
  * of overshoot + separators, would_execute 512 (dry-run records, whose argv
@@ -40,6 +41,7 @@ size_t audit_format(const struct audit_event *ev, char *buf, size_t cap)
     bool truncated = false;
     if (ev->target && !jw_string(&w, "target", ev->target, TARGET_MAX_OUT))
         truncated = true;
+    optional_string(&w, "host", ev->host, TARGET_MAX_OUT);
     if (ev->argv && !ev->would_execute) {
         size_t used = 0, i = 0;
         jw_array_begin(&w, "argv");

@@ -22,6 +22,7 @@ struct audit_event {
     const char *op;      /* connect, exec, spawn, ... */
     const char *tool;    /* NULL when no tool applies */
     const char *target;  /* address or program path */
+    const char *host;    /* the DNS name the address was resolved from, or NULL */
     char *const *argv;   /* exec family, or NULL */
     const char *verdict;
     const char *reason;  /* or NULL */

@@ -138,6 +138,7 @@ struct enact_config {
     bool strict;
     struct tool *tools; /* in file order: the first match wins */
     size_t ntools;
+    bool has_name_rules; /* some connect rule names a DNS name */
     struct quota_spec agent_quota; /* [agent]: every agent's, unless overridden */
     unsigned agent_key_line[2];
     struct agent_override *agents;

@@ -673,6 +673,8 @@ void config_finish_tool(struct loader *ld, struct tool *t)
         config_error(ld, t->line,
                      "tool '%s' has no 'connect =' or 'exec =' rule, so no call can map to it",
                      t->name);
+    for (size_t i = 0; i < t->nconnect; i++)
+        ld->cfg->has_name_rules = ld->cfg->has_name_rules || t->connect[i].host_glob;
     finish_rate(ld, t);
     char where[80];
     snprintf(where, sizeof where, "tool '%s'", t->name);

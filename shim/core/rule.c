@@ -95,14 +95,45 @@ static bool parse_address(const char *host, bool v6, struct connect_rule *r, cha
     }
     return true;
 bad:
-    if (!v6 && strpbrk(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-        snprintf(err, errlen,
-                 "host names are not supported yet ('%s'): write an address (127.0.0.1), "
-                 "a CIDR (10.0.0.0/8), [::1], localhost, * or unix:/path",
-                 host);
-    else
-        snprintf(err, errlen, "bad %s address '%s'", v6 ? "IPv6" : "IPv4", host);
+    snprintf(err, errlen, "bad %s address '%s'", v6 ? "IPv6" : "IPv4", host);
     return false;
+}
+
+/* A DNS name, or a glob of one (*.example.com), stored in lower case. */
+static bool parse_host_name(const char *host, struct connect_rule *r, char *err, size_t errlen)
+{
+    size_t n = strlen(host);
+    bool letters = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = host[i];
+        letters = letters || isalpha((unsigned char)c);
+        if (!isalnum((unsigned char)c) && c != '.' && c != '-' && c != '*' && c != '?') {
+            snprintf(err, errlen,
+                     "bad host '%s' (expected an address, a CIDR, [IPv6], a DNS name such as "
+                     "api.example.com or *.example.com, localhost, * or unix:/path)",
+                     host);
+            return false;
+        }
+    }
+    if (n > HOST_NAME_MAX_LEN || !letters) {
+        snprintf(err, errlen, "bad host '%s'", host);
+        return false;
+    }
+    if (!(r->host_glob = strdup(host))) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    for (char *p = r->host_glob; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return true;
+}
+
+static bool looks_numeric(const char *host)
+{
+    for (const char *p = host; *p; p++)
+        if (!isdigit((unsigned char)*p) && *p != '.' && *p != '/')
+            return false;
+    return true;
 }
 
 static bool parse_unix(const char *path, struct connect_rule *r, char *err, size_t errlen)
@@ -184,7 +215,9 @@ bool connect_rule_parse(const char *text, struct connect_rule out[CONNECT_RULE_M
         return true;
     }
     out[0] = proto;
-    if (!parse_address(host, v6, &out[0], err, errlen))
+    bool ok = v6 || looks_numeric(host) ? parse_address(host, v6, &out[0], err, errlen)
+                                         : parse_host_name(host, &out[0], err, errlen);
+    if (!ok)
         return false;
     *n = 1;
     return true;
@@ -193,7 +226,9 @@ bool connect_rule_parse(const char *text, struct connect_rule out[CONNECT_RULE_M
 void connect_rule_free(struct connect_rule *r)
 {
     free(r->unix_glob);
+    free(r->host_glob);
     r->unix_glob = NULL;
+    r->host_glob = NULL;
 }
 
 bool net_target_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct net_target *t)
@@ -265,6 +300,8 @@ bool connect_rule_matches(const struct connect_rule *r, const struct net_target 
         return glob_match(r->unix_glob, t->path);
     if (t->port < r->port_lo || t->port > r->port_hi)
         return false;
+    if (r->host_glob)
+        return t->host && glob_match(r->host_glob, t->host);
     return r->any_host || prefix_equal(r->addr, t->addr, r->prefix_bits);
 }
 

@@ -13,6 +13,9 @@
 
 /* ---- connect rules: HOST[:PORT] or unix:PATH ---------------------------- */
 
+/* Longest DNS name kept (RFC 1035: 253 characters). */
+#define HOST_NAME_MAX_LEN 253
+
 enum target_kind { TARGET_INET, TARGET_UNIX };
 
 struct connect_rule {
@@ -21,6 +24,8 @@ struct connect_rule {
     uint8_t addr[16];     /* IPv6; IPv4 rules are stored v4-mapped */
     unsigned prefix_bits; /* 0..128 of addr that must match */
     uint16_t port_lo, port_hi;
+    char *host_glob;      /* a DNS name rule (lower case): matched against the name the
+                             address was resolved from, when that is known */
     char *unix_glob;      /* TARGET_UNIX: path glob; abstract names start with '@' */
 };
 
@@ -39,6 +44,7 @@ struct net_target {
     enum target_kind kind;
     uint8_t addr[16]; /* IPv4 as v4-mapped IPv6 */
     uint16_t port;
+    const char *host; /* lower-case name the address was resolved from, or NULL */
     char path[110];
 };
 

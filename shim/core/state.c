@@ -1,6 +1,9 @@
 #include "state.h"
 
 #include "hash.h"
+#include "pidlock.h"
+
+#include <ctype.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +32,7 @@ static const struct table_kind {
     {REGION_BUCKETS, sizeof(struct bucket_slot), _Alignof(struct bucket_slot), 1024, 1u << 22},
     {REGION_QUOTAS, sizeof(struct quota_slot), _Alignof(struct quota_slot), 256, 1u << 20},
     {REGION_BREAKERS, sizeof(struct breaker_slot), _Alignof(struct breaker_slot), 64, 1u << 16},
+    {REGION_HOSTS, sizeof(struct host_slot), _Alignof(struct host_slot), 1024, 1u << 16},
 };
 #define NTABLES (sizeof TABLES / sizeof TABLES[0])
 
@@ -50,6 +54,8 @@ static uint64_t layout_signature(void)
         sizeof(struct breaker),
         QUOTA_RING_SLOTS,
         BREAKER_MAX_PROBES,
+        sizeof(struct host_slot),
+        offsetof(struct host_slot, name),
     };
     return fnv64_bytes(FNV64_OFFSET, parts, sizeof parts);
 }
@@ -69,12 +75,14 @@ struct state_sizes state_sizes_for(size_t ntools)
         .buckets = pow2_between(t * AGENTS_PLANNED * 2, TABLES[0].min, TABLES[0].max),
         .quotas = pow2_between((t + 1) * AGENTS_PLANNED * 2, TABLES[1].min, TABLES[1].max),
         .breakers = pow2_between(t * 2, TABLES[2].min, TABLES[2].max),
+        .hosts = TABLES[3].min,
     };
 }
 
 static uint32_t wanted(const struct state_sizes *want, size_t table)
 {
-    uint32_t n = table == 0 ? want->buckets : table == 1 ? want->quotas : want->breakers;
+    const uint32_t asked[] = {want->buckets, want->quotas, want->breakers, want->hosts};
+    uint32_t n = asked[table];
     return pow2_between(n, TABLES[table].min, TABLES[table].max);
 }
 
@@ -220,6 +228,8 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     m->nquotas = r[REGION_QUOTAS].count;
     m->breakers = (struct breaker_slot *)((char *)base + r[REGION_BREAKERS].offset);
     m->nbreakers = r[REGION_BREAKERS].count;
+    m->hosts = (struct host_slot *)((char *)base + r[REGION_HOSTS].offset);
+    m->nhosts = r[REGION_HOSTS].count;
     return 0;
 }
 
@@ -372,4 +382,54 @@ struct quota_slot *state_quota(struct state_map *m, uint64_t key)
 struct breaker_slot *state_breaker(struct state_map *m, uint64_t key)
 {
     return claim(m->breakers, sizeof(struct breaker_slot), m->nbreakers, key);
+}
+
+void state_host_record(struct state_map *m, const uint8_t addr[16], const char *name,
+                       int32_t owner)
+{
+    struct host_slot *h = claim(m->hosts, sizeof *h, m->nhosts, fnv64_bytes(FNV64_OFFSET, addr, 16));
+    if (!h || !pidlock_try(&h->lock, owner, pidlock_clock_ms(), pidlock_pid_alive))
+        return; /* another writer is at it: its name is as good as ours */
+    uint64_t seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED) | 1;
+    __atomic_store_n(&h->seq, seq, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    memcpy(h->addr, addr, 16);
+    size_t n = 0;
+    for (; name[n] && n < sizeof h->name - 1; n++)
+        h->name[n] = (char)tolower((unsigned char)name[n]);
+    h->name[n] = '\0';
+    __atomic_store_n(&h->seq, seq + 1, __ATOMIC_RELEASE);
+    pidlock_release(&h->lock, owner);
+}
+
+bool state_host_lookup(struct state_map *m, const uint8_t addr[16], char *out, size_t cap)
+{
+    if (!m->hosts || cap == 0)
+        return false;
+    uint64_t key = fnv64_bytes(FNV64_OFFSET, addr, 16) | 1;
+    uint32_t mask = m->nhosts - 1;
+    for (uint32_t i = 0; i < PROBE_LIMIT && i < m->nhosts; i++) {
+        struct host_slot *h = &m->hosts[(key + i) & mask];
+        uint64_t k = __atomic_load_n(&h->key, __ATOMIC_ACQUIRE);
+        if (k == 0)
+            return false;
+        if (k != key)
+            continue;
+        /* A few tries against a writer in the middle; then unknown. */
+        for (int attempt = 0; attempt < 4; attempt++) {
+            uint64_t before = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
+            if (before & 1)
+                continue;
+            bool same = memcmp(h->addr, addr, 16) == 0;
+            size_t n = 0;
+            for (; n < cap - 1 && n < sizeof h->name && h->name[n]; n++)
+                out[n] = h->name[n];
+            out[n] = '\0';
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            if (__atomic_load_n(&h->seq, __ATOMIC_RELAXED) == before)
+                return same && before != 0 && n > 0;
+        }
+        return false;
+    }
+    return false;
 }

@@ -10,15 +10,20 @@
  *   BUCKETS      struct bucket_slot per (agent, tool): a GCRA word
  *   QUOTAS       struct quota_slot per agent and per (agent, tool)
  *   BREAKERS     struct breaker_slot per tool
+ *   HOSTS        struct host_slot per address: the DNS name it was last
+ *                resolved from, so that a name rule matches a connect by
+ *                address, also in another process
  *
  * Each table is open-addressed, its count a power of two; key 0 marks a
- * free slot. Regions for agents and host names are reserved in the header
- * and empty in this version.
+ * free slot. A region for agents is reserved in the header and empty in
+ * this version.
  *
  * Concurrency: a slot's key is claimed by compare-and-swap and never
  * changes afterwards. A bucket word is updated by compare-and-swap
  * (bucket.h); a quota ring or a breaker under its slot's pidlock, which a
- * dead or stuck holder cannot wedge (pidlock.h). The file is created
+ * dead or stuck holder cannot wedge (pidlock.h); a host name under its
+ * slot's pidlock for writers, and a sequence count that readers check
+ * instead of locking. The file is created
  * complete under a temporary name and linked into place, so no process
  * ever maps a half-written header. */
 #ifndef ENACT_STATE_H
@@ -32,7 +37,7 @@
 #include <stdint.h>
 
 #define STATE_MAGIC "ENACTST\0"
-#define STATE_VERSION 2u
+#define STATE_VERSION 3u
 
 enum state_region_id {
     REGION_BUCKETS,
@@ -76,6 +81,14 @@ struct breaker_slot {
     struct breaker breaker;
 };
 
+struct host_slot {
+    uint64_t key;  /* hash of addr */
+    uint64_t lock; /* pidlock for writers */
+    uint64_t seq;  /* odd while a writer is in the middle */
+    uint8_t addr[16];
+    char name[256]; /* lower case, NUL-terminated */
+};
+
 struct state_map {
     void *base;
     size_t size;
@@ -85,11 +98,13 @@ struct state_map {
     uint32_t nquotas;
     struct breaker_slot *breakers;
     uint32_t nbreakers;
+    struct host_slot *hosts;
+    uint32_t nhosts;
 };
 
 /* How many slots of each table a new file gets. */
 struct state_sizes {
-    uint32_t buckets, quotas, breakers;
+    uint32_t buckets, quotas, breakers, hosts;
 };
 
 enum state_open_result { STATE_OPENED, STATE_REBUILT, STATE_FAILED };
@@ -112,5 +127,15 @@ struct state_sizes state_sizes_for(size_t ntools);
 uint64_t *state_bucket(struct state_map *m, uint64_t key);
 struct quota_slot *state_quota(struct state_map *m, uint64_t key);
 struct breaker_slot *state_breaker(struct state_map *m, uint64_t key);
+
+/* Remembers that addr (IPv6 or v4-mapped) was resolved from name; owner
+ * is the caller's thread id. Quietly does nothing when the table is full
+ * around addr or its slot is busy. */
+void state_host_record(struct state_map *m, const uint8_t addr[16], const char *name,
+                       int32_t owner);
+
+/* The name addr was last resolved from, into out (lower case); false when
+ * none is known. Lock-free. */
+bool state_host_lookup(struct state_map *m, const uint8_t addr[16], char *out, size_t cap);
 
 #endif

@@ -46,11 +46,13 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (!shim_enter(&cfg))
         return real.connect(fd, addr, len);
     struct net_target target;
-    char text[160];
+    char text[160], host[HOST_NAME_MAX_LEN + 1];
     struct call call = {.op = "connect", .target = text};
     struct decision d = {GATE_PROCEED, 0};
     bool governed = false;
     if (net_target_from_sockaddr(addr, len, &target)) {
+        if (target.kind == TARGET_INET && shim_host_of(cfg, target.addr, host, sizeof host))
+            call.host = target.host = host;
         call.tool = cfg ? config_match_connect(cfg, &target) : NULL;
         governed = (call.tool || !cfg) &&
                    !(target.kind == TARGET_INET && connect_under_way(fd));

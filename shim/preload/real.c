@@ -22,7 +22,7 @@ static void *must_find(const char *name)
 
 void real_resolve(void)
 {
-    if (real.posix_spawnp)
+    if (real.gethostbyname2)
         return;
     RESOLVE(connect);
     RESOLVE(execve);
@@ -31,4 +31,7 @@ void real_resolve(void)
     RESOLVE(execvpe);
     RESOLVE(posix_spawn);
     RESOLVE(posix_spawnp);
+    RESOLVE(getaddrinfo);
+    RESOLVE(gethostbyname);
+    RESOLVE(gethostbyname2);
 }

@@ -7,6 +7,7 @@
 #ifndef ENACT_REAL_H
 #define ENACT_REAL_H
 
+#include <netdb.h>
 #include <spawn.h>
 #include <sys/socket.h>
 
@@ -20,6 +21,10 @@ struct real_libc {
                        const posix_spawnattr_t *, char *const[], char *const[]);
     int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
                         const posix_spawnattr_t *, char *const[], char *const[]);
+    int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
+                       struct addrinfo **);
+    struct hostent *(*gethostbyname)(const char *);
+    struct hostent *(*gethostbyname2)(const char *, int);
 };
 
 /* Filled by real_resolve(); read-only afterwards. */

@@ -98,7 +98,7 @@ __attribute__((constructor)) static void shim_init(void)
 
 bool shim_enter(const struct enact_config **cfg)
 {
-    if (!real.posix_spawnp)
+    if (!real.gethostbyname2)
         real_resolve();
     if (!proc.governed || in_enact)
         return false;
@@ -123,6 +123,7 @@ static struct audit_event record_for(const struct call *c)
         .op = c->op,
         .tool = c->tool->name,
         .target = c->target,
+        .host = c->host,
         .argv = c->argv,
     };
 }
@@ -206,4 +207,15 @@ void shim_outcome(const struct call *c, enum gate_outcome outcome)
     gate_report(&proc.state, c->tool, thread_id(), clock_ns(CLOCK_MONOTONIC), outcome, &ev);
     record_breaker_change(c, &ev);
     errno = saved;
+}
+
+void shim_note_host(const struct enact_config *cfg, const uint8_t addr[16], const char *name)
+{
+    if (cfg && cfg->has_name_rules)
+        state_host_record(&proc.state, addr, name, thread_id());
+}
+
+bool shim_host_of(const struct enact_config *cfg, const uint8_t addr[16], char *out, size_t cap)
+{
+    return cfg && cfg->has_name_rules && state_host_lookup(&proc.state, addr, out, cap);
 }

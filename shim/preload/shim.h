@@ -19,6 +19,7 @@ struct call {
     const char *op;          /* "connect", "exec", "spawn" */
     const struct tool *tool; /* NULL only when the config is broken */
     const char *target;
+    const char *host;        /* connect: the DNS name of the address, if known */
     char *const *argv;       /* exec family */
     bool quiet;              /* a repeat of a refusal already recorded: no record */
 };
@@ -44,5 +45,12 @@ struct decision shim_govern(const struct call *c);
 /* How an admitted call ended, for the tool's breaker (recorded if it
  * changes state). Keeps the caller's errno. */
 void shim_outcome(const struct call *c, enum gate_outcome outcome);
+
+/* Name rules: remember which name an address was resolved from (shared
+ * with every process of the config), and look it up at connect. Both do
+ * nothing unless the config has a rule by DNS name. Call inside
+ * shim_enter()/shim_leave(). */
+void shim_note_host(const struct enact_config *cfg, const uint8_t addr[16], const char *name);
+bool shim_host_of(const struct enact_config *cfg, const uint8_t addr[16], char *out, size_t cap);
 
 #endif
