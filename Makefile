@@ -26,7 +26,7 @@ PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration demo install clean
+.PHONY: all deps test unit config-tests integration demo install clean
 all: $(BUILD)/libenact_shim.so $(BUILD)/enact
 
 $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
@@ -50,12 +50,16 @@ deps:
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
+config-tests: all
+	@scripts/run-config-tests.sh
+
 integration: all
 	@tests/integration/run.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@scripts/run-unit.sh $(UNIT_BIN) && tests/integration/run.sh
+	@scripts/run-unit.sh $(UNIT_BIN) && \
+	    { scripts/run-config-tests.sh; c=$$?; tests/integration/run.sh && [ $$c -eq 0 ]; }
 
 demo: all
 	@scripts/demo.sh
