@@ -13,18 +13,25 @@ cleanup() {
 trap cleanup EXIT INT TERM
 cp "$root/examples/quickstart/agent.py" "$root/examples/quickstart/enact.ini" "$work/"
 
-# The INI maps 127.0.0.1:18080-18089 to the tool "api": serve on the first free one.
-port=$(python3 -c '
-import socket
-for p in range(18080, 18090):
+# The INI maps 127.0.0.1:18080-18089 to the tool "api" and 18090-18099 to
+# "flaky-service": serve the API on the first free port of its range, and
+# leave a free port of the other closed.
+free_port() {
+    python3 -c '
+import socket, sys
+for p in range(int(sys.argv[1]), int(sys.argv[1]) + 10):
     s = socket.socket()
     try:
         s.bind(("127.0.0.1", p)); print(p); break
     except OSError:
         pass
     finally:
-        s.close()')
-[ -n "$port" ] || { echo "demo: ports 18080-18089 are all taken; free one and retry" >&2; exit 1; }
+        s.close()' "$1"
+}
+port=$(free_port 18080)
+closed=$(free_port 18090)
+[ -n "$port" ] && [ -n "$closed" ] ||
+    { echo "demo: ports 18080-18099 are taken; free some and retry" >&2; exit 1; }
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work" >/dev/null 2>&1 &
 server=$!
 python3 -c '
@@ -37,9 +44,11 @@ for _ in range(100):
 sys.exit("demo: the local HTTP server did not start")' "$port"
 
 echo "== enact run -c enact.ini -- python3 agent.py"
-echo "   (api: burst 3, then 30/min; rm: burst 2, then 1/min)"
+echo "   (api: burst 3, then 30/min; flaky-service: breaker opens after 3 failures;"
+echo "    rm: dry run)"
 echo
-DEMO_API_URL="http://127.0.0.1:$port/" "$root/build/enact" run -c "$work/enact.ini" -- python3 "$work/agent.py"
+DEMO_API_URL="http://127.0.0.1:$port/" DEMO_FLAKY_URL="http://127.0.0.1:$closed/" \
+    "$root/build/enact" run -c "$work/enact.ini" -- python3 "$work/agent.py"
 echo
 echo "== the audit log ($(basename "$work")/demo-audit.jsonl): what was blocked, and why"
 python3 "$root/scripts/show-audit.py" "$work/demo-audit.jsonl"

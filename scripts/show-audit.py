@@ -11,6 +11,11 @@ def row(rec):
     why = rec.get("reason") or ""
     if "retry_after_ms" in rec:
         why += f" (retry in {rec['retry_after_ms'] / 1000:.1f}s)"
+    if rec.get("verdict") == "breaker":
+        why = f"{rec.get('from')} -> {rec.get('to')}"
+    if rec.get("verdict") == "dry_run":
+        why = f"impact {rec.get('impact')}: {rec.get('impact_reason', '')}"
+        target = rec.get("would_execute", target)
     return [rec.get("ts", "")[11:23], rec.get("agent", ""), rec.get("tool", ""),
             rec.get("op", ""), rec.get("verdict", ""), why, target]
 

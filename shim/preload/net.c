@@ -1,25 +1,83 @@
-/* Interposers for the network family: connect. */
+/* Interposers for the network family: connect, and getsockopt(SO_ERROR)
+ * to learn how a non-blocking connect ended. */
 #include "real.h"
 #include "shim.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/stat.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
 /* Event loops (libuv, hiredis) complete a non-blocking connect by calling
  * connect() again on the same socket: that is the same call, already
  * decided, not a new one. True for a TCP socket past its initial state. */
-static bool connect_under_way(int fd)
+static int tcp_state(int fd)
 {
     struct tcp_info info;
     socklen_t len = sizeof info;
     int saved = errno;
-    bool busy = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
-                len >= sizeof info.tcpi_state && info.tcpi_state != TCP_CLOSE;
+    int state = real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
+                        len >= sizeof info.tcpi_state
+                    ? info.tcpi_state
+                    : -1;
     errno = saved;
-    return busy;
+    return state;
+}
+
+static bool connect_under_way(int fd)
+{
+    int state = tcp_state(fd);
+    return state >= 0 && state != TCP_CLOSE;
+}
+
+/* Governed non-blocking connects whose outcome is still to come (DESIGN
+ * names this per-process table). A socket is known by its inode, so a
+ * descriptor number that was closed and reused is never taken for it. */
+#define PENDING_MAX 64
+static struct pending {
+    uint64_t ino; /* 0: free */
+    const struct tool *tool;
+    int32_t owner;
+} pending[PENDING_MAX];
+
+static uint64_t socket_ino(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+static void pending_add(int fd, const struct tool *tool, int32_t owner)
+{
+    uint64_t ino = socket_ino(fd);
+    for (size_t i = 0; ino && i < PENDING_MAX; i++) {
+        uint64_t free_slot = 0;
+        if (__atomic_compare_exchange_n(&pending[i].ino, &free_slot, ino, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            pending[i].tool = tool;
+            pending[i].owner = owner;
+            return;
+        }
+    }
+    /* Full: this outcome goes unseen, and a probe's lease expires instead. */
+}
+
+/* The pending connect of fd's socket, removed from the table; NULL if none. */
+static const struct tool *pending_take(int fd, int32_t *owner)
+{
+    uint64_t ino = socket_ino(fd);
+    for (size_t i = 0; ino && i < PENDING_MAX; i++) {
+        if (__atomic_load_n(&pending[i].ino, __ATOMIC_ACQUIRE) != ino)
+            continue;
+        const struct tool *tool = pending[i].tool;
+        *owner = pending[i].owner;
+        uint64_t mine = ino;
+        if (__atomic_compare_exchange_n(&pending[i].ino, &mine, 0, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+            return tool;
+    }
+    return NULL;
 }
 
 /* Whether a connect's result says the tool is failing (DESIGN §3); other
@@ -69,10 +127,37 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         return -1;
     }
     int rc = real.connect(fd, addr, len);
-    if (governed) {
+    if (governed && call.tool && call.tool->has_breaker) {
         int err = errno;
-        shim_outcome(&call, connect_outcome(rc, err));
+        if (rc < 0 && err == EINPROGRESS)
+            pending_add(fd, call.tool, shim_thread_id());
+        else
+            shim_outcome(&call, connect_outcome(rc, err), shim_thread_id());
         errno = err;
     }
+    return rc;
+}
+
+/* Clients learn how a non-blocking connect ended from SO_ERROR (curl,
+ * libuv, Python): so does the breaker. */
+EXPORT int getsockopt(int fd, int level, int name, void *value, socklen_t *len)
+{
+    if (!real.getsockopt)
+        real_resolve();
+    int rc = real.getsockopt(fd, level, name, value, len);
+    if (rc != 0 || level != SOL_SOCKET || name != SO_ERROR || !value || !len ||
+        *len < sizeof(int))
+        return rc;
+    int err = errno, so_error = *(int *)value;
+    int state = so_error ? -1 : tcp_state(fd);
+    if (so_error == 0 && state == TCP_SYN_SENT)
+        return rc; /* asked too early: the outcome is still to come */
+    int32_t owner;
+    const struct tool *tool = pending_take(fd, &owner);
+    if (tool) {
+        struct call call = {.op = "connect", .tool = tool};
+        shim_outcome(&call, connect_outcome(so_error ? -1 : 0, so_error), owner);
+    }
+    errno = err;
     return rc;
 }

@@ -25,6 +25,7 @@ void real_resolve(void)
     if (real.gethostbyname2)
         return;
     RESOLVE(connect);
+    RESOLVE(getsockopt);
     RESOLVE(execve);
     RESOLVE(execv);
     RESOLVE(execvp);

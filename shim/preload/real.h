@@ -13,6 +13,7 @@
 
 struct real_libc {
     int (*connect)(int, const struct sockaddr *, socklen_t);
+    int (*getsockopt)(int, int, int, void *, socklen_t *);
     int (*execve)(const char *, char *const[], char *const[]);
     int (*execv)(const char *, char *const[]);
     int (*execvp)(const char *, char *const[]);

@@ -153,7 +153,7 @@ static void join_argv(char *const argv[], char *out, size_t cap)
     out[n] = '\0';
 }
 
-static int32_t thread_id(void)
+int32_t shim_thread_id(void)
 {
     return (int32_t)gettid(); /* a syscall: a vfork child gets its own */
 }
@@ -168,7 +168,7 @@ struct decision shim_govern(const struct call *c)
         .tool = c->tool,
         .agent_quota = config_agent_quota(cfg, proc.agent),
         .agent_id = proc.agent_id,
-        .owner = thread_id(),
+        .owner = shim_thread_id(),
         .mono_ns = clock_ns(CLOCK_MONOTONIC),
         .real_ns = clock_ns(CLOCK_REALTIME),
     };
@@ -198,13 +198,13 @@ struct decision shim_govern(const struct call *c)
     return d;
 }
 
-void shim_outcome(const struct call *c, enum gate_outcome outcome)
+void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner)
 {
     if (!proc.cfg || !c->tool || !c->tool->has_breaker)
         return;
     int saved = errno;
     struct breaker_event ev;
-    gate_report(&proc.state, c->tool, thread_id(), clock_ns(CLOCK_MONOTONIC), outcome, &ev);
+    gate_report(&proc.state, c->tool, owner, clock_ns(CLOCK_MONOTONIC), outcome, &ev);
     record_breaker_change(c, &ev);
     errno = saved;
 }
@@ -212,7 +212,7 @@ void shim_outcome(const struct call *c, enum gate_outcome outcome)
 void shim_note_host(const struct enact_config *cfg, const uint8_t addr[16], const char *name)
 {
     if (cfg && cfg->has_name_rules)
-        state_host_record(&proc.state, addr, name, thread_id());
+        state_host_record(&proc.state, addr, name, shim_thread_id());
 }
 
 bool shim_host_of(const struct enact_config *cfg, const uint8_t addr[16], char *out, size_t cap)

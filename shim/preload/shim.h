@@ -43,8 +43,12 @@ struct decision {
 struct decision shim_govern(const struct call *c);
 
 /* How an admitted call ended, for the tool's breaker (recorded if it
- * changes state). Keeps the caller's errno. */
-void shim_outcome(const struct call *c, enum gate_outcome outcome);
+ * changes state); owner is the thread that made the call (its probe
+ * lease). Keeps the caller's errno. */
+void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner);
+
+/* The calling thread's id (a syscall: a vfork child gets its own). */
+int32_t shim_thread_id(void);
 
 /* Name rules: remember which name an address was resolved from (shared
  * with every process of the config), and look it up at connect. Both do
