@@ -189,6 +189,14 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     return 1; /* keep going: report every problem in one pass */
 }
 
+/* inih reports only its first syntax error, so lines it will refuse are
+ * found here too: every one is reported. */
+static void syntax_error(struct loader *ld)
+{
+    config_error(ld, ld->line, "syntax error: expected '[section]', 'key = value' or a comment");
+    ld->syntax_errors++;
+}
+
 /* Feeds inih one line at a time from memory, counting lines. Leading
  * blanks are dropped: inih would take an indented key for the continuation
  * of the previous value. */
@@ -222,8 +230,12 @@ static char *read_line(char *out, int size, void *stream)
             on_section_header(ld, out + 1);
             *close = ']';
         } else {
-            ld->section_bad = true; /* inih reports the syntax error */
+            ld->section_bad = true;
+            syntax_error(ld);
         }
+    } else if (out[0] != ';' && out[0] != '#' && out[0] != '\n' && out[0] != '\r' &&
+               out[0] != '\0' && !strpbrk(out, "=:")) {
+        syntax_error(ld);
     }
     return out;
 }
@@ -354,13 +366,13 @@ struct enact_config *config_load(const char *path, struct config_diag *diag)
         goto fail;
     struct mem_stream ms = {.pos = text, .end = text + len, .ld = &ld};
     int syntax_line = ini_parse_stream(read_line, &ms, on_entry, &ld);
-    /* on_entry never fails, so a line inih reports is a syntax error; inih
-     * reports only the first one. */
+    /* on_entry never fails, so a line inih reports is a syntax error;
+     * read_line has already reported those it recognises. */
     if (syntax_line < 0)
         config_error(&ld, 0, "cannot parse (inih error %d)", syntax_line);
-    else if (syntax_line > 0)
+    else if (syntax_line > 0 && ld.syntax_errors == 0)
         config_error(&ld, (unsigned)syntax_line,
-                 "syntax error: expected '[section]', 'key = value' or a comment");
+                     "syntax error: expected '[section]', 'key = value' or a comment");
     if (!finalize(&ld))
         goto fail;
     free(text);

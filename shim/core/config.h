@@ -71,6 +71,7 @@ enum enact_key {
 /* A quota as written (quota.max_actions, quota.window_hours) and compiled. */
 struct quota_spec {
     bool enabled;
+    bool refused; /* a value was refused: no further checks pile on it */
     uint64_t max_actions;
     double window_hours; /* default 24 */
     struct quota_policy policy;
@@ -81,6 +82,7 @@ struct tool {
     unsigned line;       /* its [tool.NAME] header */
     unsigned rule_lines; /* connect/exec lines written, valid or not */
     unsigned key_line[TOOL_KEY_COUNT]; /* 0: not set */
+    uint32_t refused_keys;             /* bit per enum tool_key whose value was refused */
     struct connect_rule *connect;
     size_t nconnect;
     struct exec_rule *exec;

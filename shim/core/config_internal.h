@@ -16,6 +16,7 @@ struct loader {
     struct tool *tool;        /* the [tool.NAME] being read, or NULL */
     struct agent_override *agent; /* the [agent.NAME] being read, or NULL */
     unsigned errors;
+    unsigned syntax_errors; /* found by read_line */
 };
 
 /* An error (fails the load) or a warning, at line (0: the whole file). */

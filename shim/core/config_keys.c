@@ -36,6 +36,9 @@ static bool parse_bool(const char *v, bool *out)
 /* A finite number in [min, max] (min excluded when open_min). */
 static bool parse_number(const char *v, double min, bool open_min, double max, double *out)
 {
+    /* Plain decimal only: strtod would also take hex, "inf" and "nan". */
+    if (v[strspn(v, "0123456789.eE+-")] != '\0')
+        return false;
     errno = 0;
     char *end;
     double d = strtod(v, &end);
@@ -368,10 +371,11 @@ static bool set_response(struct loader *ld, struct tool *t, const char *v)
     return true;
 }
 
+static void tool_value(struct loader *ld, struct tool *t, enum tool_key k, const char *name,
+                       const char *v);
+
 void config_tool_key(struct loader *ld, struct tool *t, const char *name, const char *v)
 {
-    static const char *const actions[] = {"connection", "request", NULL};
-    static const char *const limits[] = {"fail", "wait", NULL};
     if (strcmp(name, "connect") == 0 || strcmp(name, "exec") == 0) {
         t->rule_lines++;
         (name[0] == 'c' ? add_connect : add_exec)(ld, t, v);
@@ -394,9 +398,23 @@ void config_tool_key(struct loader *ld, struct tool *t, const char *name, const 
     if (TOOL_KEYS[k].later)
         config_warning(ld, ld->line, "'%s' is accepted but not enforced by this build yet (%s)",
                        name, TOOL_KEYS[k].later);
+    unsigned errors_before = ld->errors;
+    tool_value(ld, t, (enum tool_key)k, name, v);
+    if (ld->errors > errors_before) {
+        t->refused_keys |= 1u << k;
+        t->quota.refused = t->quota.refused || k == TK_QUOTA_MAX || k == TK_QUOTA_WINDOW;
+    }
+}
+
+/* Parses and stores the value of one scalar key of a tool. */
+static void tool_value(struct loader *ld, struct tool *t, enum tool_key k, const char *name,
+                       const char *v)
+{
+    static const char *const actions[] = {"connection", "request", NULL};
+    static const char *const limits[] = {"fail", "wait", NULL};
     uint64_t count;
     int c;
-    switch ((enum tool_key)k) {
+    switch (k) {
     case TK_RATE_PER_MINUTE:
         if (!parse_number(v, 0, true, 1e12, &t->max_calls_per_minute))
             bad_value(ld, name, v, "a number of calls above 0 (e.g. 60 or 0.5)");
@@ -513,10 +531,14 @@ void config_agent_key(struct loader *ld, struct quota_spec *q, unsigned key_line
     }
     if (!first_time(ld, &key_line[k], name))
         return;
-    if (k == 0 && !parse_count(v, UINT32_MAX, &q->max_actions))
+    if (k == 0 && !parse_count(v, UINT32_MAX, &q->max_actions)) {
         bad_value(ld, name, v, "a whole number from 1 to 4294967295");
-    if (k == 1 && !parse_number(v, 0, true, MAX_WINDOW_HOURS, &q->window_hours))
+        q->refused = true;
+    }
+    if (k == 1 && !parse_number(v, 0, true, MAX_WINDOW_HOURS, &q->window_hours)) {
         bad_value(ld, name, v, "a number of hours above 0, at most ten years");
+        q->refused = true;
+    }
 }
 
 /* ---- [impact] ------------------------------------------------------------- */
@@ -553,7 +575,10 @@ void config_impact_key(struct loader *ld, const char *name, const char *v)
         return;
     }
     size_t n = strlen(v);
-    if (n == 0 || n >= sizeof tab->verbs[0].verb) {
+    bool letters = n > 0;
+    for (size_t i = 0; i < n; i++)
+        letters = letters && isalpha((unsigned char)v[i]);
+    if (!letters || n >= sizeof tab->verbs[0].verb) {
         config_error(ld, ld->line, "%s must be one word of 1 to 31 letters, not '%s'", name, v);
         return;
     }
@@ -574,7 +599,7 @@ void config_impact_key(struct loader *ld, const char *name, const char *v)
 void config_finish_quota(struct loader *ld, struct quota_spec *q, const unsigned key_line[2],
                          const char *where)
 {
-    if (!key_line[0] && !key_line[1])
+    if (q->refused || (!key_line[0] && !key_line[1]))
         return;
     if (!key_line[0]) {
         config_error(ld, key_line[1], "%s sets quota.window_hours without quota.max_actions",
@@ -645,14 +670,15 @@ static void finish_retry(struct loader *ld, struct tool *t)
     if (!at[TK_RETRY_ATTEMPTS])
         r->max_attempts = 1;
     if (!at[TK_RETRY_INITIAL])
-        r->initial_delay_s = 1.0;
+        r->initial_delay_s = at[TK_RETRY_MAX] && r->max_delay_s < 1.0 ? r->max_delay_s : 1.0;
     if (!at[TK_RETRY_MAX])
         r->max_delay_s = 60.0;
     if (!at[TK_RETRY_BASE])
         r->base = 2.0;
     if (!at[TK_RETRY_JITTER])
         r->jitter = true;
-    if (r->max_attempts && r->base >= 1 && r->initial_delay_s > r->max_delay_s)
+    uint32_t delays = 1u << TK_RETRY_INITIAL | 1u << TK_RETRY_MAX;
+    if (!(t->refused_keys & delays) && r->initial_delay_s > r->max_delay_s)
         config_error(ld, at[TK_RETRY_INITIAL] ? at[TK_RETRY_INITIAL] : at[TK_RETRY_MAX],
                      "tool '%s': retry.initial_delay (%g s) is above retry.max_delay (%g s)",
                      t->name, r->initial_delay_s, r->max_delay_s);
