@@ -15,6 +15,8 @@ static const char USAGE[] =
     "  run   [-c FILE] [-a AGENT] [--observe] -- CMD [ARGS]   run CMD governed\n"
     "  check [FILE]                                           validate a config\n"
     "  match [-c FILE] connect ADDR:PORT | exec CMD [ARGS]    which tool a call maps to\n"
+    "  status [-c FILE] [--json | --prometheus]               limits as they stand now\n"
+    "  reset [-c FILE] [--agent A] [--tool T]                 give limits back\n"
     "\n"
     "The config is -c FILE, else $ENACT_CONFIG, else ./enact.ini.\n"
     "'enact COMMAND --help' tells more.\n";
@@ -56,7 +58,8 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } commands[] = {{"run", cmd_run}, {"check", cmd_check}, {"match", cmd_match}};
+    } commands[] = {{"run", cmd_run}, {"check", cmd_check}, {"match", cmd_match},
+                    {"status", cmd_status}, {"reset", cmd_reset}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

@@ -13,7 +13,17 @@ static uint64_t entry_key(uint64_t agent_id, uint64_t policy_id)
     return fnv64_bytes(agent_id, &policy_id, sizeof policy_id);
 }
 
-static uint64_t agent_quota_key(uint64_t agent_id, const struct quota_spec *q)
+uint64_t gate_bucket_key(uint64_t agent_id, const struct tool *tool)
+{
+    return entry_key(agent_id, tool->rate_id);
+}
+
+uint64_t gate_tool_quota_key(uint64_t agent_id, const struct tool *tool)
+{
+    return entry_key(agent_id, tool->quota_id);
+}
+
+uint64_t gate_agent_quota_key(uint64_t agent_id, const struct quota_spec *q)
 {
     uint64_t numbers[] = {q->policy.max_actions, q->policy.slot_ns};
     return fnv64_bytes(fnv64_str(agent_id, "agent-quota"), numbers, sizeof numbers);
@@ -105,9 +115,9 @@ struct gate_result gate_decide(const struct enact_config *cfg, struct state_map 
     uint64_t *bucket = NULL;
     struct quota_slot *tq = NULL, *aq = NULL;
     struct breaker_slot *br = NULL;
-    if ((t->rate_limited && !(bucket = state_bucket(state, entry_key(call->agent_id, t->rate_id)))) ||
-        (t->quota.enabled && !(tq = state_quota(state, entry_key(call->agent_id, t->quota_id)))) ||
-        (aq_spec && !(aq = state_quota(state, agent_quota_key(call->agent_id, aq_spec)))) ||
+    if ((t->rate_limited && !(bucket = state_bucket(state, gate_bucket_key(call->agent_id, t)))) ||
+        (t->quota.enabled && !(tq = state_quota(state, gate_tool_quota_key(call->agent_id, t)))) ||
+        (aq_spec && !(aq = state_quota(state, gate_agent_quota_key(call->agent_id, aq_spec)))) ||
         (t->has_breaker && !(br = state_breaker(state, t->breaker_id))))
         return undecidable(cfg, "state_full");
 

@@ -49,6 +49,11 @@ struct gate_result {
 
 uint64_t gate_agent_id(const char *agent);
 
+/* The state keys of an agent's entries, for readers such as enact status. */
+uint64_t gate_bucket_key(uint64_t agent_id, const struct tool *tool);
+uint64_t gate_tool_quota_key(uint64_t agent_id, const struct tool *tool);
+uint64_t gate_agent_quota_key(uint64_t agent_id, const struct quota_spec *q);
+
 /* state may be NULL (it could not be opened): on_error then decides for
  * calls that need it. */
 struct gate_result gate_decide(const struct enact_config *cfg, struct state_map *state,

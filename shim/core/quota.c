@@ -39,22 +39,36 @@ static void advance(struct quota_ring *r, const struct quota_policy *p, uint64_t
     r->newest = slot;
 }
 
+/* The oldest slot holding actions is freed when the ring passes it. */
+static uint64_t next_release(const struct quota_ring *r, const struct quota_policy *p,
+                             uint64_t now_ns)
+{
+    uint64_t oldest = r->newest >= QUOTA_RING_SLOTS - 1 ? r->newest - (QUOTA_RING_SLOTS - 1) : 0;
+    for (uint64_t s = oldest; s <= r->newest; s++) {
+        if (r->counts[s % QUOTA_RING_SLOTS]) {
+            uint64_t free_at = (s + QUOTA_RING_SLOTS) * p->slot_ns;
+            return free_at > now_ns ? free_at - now_ns : 0;
+        }
+    }
+    return 0;
+}
+
 bool quota_check(struct quota_ring *r, const struct quota_policy *p, uint64_t now_ns,
                  uint64_t *retry_after_ns)
 {
     advance(r, p, now_ns);
     if (r->used < p->max_actions)
         return true;
-    /* The oldest slot holding actions is freed when the ring passes it. */
-    uint64_t oldest = r->newest >= QUOTA_RING_SLOTS - 1 ? r->newest - (QUOTA_RING_SLOTS - 1) : 0;
-    for (uint64_t s = oldest; s <= r->newest; s++) {
-        if (r->counts[s % QUOTA_RING_SLOTS]) {
-            uint64_t free_at = (s + QUOTA_RING_SLOTS) * p->slot_ns;
-            *retry_after_ns = free_at > now_ns ? free_at - now_ns : 0;
-            break;
-        }
-    }
+    *retry_after_ns = next_release(r, p, now_ns);
     return false;
+}
+
+uint64_t quota_next_release_ns(const struct quota_ring *r, const struct quota_policy *p,
+                               uint64_t now_ns)
+{
+    struct quota_ring copy = *r;
+    advance(&copy, p, now_ns);
+    return next_release(&copy, p, now_ns);
 }
 
 void quota_consume(struct quota_ring *r, const struct quota_policy *p, uint64_t now_ns)

@@ -46,6 +46,11 @@ void quota_consume(struct quota_ring *r, const struct quota_policy *p, uint64_t 
 /* Actions left in the window at now (the guide's get_remaining). */
 uint32_t quota_remaining(struct quota_ring *r, const struct quota_policy *p, uint64_t now_ns);
 
+/* How long until the oldest action counted at now leaves the window (and
+ * frees one action); 0 when nothing is counted. Changes nothing. */
+uint64_t quota_next_release_ns(const struct quota_ring *r, const struct quota_policy *p,
+                               uint64_t now_ns);
+
 /* Forgets every action (the guide's reset). */
 void quota_reset(struct quota_ring *r);
 

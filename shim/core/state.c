@@ -32,6 +32,7 @@ static const struct table_kind {
     {REGION_BUCKETS, sizeof(struct bucket_slot), _Alignof(struct bucket_slot), 1024, 1u << 22},
     {REGION_QUOTAS, sizeof(struct quota_slot), _Alignof(struct quota_slot), 256, 1u << 20},
     {REGION_BREAKERS, sizeof(struct breaker_slot), _Alignof(struct breaker_slot), 64, 1u << 16},
+    {REGION_AGENTS, sizeof(struct agent_slot), _Alignof(struct agent_slot), 256, 1u << 16},
     {REGION_HOSTS, sizeof(struct host_slot), _Alignof(struct host_slot), 1024, 1u << 16},
 };
 #define NTABLES (sizeof TABLES / sizeof TABLES[0])
@@ -54,6 +55,7 @@ static uint64_t layout_signature(void)
         sizeof(struct breaker),
         QUOTA_RING_SLOTS,
         BREAKER_MAX_PROBES,
+        sizeof(struct agent_slot),
         sizeof(struct host_slot),
         offsetof(struct host_slot, name),
     };
@@ -75,13 +77,15 @@ struct state_sizes state_sizes_for(size_t ntools)
         .buckets = pow2_between(t * AGENTS_PLANNED * 2, TABLES[0].min, TABLES[0].max),
         .quotas = pow2_between((t + 1) * AGENTS_PLANNED * 2, TABLES[1].min, TABLES[1].max),
         .breakers = pow2_between(t * 2, TABLES[2].min, TABLES[2].max),
-        .hosts = TABLES[3].min,
+        .agents = TABLES[3].min,
+        .hosts = TABLES[4].min,
     };
 }
 
 static uint32_t wanted(const struct state_sizes *want, size_t table)
 {
-    const uint32_t asked[] = {want->buckets, want->quotas, want->breakers, want->hosts};
+    const uint32_t asked[] = {want->buckets, want->quotas, want->breakers, want->agents,
+                              want->hosts};
     uint32_t n = asked[table];
     return pow2_between(n, TABLES[table].min, TABLES[table].max);
 }
@@ -203,6 +207,10 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
         *bad = "not a regular file";
         return 0;
     }
+    if (st.st_uid != geteuid()) {
+        close(fd);
+        return EPERM; /* another user's file: not ours to use or to move */
+    }
     size_t size = (size_t)st.st_size;
     if (size < sizeof(struct state_header)) {
         close(fd);
@@ -228,6 +236,8 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     m->nquotas = r[REGION_QUOTAS].count;
     m->breakers = (struct breaker_slot *)((char *)base + r[REGION_BREAKERS].offset);
     m->nbreakers = r[REGION_BREAKERS].count;
+    m->agents = (struct agent_slot *)((char *)base + r[REGION_AGENTS].offset);
+    m->nagents = r[REGION_AGENTS].count;
     m->hosts = (struct host_slot *)((char *)base + r[REGION_HOSTS].offset);
     m->nhosts = r[REGION_HOSTS].count;
     return 0;
@@ -328,6 +338,13 @@ enum state_open_result state_open(const char *path, const struct state_sizes *wa
             snprintf(msg, msglen, "cannot create state file %s: %s", path, strerror(err));
             return STATE_FAILED;
         }
+        if (err == EPERM) {
+            snprintf(msg, msglen,
+                     "state file %s belongs to another user; refusing to share it (set [enact] "
+                     "state to a file of your own)",
+                     path);
+            return STATE_FAILED;
+        }
         if (err) {
             snprintf(msg, msglen, "cannot map state file %s: %s", path, strerror(err));
             return STATE_FAILED;
@@ -349,8 +366,9 @@ void state_close(struct state_map *m)
     memset(m, 0, sizeof *m);
 }
 
-/* The slot of a table whose entries start with their 64-bit key. */
-static void *claim(void *table, size_t entry_size, uint32_t n, uint64_t key)
+/* The slot for key in a table whose entries start with their 64-bit key;
+ * a free slot is claimed for it when create is set. */
+static void *slot_for(void *table, size_t entry_size, uint32_t n, uint64_t key, bool create)
 {
     if (!table)
         return NULL;
@@ -359,35 +377,71 @@ static void *claim(void *table, size_t entry_size, uint32_t n, uint64_t key)
     for (uint32_t i = 0; i < PROBE_LIMIT && i < n; i++) {
         uint64_t *slot_key = (uint64_t *)((char *)table + ((key + i) & mask) * entry_size);
         uint64_t seen = __atomic_load_n(slot_key, __ATOMIC_ACQUIRE);
-        if (seen == 0 && __atomic_compare_exchange_n(slot_key, &seen, key, false,
-                                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            return slot_key;
         if (seen == key)
+            return slot_key;
+        if (seen != 0)
+            continue;
+        if (!create)
+            return NULL; /* slots are never freed: key would have been here */
+        if (__atomic_compare_exchange_n(slot_key, &seen, key, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE) ||
+            seen == key)
             return slot_key;
     }
     return NULL;
 }
 
+#define TABLE(m, field, count) (m)->field, sizeof *(m)->field, (m)->count
+
 uint64_t *state_bucket(struct state_map *m, uint64_t key)
 {
-    struct bucket_slot *s = claim(m->buckets, sizeof *s, m->nbuckets, key);
+    struct bucket_slot *s = slot_for(TABLE(m, buckets, nbuckets), key, true);
     return s ? &s->tat : NULL;
 }
 
 struct quota_slot *state_quota(struct state_map *m, uint64_t key)
 {
-    return claim(m->quotas, sizeof(struct quota_slot), m->nquotas, key);
+    return slot_for(TABLE(m, quotas, nquotas), key, true);
 }
 
 struct breaker_slot *state_breaker(struct state_map *m, uint64_t key)
 {
-    return claim(m->breakers, sizeof(struct breaker_slot), m->nbreakers, key);
+    return slot_for(TABLE(m, breakers, nbreakers), key, true);
+}
+
+uint64_t *state_find_bucket(struct state_map *m, uint64_t key)
+{
+    struct bucket_slot *s = slot_for(TABLE(m, buckets, nbuckets), key, false);
+    return s ? &s->tat : NULL;
+}
+
+struct quota_slot *state_find_quota(struct state_map *m, uint64_t key)
+{
+    return slot_for(TABLE(m, quotas, nquotas), key, false);
+}
+
+struct breaker_slot *state_find_breaker(struct state_map *m, uint64_t key)
+{
+    return slot_for(TABLE(m, breakers, nbreakers), key, false);
+}
+
+void state_agent_record(struct state_map *m, uint64_t agent_id, const char *name)
+{
+    struct agent_slot *a = slot_for(TABLE(m, agents, nagents), agent_id, true);
+    if (!a || __atomic_load_n(&a->name[0], __ATOMIC_ACQUIRE))
+        return;
+    size_t n = strnlen(name, sizeof a->name - 1);
+    memcpy(a->name + 1, name + 1, n > 1 ? n - 1 : 0);
+    a->name[n] = '\0';
+    /* The first byte last: a reader that sees it sees the rest. */
+    __atomic_store_n(&a->name[0], n ? name[0] : '?', __ATOMIC_RELEASE);
 }
 
 void state_host_record(struct state_map *m, const uint8_t addr[16], const char *name,
                        int32_t owner)
 {
-    struct host_slot *h = claim(m->hosts, sizeof *h, m->nhosts, fnv64_bytes(FNV64_OFFSET, addr, 16));
+    uint64_t key = fnv64_bytes(FNV64_OFFSET, addr, 16);
+    struct host_slot *h = slot_for(TABLE(m, hosts, nhosts), key, true);
     if (!h || !pidlock_try(&h->lock, owner, pidlock_clock_ms(), pidlock_pid_alive))
         return; /* another writer is at it: its name is as good as ours */
     uint64_t seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED) | 1;

@@ -10,13 +10,15 @@
  *   BUCKETS      struct bucket_slot per (agent, tool): a GCRA word
  *   QUOTAS       struct quota_slot per agent and per (agent, tool)
  *   BREAKERS     struct breaker_slot per tool
+ *   AGENTS       struct agent_slot per agent that has run: its name, so
+ *                that `enact status` and `enact reset` can name the
+ *                entries keyed by hashes of it
  *   HOSTS        struct host_slot per address: the DNS name it was last
  *                resolved from, so that a name rule matches a connect by
  *                address, also in another process
  *
  * Each table is open-addressed, its count a power of two; key 0 marks a
- * free slot. A region for agents is reserved in the header and empty in
- * this version.
+ * free slot.
  *
  * Concurrency: a slot's key is claimed by compare-and-swap and never
  * changes afterwards. A bucket word is updated by compare-and-swap
@@ -37,7 +39,7 @@
 #include <stdint.h>
 
 #define STATE_MAGIC "ENACTST\0"
-#define STATE_VERSION 3u
+#define STATE_VERSION 4u
 
 enum state_region_id {
     REGION_BUCKETS,
@@ -81,6 +83,11 @@ struct breaker_slot {
     struct breaker breaker;
 };
 
+struct agent_slot {
+    uint64_t key;   /* gate_agent_id(name) */
+    char name[72];  /* NUL-terminated; written once, by whoever claimed the slot */
+};
+
 struct host_slot {
     uint64_t key;  /* hash of addr */
     uint64_t lock; /* pidlock for writers */
@@ -98,13 +105,15 @@ struct state_map {
     uint32_t nquotas;
     struct breaker_slot *breakers;
     uint32_t nbreakers;
+    struct agent_slot *agents;
+    uint32_t nagents;
     struct host_slot *hosts;
     uint32_t nhosts;
 };
 
 /* How many slots of each table a new file gets. */
 struct state_sizes {
-    uint32_t buckets, quotas, breakers, hosts;
+    uint32_t buckets, quotas, breakers, agents, hosts;
 };
 
 enum state_open_result { STATE_OPENED, STATE_REBUILT, STATE_FAILED };
@@ -127,6 +136,16 @@ struct state_sizes state_sizes_for(size_t ntools);
 uint64_t *state_bucket(struct state_map *m, uint64_t key);
 struct quota_slot *state_quota(struct state_map *m, uint64_t key);
 struct breaker_slot *state_breaker(struct state_map *m, uint64_t key);
+
+/* The same entries, looked up only: NULL when no process has used them.
+ * For readers that must not fill the tables (enact status, enact reset). */
+uint64_t *state_find_bucket(struct state_map *m, uint64_t key);
+struct quota_slot *state_find_quota(struct state_map *m, uint64_t key);
+struct breaker_slot *state_find_breaker(struct state_map *m, uint64_t key);
+
+/* Remembers an agent's name under its id (gate_agent_id); quietly does
+ * nothing when the table is full. */
+void state_agent_record(struct state_map *m, uint64_t agent_id, const char *name);
 
 /* Remembers that addr (IPv6 or v4-mapped) was resolved from name; owner
  * is the caller's thread id. Quietly does nothing when the table is full

@@ -93,6 +93,8 @@ __attribute__((constructor)) static void shim_init(void)
     enum state_open_result r = state_open(cfg->state_path, &sizes, &proc.state, msg, sizeof msg);
     if (r != STATE_OPENED)
         audit_state_problem(cfg, msg);
+    if (r != STATE_FAILED)
+        state_agent_record(&proc.state, proc.agent_id, proc.agent);
     proc.cfg = cfg;
 }
 

@@ -1,0 +1,387 @@
+/* enact status: what the shared state says right now. Reads only: it never
+ * claims an entry, and quota rings are read on a copy. */
+#include "cli.h"
+
+#include "../core/gate.h"
+#include "../core/jsonw.h"
+#include "../core/state.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char HELP[] =
+    "usage: enact status [-c FILE] [--json | --prometheus]\n"
+    "\n"
+    "Shows the shared state of a config: per tool its breaker and since when;\n"
+    "per agent and tool the tokens left in the rate bucket and the tool quota;\n"
+    "per agent its own quota: used, left, and when the window frees the next\n"
+    "action. --json prints one JSON object; --prometheus the text exposition\n"
+    "format (metrics prefixed enact_).\n";
+
+enum format { TABLE, JSON, PROMETHEUS };
+
+static uint64_t now_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One quota as it stands: limit, used, and when the next action frees. */
+struct quota_view {
+    bool present;
+    uint32_t limit, used;
+    uint64_t frees_in_ns;
+};
+
+static struct quota_view view_quota(struct state_map *m, uint64_t key,
+                                    const struct quota_spec *q, uint64_t real_ns)
+{
+    struct quota_view v = {.present = q && q->enabled};
+    if (!v.present)
+        return v;
+    v.limit = q->policy.max_actions;
+    struct quota_slot *slot = state_find_quota(m, key);
+    if (slot) {
+        struct quota_ring copy = slot->ring;
+        v.used = v.limit - quota_remaining(&copy, &q->policy, real_ns);
+        v.frees_in_ns = quota_next_release_ns(&slot->ring, &q->policy, real_ns);
+    }
+    return v;
+}
+
+struct breaker_view {
+    const char *state;
+    int code; /* 0 closed, 1 open, 2 half-open */
+    double seconds; /* in this state; < 0 when it never changed */
+};
+
+static struct breaker_view view_breaker(struct state_map *m, const struct tool *t,
+                                        uint64_t mono_ns)
+{
+    struct breaker_view v = {"CLOSED", 0, -1};
+    struct breaker_slot *slot = state_find_breaker(m, t->breaker_id);
+    if (!slot)
+        return v;
+    enum breaker_state s = breaker_get_state(&slot->breaker);
+    v.state = breaker_state_name(s);
+    v.code = s == BREAKER_OPEN ? 1 : s == BREAKER_HALF_OPEN ? 2 : 0;
+    if (slot->breaker.since_ns)
+        v.seconds = mono_ns > slot->breaker.since_ns
+                        ? (double)(mono_ns - slot->breaker.since_ns) / 1e9
+                        : 0;
+    return v;
+}
+
+static uint64_t tokens_left(struct state_map *m, uint64_t agent_id, const struct tool *t,
+                            uint64_t mono_ns)
+{
+    uint64_t *word = state_find_bucket(m, gate_bucket_key(agent_id, t));
+    return bucket_remaining(word ? __atomic_load_n(word, __ATOMIC_ACQUIRE) : 0, &t->rate,
+                            mono_ns);
+}
+
+/* "3h20m", "45s", "-" */
+static const char *duration(uint64_t ns, char *buf, size_t cap)
+{
+    uint64_t s = (ns + 999999999u) / 1000000000u;
+    if (ns == 0)
+        snprintf(buf, cap, "-");
+    else if (s < 120)
+        snprintf(buf, cap, "%llus", (unsigned long long)s);
+    else if (s < 7200)
+        snprintf(buf, cap, "%llum%02llus", (unsigned long long)(s / 60),
+                 (unsigned long long)(s % 60));
+    else
+        snprintf(buf, cap, "%lluh%02llum", (unsigned long long)(s / 3600),
+                 (unsigned long long)(s / 60 % 60));
+    return buf;
+}
+
+/* A JSON string, escaped. */
+static void json_str(const char *s)
+{
+    char buf[512];
+    struct jsonw w;
+    jw_init(&w, buf, sizeof buf);
+    jw_string(&w, NULL, s, 400);
+    fputs(buf, stdout);
+}
+
+/* A Prometheus label value: \, " and newline escaped. */
+static void prom_label(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            putchar('\\');
+        if (*s == '\n')
+            fputs("\\n", stdout);
+        else
+            putchar(*s);
+    }
+}
+
+static void prom_header(const char *name, const char *help)
+{
+    printf("# HELP enact_%s %s\n# TYPE enact_%s gauge\n", name, help, name);
+}
+
+static void prom_sample(const char *name, const char *agent, const char *tool, double value)
+{
+    printf("enact_%s{", name);
+    if (agent) {
+        fputs("agent=\"", stdout);
+        prom_label(agent);
+        putchar('"');
+    }
+    if (tool) {
+        fputs(agent ? ",tool=\"" : "tool=\"", stdout);
+        prom_label(tool);
+        putchar('"');
+    }
+    printf("} %.17g\n", value);
+}
+
+struct snapshot {
+    const struct enact_config *cfg;
+    struct state_map *m;
+    uint64_t mono, real;
+    char (*agents)[72];
+    size_t nagents;
+};
+
+static void print_table(const struct snapshot *s)
+{
+    const struct enact_config *cfg = s->cfg;
+    char d[32];
+    printf("state: %s\n\n%-24s %-10s %s\n", cfg->state_path, "TOOL", "BREAKER", "SINCE");
+    for (size_t i = 0; i < cfg->ntools; i++) {
+        const struct tool *t = &cfg->tools[i];
+        if (!t->has_breaker) {
+            printf("%-24s %-10s %s\n", t->name, "-", "-");
+            continue;
+        }
+        struct breaker_view b = view_breaker(s->m, t, s->mono);
+        if (b.seconds < 0)
+            printf("%-24s %-10s %s\n", t->name, b.state, "start");
+        else
+            printf("%-24s %-10s %s ago\n", t->name, b.state,
+                   duration((uint64_t)(b.seconds * 1e9), d, sizeof d));
+    }
+    printf("\n%-20s %-20s %-10s %-14s %s\n", "AGENT", "TOOL", "TOKENS", "QUOTA USED", "FREES IN");
+    if (s->nagents == 0)
+        printf("(no agent has run under this config yet)\n");
+    for (size_t a = 0; a < s->nagents; a++) {
+        const char *agent = s->agents[a];
+        uint64_t id = gate_agent_id(agent);
+        for (size_t i = 0; i < cfg->ntools; i++) {
+            const struct tool *t = &cfg->tools[i];
+            struct quota_view q = view_quota(s->m, gate_tool_quota_key(id, t), &t->quota, s->real);
+            if (!t->rate_limited && !q.present)
+                continue;
+            char tokens[32] = "-", used[32] = "-";
+            if (t->rate_limited)
+                snprintf(tokens, sizeof tokens, "%llu/%llu",
+                         (unsigned long long)tokens_left(s->m, id, t, s->mono),
+                         (unsigned long long)t->burst_size);
+            if (q.present)
+                snprintf(used, sizeof used, "%u/%u", q.used, q.limit);
+            printf("%-20s %-20s %-10s %-14s %s\n", agent, t->name, tokens, used,
+                   duration(q.frees_in_ns, d, sizeof d));
+        }
+        const struct quota_spec *aq = config_agent_quota(cfg, agent);
+        struct quota_view q = view_quota(s->m, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
+        if (q.present) {
+            char used[32];
+            snprintf(used, sizeof used, "%u/%u", q.used, q.limit);
+            printf("%-20s %-20s %-10s %-14s %s\n", agent, "(all tools)", "-", used,
+                   duration(q.frees_in_ns, d, sizeof d));
+        }
+    }
+}
+
+static void json_quota(const struct quota_view *q)
+{
+    printf("{\"limit\":%u,\"used\":%u,\"remaining\":%u,\"frees_next_in_ms\":%llu}", q->limit,
+           q->used, q->limit - q->used, (unsigned long long)(q->frees_in_ns / 1000000u));
+}
+
+static void print_json(const struct snapshot *s)
+{
+    const struct enact_config *cfg = s->cfg;
+    printf("{\"state\":");
+    json_str(cfg->state_path);
+    printf(",\"tools\":[");
+    for (size_t i = 0; i < cfg->ntools; i++) {
+        const struct tool *t = &cfg->tools[i];
+        printf("%s{\"name\":", i ? "," : "");
+        json_str(t->name);
+        if (t->has_breaker) {
+            struct breaker_view b = view_breaker(s->m, t, s->mono);
+            printf(",\"breaker\":{\"state\":\"%s\",\"seconds_in_state\":", b.state);
+            if (b.seconds < 0)
+                printf("null}");
+            else
+                printf("%.3f}", b.seconds);
+        }
+        printf("}");
+    }
+    printf("],\"agents\":[");
+    for (size_t a = 0; a < s->nagents; a++) {
+        const char *agent = s->agents[a];
+        uint64_t id = gate_agent_id(agent);
+        printf("%s{\"name\":", a ? "," : "");
+        json_str(agent);
+        const struct quota_spec *aq = config_agent_quota(cfg, agent);
+        struct quota_view q = view_quota(s->m, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
+        if (q.present) {
+            printf(",\"quota\":");
+            json_quota(&q);
+        }
+        printf(",\"tools\":[");
+        bool first = true;
+        for (size_t i = 0; i < cfg->ntools; i++) {
+            const struct tool *t = &cfg->tools[i];
+            struct quota_view tq =
+                view_quota(s->m, gate_tool_quota_key(id, t), &t->quota, s->real);
+            if (!t->rate_limited && !tq.present)
+                continue;
+            printf("%s{\"name\":", first ? "" : ",");
+            first = false;
+            json_str(t->name);
+            if (t->rate_limited)
+                printf(",\"tokens\":%llu,\"burst\":%llu",
+                       (unsigned long long)tokens_left(s->m, id, t, s->mono),
+                       (unsigned long long)t->burst_size);
+            if (tq.present) {
+                printf(",\"quota\":");
+                json_quota(&tq);
+            }
+            printf("}");
+        }
+        printf("]}");
+    }
+    printf("]}\n");
+}
+
+static void print_prometheus(const struct snapshot *s)
+{
+    const struct enact_config *cfg = s->cfg;
+    prom_header("breaker_state", "Circuit breaker state per tool: 0 closed, 1 open, 2 half-open.");
+    for (size_t i = 0; i < cfg->ntools; i++)
+        if (cfg->tools[i].has_breaker)
+            prom_sample("breaker_state", NULL, cfg->tools[i].name,
+                        view_breaker(s->m, &cfg->tools[i], s->mono).code);
+    prom_header("tokens_remaining", "Tokens left in an agent's rate bucket for a tool.");
+    for (size_t a = 0; a < s->nagents; a++)
+        for (size_t i = 0; i < cfg->ntools; i++)
+            if (cfg->tools[i].rate_limited)
+                prom_sample("tokens_remaining", s->agents[a], cfg->tools[i].name,
+                            (double)tokens_left(s->m, gate_agent_id(s->agents[a]),
+                                                &cfg->tools[i], s->mono));
+    prom_header("tool_quota_remaining", "Actions left in an agent's quota for a tool.");
+    for (size_t a = 0; a < s->nagents; a++) {
+        uint64_t id = gate_agent_id(s->agents[a]);
+        for (size_t i = 0; i < cfg->ntools; i++) {
+            const struct tool *t = &cfg->tools[i];
+            struct quota_view q = view_quota(s->m, gate_tool_quota_key(id, t), &t->quota, s->real);
+            if (q.present)
+                prom_sample("tool_quota_remaining", s->agents[a], t->name, q.limit - q.used);
+        }
+    }
+    static const char *const agent_metrics[][2] = {
+        {"agent_quota_remaining", "Actions left in an agent's own quota."},
+        {"agent_quota_used", "Actions counted in an agent's own quota window."},
+    };
+    for (size_t k = 0; k < 2; k++) {
+        prom_header(agent_metrics[k][0], agent_metrics[k][1]);
+        for (size_t a = 0; a < s->nagents; a++) {
+            const struct quota_spec *aq = config_agent_quota(cfg, s->agents[a]);
+            uint64_t id = gate_agent_id(s->agents[a]);
+            struct quota_view q =
+                view_quota(s->m, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
+            if (q.present)
+                prom_sample(agent_metrics[k][0], s->agents[a], NULL,
+                            k == 0 ? q.limit - q.used : q.used);
+        }
+    }
+}
+
+/* Opens the state of cfg for reading; false (said why) when there is none. */
+bool cli_open_state(const struct enact_config *cfg, struct state_map *m)
+{
+    if (access(cfg->state_path, F_OK) != 0) {
+        fprintf(stderr, "enact: no state yet at %s: nothing has run under this config\n",
+                cfg->state_path);
+        return false;
+    }
+    char msg[512];
+    struct state_sizes sizes = state_sizes_for(cfg->ntools);
+    enum state_open_result r = state_open(cfg->state_path, &sizes, m, msg, sizeof msg);
+    if (r != STATE_OPENED)
+        fprintf(stderr, "enact: %s\n", msg);
+    return r != STATE_FAILED;
+}
+
+/* The names of the agents recorded in the state, in table order. */
+size_t cli_state_agents(struct state_map *m, char (**names)[72])
+{
+    size_t n = 0;
+    *names = calloc(m->nagents ? m->nagents : 1, sizeof **names);
+    for (uint32_t i = 0; *names && i < m->nagents; i++) {
+        struct agent_slot *a = &m->agents[i];
+        if (__atomic_load_n(&a->key, __ATOMIC_ACQUIRE) &&
+            __atomic_load_n(&a->name[0], __ATOMIC_ACQUIRE)) {
+            memcpy((*names)[n], a->name, sizeof a->name);
+            (*names)[n++][sizeof a->name - 1] = '\0';
+        }
+    }
+    return n;
+}
+
+int cmd_status(int argc, char **argv)
+{
+    const char *config = NULL;
+    enum format format = TABLE;
+    for (int i = 1; i < argc; i++) {
+        if (cli_wants_help(argv[i])) {
+            fputs(HELP, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strcmp(argv[i], "--json") == 0) {
+            format = JSON;
+        } else if (strcmp(argv[i], "--prometheus") == 0) {
+            format = PROMETHEUS;
+        } else {
+            fprintf(stderr, "enact status: unknown argument '%s'\n\n%s", argv[i], HELP);
+            return EXIT_USAGE;
+        }
+    }
+    const char *path = cli_config_path(config);
+    if (!path)
+        return EXIT_USAGE;
+    struct enact_config *cfg = cli_load_config(path);
+    if (!cfg)
+        return EXIT_CONFIG;
+    struct state_map m;
+    if (!cli_open_state(cfg, &m)) {
+        config_free(cfg);
+        return EXIT_CONFIG;
+    }
+    struct snapshot s = {.cfg = cfg, .m = &m, .mono = now_ns(CLOCK_MONOTONIC),
+                         .real = now_ns(CLOCK_REALTIME)};
+    s.nagents = cli_state_agents(&m, &s.agents);
+    if (format == JSON)
+        print_json(&s);
+    else if (format == PROMETHEUS)
+        print_prometheus(&s);
+    else
+        print_table(&s);
+    free(s.agents);
+    state_close(&m);
+    config_free(cfg);
+    return 0;
+}
