@@ -223,11 +223,13 @@ static void test_parse_errors(void **state)
     (void)state;
     char err[256];
 
-    parse_err("db.internal:5432", err, sizeof err);
-    assert_non_null(strstr(err, "host names are not supported yet"));
-    assert_non_null(strstr(err, "db.internal"));
-    parse_err("example.com", err, sizeof err);
-    assert_non_null(strstr(err, "host names are not supported yet"));
+    /* Host names are rules now (test_parse_host_names); what is neither
+     * an address nor a DNS name is refused. */
+    parse_err("db_internal:5432", err, sizeof err);
+    assert_non_null(strstr(err, "bad host 'db_internal'"));
+    assert_non_null(strstr(err, "a DNS name such as api.example.com"));
+    parse_err("exa mple.com", err, sizeof err);
+    assert_non_null(strstr(err, "bad host 'exa mple.com'"));
 
     parse_err("127.0.0.1:70000", err, sizeof err);
     assert_non_null(strstr(err, "bad port '70000'"));
@@ -282,8 +284,49 @@ static void test_parse_errors(void **state)
     memset(tiny, 'X', sizeof tiny);
     struct connect_rule r[CONNECT_RULE_MAX_EXPANSION];
     size_t n;
-    assert_false(connect_rule_parse("host.example", r, &n, tiny, sizeof tiny));
+    assert_false(connect_rule_parse("host_example", r, &n, tiny, sizeof tiny));
     assert_int_equal(strlen(tiny), 7);
+}
+
+static void test_parse_host_names(void **state)
+{
+    (void)state;
+    struct parsed p = parse_ok("DB.Internal:5432");
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.r[0].kind, TARGET_INET);
+    assert_string_equal(p.r[0].host_glob, "db.internal"); /* lower case */
+    assert_false(p.r[0].any_host);
+    assert_int_equal(p.r[0].port_lo, 5432);
+    assert_int_equal(p.r[0].port_hi, 5432);
+    parsed_free(&p);
+    assert_null(p.r[0].host_glob); /* free clears the pointer */
+
+    p = parse_ok("*.example.com:443-444");
+    assert_string_equal(p.r[0].host_glob, "*.example.com");
+    assert_int_equal(p.r[0].port_lo, 443);
+    assert_int_equal(p.r[0].port_hi, 444);
+    parsed_free(&p);
+
+    p = parse_ok("api.example.com");
+    assert_int_equal(p.r[0].port_lo, 0);
+    assert_int_equal(p.r[0].port_hi, 65535);
+    parsed_free(&p);
+
+    /* Numbers stay addresses: a bad one is a bad address, not a name. */
+    char err[256];
+    parse_err("300.1.1.1", err, sizeof err);
+    assert_non_null(strstr(err, "bad IPv4 address"));
+    /* 253 characters at most, and some letter. */
+    char name[260];
+    memset(name, 'a', 253);
+    name[253] = '\0';
+    p = parse_ok(name);
+    assert_int_equal(strlen(p.r[0].host_glob), 253);
+    parsed_free(&p);
+    name[253] = 'a';
+    name[254] = '\0';
+    parse_err(name, err, sizeof err);
+    assert_non_null(strstr(err, "bad host"));
 }
 
 /* ---- targets ------------------------------------------------------------- */
@@ -314,6 +357,22 @@ static bool rule_matches(const char *rule, const struct net_target *t)
         hit |= connect_rule_matches(&p.r[i], t);
     parsed_free(&p);
     return hit;
+}
+
+static void test_match_host_names(void **state)
+{
+    (void)state;
+    struct net_target t = target_v4("10.1.2.3", 443);
+    assert_null(t.host); /* from a sockaddr alone, no name is known */
+    assert_false(rule_matches("api.example.com:443", &t));
+    t.host = "api.example.com";
+    assert_true(rule_matches("api.example.com:443", &t));
+    assert_true(rule_matches("API.example.com", &t));
+    assert_true(rule_matches("*.example.com:443", &t));
+    assert_false(rule_matches("*.example.com:80", &t));
+    assert_false(rule_matches("db.example.com:443", &t));
+    /* An address rule still matches by address, name or not. */
+    assert_true(rule_matches("10.1.2.3:443", &t));
 }
 
 static void test_target_from_inet(void **state)
@@ -661,6 +720,8 @@ int main(void)
         cmocka_unit_test(test_parse_any_and_localhost),
         cmocka_unit_test(test_parse_unix),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_host_names),
+        cmocka_unit_test(test_match_host_names),
         cmocka_unit_test(test_target_from_inet),
         cmocka_unit_test(test_target_short_or_foreign_rejected),
         cmocka_unit_test(test_target_from_unix),

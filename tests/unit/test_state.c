@@ -8,9 +8,17 @@
 #include <time.h>
 
 #include "bucket.h"
+#include "pidlock.h"
+#include "quota.h"
 #include "state.h"
 
-#define MIN_BUCKETS 1024u /* state.c */
+/* The minimum of each table (state.h / state.c). */
+#define MIN_BUCKETS 1024u
+#define MIN_QUOTAS 256u
+#define MIN_BREAKERS 64u
+#define MIN_HOSTS 1024u
+#define REGION_ALIGN 64u
+static const struct state_sizes MIN_SIZES = {MIN_BUCKETS, MIN_QUOTAS, MIN_BREAKERS, MIN_HOSTS};
 
 struct fixture {
     char *dir;
@@ -71,34 +79,119 @@ static int count_entries(const char *dir, const char *prefix, char *first, size_
     return n;
 }
 
-static void assert_valid_fresh_map(const struct state_map *m, uint32_t nbuckets)
+static size_t align_up(size_t n)
+{
+    return (n + REGION_ALIGN - 1) / REGION_ALIGN * REGION_ALIGN;
+}
+
+/* The file size the header documents: the header, then each table in
+ * order, each starting on a 64-byte boundary. */
+static size_t expected_size(struct state_sizes s)
+{
+    size_t off = sizeof(struct state_header);
+    off = align_up(off) + (size_t)s.buckets * sizeof(struct bucket_slot);
+    off = align_up(off) + (size_t)s.quotas * sizeof(struct quota_slot);
+    off = align_up(off) + (size_t)s.breakers * sizeof(struct breaker_slot);
+    off = align_up(off) + (size_t)s.hosts * sizeof(struct host_slot);
+    return off;
+}
+
+/* A fresh map of these table sizes: header, regions, and every slot free.
+ * Tables larger than check_limit slots are only checked at their ends. */
+static void assert_valid_fresh_map(const struct state_map *m, struct state_sizes s)
 {
     assert_non_null(m->base);
-    assert_int_equal(m->nbuckets, nbuckets);
-    assert_int_equal(m->size, sizeof(struct state_header) + (size_t)nbuckets * sizeof(struct bucket_slot));
+    assert_int_equal(m->nbuckets, s.buckets);
+    assert_int_equal(m->nquotas, s.quotas);
+    assert_int_equal(m->nbreakers, s.breakers);
+    assert_int_equal(m->nhosts, s.hosts);
+    assert_int_equal(m->size, expected_size(s));
     const struct state_header *h = m->base;
     assert_memory_equal(h->magic, STATE_MAGIC, 8);
     assert_int_equal(h->version, STATE_VERSION);
+    assert_int_equal(STATE_VERSION, 3);
     assert_int_equal(h->header_size, sizeof(struct state_header));
     assert_int_equal(h->file_size, m->size);
-    assert_int_equal(h->regions[REGION_BUCKETS].count, nbuckets);
-    assert_int_equal(h->regions[REGION_BUCKETS].entry_size, sizeof(struct bucket_slot));
-    assert_ptr_equal(m->buckets, (char *)m->base + h->regions[REGION_BUCKETS].offset);
-    for (uint32_t i = 0; i < nbuckets; i++) {
+
+    const struct state_region *r = h->regions;
+    assert_int_equal(r[REGION_BUCKETS].offset, align_up(sizeof(struct state_header)));
+    assert_int_equal(r[REGION_BUCKETS].count, s.buckets);
+    assert_int_equal(r[REGION_BUCKETS].entry_size, sizeof(struct bucket_slot));
+    assert_int_equal(r[REGION_QUOTAS].offset,
+                     align_up(r[REGION_BUCKETS].offset + (size_t)s.buckets * sizeof(struct bucket_slot)));
+    assert_int_equal(r[REGION_QUOTAS].count, s.quotas);
+    assert_int_equal(r[REGION_QUOTAS].entry_size, sizeof(struct quota_slot));
+    assert_int_equal(r[REGION_BREAKERS].offset,
+                     align_up(r[REGION_QUOTAS].offset + (size_t)s.quotas * sizeof(struct quota_slot)));
+    assert_int_equal(r[REGION_BREAKERS].count, s.breakers);
+    assert_int_equal(r[REGION_BREAKERS].entry_size, sizeof(struct breaker_slot));
+    assert_int_equal(r[REGION_HOSTS].offset,
+                     align_up(r[REGION_BREAKERS].offset + (size_t)s.breakers * sizeof(struct breaker_slot)));
+    assert_int_equal(r[REGION_HOSTS].count, s.hosts);
+    assert_int_equal(r[REGION_HOSTS].entry_size, sizeof(struct host_slot));
+    /* Reserved regions are empty in this version. */
+    for (int i = REGION_AGENTS; i < REGION_SLOTS; i++) {
+        if (i == REGION_HOSTS)
+            continue;
+        assert_int_equal(r[i].offset, 0);
+        assert_int_equal(r[i].count, 0);
+        assert_int_equal(r[i].entry_size, 0);
+    }
+    assert_ptr_equal(m->buckets, (char *)m->base + r[REGION_BUCKETS].offset);
+    assert_ptr_equal(m->quotas, (char *)m->base + r[REGION_QUOTAS].offset);
+    assert_ptr_equal(m->breakers, (char *)m->base + r[REGION_BREAKERS].offset);
+    assert_ptr_equal(m->hosts, (char *)m->base + r[REGION_HOSTS].offset);
+    enum { CHECK = 4096 };
+    for (uint32_t i = 0; i < s.buckets; i++) {
+        if (i == CHECK && s.buckets > 2 * CHECK)
+            i = s.buckets - CHECK;
         assert_int_equal(m->buckets[i].key, 0);
         assert_int_equal(m->buckets[i].tat, 0);
     }
+    static const struct quota_slot zero_quota;
+    static const struct breaker_slot zero_breaker;
+    for (uint32_t i = 0; i < s.quotas; i++) {
+        if (i == CHECK && s.quotas > 2 * CHECK)
+            i = s.quotas - CHECK;
+        assert_memory_equal(&m->quotas[i], &zero_quota, sizeof zero_quota);
+    }
+    for (uint32_t i = 0; i < s.breakers; i++) {
+        if (i == CHECK && s.breakers > 2 * CHECK)
+            i = s.breakers - CHECK;
+        assert_memory_equal(&m->breakers[i], &zero_breaker, sizeof zero_breaker);
+    }
+    static const struct host_slot zero_host;
+    for (uint32_t i = 0; i < s.hosts; i++) {
+        if (i == CHECK && s.hosts > 2 * CHECK)
+            i = s.hosts - CHECK;
+        assert_memory_equal(&m->hosts[i], &zero_host, sizeof zero_host);
+    }
+}
+
+static void assert_sizes(struct state_sizes got, uint32_t buckets, uint32_t quotas,
+                         uint32_t breakers)
+{
+    assert_int_equal(got.buckets, buckets);
+    assert_int_equal(got.quotas, quotas);
+    assert_int_equal(got.breakers, breakers);
+    assert_int_equal(got.hosts, MIN_HOSTS); /* names, not tools, fill it */
 }
 
 static void test_slots_for(void **state)
 {
     (void)state;
-    assert_int_equal(state_sizes_for(0).buckets, 1024);
-    assert_int_equal(state_sizes_for(1).buckets, 1024);
-    assert_int_equal(state_sizes_for(8).buckets, 1024);   /* 8 x 64 x 2 = 1024 */
-    assert_int_equal(state_sizes_for(9).buckets, 2048);
-    assert_int_equal(state_sizes_for(100).buckets, 16384); /* 12800 -> 16384 */
-    assert_int_equal(state_sizes_for(1000000).buckets, 1u << 22);
+    /* buckets: tools x 64 agents x 2; quotas: (tools + 1) x 64 x 2 (one per
+     * agent, one per agent and tool); breakers: tools x 2; each a power of
+     * two between its minimum and maximum. */
+    assert_sizes(state_sizes_for(0), 1024, 256, 64);
+    assert_sizes(state_sizes_for(1), 1024, 256, 64);
+    assert_sizes(state_sizes_for(7), 1024, 1024, 64);   /* 8 x 128 = 1024 */
+    assert_sizes(state_sizes_for(8), 1024, 2048, 64);   /* 8 x 128 = 1024; 9 x 128 = 1152 */
+    assert_sizes(state_sizes_for(9), 2048, 2048, 64);
+    assert_sizes(state_sizes_for(32), 4096, 8192, 64);  /* 32 x 2 = 64 breakers */
+    assert_sizes(state_sizes_for(33), 8192, 8192, 128);
+    assert_sizes(state_sizes_for(100), 16384, 16384, 256); /* 12800, 12928, 200 */
+    assert_sizes(state_sizes_for(1000000), 1u << 22, 1u << 20, 1u << 16);
 }
 
 static void test_open_creates_file_and_folders(void **state)
@@ -109,7 +202,7 @@ static void test_open_creates_file_and_folders(void **state)
     assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     assert_string_equal(f->msg, "");
     assert_int_equal(count_open_fds(), fds); /* no descriptor stays open */
-    assert_valid_fresh_map(&f->m, MIN_BUCKETS);
+    assert_valid_fresh_map(&f->m, MIN_SIZES);
 
     struct stat st;
     assert_int_equal(stat(f->path, &st), 0);
@@ -134,16 +227,48 @@ static void test_open_sizes_table(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(state_open(f->path, &(struct state_sizes){.buckets = 5000}, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
-    assert_valid_fresh_map(&f->m, 8192);
+    assert_valid_fresh_map(&f->m, (struct state_sizes){8192, MIN_QUOTAS, MIN_BREAKERS, MIN_HOSTS});
     state_close(&f->m);
     assert_null(f->m.base);
     assert_null(f->m.buckets);
+    assert_null(f->m.quotas);
+    assert_null(f->m.breakers);
+    assert_null(f->m.hosts);
     state_close(&f->m); /* twice is harmless */
+
+    /* An existing file keeps its sizes, whatever the opener wants. */
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(f->m.nbuckets, 8192);
+    assert_int_equal(f->m.size, expected_size((struct state_sizes){8192, MIN_QUOTAS, MIN_BREAKERS, MIN_HOSTS}));
+    state_close(&f->m);
 
     char other[PATH_MAX];
     th_path(other, sizeof other, f->dir, "other.state");
     assert_int_equal(state_open(other, &(struct state_sizes){.buckets = 1024}, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
-    assert_valid_fresh_map(&f->m, 1024);
+    assert_valid_fresh_map(&f->m, MIN_SIZES);
+    state_close(&f->m);
+
+    /* Each table rounds up to a power of two, at least its minimum. */
+    th_path(other, sizeof other, f->dir, "rounded.state");
+    assert_int_equal(state_open(other, &(struct state_sizes){.buckets = 1, .quotas = 300, .breakers = 65, .hosts = 1025},
+                                &f->m, f->msg, sizeof f->msg),
+                     STATE_OPENED);
+    assert_valid_fresh_map(&f->m, (struct state_sizes){1024, 512, 128, 2048});
+    state_close(&f->m);
+
+    /* ... and at most its maximum. */
+    th_path(other, sizeof other, f->dir, "capped.state");
+    assert_int_equal(state_open(other, &(struct state_sizes){.breakers = UINT32_MAX, .hosts = UINT32_MAX}, &f->m, f->msg,
+                                sizeof f->msg),
+                     STATE_OPENED);
+    assert_valid_fresh_map(&f->m, (struct state_sizes){1024, 256, 1u << 16, 1u << 16});
+    state_close(&f->m);
+
+    /* What state_sizes_for asks for is what a new file gets. */
+    th_path(other, sizeof other, f->dir, "for.state");
+    struct state_sizes want = state_sizes_for(40);
+    assert_int_equal(state_open(other, &want, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_valid_fresh_map(&f->m, (struct state_sizes){8192, 8192, 128, MIN_HOSTS});
 }
 
 static void test_reopen_maps_same_table(void **state)
@@ -250,6 +375,271 @@ static void test_bucket_table_full(void **state)
         assert_non_null(state_bucket(&f->m, 2 * i + 1));
 }
 
+/* ---- quota, breaker and host tables ------------------------------------ */
+
+static void test_quota_and_breaker_keys(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    struct quota_slot *qa = state_quota(&f->m, 42), *qb = state_quota(&f->m, 42);
+    struct quota_slot *qc = state_quota(&f->m, 4242);
+    assert_non_null(qa);
+    assert_non_null(qc);
+    assert_ptr_equal(qa, qb);
+    assert_ptr_not_equal(qa, qc);
+    assert_true(qa >= f->m.quotas && qa < f->m.quotas + f->m.nquotas);
+    assert_true(qc >= f->m.quotas && qc < f->m.quotas + f->m.nquotas);
+    /* The slot's key is the one asked for, made odd (0 marks free slots). */
+    assert_int_equal(qa->key, 43);
+    assert_int_equal(qc->key, 4243);
+    /* A fresh slot: unlocked, an empty ring. */
+    assert_int_equal(qa->lock, 0);
+    assert_int_equal(qa->ring.used, 0);
+    assert_int_equal(qa->ring.newest, 0);
+
+    struct breaker_slot *ba = state_breaker(&f->m, 42), *bb = state_breaker(&f->m, 42);
+    struct breaker_slot *bc = state_breaker(&f->m, UINT64_MAX);
+    assert_non_null(ba);
+    assert_non_null(bc);
+    assert_ptr_equal(ba, bb);
+    assert_ptr_not_equal(ba, bc);
+    assert_true(ba >= f->m.breakers && ba < f->m.breakers + f->m.nbreakers);
+    assert_int_equal(ba->key, 43);
+    assert_int_equal(ba->lock, 0);
+    assert_int_equal(breaker_get_state(&ba->breaker), BREAKER_CLOSED);
+    assert_int_equal(ba->breaker.failures, 0);
+
+    /* Same key, three tables: three independent entries. */
+    uint64_t *word = state_bucket(&f->m, 42);
+    assert_non_null(word);
+    *word = UINT64_C(0x1111111111111111);
+    struct quota_policy qp;
+    assert_true(quota_policy_init(&qp, 10, 1));
+    quota_consume(&qa->ring, &qp, UINT64_C(7200000000000));
+    ba->breaker.failures = 3;
+    assert_int_equal(*word, UINT64_C(0x1111111111111111));
+    assert_int_equal(qa->ring.used, 1);
+    assert_int_equal(ba->breaker.failures, 3);
+    assert_int_equal(state_quota(&f->m, 42)->ring.used, 1);
+    assert_int_equal(state_breaker(&f->m, 42)->breaker.failures, 3);
+
+    /* Key 0 is usable in every table. */
+    assert_non_null(state_quota(&f->m, 0));
+    assert_ptr_equal(state_quota(&f->m, 0), state_quota(&f->m, 0));
+    assert_non_null(state_breaker(&f->m, 0));
+
+    struct state_map none = {0};
+    assert_null(state_quota(&none, 42));
+    assert_null(state_breaker(&none, 42));
+}
+
+static void test_quota_and_breaker_tables_full(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(f->m.nquotas, MIN_QUOTAS);
+    assert_int_equal(f->m.nbreakers, MIN_BREAKERS);
+    /* Keys whose home slot is 1 fill the quota table's probe window
+     * (slots 1..64); the 65th gets none. */
+    struct quota_slot *slots[64];
+    for (uint64_t j = 1; j <= 64; j++) {
+        slots[j - 1] = state_quota(&f->m, (j << 8) | 1);
+        assert_non_null(slots[j - 1]);
+        assert_ptr_equal(slots[j - 1], &f->m.quotas[j]);
+    }
+    assert_null(state_quota(&f->m, (UINT64_C(65) << 8) | 1));
+    for (uint64_t j = 1; j <= 64; j++)
+        assert_ptr_equal(state_quota(&f->m, (j << 8) | 1), slots[j - 1]);
+    /* Another home still finds room. */
+    assert_ptr_equal(state_quota(&f->m, (UINT64_C(1) << 9) | 3), &f->m.quotas[65]);
+
+    /* The breaker table is smaller than the probe window: it fills whole. */
+    struct breaker_slot *brs[MIN_BREAKERS];
+    for (uint64_t i = 0; i < MIN_BREAKERS; i++) {
+        brs[i] = state_breaker(&f->m, 2 * i + 1);
+        assert_non_null(brs[i]);
+    }
+    for (uint32_t s = 0; s < f->m.nbreakers; s++)
+        assert_int_not_equal(f->m.breakers[s].key, 0);
+    assert_null(state_breaker(&f->m, 2 * MIN_BREAKERS + 1));
+    assert_null(state_breaker(&f->m, UINT64_C(0xdeadbeefcafe)));
+    for (uint64_t i = 0; i < MIN_BREAKERS; i++)
+        assert_ptr_equal(state_breaker(&f->m, 2 * i + 1), brs[i]);
+}
+
+static void test_slots_shared_across_maps(void **state)
+{
+    struct fixture *f = *state;
+    struct state_map m2;
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &m2, f->msg, sizeof f->msg), STATE_OPENED);
+    struct quota_policy qp;
+    assert_true(quota_policy_init(&qp, 3, 24));
+    const uint64_t now = UINT64_C(1800000000) * 1000000000u;
+    struct quota_slot *q1 = state_quota(&f->m, 777), *q2 = state_quota(&m2, 777);
+    assert_non_null(q1);
+    assert_non_null(q2);
+    assert_ptr_not_equal(q1, q2);
+    assert_int_equal((char *)q1 - (char *)f->m.base, (char *)q2 - (char *)m2.base);
+    quota_consume(&q1->ring, &qp, now);
+    quota_consume(&q2->ring, &qp, now);
+    assert_int_equal(quota_remaining(&q1->ring, &qp, now), 1);
+    quota_consume(&q1->ring, &qp, now);
+    uint64_t retry = 0;
+    assert_false(quota_check(&q2->ring, &qp, now, &retry));
+    assert_true(retry > 0);
+
+    struct breaker_policy bp;
+    assert_true(breaker_policy_init(&bp, 2, 1, 60, 30));
+    struct breaker_slot *b1 = state_breaker(&f->m, 888), *b2 = state_breaker(&m2, 888);
+    struct breaker_event ev;
+    breaker_record(&b1->breaker, &bp, 5, 1, false, &ev);
+    assert_false(ev.changed);
+    breaker_record(&b2->breaker, &bp, 6, 1, false, &ev);
+    assert_true(ev.changed);
+    assert_int_equal(ev.from, BREAKER_CLOSED);
+    assert_int_equal(ev.to, BREAKER_OPEN);
+    assert_true(breaker_is_open(&b1->breaker, &bp, 7));
+    /* Locks live in the file too: a lock taken through one map is held in
+     * the other. */
+    assert_true(pidlock_try(&q1->lock, 4242, 100, NULL));
+    assert_false(pidlock_try(&q2->lock, 4343, 101, NULL));
+    pidlock_release(&q2->lock, 4242);
+    assert_int_equal(q1->lock, 0);
+    state_close(&m2);
+}
+
+static void v6_of_v4(uint8_t out[16], uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+    memset(out, 0, 16);
+    out[10] = out[11] = 0xff;
+    out[12] = a;
+    out[13] = b;
+    out[14] = c;
+    out[15] = d;
+}
+
+static void test_hosts(void **state)
+{
+    struct fixture *f = *state;
+    struct state_map m2;
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &m2, f->msg, sizeof f->msg), STATE_OPENED);
+    uint8_t a[16], b[16];
+    v6_of_v4(a, 10, 1, 2, 3);
+    v6_of_v4(b, 10, 1, 2, 4);
+    char out[300];
+    assert_false(state_host_lookup(&f->m, a, out, sizeof out));
+
+    state_host_record(&f->m, a, "Api.Example.COM", (int32_t)gettid());
+    assert_true(state_host_lookup(&f->m, a, out, sizeof out));
+    assert_string_equal(out, "api.example.com");
+    /* Another map of the file, as another process would see it. */
+    memset(out, 'x', sizeof out);
+    assert_true(state_host_lookup(&m2, a, out, sizeof out));
+    assert_string_equal(out, "api.example.com");
+    assert_false(state_host_lookup(&m2, b, out, sizeof out));
+    /* The last name wins. */
+    state_host_record(&m2, a, "db.internal", (int32_t)gettid());
+    assert_true(state_host_lookup(&f->m, a, out, sizeof out));
+    assert_string_equal(out, "db.internal");
+    /* No lock is left held. */
+    for (uint32_t i = 0; i < f->m.nhosts; i++)
+        assert_int_equal(f->m.hosts[i].lock, 0);
+    /* A small buffer gets a terminated prefix. */
+    char tiny[4];
+    assert_true(state_host_lookup(&f->m, a, tiny, sizeof tiny));
+    assert_string_equal(tiny, "db.");
+    assert_false(state_host_lookup(&f->m, a, tiny, 0));
+    /* A long name is kept up to 255 characters. */
+    char longname[400];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    state_host_record(&f->m, b, longname, (int32_t)gettid());
+    assert_true(state_host_lookup(&m2, b, out, sizeof out));
+    assert_int_equal(strlen(out), 255);
+    assert_memory_equal(out, longname, 255);
+    /* Unmapped: nothing known, nothing recorded, no crash. */
+    struct state_map none = {0};
+    state_host_record(&none, a, "x.example", 1);
+    assert_false(state_host_lookup(&none, a, out, sizeof out));
+    state_close(&m2);
+}
+
+/* Processes counting actions in one quota ring under its pidlock: the
+ * quota is never exceeded and never under-used. */
+enum { QPROCS = 6, QTRIES = 300, QMAX = 1000 };
+#define QUOTA_KEY UINT64_C(0x9a0a9a0a9a0a9a0a)
+
+static int quota_child(const char *path, int start_fd)
+{
+    char buf;
+    if (read(start_fd, &buf, 1) != 0)
+        return QTRIES + 1;
+    struct state_map m;
+    char msg[512];
+    if (state_open(path, NULL, &m, msg, sizeof msg) != STATE_OPENED)
+        return QTRIES + 2;
+    struct quota_slot *q = state_quota(&m, QUOTA_KEY);
+    struct quota_policy p;
+    if (!q || !quota_policy_init(&p, QMAX, 24))
+        return QTRIES + 3;
+    int admitted = 0;
+    const uint64_t now = UINT64_C(1800000000) * 1000000000u;
+    for (int i = 0; i < QTRIES; i++) {
+        int32_t me = (int32_t)gettid();
+        if (!pidlock_acquire(&q->lock, me, pidlock_clock_ms, pidlock_pid_alive))
+            return QTRIES + 4;
+        uint64_t retry;
+        if (quota_check(&q->ring, &p, now, &retry)) {
+            quota_consume(&q->ring, &p, now);
+            admitted++;
+        }
+        pidlock_release(&q->lock, me);
+    }
+    state_close(&m);
+    return admitted;
+}
+
+static void test_processes_share_one_quota(void **state)
+{
+    struct fixture *f = *state;
+    int *admitted = mmap(NULL, sizeof(int) * QPROCS, PROT_READ | PROT_WRITE,
+                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(admitted != MAP_FAILED);
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    int start[2];
+    assert_int_equal(pipe(start), 0);
+    pid_t kids[QPROCS];
+    for (int i = 0; i < QPROCS; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            close(start[1]);
+            int r = quota_child(f->path, start[0]);
+            admitted[i] = r;
+            th_child_exit(r > QTRIES ? 1 : 0);
+        }
+    }
+    close(start[0]);
+    close(start[1]);
+    int total = 0;
+    for (int i = 0; i < QPROCS; i++) {
+        int status;
+        assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fail_msg("child %d failed: status 0x%x, result %d", i, status, admitted[i]);
+        total += admitted[i];
+    }
+    munmap(admitted, sizeof(int) * QPROCS);
+    assert_int_equal(total, QMAX);
+    /* 6 x 300 tries for 1000 actions: exactly 1000 counted, the lock free. */
+    struct quota_slot *q = state_quota(&f->m, QUOTA_KEY);
+    assert_non_null(q);
+    assert_int_equal(q->ring.used, QMAX);
+    assert_int_equal(q->lock, 0);
+}
+
 /* ---- invalid files ------------------------------------------------------- */
 
 /* Opens path expecting a rebuild: checks the message, the file moved aside
@@ -269,7 +659,7 @@ static void expect_rebuilt(struct fixture *f, const char *name, const void *old,
     assert_int_equal(count_open_fds(), fds);
     if (!strstr(f->msg, reason) || !strstr(f->msg, "moved aside to"))
         fail_msg("unexpected message for %s: %s", name, f->msg);
-    assert_valid_fresh_map(&f->m, MIN_BUCKETS);
+    assert_valid_fresh_map(&f->m, MIN_SIZES);
     assert_non_null(state_bucket(&f->m, 7));
 
     assert_int_equal(count_entries(f->dir, prefix, aside, sizeof aside), 1);
@@ -292,7 +682,7 @@ static void expect_rebuilt(struct fixture *f, const char *name, const void *old,
  * static buffer: no heap that a failing assertion would leak). */
 static char *valid_file_bytes(struct fixture *f, const char *name, size_t *len)
 {
-    static char bytes[2][64 * 1024];
+    static char bytes[2][512 * 1024];
     static int which;
     char path[PATH_MAX];
     th_path(path, sizeof path, f->dir, name);
@@ -339,7 +729,7 @@ static void test_truncated_file_rebuilt(void **state)
 static void test_zeroed_file_rebuilt(void **state)
 {
     struct fixture *f = *state;
-    size_t len = sizeof(struct state_header) + 1024 * sizeof(struct bucket_slot);
+    size_t len = expected_size(MIN_SIZES);
     char *zeros = calloc(1, len);
     assert_non_null(zeros);
     char path[PATH_MAX];
@@ -352,7 +742,7 @@ static void test_zeroed_file_rebuilt(void **state)
 static void test_random_file_rebuilt(void **state)
 {
     struct fixture *f = *state;
-    size_t len = sizeof(struct state_header) + 1024 * sizeof(struct bucket_slot);
+    size_t len = expected_size(MIN_SIZES);
     unsigned char *noise = malloc(len);
     assert_non_null(noise);
     uint64_t s = 0x9e3779b97f4a7c15u;
@@ -388,35 +778,101 @@ static void test_wrong_version_rebuilt(void **state)
     expect_rebuilt(f, "sig.state", bytes, len, "incompatible enact version");
 }
 
+/* Rewrites one region of a valid file and expects a rebuild. */
+static void expect_region_rebuilt(struct fixture *f, const char *name, enum state_region_id region,
+                                  uint64_t offset, uint32_t count, uint32_t entry_size,
+                                  const char *reason)
+{
+    size_t len;
+    char *bytes = valid_file_bytes(f, name, &len);
+    struct state_header *h = (struct state_header *)bytes;
+    h->regions[region].offset = offset;
+    h->regions[region].count = count;
+    if (entry_size)
+        h->regions[region].entry_size = entry_size;
+    char path[PATH_MAX];
+    th_path(path, sizeof path, f->dir, name);
+    th_write_bytes(path, bytes, len);
+    expect_rebuilt(f, name, bytes, len, reason);
+}
+
 static void test_bad_bucket_region_rebuilt(void **state)
 {
     struct fixture *f = *state;
+    const uint64_t hdr = sizeof(struct state_header);
+    const uint64_t at = align_up(hdr); /* where the bucket table starts */
     const struct {
         const char *name;
         uint64_t offset;
         uint32_t count;
     } cases[] = {
-        {"npot.state", sizeof(struct state_header), 1000},     /* not a power of two */
-        {"zero.state", sizeof(struct state_header), 0},        /* empty */
-        {"past.state", sizeof(struct state_header) + 16, 1024}, /* runs past the end */
-        {"inhdr.state", 8, 1024},                               /* overlaps the header */
-        {"odd.state", sizeof(struct state_header) + 4, 512},   /* misaligned */
+        {"npot.state", at, 1000},              /* not a power of two */
+        {"zero.state", at, 0},                 /* empty */
+        {"small.state", at, 512},              /* below the minimum */
+        {"big.state", at, 1u << 23},           /* above the maximum */
+        {"past.state", at, 1u << 22},          /* runs past the end */
+        {"inhdr.state", 8, 1024},              /* overlaps the header */
+        {"odd.state", at + 4, 1024},           /* misaligned */
         /* offset + count * 16 wraps around 2^64 to 0: must not pass as "in
          * bounds", or every process would index far outside the mapping. */
         {"wrap.state", UINT64_C(0xFFFFFFFFFFFFC000), 1024},
         {"wrap2.state", UINT64_C(0xFFFFFFFFFFFFFFF8), 1},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        size_t len;
-        char *bytes = valid_file_bytes(f, cases[i].name, &len);
-        struct state_header *h = (struct state_header *)bytes;
-        h->regions[REGION_BUCKETS].offset = cases[i].offset;
-        h->regions[REGION_BUCKETS].count = cases[i].count;
-        char path[PATH_MAX];
-        th_path(path, sizeof path, f->dir, cases[i].name);
-        th_write_bytes(path, bytes, len);
-        expect_rebuilt(f, cases[i].name, bytes, len, "bucket table out of bounds");
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_region_rebuilt(f, cases[i].name, REGION_BUCKETS, cases[i].offset, cases[i].count, 0,
+                              "a table lies outside the file");
+    /* An entry size this build does not use. */
+    expect_region_rebuilt(f, "esize.state", REGION_BUCKETS, at, 1024, 32,
+                          "a table lies outside the file");
+}
+
+static void test_bad_quota_and_breaker_regions_rebuilt(void **state)
+{
+    struct fixture *f = *state;
+    const uint64_t hdr = sizeof(struct state_header);
+    const uint64_t qat = align_up(align_up(hdr) + (uint64_t)MIN_BUCKETS * sizeof(struct bucket_slot));
+    const uint64_t bat = align_up(qat + (uint64_t)MIN_QUOTAS * sizeof(struct quota_slot));
+    const size_t size = expected_size(MIN_SIZES);
+    const char *why = "a table lies outside the file";
+
+    expect_region_rebuilt(f, "q-npot.state", REGION_QUOTAS, qat, 300, 0, why);
+    expect_region_rebuilt(f, "q-zero.state", REGION_QUOTAS, qat, 0, 0, why);
+    expect_region_rebuilt(f, "q-small.state", REGION_QUOTAS, qat, 128, 0, why);
+    expect_region_rebuilt(f, "q-big.state", REGION_QUOTAS, qat, 1u << 21, 0, why);
+    expect_region_rebuilt(f, "q-past.state", REGION_QUOTAS, qat, 1u << 20, 0, why);
+    expect_region_rebuilt(f, "q-hdr.state", REGION_QUOTAS, 0, 256, 0, why);
+    expect_region_rebuilt(f, "q-odd.state", REGION_QUOTAS, qat + 4, 256, 0, why);
+    expect_region_rebuilt(f, "q-esize.state", REGION_QUOTAS, qat, 256,
+                          (uint32_t)sizeof(struct quota_slot) + 8, why);
+    expect_region_rebuilt(f, "q-wrap.state", REGION_QUOTAS, UINT64_MAX - 7, 256, 0, why);
+
+    expect_region_rebuilt(f, "b-npot.state", REGION_BREAKERS, bat, 65, 0, why);
+    expect_region_rebuilt(f, "b-zero.state", REGION_BREAKERS, bat, 0, 0, why);
+    expect_region_rebuilt(f, "b-small.state", REGION_BREAKERS, bat, 32, 0, why);
+    expect_region_rebuilt(f, "b-big.state", REGION_BREAKERS, bat, 1u << 17, 0, why);
+    expect_region_rebuilt(f, "b-past.state", REGION_BREAKERS, size - 64, 64, 0, why);
+    expect_region_rebuilt(f, "b-end.state", REGION_BREAKERS, size + 64, 64, 0, why);
+    expect_region_rebuilt(f, "b-odd.state", REGION_BREAKERS, bat + 4, 64, 0, why);
+    expect_region_rebuilt(f, "b-esize.state", REGION_BREAKERS, bat, 64, 8, why);
+    expect_region_rebuilt(f, "b-wrap.state", REGION_BREAKERS, UINT64_C(0xFFFFFFFFFFFFF000), 64, 0,
+                          why);
+}
+
+/* Two tables over the same bytes would let a bucket's compare-and-swap
+ * scribble over a quota ring or a lock: such a header is as invalid as one
+ * that points outside the file. */
+static void test_overlapping_regions_rebuilt(void **state)
+{
+    struct fixture *f = *state;
+    const uint64_t bucket_at = align_up(sizeof(struct state_header));
+    const uint64_t qat =
+        align_up(bucket_at + (uint64_t)MIN_BUCKETS * sizeof(struct bucket_slot));
+    /* The quota table moved onto the bucket table (both inside the file). */
+    expect_region_rebuilt(f, "ov-q.state", REGION_QUOTAS, bucket_at, MIN_QUOTAS, 0, "table");
+    /* The breaker table moved into the quota table. */
+    expect_region_rebuilt(f, "ov-b.state", REGION_BREAKERS, qat, MIN_BREAKERS, 0, "table");
+    /* The host table moved onto the quota table. */
+    expect_region_rebuilt(f, "ov-h.state", REGION_HOSTS, qat, MIN_HOSTS, 0, "table");
 }
 
 static void test_unwritable_folder_fails(void **state)
@@ -596,8 +1052,9 @@ static void test_concurrent_rebuild_one_table(void **state)
     int *opened = mmap(NULL, sizeof(int) * KIDS, PROT_READ | PROT_WRITE,
                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     assert_true(opened != MAP_FAILED);
-    static char zeros[sizeof(struct state_header) + 1024 * sizeof(struct bucket_slot)];
-    size_t len = sizeof zeros;
+    static char zeros[512 * 1024];
+    assert_true(expected_size(MIN_SIZES) <= sizeof zeros);
+    size_t len = expected_size(MIN_SIZES);
     for (int round = 0; round < ROUNDS; round++) {
         char name[64], folder[PATH_MAX];
         snprintf(name, sizeof name, "r%d", round);
@@ -704,7 +1161,7 @@ int rename(const char *from, const char *to)
 static void test_rebuild_race_keeps_one_table(void **state)
 {
     struct fixture *f = *state;
-    size_t len = sizeof(struct state_header) + 1024 * sizeof(struct bucket_slot);
+    size_t len = expected_size(MIN_SIZES);
     char *zeros = calloc(1, len);
     assert_non_null(zeros);
     th_write_bytes(f->path, zeros, len); /* invalid: no header */
@@ -748,11 +1205,18 @@ int main(void)
         T(test_bucket_keys),
         T(test_bucket_probe_window_full),
         T(test_bucket_table_full),
+        T(test_quota_and_breaker_keys),
+        T(test_quota_and_breaker_tables_full),
+        T(test_slots_shared_across_maps),
+        T(test_hosts),
+        T(test_processes_share_one_quota),
         T(test_truncated_file_rebuilt),
         T(test_zeroed_file_rebuilt),
         T(test_random_file_rebuilt),
         T(test_wrong_version_rebuilt),
         T(test_bad_bucket_region_rebuilt),
+        T(test_bad_quota_and_breaker_regions_rebuilt),
+        T(test_overlapping_regions_rebuilt),
         T(test_unwritable_folder_fails),
         T(test_processes_share_one_bucket),
         T(test_concurrent_rebuild_one_table),
