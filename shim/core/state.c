@@ -229,6 +229,8 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     const struct state_header *h = base;
     m->base = base;
     m->size = size;
+    m->dev = (uint64_t)st.st_dev;
+    m->ino = (uint64_t)st.st_ino;
     const struct state_region *r = h->regions;
     m->buckets = (struct bucket_slot *)((char *)base + r[REGION_BUCKETS].offset);
     m->nbuckets = r[REGION_BUCKETS].count;
@@ -392,6 +394,14 @@ static void *slot_for(void *table, size_t entry_size, uint32_t n, uint64_t key, 
 }
 
 #define TABLE(m, field, count) (m)->field, sizeof *(m)->field, (m)->count
+
+bool state_still_valid(const struct state_map *m, const char *path)
+{
+    struct stat st;
+    return m->base && stat(path, &st) == 0 && (uint64_t)st.st_dev == m->dev &&
+           (uint64_t)st.st_ino == m->ino && (size_t)st.st_size == m->size &&
+           validate(m->base, m->size) == NULL;
+}
 
 uint64_t *state_bucket(struct state_map *m, uint64_t key)
 {

@@ -99,6 +99,7 @@ struct host_slot {
 struct state_map {
     void *base;
     size_t size;
+    uint64_t dev, ino; /* of the file mapped */
     struct bucket_slot *buckets;
     uint32_t nbuckets; /* power of two */
     struct quota_slot *quotas;
@@ -126,6 +127,12 @@ enum state_open_result { STATE_OPENED, STATE_REBUILT, STATE_FAILED };
 enum state_open_result state_open(const char *path, const struct state_sizes *want,
                                   struct state_map *m, char *msg, size_t msglen);
 void state_close(struct state_map *m);
+
+/* Whether the file at path is still the valid file m maps: same file, same
+ * size, intact header. One stat(2); no allocation. False when the file was
+ * removed, replaced, truncated, zeroed or scribbled over: the caller maps
+ * it again (state_open rebuilds what is broken). */
+bool state_still_valid(const struct state_map *m, const char *path);
 
 /* Table sizes for a config with ntools tools (want may be zeroed: the
  * minimum of each table). */

@@ -11,10 +11,17 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How many times one process maps its state file again after finding it
+ * broken or replaced; old mappings stay mapped (a thread may still be
+ * reading one), so this bounds what a process can leak. */
+#define STATE_MAPS 4
+
 static struct {
     bool governed;
     const struct enact_config *cfg; /* NULL when governed but broken */
-    struct state_map state;
+    struct state_map maps[STATE_MAPS];
+    unsigned maps_used;
+    struct state_map *state; /* the current one of maps[], or NULL */
     char agent[65];
     uint64_t agent_id;
 } proc;
@@ -61,6 +68,41 @@ static void audit_state_problem(const struct enact_config *cfg, const char *what
     audit_log(cfg->audit_path, &ev);
 }
 
+/* Maps the state file into the next of proc.maps and makes it current.
+ * why: what was wrong with the previous mapping, or NULL at start. */
+static struct state_map *map_state(const struct enact_config *cfg, const char *why)
+{
+    unsigned k = __atomic_fetch_add(&proc.maps_used, 1, __ATOMIC_ACQ_REL);
+    if (k >= STATE_MAPS)
+        return NULL; /* on_error decides from now on */
+    struct state_map *m = &proc.maps[k];
+    char msg[512];
+    struct state_sizes sizes = state_sizes_for(cfg->ntools);
+    enum state_open_result r = state_open(cfg->state_path, &sizes, m, msg, sizeof msg);
+    if (r != STATE_OPENED || why) {
+        char detail[768];
+        snprintf(detail, sizeof detail, "%s%s%s", why ? why : "", why && msg[0] ? ": " : "",
+                 msg);
+        audit_state_problem(cfg, detail);
+    }
+    if (r == STATE_FAILED)
+        return NULL;
+    state_agent_record(m, proc.agent_id, proc.agent);
+    __atomic_store_n(&proc.state, m, __ATOMIC_RELEASE);
+    return m;
+}
+
+/* The state to decide with: mapped again when the file was removed,
+ * replaced, truncated or scribbled over since (a truncated mapping would
+ * fault on its next access). NULL when it cannot be had. */
+static struct state_map *current_state(const struct enact_config *cfg)
+{
+    struct state_map *m = __atomic_load_n(&proc.state, __ATOMIC_ACQUIRE);
+    if (m && state_still_valid(m, cfg->state_path))
+        return m;
+    return map_state(cfg, "the state file was removed, replaced or damaged while in use");
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
     real_resolve();
@@ -88,14 +130,8 @@ __attribute__((constructor)) static void shim_init(void)
     const char *mode = getenv("ENACT_MODE"); /* enact run --observe */
     if (mode && strcmp(mode, "observe") == 0)
         cfg->mode = MODE_OBSERVE;
-    char msg[512];
-    struct state_sizes sizes = state_sizes_for(cfg->ntools);
-    enum state_open_result r = state_open(cfg->state_path, &sizes, &proc.state, msg, sizeof msg);
-    if (r != STATE_OPENED)
-        audit_state_problem(cfg, msg);
-    if (r != STATE_FAILED)
-        state_agent_record(&proc.state, proc.agent_id, proc.agent);
     proc.cfg = cfg;
+    map_state(cfg, NULL);
 }
 
 bool shim_enter(const struct enact_config **cfg)
@@ -174,7 +210,7 @@ struct decision shim_govern(const struct call *c)
         .mono_ns = clock_ns(CLOCK_MONOTONIC),
         .real_ns = clock_ns(CLOCK_REALTIME),
     };
-    struct gate_result g = gate_decide(cfg, &proc.state, &call);
+    struct gate_result g = gate_decide(cfg, current_state(cfg), &call);
     struct decision d = {g.action, g.action == GATE_REFUSE ? c->tool->deny_errno : 0};
     record_breaker_change(c, &g.breaker);
     if (g.audit && !c->quiet) {
@@ -206,18 +242,21 @@ void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner
         return;
     int saved = errno;
     struct breaker_event ev;
-    gate_report(&proc.state, c->tool, owner, clock_ns(CLOCK_MONOTONIC), outcome, &ev);
+    gate_report(current_state(proc.cfg), c->tool, owner, clock_ns(CLOCK_MONOTONIC), outcome,
+                &ev);
     record_breaker_change(c, &ev);
     errno = saved;
 }
 
 void shim_note_host(const struct enact_config *cfg, const uint8_t addr[16], const char *name)
 {
-    if (cfg && cfg->has_name_rules)
-        state_host_record(&proc.state, addr, name, shim_thread_id());
+    struct state_map *m = cfg && cfg->has_name_rules ? current_state(cfg) : NULL;
+    if (m)
+        state_host_record(m, addr, name, shim_thread_id());
 }
 
 bool shim_host_of(const struct enact_config *cfg, const uint8_t addr[16], char *out, size_t cap)
 {
-    return cfg && cfg->has_name_rules && state_host_lookup(&proc.state, addr, out, cap);
+    struct state_map *m = cfg && cfg->has_name_rules ? current_state(cfg) : NULL;
+    return m && state_host_lookup(m, addr, out, cap);
 }
