@@ -582,6 +582,29 @@ static void test_syntax_error(void **state)
     assert_diag(f, 0, 3, "syntax error");
 }
 
+/* inih stops at its first syntax error; every one is reported all the
+ * same, each at its line, and the keys around them are still read. */
+static void test_every_syntax_error_reported(void **state)
+{
+    struct fixture *f = *state;
+    assert_null(load(f, "[tool.a]\n"        /* 1 */
+                        "connect = *\n"     /* 2 */
+                        "oops\n"            /* 3 */
+                        "mode = loud\n"     /* 4: unknown key in [tool.a] */
+                        "[tool.b\n"         /* 5 */
+                        "also wrong\n"      /* 6 */
+                        "[enact]\n"         /* 7 */
+                        "agnet = x\n"));    /* 8 */
+    if (f->diag.n != 5)
+        print_diag(f);
+    assert_int_equal(f->diag.n, 5);
+    assert_diag(f, 0, 3, "syntax error: expected '[section]', 'key = value' or a comment");
+    assert_diag(f, 1, 4, "unknown key 'mode' in [tool.a]");
+    assert_diag(f, 2, 5, "syntax error");
+    assert_diag(f, 3, 6, "syntax error");
+    assert_diag(f, 4, 8, "did you mean 'agent'?");
+}
+
 static void test_overlong_line(void **state)
 {
     struct fixture *f = *state;
@@ -1025,7 +1048,7 @@ static double get_errno(const struct tool *t) { return t->deny_errno; }
 static const struct key_case KEY_CASES[] = {
     {"rate.max_calls_per_minute", NULL, NULL, 0, false,
      {"60", "0.5", "2.5", "1e6"}, {60, 0.5, 2.5, 1e6},
-     {"abc", "0", "-1", "nan", "inf", "1e999", "5/min", ""},
+     {"abc", "0", "-1", "nan", "inf", "1e999", "5/min", "", "0x10", "60 calls"},
      "a number of calls above 0 (e.g. 60 or 0.5)", get_rate},
     {"rate.burst_size", NULL, "rate.max_calls_per_minute = 60", 0, false,
      {"1", "10", "1000000"}, {1, 10, 1e6},
@@ -1105,9 +1128,9 @@ static void key_text(char *out, size_t cap, const struct key_case *k, const char
 static bool check_error_w(struct fixture *f, const char *text, unsigned line, const char *want,
                           size_t nwarn)
 {
-    char prefix[PATH_MAX + 32];
-    snprintf(prefix, sizeof prefix, "%s:%u: ", f->path, line);
     bool ok = !load(f, text) && f->diag.n == nwarn + 1 && f->diag.warnings == nwarn;
+    char prefix[PATH_MAX + 32];
+    snprintf(prefix, sizeof prefix, "%s:%u: ", f->path, line); /* the path load wrote */
     bool found = false;
     for (size_t i = 0; ok && i < f->diag.n; i++)
         if (!strstr(f->diag.lines[i], ": warning: "))
@@ -1488,8 +1511,12 @@ static void test_cross_key_errors(void **state)
      * max_delay when only that one is written (the default initial is 1 s). */
     expect_error_w(f, "[tool.a]\nconnect = *\nretry.max_delay = 2\nretry.initial_delay = 5\n", 4,
                    "tool 'a': retry.initial_delay (5 s) is above retry.max_delay (2 s)", 2);
-    expect_error_w(f, "[tool.a]\nconnect = *\nretry.max_delay = 0.5\n", 3,
-                   "tool 'a': retry.initial_delay (1 s) is above retry.max_delay (0.5 s)", 1);
+    /* A max_delay below the default initial delay of 1 s, alone: the
+     * default follows it down rather than refusing a key not written. */
+    const struct retry_policy *r =
+        &load_warn(f, "[tool.a]\nconnect = *\nretry.max_delay = 0.5\n", 1)->tools[0].retry;
+    assert_true(r->initial_delay_s == 0.5 && r->max_delay_s == 0.5);
+    assert_true(retry_policy_valid(r));
     expect_error_w(f, "[tool.a]\nconnect = *\nretry.initial_delay = 61\n", 3,
                    "tool 'a': retry.initial_delay (61 s) is above retry.max_delay (60 s)", 1);
     /* Equal is fine. */
@@ -1932,6 +1959,7 @@ int main(void)
         T(test_bad_tool_name),
         T(test_long_tool_names_not_merged),
         T(test_syntax_error),
+        T(test_every_syntax_error_reported),
         T(test_overlong_line),
         T(test_nul_byte),
         T(test_missing_and_empty_files),

@@ -16,9 +16,42 @@
 #define MIN_BUCKETS 1024u
 #define MIN_QUOTAS 256u
 #define MIN_BREAKERS 64u
+#define MIN_AGENTS 256u
 #define MIN_HOSTS 1024u
 #define REGION_ALIGN 64u
-static const struct state_sizes MIN_SIZES = {MIN_BUCKETS, MIN_QUOTAS, MIN_BREAKERS, MIN_HOSTS};
+static const struct state_sizes MIN_SIZES = {.buckets = MIN_BUCKETS,
+                                             .quotas = MIN_QUOTAS,
+                                             .breakers = MIN_BREAKERS,
+                                             .agents = MIN_AGENTS,
+                                             .hosts = MIN_HOSTS};
+
+/* Sizes that differ from the minimum in some tables. */
+static struct state_sizes sizes_with(uint32_t buckets, uint32_t quotas, uint32_t breakers,
+                                     uint32_t agents, uint32_t hosts)
+{
+    return (struct state_sizes){.buckets = buckets,
+                                .quotas = quotas,
+                                .breakers = breakers,
+                                .agents = agents,
+                                .hosts = hosts};
+}
+
+/* The tables of the file, in file order, as state.h documents them. */
+enum { NTABLES = 5 };
+static const struct {
+    enum state_region_id region;
+    size_t entry_size;
+} TABLES[NTABLES] = {
+    {REGION_BUCKETS, sizeof(struct bucket_slot)},   {REGION_QUOTAS, sizeof(struct quota_slot)},
+    {REGION_BREAKERS, sizeof(struct breaker_slot)}, {REGION_AGENTS, sizeof(struct agent_slot)},
+    {REGION_HOSTS, sizeof(struct host_slot)},
+};
+
+static uint32_t count_of(struct state_sizes s, int table)
+{
+    const uint32_t n[NTABLES] = {s.buckets, s.quotas, s.breakers, s.agents, s.hosts};
+    return n[table];
+}
 
 struct fixture {
     char *dir;
@@ -84,88 +117,96 @@ static size_t align_up(size_t n)
     return (n + REGION_ALIGN - 1) / REGION_ALIGN * REGION_ALIGN;
 }
 
-/* The file size the header documents: the header, then each table in
- * order, each starting on a 64-byte boundary. */
-static size_t expected_size(struct state_sizes s)
+/* Where each table starts: after the header, then each after the one
+ * before, each on a 64-byte boundary. offsets[NTABLES] is the file size. */
+static void expected_offsets(struct state_sizes s, size_t offsets[NTABLES + 1])
 {
     size_t off = sizeof(struct state_header);
-    off = align_up(off) + (size_t)s.buckets * sizeof(struct bucket_slot);
-    off = align_up(off) + (size_t)s.quotas * sizeof(struct quota_slot);
-    off = align_up(off) + (size_t)s.breakers * sizeof(struct breaker_slot);
-    off = align_up(off) + (size_t)s.hosts * sizeof(struct host_slot);
-    return off;
+    for (int i = 0; i < NTABLES; i++) {
+        offsets[i] = off = align_up(off);
+        off += (size_t)count_of(s, i) * TABLES[i].entry_size;
+    }
+    offsets[NTABLES] = off;
 }
 
-/* A fresh map of these table sizes: header, regions, and every slot free.
- * Tables larger than check_limit slots are only checked at their ends. */
+static size_t expected_size(struct state_sizes s)
+{
+    size_t offsets[NTABLES + 1];
+    expected_offsets(s, offsets);
+    return offsets[NTABLES];
+}
+
+static size_t table_offset(struct state_sizes s, enum state_region_id region)
+{
+    size_t offsets[NTABLES + 1];
+    expected_offsets(s, offsets);
+    for (int i = 0; i < NTABLES; i++)
+        if (TABLES[i].region == region)
+            return offsets[i];
+    fail_msg("no region %d", (int)region);
+    return 0;
+}
+
+/* Every entry of a table of n entries of size bytes is zero; tables
+ * larger than 8192 entries are checked at their ends only. */
+static void assert_zero_entries(const void *table, uint32_t n, size_t size)
+{
+    static const char zero[512];
+    assert_true(size <= sizeof zero);
+    enum { CHECK = 4096 };
+    for (uint32_t i = 0; i < n; i++) {
+        if (i == CHECK && n > 2 * CHECK)
+            i = n - CHECK;
+        assert_memory_equal((const char *)table + (size_t)i * size, zero, size);
+    }
+}
+
+/* A fresh map of these table sizes: header, regions, and every slot free. */
 static void assert_valid_fresh_map(const struct state_map *m, struct state_sizes s)
 {
     assert_non_null(m->base);
     assert_int_equal(m->nbuckets, s.buckets);
     assert_int_equal(m->nquotas, s.quotas);
     assert_int_equal(m->nbreakers, s.breakers);
+    assert_int_equal(m->nagents, s.agents);
     assert_int_equal(m->nhosts, s.hosts);
     assert_int_equal(m->size, expected_size(s));
     const struct state_header *h = m->base;
     assert_memory_equal(h->magic, STATE_MAGIC, 8);
     assert_int_equal(h->version, STATE_VERSION);
-    assert_int_equal(STATE_VERSION, 3);
     assert_int_equal(h->header_size, sizeof(struct state_header));
     assert_int_equal(h->file_size, m->size);
 
+    size_t offsets[NTABLES + 1];
+    expected_offsets(s, offsets);
     const struct state_region *r = h->regions;
-    assert_int_equal(r[REGION_BUCKETS].offset, align_up(sizeof(struct state_header)));
-    assert_int_equal(r[REGION_BUCKETS].count, s.buckets);
-    assert_int_equal(r[REGION_BUCKETS].entry_size, sizeof(struct bucket_slot));
-    assert_int_equal(r[REGION_QUOTAS].offset,
-                     align_up(r[REGION_BUCKETS].offset + (size_t)s.buckets * sizeof(struct bucket_slot)));
-    assert_int_equal(r[REGION_QUOTAS].count, s.quotas);
-    assert_int_equal(r[REGION_QUOTAS].entry_size, sizeof(struct quota_slot));
-    assert_int_equal(r[REGION_BREAKERS].offset,
-                     align_up(r[REGION_QUOTAS].offset + (size_t)s.quotas * sizeof(struct quota_slot)));
-    assert_int_equal(r[REGION_BREAKERS].count, s.breakers);
-    assert_int_equal(r[REGION_BREAKERS].entry_size, sizeof(struct breaker_slot));
-    assert_int_equal(r[REGION_HOSTS].offset,
-                     align_up(r[REGION_BREAKERS].offset + (size_t)s.breakers * sizeof(struct breaker_slot)));
-    assert_int_equal(r[REGION_HOSTS].count, s.hosts);
-    assert_int_equal(r[REGION_HOSTS].entry_size, sizeof(struct host_slot));
-    /* Reserved regions are empty in this version. */
-    for (int i = REGION_AGENTS; i < REGION_SLOTS; i++) {
-        if (i == REGION_HOSTS)
+    bool used[REGION_SLOTS] = {false};
+    for (int i = 0; i < NTABLES; i++) {
+        const struct state_region *t = &r[TABLES[i].region];
+        used[TABLES[i].region] = true;
+        assert_int_equal(t->offset, offsets[i]);
+        assert_int_equal(t->count, count_of(s, i));
+        assert_int_equal(t->entry_size, TABLES[i].entry_size);
+    }
+    /* Regions no table uses are empty. */
+    for (int i = 0; i < REGION_SLOTS; i++) {
+        if (used[i])
             continue;
         assert_int_equal(r[i].offset, 0);
         assert_int_equal(r[i].count, 0);
         assert_int_equal(r[i].entry_size, 0);
     }
-    assert_ptr_equal(m->buckets, (char *)m->base + r[REGION_BUCKETS].offset);
-    assert_ptr_equal(m->quotas, (char *)m->base + r[REGION_QUOTAS].offset);
-    assert_ptr_equal(m->breakers, (char *)m->base + r[REGION_BREAKERS].offset);
-    assert_ptr_equal(m->hosts, (char *)m->base + r[REGION_HOSTS].offset);
-    enum { CHECK = 4096 };
-    for (uint32_t i = 0; i < s.buckets; i++) {
-        if (i == CHECK && s.buckets > 2 * CHECK)
-            i = s.buckets - CHECK;
-        assert_int_equal(m->buckets[i].key, 0);
-        assert_int_equal(m->buckets[i].tat, 0);
-    }
-    static const struct quota_slot zero_quota;
-    static const struct breaker_slot zero_breaker;
-    for (uint32_t i = 0; i < s.quotas; i++) {
-        if (i == CHECK && s.quotas > 2 * CHECK)
-            i = s.quotas - CHECK;
-        assert_memory_equal(&m->quotas[i], &zero_quota, sizeof zero_quota);
-    }
-    for (uint32_t i = 0; i < s.breakers; i++) {
-        if (i == CHECK && s.breakers > 2 * CHECK)
-            i = s.breakers - CHECK;
-        assert_memory_equal(&m->breakers[i], &zero_breaker, sizeof zero_breaker);
-    }
-    static const struct host_slot zero_host;
-    for (uint32_t i = 0; i < s.hosts; i++) {
-        if (i == CHECK && s.hosts > 2 * CHECK)
-            i = s.hosts - CHECK;
-        assert_memory_equal(&m->hosts[i], &zero_host, sizeof zero_host);
-    }
+    const char *base = m->base;
+    assert_ptr_equal(m->buckets, base + r[REGION_BUCKETS].offset);
+    assert_ptr_equal(m->quotas, base + r[REGION_QUOTAS].offset);
+    assert_ptr_equal(m->breakers, base + r[REGION_BREAKERS].offset);
+    assert_ptr_equal(m->agents, base + r[REGION_AGENTS].offset);
+    assert_ptr_equal(m->hosts, base + r[REGION_HOSTS].offset);
+    assert_zero_entries(m->buckets, s.buckets, sizeof *m->buckets);
+    assert_zero_entries(m->quotas, s.quotas, sizeof *m->quotas);
+    assert_zero_entries(m->breakers, s.breakers, sizeof *m->breakers);
+    assert_zero_entries(m->agents, s.agents, sizeof *m->agents);
+    assert_zero_entries(m->hosts, s.hosts, sizeof *m->hosts);
 }
 
 static void assert_sizes(struct state_sizes got, uint32_t buckets, uint32_t quotas,
@@ -174,7 +215,9 @@ static void assert_sizes(struct state_sizes got, uint32_t buckets, uint32_t quot
     assert_int_equal(got.buckets, buckets);
     assert_int_equal(got.quotas, quotas);
     assert_int_equal(got.breakers, breakers);
-    assert_int_equal(got.hosts, MIN_HOSTS); /* names, not tools, fill it */
+    /* Agents and host names do not grow with tools. */
+    assert_int_equal(got.agents, MIN_AGENTS);
+    assert_int_equal(got.hosts, MIN_HOSTS);
 }
 
 static void test_slots_for(void **state)
@@ -227,19 +270,20 @@ static void test_open_sizes_table(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(state_open(f->path, &(struct state_sizes){.buckets = 5000}, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
-    assert_valid_fresh_map(&f->m, (struct state_sizes){8192, MIN_QUOTAS, MIN_BREAKERS, MIN_HOSTS});
+    assert_valid_fresh_map(&f->m, sizes_with(8192, MIN_QUOTAS, MIN_BREAKERS, MIN_AGENTS, MIN_HOSTS));
     state_close(&f->m);
     assert_null(f->m.base);
     assert_null(f->m.buckets);
     assert_null(f->m.quotas);
     assert_null(f->m.breakers);
+    assert_null(f->m.agents);
     assert_null(f->m.hosts);
     state_close(&f->m); /* twice is harmless */
 
     /* An existing file keeps its sizes, whatever the opener wants. */
     assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     assert_int_equal(f->m.nbuckets, 8192);
-    assert_int_equal(f->m.size, expected_size((struct state_sizes){8192, MIN_QUOTAS, MIN_BREAKERS, MIN_HOSTS}));
+    assert_int_equal(f->m.size, expected_size(sizes_with(8192, MIN_QUOTAS, MIN_BREAKERS, MIN_AGENTS, MIN_HOSTS)));
     state_close(&f->m);
 
     char other[PATH_MAX];
@@ -250,25 +294,25 @@ static void test_open_sizes_table(void **state)
 
     /* Each table rounds up to a power of two, at least its minimum. */
     th_path(other, sizeof other, f->dir, "rounded.state");
-    assert_int_equal(state_open(other, &(struct state_sizes){.buckets = 1, .quotas = 300, .breakers = 65, .hosts = 1025},
+    assert_int_equal(state_open(other, &(struct state_sizes){.buckets = 1, .quotas = 300, .breakers = 65, .agents = 257, .hosts = 1025},
                                 &f->m, f->msg, sizeof f->msg),
                      STATE_OPENED);
-    assert_valid_fresh_map(&f->m, (struct state_sizes){1024, 512, 128, 2048});
+    assert_valid_fresh_map(&f->m, sizes_with(1024, 512, 128, 512, 2048));
     state_close(&f->m);
 
     /* ... and at most its maximum. */
     th_path(other, sizeof other, f->dir, "capped.state");
-    assert_int_equal(state_open(other, &(struct state_sizes){.breakers = UINT32_MAX, .hosts = UINT32_MAX}, &f->m, f->msg,
+    assert_int_equal(state_open(other, &(struct state_sizes){.breakers = UINT32_MAX, .agents = UINT32_MAX, .hosts = UINT32_MAX}, &f->m, f->msg,
                                 sizeof f->msg),
                      STATE_OPENED);
-    assert_valid_fresh_map(&f->m, (struct state_sizes){1024, 256, 1u << 16, 1u << 16});
+    assert_valid_fresh_map(&f->m, sizes_with(1024, 256, 1u << 16, 1u << 16, 1u << 16));
     state_close(&f->m);
 
     /* What state_sizes_for asks for is what a new file gets. */
     th_path(other, sizeof other, f->dir, "for.state");
     struct state_sizes want = state_sizes_for(40);
     assert_int_equal(state_open(other, &want, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
-    assert_valid_fresh_map(&f->m, (struct state_sizes){8192, 8192, 128, MIN_HOSTS});
+    assert_valid_fresh_map(&f->m, sizes_with(8192, 8192, 128, MIN_AGENTS, MIN_HOSTS));
 }
 
 static void test_reopen_maps_same_table(void **state)
@@ -566,6 +610,94 @@ static void test_hosts(void **state)
     state_close(&m2);
 }
 
+static void test_find_does_not_claim(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_null(state_find_bucket(&f->m, 42));
+    assert_null(state_find_quota(&f->m, 42));
+    assert_null(state_find_breaker(&f->m, 42));
+    for (uint32_t i = 0; i < f->m.nbuckets; i++)
+        assert_int_equal(f->m.buckets[i].key, 0);
+    for (uint32_t i = 0; i < f->m.nquotas; i++)
+        assert_int_equal(f->m.quotas[i].key, 0);
+    uint64_t *w = state_bucket(&f->m, 42);
+    struct quota_slot *q = state_quota(&f->m, 42);
+    struct breaker_slot *b = state_breaker(&f->m, 42);
+    assert_ptr_equal(state_find_bucket(&f->m, 42), w);
+    assert_ptr_equal(state_find_quota(&f->m, 42), q);
+    assert_ptr_equal(state_find_breaker(&f->m, 42), b);
+    /* Past a cluster of other keys, too. */
+    for (uint64_t j = 1; j <= 10; j++)
+        assert_non_null(state_quota(&f->m, (j << 8) | 1));
+    assert_null(state_find_quota(&f->m, (UINT64_C(11) << 8) | 1));
+    assert_ptr_equal(state_find_quota(&f->m, (UINT64_C(10) << 8) | 1), &f->m.quotas[10]);
+    struct state_map none = {0};
+    assert_null(state_find_bucket(&none, 42));
+    assert_null(state_find_quota(&none, 42));
+    assert_null(state_find_breaker(&none, 42));
+}
+
+/* The agent whose id a slot has, by scanning the table. */
+static const struct agent_slot *agent_slot_of(const struct state_map *m, uint64_t id)
+{
+    for (uint32_t i = 0; i < m->nagents; i++)
+        if (m->agents[i].key == (id | 1))
+            return &m->agents[i];
+    return NULL;
+}
+
+static void test_agents_table(void **state)
+{
+    struct fixture *f = *state;
+    struct state_map m2;
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &m2, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_null(agent_slot_of(&f->m, 1001));
+    state_agent_record(&f->m, 1001, "alpha");
+    const struct agent_slot *a = agent_slot_of(&m2, 1001);
+    assert_non_null(a);
+    assert_string_equal(a->name, "alpha");
+    /* Written once: the first name stays. */
+    state_agent_record(&m2, 1001, "beta");
+    assert_string_equal(agent_slot_of(&f->m, 1001)->name, "alpha");
+    /* A long name is cut to 71 characters; an empty one is '?'. */
+    char longname[100];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    state_agent_record(&f->m, 2002, longname);
+    assert_int_equal(strlen(agent_slot_of(&f->m, 2002)->name), 71);
+    state_agent_record(&f->m, 3003, "");
+    assert_string_equal(agent_slot_of(&f->m, 3003)->name, "?");
+    /* Full table: quietly nothing. */
+    for (uint64_t i = 0; i < f->m.nagents; i++)
+        state_agent_record(&f->m, UINT64_C(1) << 40 | (2 * i + 1), "filler");
+    state_agent_record(&f->m, 4004, "late");
+    assert_null(agent_slot_of(&f->m, 4004));
+    struct state_map none = {0};
+    state_agent_record(&none, 1, "x");
+    state_close(&m2);
+}
+
+/* A state file of another user is not ours to use or to move aside. */
+static void test_other_users_file_refused(void **state)
+{
+    struct fixture *f = *state;
+    if (geteuid() != 0)
+        skip(); /* making a file of another user needs root */
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    state_close(&f->m);
+    assert_int_equal(chown(f->path, 4242, 4242), 0);
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_FAILED);
+    assert_non_null(strstr(f->msg, "belongs to another user"));
+    assert_null(f->m.base);
+    /* Left where it was, not moved aside. */
+    assert_int_equal(count_entries(f->dir, "enact.state", NULL, 0), 1);
+    struct stat st;
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_uid, 4242);
+}
+
 /* Processes counting actions in one quota ring under its pidlock: the
  * quota is never exceeded and never under-used. */
 enum { QPROCS = 6, QTRIES = 300, QMAX = 1000 };
@@ -830,8 +962,11 @@ static void test_bad_quota_and_breaker_regions_rebuilt(void **state)
 {
     struct fixture *f = *state;
     const uint64_t hdr = sizeof(struct state_header);
-    const uint64_t qat = align_up(align_up(hdr) + (uint64_t)MIN_BUCKETS * sizeof(struct bucket_slot));
-    const uint64_t bat = align_up(qat + (uint64_t)MIN_QUOTAS * sizeof(struct quota_slot));
+    const uint64_t qat = table_offset(MIN_SIZES, REGION_QUOTAS);
+    const uint64_t bat = table_offset(MIN_SIZES, REGION_BREAKERS);
+    const uint64_t aat = table_offset(MIN_SIZES, REGION_AGENTS);
+    const uint64_t hat = table_offset(MIN_SIZES, REGION_HOSTS);
+    assert_true(hdr < qat);
     const size_t size = expected_size(MIN_SIZES);
     const char *why = "a table lies outside the file";
 
@@ -856,6 +991,15 @@ static void test_bad_quota_and_breaker_regions_rebuilt(void **state)
     expect_region_rebuilt(f, "b-esize.state", REGION_BREAKERS, bat, 64, 8, why);
     expect_region_rebuilt(f, "b-wrap.state", REGION_BREAKERS, UINT64_C(0xFFFFFFFFFFFFF000), 64, 0,
                           why);
+
+    expect_region_rebuilt(f, "a-npot.state", REGION_AGENTS, aat, 300, 0, why);
+    expect_region_rebuilt(f, "a-small.state", REGION_AGENTS, aat, 128, 0, why);
+    expect_region_rebuilt(f, "a-past.state", REGION_AGENTS, size - 64, MIN_AGENTS, 0, why);
+    expect_region_rebuilt(f, "a-esize.state", REGION_AGENTS, aat, MIN_AGENTS, 8, why);
+    expect_region_rebuilt(f, "h-npot.state", REGION_HOSTS, hat, 1000, 0, why);
+    expect_region_rebuilt(f, "h-small.state", REGION_HOSTS, hat, 512, 0, why);
+    expect_region_rebuilt(f, "h-past.state", REGION_HOSTS, hat + 64, MIN_HOSTS, 0, why);
+    expect_region_rebuilt(f, "h-odd.state", REGION_HOSTS, hat + 4, MIN_HOSTS, 0, why);
 }
 
 /* Two tables over the same bytes would let a bucket's compare-and-swap
@@ -864,9 +1008,8 @@ static void test_bad_quota_and_breaker_regions_rebuilt(void **state)
 static void test_overlapping_regions_rebuilt(void **state)
 {
     struct fixture *f = *state;
-    const uint64_t bucket_at = align_up(sizeof(struct state_header));
-    const uint64_t qat =
-        align_up(bucket_at + (uint64_t)MIN_BUCKETS * sizeof(struct bucket_slot));
+    const uint64_t bucket_at = table_offset(MIN_SIZES, REGION_BUCKETS);
+    const uint64_t qat = table_offset(MIN_SIZES, REGION_QUOTAS);
     /* The quota table moved onto the bucket table (both inside the file). */
     expect_region_rebuilt(f, "ov-q.state", REGION_QUOTAS, bucket_at, MIN_QUOTAS, 0, "table");
     /* The breaker table moved into the quota table. */
@@ -1209,6 +1352,9 @@ int main(void)
         T(test_quota_and_breaker_tables_full),
         T(test_slots_shared_across_maps),
         T(test_hosts),
+        T(test_find_does_not_claim),
+        T(test_agents_table),
+        T(test_other_users_file_refused),
         T(test_processes_share_one_quota),
         T(test_truncated_file_rebuilt),
         T(test_zeroed_file_rebuilt),
