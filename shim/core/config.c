@@ -167,6 +167,14 @@ static void on_section_header(struct loader *ld, const char *name)
     }
 }
 
+/* A key of [agent.NAME], named with the whole NAME (inih cuts sections). */
+static void agent_key(struct loader *ld, const char *name, const char *value)
+{
+    char section[64];
+    snprintf(section, sizeof section, "agent.%s", ld->agent->name);
+    config_agent_key(ld, &ld->agent->quota, ld->agent->key_line, section, name, value);
+}
+
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
     struct loader *ld = user;
@@ -179,7 +187,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     else if (ld->tool)
         config_tool_key(ld, ld->tool, name, value);
     else if (ld->agent)
-        config_agent_key(ld, &ld->agent->quota, ld->agent->key_line, section, name, value);
+        agent_key(ld, name, value);
     else if (strcmp(section, "agent") == 0)
         config_agent_key(ld, &cfg->agent_quota, cfg->agent_key_line, section, name, value);
     else if (strcmp(section, "impact") == 0)

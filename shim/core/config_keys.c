@@ -708,7 +708,7 @@ void config_finish_tool(struct loader *ld, struct tool *t)
     config_finish_quota(ld, &t->quota, quota_lines, where);
     finish_breaker(ld, t);
     finish_retry(ld, t);
-    if (!at[TK_ERRNO])
+    if (!at[TK_ERRNO] || (t->refused_keys & 1u << TK_ERRNO))
         t->deny_errno = EPERM;
     else if (t->nexec > 0 && !errno_fits_exec(t->deny_errno))
         config_error(ld, at[TK_ERRNO],
@@ -716,7 +716,7 @@ void config_finish_tool(struct loader *ld, struct tool *t)
                      "EPERM or EACCES",
                      t->name);
     if (t->nconnect > 0 && config_simulates(ld->cfg, t))
-        config_error(ld, at[TK_DRY_RUN] ? at[TK_DRY_RUN] : ld->cfg->key_line[EK_DRY_RUN],
+        config_error(ld, t->dry_run ? at[TK_DRY_RUN] : ld->cfg->key_line[EK_DRY_RUN],
                      "tool '%s' has connect rules: simulating connections is not supported by "
                      "this build yet (%s); only exec rules can be dry-run",
                      t->name, LATER_DRY);
@@ -729,8 +729,10 @@ void config_finish_tool(struct loader *ld, struct tool *t)
     uint64_t base = fnv64_str(FNV64_OFFSET, t->name);
     uint64_t rate[] = {t->rate.interval_ns, t->rate.tolerance_ns};
     uint64_t quota[] = {t->quota.policy.max_actions, t->quota.policy.slot_ns};
+    /* Not probe_ns: how long a probe may take is no reason to forget the
+     * breaker's state. */
     uint64_t breaker[] = {t->breaker.failure_threshold, t->breaker.success_threshold,
-                          t->breaker.open_ns, t->breaker.probe_ns};
+                          t->breaker.open_ns};
     t->rate_id = fnv64_bytes(fnv64_str(base, "rate"), rate, sizeof rate);
     t->quota_id = fnv64_bytes(fnv64_str(base, "quota"), quota, sizeof quota);
     t->breaker_id = fnv64_bytes(fnv64_str(base, "breaker"), breaker, sizeof breaker);

@@ -177,14 +177,17 @@ static const char *validate(const void *base, size_t size)
         return "written by an incompatible enact version";
     if (h->file_size != size)
         return "size differs from its header (truncated or extended)";
+    /* In file order, each table after the end of the one before. */
+    uint64_t end = sizeof *h;
     for (size_t i = 0; i < NTABLES; i++) {
         const struct table_kind *k = &TABLES[i];
         const struct state_region *r = &h->regions[k->region];
         if (r->entry_size != k->entry_size || r->count < k->min || r->count > k->max ||
-            (r->count & (r->count - 1)) != 0 || r->offset < sizeof *h ||
+            (r->count & (r->count - 1)) != 0 || r->offset < end ||
             r->offset % k->align != 0 || r->offset > size ||
             (uint64_t)r->count * r->entry_size > size - r->offset)
-            return "a table lies outside the file";
+            return "a table lies outside the file or over another";
+        end = r->offset + (uint64_t)r->count * r->entry_size;
     }
     return NULL;
 }
