@@ -1,9 +1,14 @@
-/* Unit tests for gate.c: the one decision (rate, observe, on_error). */
+/* Unit tests for gate.c: the one decision (dry-run, breaker, rate,
+ * quotas; observe, on_error). The guide's examples are in test_guide.c,
+ * random sequences in test_properties.c. */
 #include "helpers.h"
 
 #include "config.h"
 #include "gate.h"
+#include "pidlock.h"
 #include "state.h"
+
+#include <sys/wait.h>
 
 #define SEC UINT64_C(1000000000)
 #define T0 (UINT64_C(1000) * SEC)
@@ -11,7 +16,7 @@
 struct fixture {
     char *dir;
     int nconfigs;
-    struct enact_config *cfgs[8];
+    struct enact_config *cfgs[16];
     struct state_map m;
     char msg[512];
 };
@@ -56,7 +61,8 @@ static const struct enact_config *cfg_from(struct fixture *f, const char *text)
         config_diag_free(&diag);
         fail_msg("config did not load");
     }
-    assert_true(f->nconfigs < 8);
+    config_diag_free(&diag); /* warnings */
+    assert_true(f->nconfigs < 16);
     f->cfgs[f->nconfigs++] = cfg;
     return cfg;
 }
@@ -280,6 +286,269 @@ static void test_state_shared_across_loads_and_maps(void **state)
     assert_allow(decide(c3, &f->m, tool_named(c3, "db"), a, T0), false);
 }
 
+/* ---- quotas, breakers, dry-run ------------------------------------------ */
+
+/* One call by agent, with its [agent] quota, at now (both clocks). */
+static struct gate_result decide_as(const struct enact_config *c, struct state_map *m,
+                                    const struct tool *t, const char *agent, uint64_t now)
+{
+    struct gate_call call = {.tool = t, .agent_quota = config_agent_quota(c, agent),
+                             .agent_id = gate_agent_id(agent), .owner = gettid(),
+                             .mono_ns = now, .real_ns = now};
+    return gate_decide(c, m, &call);
+}
+
+/* A one-minute quota (60 slots of 1 s; T0 is a slot boundary): an action
+ * is forgotten 61 s after the start of its slot. */
+static const char *QUOTA_TOOL = "[tool.api]\nconnect = 10.0.0.1:443\n"
+                                "quota.max_actions = 3\nquota.window_hours = 0.016666666666666666\n"
+                                "[tool.free]\nexec = ls\n";
+
+static void test_tool_quota(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, QUOTA_TOOL);
+    const struct tool *t = tool_named(c, "api");
+    uint64_t a = gate_agent_id("a"), b = gate_agent_id("b");
+    for (int i = 0; i < 3; i++)
+        assert_allow(decide(c, &f->m, t, a, T0 + (uint64_t)i * SEC / 2), false);
+    assert_refused(decide(c, &f->m, t, a, T0 + 2 * SEC), false, "deny", "quota_exceeded",
+                   59 * SEC);
+    /* Per (agent, tool). */
+    for (int i = 0; i < 3; i++)
+        assert_allow(decide(c, &f->m, t, b, T0), false);
+    assert_refused(decide(c, &f->m, t, b, T0), false, "deny", "quota_exceeded", 61 * SEC);
+    /* Refusals took nothing: the ring still counts exactly 3. */
+    struct quota_slot *q = state_find_quota(&f->m, gate_tool_quota_key(a, t));
+    assert_non_null(q);
+    assert_int_equal(q->ring.used, 3);
+    assert_int_equal(q->lock, 0);
+    /* The two actions of the first slot leave at T0 + 61 s, the third at
+     * T0 + 62 s. */
+    assert_refused(decide(c, &f->m, t, a, T0 + 61 * SEC - 1), false, "deny", "quota_exceeded", 1);
+    assert_allow(decide(c, &f->m, t, a, T0 + 61 * SEC), false);
+    assert_allow(decide(c, &f->m, t, a, T0 + 61 * SEC), false);
+    assert_refused(decide(c, &f->m, t, a, T0 + 61 * SEC), false, "deny", "quota_exceeded", SEC);
+    assert_allow(decide(c, &f->m, t, a, T0 + 62 * SEC), false);
+    /* Unlimited tools pass. */
+    for (int i = 0; i < 10; i++)
+        assert_allow(decide(c, &f->m, tool_named(c, "free"), a, T0), false);
+}
+
+static void test_agent_quota(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c =
+        cfg_from(f, "[tool.one]\nexec = a\n[tool.two]\nexec = b\n"
+                    "[agent]\nquota.max_actions = 4\nquota.window_hours = 0.016666666666666666\n"
+                    "[agent.vip]\nquota.max_actions = 6\nquota.window_hours = 0.016666666666666666\n");
+    const struct tool *one = tool_named(c, "one"), *two = tool_named(c, "two");
+    /* Shared by every tool of the agent. */
+    for (int i = 0; i < 4; i++)
+        assert_allow(decide_as(c, &f->m, i % 2 ? one : two, "joe", T0), false);
+    assert_refused(decide_as(c, &f->m, one, "joe", T0), false, "deny", "quota_exceeded", 61 * SEC);
+    assert_refused(decide_as(c, &f->m, two, "joe", T0), false, "deny", "quota_exceeded", 61 * SEC);
+    for (int i = 0; i < 6; i++)
+        assert_allow(decide_as(c, &f->m, one, "vip", T0), false);
+    assert_refused(decide_as(c, &f->m, two, "vip", T0), false, "deny", "quota_exceeded", 61 * SEC);
+    /* Without the spec in the call, only the tool's own limits apply. */
+    for (int i = 0; i < 10; i++)
+        assert_allow(decide(c, &f->m, one, gate_agent_id("joe"), T0), false);
+    const struct quota_spec *spec = config_agent_quota(c, "joe");
+    struct quota_slot *q = state_find_quota(&f->m, gate_agent_quota_key(gate_agent_id("joe"), spec));
+    assert_non_null(q);
+    assert_int_equal(q->ring.used, 4);
+}
+
+static void test_observe_quota_consumes_as_enforcement(void **state)
+{
+    struct fixture *f = *state;
+    char text[512];
+    snprintf(text, sizeof text, "[enact]\nmode = observe\n%s", QUOTA_TOOL);
+    const struct enact_config *obs = cfg_from(f, text);
+    const struct enact_config *enf = cfg_from(f, QUOTA_TOOL);
+    const struct tool *to = tool_named(obs, "api"), *te = tool_named(enf, "api");
+    uint64_t a = gate_agent_id("a");
+    for (int i = 0; i < 3; i++)
+        assert_allow(decide(obs, &f->m, to, a, T0), false);
+    for (int i = 0; i < 10; i++)
+        assert_refused(decide(obs, &f->m, to, a, T0), true, "would_deny", "quota_exceeded",
+                       61 * SEC);
+    /* The ring counts the 3 admitted calls, not the would-be-refused ones. */
+    struct quota_slot *q = state_find_quota(&f->m, gate_tool_quota_key(a, to));
+    assert_non_null(q);
+    assert_int_equal(q->ring.used, 3);
+    /* Enforcing now: refused at once, and free again when enforcement's own
+     * count would be. */
+    assert_refused(decide(enf, &f->m, te, a, T0), false, "deny", "quota_exceeded", 61 * SEC);
+    assert_allow(decide(enf, &f->m, te, a, T0 + 61 * SEC), false);
+}
+
+static const char *BREAKER_TOOL = "[tool.api]\nconnect = 10.0.0.2:443\n"
+                                  "breaker.failure_threshold = 2\nbreaker.success_threshold = 1\n"
+                                  "breaker.timeout_seconds = 10\n"
+                                  "[tool.free]\nconnect = 10.0.0.3:443\n";
+
+static struct gate_result decide_owner(const struct enact_config *c, struct state_map *m,
+                                       const struct tool *t, int32_t owner, uint64_t now)
+{
+    struct gate_call call = {.tool = t, .agent_id = gate_agent_id("a"), .owner = owner,
+                             .mono_ns = now, .real_ns = now};
+    return gate_decide(c, m, &call);
+}
+
+/* Opens the breaker of t at now: two failures. */
+static void open_it(struct fixture *f, const struct enact_config *c, const struct tool *t,
+                    uint64_t now)
+{
+    struct breaker_event ev;
+    for (int i = 0; i < 2; i++) {
+        assert_allow(decide(c, &f->m, t, gate_agent_id("a"), now), false);
+        gate_report(&f->m, t, gettid(), now, OUTCOME_FAILURE, &ev);
+    }
+    assert_true(ev.changed);
+    assert_int_equal(ev.from, BREAKER_CLOSED);
+    assert_int_equal(ev.to, BREAKER_OPEN);
+}
+
+/* A pid that existed and does not any more. */
+static int32_t dead_pid(void)
+{
+    pid_t p = fork();
+    assert_true(p >= 0);
+    if (p == 0)
+        th_child_exit(0);
+    assert_int_equal(waitpid(p, NULL, 0), p);
+    return (int32_t)p;
+}
+
+static void test_breaker_leases(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, BREAKER_TOOL);
+    const struct tool *t = tool_named(c, "api");
+    open_it(f, c, t, T0);
+    assert_refused(decide(c, &f->m, t, gate_agent_id("b"), T0 + SEC), false, "deny",
+                   "circuit_open", 9 * SEC);
+    /* One probe at a time (success_threshold = 1). */
+    struct gate_result g = decide(c, &f->m, t, gate_agent_id("a"), T0 + 10 * SEC);
+    assert_true(g.probe);
+    assert_true(g.breaker.changed);
+    assert_refused(decide(c, &f->m, t, gate_agent_id("a"), T0 + 10 * SEC), false, "deny",
+                   "circuit_open", 0);
+    /* A neutral outcome gives the lease back without a verdict. */
+    struct breaker_event ev;
+    gate_report(&f->m, t, gettid(), T0 + 11 * SEC, OUTCOME_NEUTRAL, &ev);
+    assert_false(ev.changed);
+    g = decide(c, &f->m, t, gate_agent_id("a"), T0 + 11 * SEC);
+    assert_true(g.probe);
+    assert_false(g.breaker.changed);
+    /* A probe whose owner died frees its lease at once ... */
+    gate_report(&f->m, t, gettid(), T0 + 11 * SEC, OUTCOME_NEUTRAL, &ev);
+    int32_t gone = dead_pid();
+    assert_true(decide_owner(c, &f->m, t, gone, T0 + 12 * SEC).probe);
+    g = decide(c, &f->m, t, gate_agent_id("a"), T0 + 12 * SEC);
+    assert_true(g.probe);
+    /* ... and one that never reports frees it at its deadline (the probe
+     * lease lasts 30 s without timeout_seconds). */
+    assert_refused(decide(c, &f->m, t, gate_agent_id("a"), T0 + 42 * SEC - 1), false, "deny",
+                   "circuit_open", 0);
+    assert_true(decide(c, &f->m, t, gate_agent_id("a"), T0 + 42 * SEC).probe);
+    /* Its success closes the breaker. */
+    gate_report(&f->m, t, gettid(), T0 + 43 * SEC, OUTCOME_SUCCESS, &ev);
+    assert_true(ev.changed);
+    assert_int_equal(ev.from, BREAKER_HALF_OPEN);
+    assert_int_equal(ev.to, BREAKER_CLOSED);
+    assert_allow(decide(c, &f->m, t, gate_agent_id("a"), T0 + 43 * SEC), false);
+    /* Every lock was given back. */
+    assert_int_equal(state_find_breaker(&f->m, t->breaker_id)->lock, 0);
+
+    /* Tools without a breaker: reports are no-ops and claim nothing. */
+    const struct tool *free_tool = tool_named(c, "free");
+    gate_report(&f->m, free_tool, gettid(), T0, OUTCOME_FAILURE, &ev);
+    assert_false(ev.changed);
+    assert_null(state_find_breaker(&f->m, free_tool->breaker_id));
+    /* No state: nothing to report to. */
+    gate_report(NULL, t, gettid(), T0, OUTCOME_FAILURE, &ev);
+    assert_false(ev.changed);
+}
+
+static void test_dry_run_simulates(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c =
+        cfg_from(f, "[tool.rm]\nexec = rm\ndry_run = true\nrate.max_calls_per_minute = 1\n"
+                    "quota.max_actions = 1\n[tool.ls]\nexec = ls\nrate.max_calls_per_minute = 1\n");
+    const struct tool *rm = tool_named(c, "rm");
+    for (int i = 0; i < 20; i++) {
+        struct gate_result g = decide(c, &f->m, rm, gate_agent_id("a"), T0);
+        assert_int_equal(g.action, GATE_SIMULATE);
+        assert_true(g.audit);
+        assert_string_equal(g.verdict, "dry_run");
+        assert_null(g.reason);
+        g = decide(c, NULL, rm, gate_agent_id("a"), T0); /* needs no state */
+        assert_int_equal(g.action, GATE_SIMULATE);
+    }
+    assert_null(state_find_bucket(&f->m, gate_bucket_key(gate_agent_id("a"), rm)));
+    assert_null(state_find_quota(&f->m, gate_tool_quota_key(gate_agent_id("a"), rm)));
+    /* The other tool is enforced. */
+    assert_allow(decide(c, &f->m, tool_named(c, "ls"), gate_agent_id("a"), T0), false);
+    assert_refused(decide(c, &f->m, tool_named(c, "ls"), gate_agent_id("a"), T0), false, "deny",
+                   "rate_limited", 60 * SEC);
+}
+
+static void test_quota_and_breaker_tables_full(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *deny = cfg_from(f, QUOTA_TOOL);
+    char text[512];
+    snprintf(text, sizeof text, "[enact]\non_error = allow\n%s", QUOTA_TOOL);
+    const struct enact_config *allow = cfg_from(f, text);
+    for (uint64_t i = 0; i < f->m.nquotas; i++)
+        assert_non_null(state_quota(&f->m, 2 * i + 1));
+    uint64_t a = gate_agent_id("a");
+    assert_refused(decide(deny, &f->m, tool_named(deny, "api"), a, T0), false, "deny",
+                   "state_full", 0);
+    assert_refused(decide(allow, &f->m, tool_named(allow, "api"), a, T0), true, "error",
+                   "state_full", 0);
+    /* An agent quota needs a slot too. */
+    const struct enact_config *aq = cfg_from(f, "[tool.x]\nexec = x\n[agent]\nquota.max_actions = 5\n");
+    assert_refused(decide_as(aq, &f->m, tool_named(aq, "x"), "a", T0), false, "deny",
+                   "state_full", 0);
+    /* And a breaker. */
+    const struct enact_config *br = cfg_from(f, BREAKER_TOOL);
+    for (uint64_t i = 0; i < f->m.nbreakers; i++)
+        assert_non_null(state_breaker(&f->m, 2 * i + 1));
+    assert_refused(decide(br, &f->m, tool_named(br, "api"), a, T0), false, "deny", "state_full",
+                   0);
+    assert_allow(decide(br, &f->m, tool_named(br, "free"), a, T0), false);
+}
+
+/* A lock whose holder died is taken over at once; one held by a live
+ * holder past the wait is on_error's to decide (state_error). */
+static void test_quota_lock_holders(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, QUOTA_TOOL);
+    const struct tool *t = tool_named(c, "api");
+    uint64_t a = gate_agent_id("a");
+    assert_allow(decide(c, &f->m, t, a, T0), false);
+    struct quota_slot *q = state_find_quota(&f->m, gate_tool_quota_key(a, t));
+    assert_non_null(q);
+    uint32_t far = pidlock_clock_ms() + 3600 * 1000;
+    q->lock = (uint64_t)(uint32_t)dead_pid() << 32 | far;
+    assert_allow(decide(c, &f->m, t, a, T0), false);
+    assert_int_equal(q->lock, 0);
+    assert_int_equal(q->ring.used, 2);
+    /* A live holder (our parent) that keeps it: refused after the wait,
+     * nothing counted. */
+    q->lock = (uint64_t)(uint32_t)getppid() << 32 | far;
+    assert_refused(decide(c, &f->m, t, a, T0), false, "deny", "state_error", 0);
+    assert_int_equal(q->ring.used, 2);
+    assert_int_equal(q->lock >> 32, (uint64_t)(uint32_t)getppid()); /* not ours to free */
+    q->lock = 0;
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -294,6 +563,13 @@ int main(void)
         T(test_agents_have_separate_buckets),
         T(test_tools_have_separate_buckets),
         T(test_state_shared_across_loads_and_maps),
+        T(test_tool_quota),
+        T(test_agent_quota),
+        T(test_observe_quota_consumes_as_enforcement),
+        T(test_breaker_leases),
+        T(test_dry_run_simulates),
+        T(test_quota_and_breaker_tables_full),
+        T(test_quota_lock_holders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
