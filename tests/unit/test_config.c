@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "config.h"
 #include "hash.h"
@@ -1380,6 +1382,18 @@ static void test_new_key_defaults(void **state)
     assert_int_equal(t->deny_errno, EACCES);
 }
 
+/* The reference config (config/enact.ini: "static_binaries = allow | audit
+ * | deny (default audit)") and DESIGN.md's example both give audit as the
+ * default; the key is not enforced yet, but the day it is, a config that
+ * does not set it must not silently allow what the docs say is audited. */
+static void test_static_binaries_default_is_audit(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = load_ok(f, "[tool.a]\nexec = rm\n");
+    assert_int_equal(c->static_binaries, STATIC_AUDIT);
+    assert_int_equal(c->key_line[EK_STATIC_BINARIES], 0);
+}
+
 /* ---- warnings ------------------------------------------------------------ */
 
 static void test_not_enforced_warnings(void **state)
@@ -1821,6 +1835,46 @@ static void test_dry_run_response(void **state)
     expect_error_w(f, "[tool.a]\nexec = curl\n\ndry_run.response = @missing.txt\n", 4, text, 1);
 }
 
+/* @file names a file to read whole at load time: a folder is an error,
+ * and so is anything that is not a regular file. Reading a FIFO would
+ * block the load (every governed process, at start) until some writer
+ * comes, and @/dev/stdin would swallow the agent's own input. */
+static void test_dry_run_response_not_a_regular_file(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_MAX], text[PATH_MAX + 128];
+    th_path(path, sizeof path, f->dir, "sub");
+    assert_int_equal(mkdir(path, 0700), 0);
+    expect_error_w(f, "[tool.a]\nexec = curl\ndry_run.response = @sub\n", 3,
+                   "dry_run.response: cannot read", 1);
+
+    th_path(path, sizeof path, f->dir, "fifo");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    snprintf(text, sizeof text, "[tool.a]\nexec = curl\ndry_run.response = @%s\n", path);
+    char ini[PATH_MAX];
+    th_write_file(th_path(ini, sizeof ini, f->dir, "fifo.ini"), text);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        alarm(3); /* a load that blocks is killed, and the test fails */
+        struct config_diag diag;
+        struct enact_config *c = config_load(ini, &diag);
+        bool at_line = false;
+        for (size_t i = 0; i < diag.n; i++)
+            at_line |= diag.at[i] == 3 && !strstr(diag.lines[i], ": warning: ") &&
+                       strstr(diag.lines[i], "dry_run.response") != NULL;
+        th_child_exit(c == NULL && at_line ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    if (WIFSIGNALED(status))
+        fail_msg("loading a config whose dry_run.response names a FIFO blocked (killed by signal "
+                 "%d after 3 s)", WTERMSIG(status));
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0)
+        fail_msg("a FIFO as dry_run.response was not refused at its line");
+}
+
 /* ---- state identities ---------------------------------------------------- */
 
 struct ids {
@@ -1972,6 +2026,7 @@ int main(void)
         T(test_action_and_on_limit_values),
         T(test_enact_key_values),
         T(test_new_key_defaults),
+        T(test_static_binaries_default_is_audit),
         T(test_not_enforced_warnings),
         T(test_cross_key_errors),
         T(test_agent_sections),
@@ -1984,6 +2039,7 @@ int main(void)
         T(test_agent_key_message_names_whole_section),
         T(test_breaker_id_ignores_call_timeout),
         T(test_dry_run_response),
+        T(test_dry_run_response_not_a_regular_file),
         T(test_mechanism_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -698,6 +698,49 @@ static void test_other_users_file_refused(void **state)
     assert_int_equal(st.st_uid, 4242);
 }
 
+/* Whether the file at the path is still the one mapped, whole. */
+static void test_still_valid(void **state)
+{
+    struct fixture *f = *state;
+    struct state_map m2;
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &m2, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_true(state_still_valid(&f->m, f->path));
+    assert_true(state_still_valid(&m2, f->path));
+    *state_bucket(&f->m, 5) = 77; /* use changes nothing */
+    assert_true(state_still_valid(&f->m, f->path));
+    struct state_map none = {0};
+    assert_false(state_still_valid(&none, f->path));
+
+    /* Scribbled over: the header zeroed through the file. */
+    int fd = open(f->path, O_WRONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    static const char zeros[sizeof(struct state_header)];
+    assert_int_equal(pwrite(fd, zeros, sizeof zeros, 0), (ssize_t)sizeof zeros);
+    close(fd);
+    assert_false(state_still_valid(&f->m, f->path));
+    assert_false(state_still_valid(&m2, f->path));
+    state_close(&f->m);
+    state_close(&m2);
+
+    /* Removed, or replaced by another file. */
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_true(state_still_valid(&f->m, f->path));
+    assert_int_equal(unlink(f->path), 0);
+    assert_false(state_still_valid(&f->m, f->path));
+    assert_int_equal(state_open(f->path, NULL, &m2, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_false(state_still_valid(&f->m, f->path)); /* another inode */
+    assert_true(state_still_valid(&m2, f->path));
+    state_close(&f->m);
+
+    /* Truncated (checked by size first: the mapping is not read past the
+     * end of the file). */
+    assert_int_equal(truncate(f->path, 100), 0);
+    assert_false(state_still_valid(&m2, f->path));
+    state_close(&m2);
+}
+
 /* Processes counting actions in one quota ring under its pidlock: the
  * quota is never exceeded and never under-used. */
 enum { QPROCS = 6, QTRIES = 300, QMAX = 1000 };
@@ -1353,6 +1396,7 @@ int main(void)
         T(test_slots_shared_across_maps),
         T(test_hosts),
         T(test_find_does_not_claim),
+        T(test_still_valid),
         T(test_agents_table),
         T(test_other_users_file_refused),
         T(test_processes_share_one_quota),
