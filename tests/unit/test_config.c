@@ -1537,6 +1537,26 @@ static void test_cross_key_errors(void **state)
     load_warn(f, "[tool.a]\nconnect = *\nretry.initial_delay = 2\nretry.max_delay = 2\n", 2);
 }
 
+/* A window too short for 60 slots of at least 1 ns is the window's fault:
+ * the error is at quota.window_hours, not at a quota.max_actions that is
+ * fine. */
+static void test_tiny_window_reported_at_its_line(void **state)
+{
+    struct fixture *f = *state;
+    expect_one_error(f, "[tool.a]\nconnect = *\nquota.max_actions = 5\nquota.window_hours = 1e-12\n",
+                     4, "out of range");
+    expect_one_error(f, "[tool.a]\nconnect = *\n[agent]\nquota.window_hours = 1e-13\n"
+                        "quota.max_actions = 2\n",
+                     4, "out of range");
+    expect_one_error(f, "[tool.a]\nconnect = *\n[agent.bob]\nquota.max_actions = 2\n"
+                        "quota.window_hours = 0.00000000000001\n",
+                     5, "out of range");
+    /* A short window that works: 60 slots of 1.2 ns, rounded up to 2. */
+    const struct enact_config *c =
+        load_ok(f, "[tool.a]\nconnect = *\nquota.max_actions = 5\nquota.window_hours = 0.00000000002\n");
+    assert_int_equal(c->tools[0].quota.policy.slot_ns, 2);
+}
+
 /* A tool's own 'dry_run = false' cannot opt out of [enact] dry_run = true
  * (config_simulates); the error belongs to the line that asks for the
  * simulation, not to a line that says false. */
@@ -2036,6 +2056,7 @@ int main(void)
         T(test_impact_verb_must_be_a_word),
         T(test_bad_window_reported_once),
         T(test_global_dry_run_error_at_its_line),
+        T(test_tiny_window_reported_at_its_line),
         T(test_agent_key_message_names_whole_section),
         T(test_breaker_id_ignores_call_timeout),
         T(test_dry_run_response),
