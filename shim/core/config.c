@@ -357,6 +357,7 @@ struct enact_config *config_load(const char *path, struct config_diag *diag)
         return NULL;
     }
     ld.cfg = cfg;
+    cfg->static_binaries = STATIC_AUDIT;
     cfg->path = realpath(path, NULL);
     if (!cfg->path) {
         config_error(&ld, 0, "cannot open: %s", strerror(errno));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_COUNT UINT64_C(1000000000)
@@ -330,27 +331,57 @@ const char *config_errno_name(int value)
 }
 
 /* "a\r\nb" escapes, or @file (relative to the config) read whole. */
+/* The whole of a regular file, at most MAX_RESPONSE_BYTES; NULL (and a
+ * message in err) otherwise. A FIFO or a terminal would block every governed
+ * process at start: refused. */
+static char *read_small_file(const char *path, size_t *len, const char **err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
+    char *buf = NULL;
+    *err = NULL;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        *err = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        *err = "not a regular file";
+    else if (st.st_size > MAX_RESPONSE_BYTES)
+        *err = "larger than 64 KiB";
+    else if (!(buf = malloc((size_t)st.st_size + 1)))
+        *err = "out of memory";
+    size_t n = 0;
+    while (!*err && n < (size_t)st.st_size) {
+        ssize_t got = read(fd, buf + n, (size_t)st.st_size - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break; /* shrank meanwhile: what was there */
+        n += (size_t)got;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (*err) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* "a\r\nb" escapes, or @file (relative to the config) read whole. */
 static bool set_response(struct loader *ld, struct tool *t, const char *v)
 {
     char *buf = NULL;
     size_t len = 0;
     if (v[0] == '@') {
         char *path = config_resolve_path(ld, v + 1);
-        int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-        buf = malloc(MAX_RESPONSE_BYTES + 1);
-        ssize_t n = fd >= 0 && buf ? read(fd, buf, MAX_RESPONSE_BYTES + 1) : -1;
-        int err = errno;
-        if (fd >= 0)
-            close(fd);
-        if (n < 0 || n > MAX_RESPONSE_BYTES) {
+        const char *err = "out of memory";
+        buf = path ? read_small_file(path, &len, &err) : NULL;
+        if (!buf)
             config_error(ld, ld->line, "dry_run.response: cannot read %s: %s", path ? path : v,
-                         n > MAX_RESPONSE_BYTES ? "larger than 64 KiB" : strerror(err));
-            free(path);
-            free(buf);
-            return false;
-        }
+                         err);
         free(path);
-        len = (size_t)n;
+        if (!buf)
+            return false;
     } else {
         buf = malloc(strlen(v) + 1);
         if (!buf)
@@ -609,7 +640,8 @@ void config_finish_quota(struct loader *ld, struct quota_spec *q, const unsigned
     if (!key_line[1])
         q->window_hours = 24;
     if (q->max_actions && !quota_policy_init(&q->policy, q->max_actions, q->window_hours))
-        config_error(ld, key_line[0], "%s: quota of %llu per %g h is out of range", where,
+        config_error(ld, key_line[1] ? key_line[1] : key_line[0],
+                     "%s: quota of %llu per %g h is out of range", where,
                      (unsigned long long)q->max_actions, q->window_hours);
     else
         q->enabled = q->max_actions > 0;
