@@ -165,6 +165,10 @@ static int create_file(const char *path, const struct state_sizes *want)
 }
 
 /* NULL when the mapping is a valid state file; else what is wrong. */
+/* An intact file of another enact build: refused, never moved aside, or
+ * two builds sharing a config would keep rebuilding each other's file. */
+static const char INCOMPATIBLE[] = "written by an incompatible enact build";
+
 static const char *validate(const void *base, size_t size)
 {
     const struct state_header *h = base;
@@ -174,7 +178,7 @@ static const char *validate(const void *base, size_t size)
         return "no enact state header (foreign or zeroed file)";
     if (h->version != STATE_VERSION || h->layout_sig != layout_signature() ||
         h->header_size != sizeof *h)
-        return "written by an incompatible enact version";
+        return INCOMPATIBLE;
     if (h->file_size != size)
         return "size differs from its header (truncated or extended)";
     /* In file order, each table after the end of the one before. */
@@ -341,6 +345,14 @@ enum state_open_result state_open(const char *path, const struct state_sizes *wa
             if (err == 0 || err == EEXIST)
                 continue;
             snprintf(msg, msglen, "cannot create state file %s: %s", path, strerror(err));
+            return STATE_FAILED;
+        }
+        if (bad == INCOMPATIBLE) {
+            snprintf(msg, msglen,
+                     "state file %s was %s (layout %u expected); refusing to share or replace "
+                     "it: give this config its own [enact] state, or remove the file once no "
+                     "agent of the other build uses it",
+                     path, bad, STATE_VERSION);
             return STATE_FAILED;
         }
         if (err == EPERM) {

@@ -932,25 +932,39 @@ static void test_random_file_rebuilt(void **state)
     free(noise);
 }
 
-static void test_wrong_version_rebuilt(void **state)
+/* An intact file of another build is refused, left where it is and as it
+ * is: two builds sharing a config must not keep rebuilding each other's. */
+static void expect_refused_as_incompatible(struct fixture *f, const char *name,
+                                           const char *bytes, size_t len)
+{
+    char path[PATH_MAX];
+    th_path(path, sizeof path, f->dir, name);
+    th_write_bytes(path, bytes, len);
+    struct state_map m;
+    assert_int_equal(state_open(path, NULL, &m, f->msg, sizeof f->msg), STATE_FAILED);
+    assert_non_null(strstr(f->msg, "incompatible enact build"));
+    assert_non_null(strstr(f->msg, path));
+    assert_null(m.base);
+    char *now = th_read_file(path, NULL);
+    assert_memory_equal(now, bytes, len);
+    free(now);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s.corrupt-", name);
+    assert_int_equal(count_entries(f->dir, prefix, NULL, 0), 0);
+}
+
+static void test_wrong_version_refused(void **state)
 {
     struct fixture *f = *state;
     size_t len;
     char *bytes = valid_file_bytes(f, "ver.state", &len);
-    struct state_header *h = (struct state_header *)bytes;
-    h->version = STATE_VERSION + 1;
-    char path[PATH_MAX];
-    th_path(path, sizeof path, f->dir, "ver.state");
-    th_write_bytes(path, bytes, len);
-    expect_rebuilt(f, "ver.state", bytes, len, "incompatible enact version");
+    ((struct state_header *)bytes)->version = STATE_VERSION + 1;
+    expect_refused_as_incompatible(f, "ver.state", bytes, len);
 
     /* Same version, different layout signature. */
     bytes = valid_file_bytes(f, "sig.state", &len);
-    h = (struct state_header *)bytes;
-    h->layout_sig ^= 1;
-    th_path(path, sizeof path, f->dir, "sig.state");
-    th_write_bytes(path, bytes, len);
-    expect_rebuilt(f, "sig.state", bytes, len, "incompatible enact version");
+    ((struct state_header *)bytes)->layout_sig ^= 1;
+    expect_refused_as_incompatible(f, "sig.state", bytes, len);
 }
 
 /* Rewrites one region of a valid file and expects a rebuild. */
@@ -1403,7 +1417,7 @@ int main(void)
         T(test_truncated_file_rebuilt),
         T(test_zeroed_file_rebuilt),
         T(test_random_file_rebuilt),
-        T(test_wrong_version_rebuilt),
+        T(test_wrong_version_refused),
         T(test_bad_bucket_region_rebuilt),
         T(test_bad_quota_and_breaker_regions_rebuilt),
         T(test_overlapping_regions_rebuilt),
