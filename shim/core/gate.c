@@ -115,9 +115,13 @@ struct gate_result gate_decide(const struct enact_config *cfg, struct state_map 
     uint64_t *bucket = NULL;
     struct quota_slot *tq = NULL, *aq = NULL;
     struct breaker_slot *br = NULL;
-    if ((t->rate_limited && !(bucket = state_bucket(state, gate_bucket_key(call->agent_id, t)))) ||
-        (t->quota.enabled && !(tq = state_quota(state, gate_tool_quota_key(call->agent_id, t)))) ||
-        (aq_spec && !(aq = state_quota(state, gate_agent_quota_key(call->agent_id, aq_spec)))) ||
+    uint64_t id = call->agent_id;
+    if ((t->rate_limited &&
+         !(bucket = state_bucket_or_evict(state, gate_bucket_key(id, t), call->mono_ns))) ||
+        (t->quota.enabled && !(tq = state_quota_or_evict(state, gate_tool_quota_key(id, t),
+                                                         call->real_ns, call->owner))) ||
+        (aq_spec && !(aq = state_quota_or_evict(state, gate_agent_quota_key(id, aq_spec),
+                                                call->real_ns, call->owner))) ||
         (t->has_breaker && !(br = state_breaker(state, t->breaker_id))))
         return undecidable(cfg, "state_full");
 
@@ -159,10 +163,14 @@ struct gate_result gate_decide(const struct enact_config *cfg, struct state_map 
             return refuse(cfg, "rate_limited", d.retry_after_ns);
         }
     }
-    if (tq)
+    if (tq) {
         quota_consume(&tq->ring, &t->quota.policy, call->real_ns);
-    if (aq)
+        tq->slot_ns = t->quota.policy.slot_ns;
+    }
+    if (aq) {
         quota_consume(&aq->ring, &aq_spec->policy, call->real_ns);
+        aq->slot_ns = aq_spec->policy.slot_ns;
+    }
     struct gate_result result = allow(cfg);
     if (br)
         result.probe = breaker_admit(&br->breaker, &t->breaker, call->mono_ns, call->owner,

@@ -49,6 +49,7 @@ static uint64_t layout_signature(void)
         sizeof(struct bucket_slot),
         sizeof(struct quota_slot),
         offsetof(struct quota_slot, ring),
+        offsetof(struct quota_slot, slot_ns),
         sizeof(struct quota_ring),
         sizeof(struct breaker_slot),
         offsetof(struct breaker_slot, breaker),
@@ -383,15 +384,22 @@ void state_close(struct state_map *m)
     memset(m, 0, sizeof *m);
 }
 
+/* Takes over slot (now old_key's) for new_key if old_key's entry is idle. */
+typedef bool (*take_over_fn)(void *slot, uint64_t old_key, uint64_t new_key, void *ctx);
+
 /* The slot for key in a table whose entries start with their 64-bit key;
- * a free slot is claimed for it when create is set. */
-static void *slot_for(void *table, size_t entry_size, uint32_t n, uint64_t key, bool create)
+ * a free slot is claimed for it when create is set, and failing that, an
+ * idle one taken over when take_over is given. Slots are never freed, so a
+ * look-up may stop at the first free one. */
+static void *slot_for(void *table, size_t entry_size, uint32_t n, uint64_t key, bool create,
+                      take_over_fn take_over, void *ctx)
 {
     if (!table)
         return NULL;
     key |= 1; /* never 0, the free marker */
     uint32_t mask = n - 1;
-    for (uint32_t i = 0; i < PROBE_LIMIT && i < n; i++) {
+    uint32_t window = PROBE_LIMIT < n ? PROBE_LIMIT : n;
+    for (uint32_t i = 0; i < window; i++) {
         uint64_t *slot_key = (uint64_t *)((char *)table + ((key + i) & mask) * entry_size);
         uint64_t seen = __atomic_load_n(slot_key, __ATOMIC_ACQUIRE);
         if (seen == key)
@@ -399,10 +407,16 @@ static void *slot_for(void *table, size_t entry_size, uint32_t n, uint64_t key, 
         if (seen != 0)
             continue;
         if (!create)
-            return NULL; /* slots are never freed: key would have been here */
+            return NULL;
         if (__atomic_compare_exchange_n(slot_key, &seen, key, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE) ||
             seen == key)
+            return slot_key;
+    }
+    for (uint32_t i = 0; create && take_over && i < window; i++) {
+        uint64_t *slot_key = (uint64_t *)((char *)table + ((key + i) & mask) * entry_size);
+        uint64_t seen = __atomic_load_n(slot_key, __ATOMIC_ACQUIRE);
+        if (seen == key || (seen != 0 && take_over(slot_key, seen, key, ctx)))
             return slot_key;
     }
     return NULL;
@@ -420,39 +434,95 @@ bool state_still_valid(const struct state_map *m, const char *path)
 
 uint64_t *state_bucket(struct state_map *m, uint64_t key)
 {
-    struct bucket_slot *s = slot_for(TABLE(m, buckets, nbuckets), key, true);
+    struct bucket_slot *s = slot_for(TABLE(m, buckets, nbuckets), key, true, NULL, NULL);
     return s ? &s->tat : NULL;
 }
 
 struct quota_slot *state_quota(struct state_map *m, uint64_t key)
 {
-    return slot_for(TABLE(m, quotas, nquotas), key, true);
+    return slot_for(TABLE(m, quotas, nquotas), key, true, NULL, NULL);
 }
 
 struct breaker_slot *state_breaker(struct state_map *m, uint64_t key)
 {
-    return slot_for(TABLE(m, breakers, nbreakers), key, true);
+    return slot_for(TABLE(m, breakers, nbreakers), key, true, NULL, NULL);
+}
+
+/* A bucket full for BUCKET_IDLE_NS: its word (a TAT in the past) is a
+ * full bucket for any policy, so only the key changes hands. The idle time
+ * keeps a process that looked the old key up a moment ago from charging
+ * the new owner. */
+static bool take_idle_bucket(void *slot, uint64_t old_key, uint64_t new_key, void *ctx)
+{
+    struct bucket_slot *b = slot;
+    uint64_t now = *(const uint64_t *)ctx;
+    uint64_t tat = __atomic_load_n(&b->tat, __ATOMIC_ACQUIRE);
+    return tat <= now && now - tat >= BUCKET_IDLE_NS &&
+           __atomic_compare_exchange_n(&b->key, &old_key, new_key | 1, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
+struct quota_take_over {
+    uint64_t real_ns;
+    int32_t owner;
+};
+
+/* A quota ring whose window holds nothing any more. */
+static bool take_idle_quota(void *slot, uint64_t old_key, uint64_t new_key, void *ctx)
+{
+    struct quota_slot *q = slot;
+    const struct quota_take_over *t = ctx;
+    if (!pidlock_try(&q->lock, t->owner, pidlock_clock_ms(), pidlock_pid_alive))
+        return false;
+    bool idle = true;
+    if (q->slot_ns) {
+        struct quota_policy p = {.max_actions = UINT32_MAX, .slot_ns = q->slot_ns};
+        struct quota_ring copy = q->ring;
+        idle = quota_remaining(&copy, &p, t->real_ns) == UINT32_MAX;
+    }
+    bool taken = idle && __atomic_compare_exchange_n(&q->key, &old_key, new_key | 1, false,
+                                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    if (taken) {
+        quota_reset(&q->ring);
+        q->slot_ns = 0;
+    }
+    pidlock_release(&q->lock, t->owner);
+    return taken;
+}
+
+uint64_t *state_bucket_or_evict(struct state_map *m, uint64_t key, uint64_t mono_ns)
+{
+    struct bucket_slot *s =
+        slot_for(TABLE(m, buckets, nbuckets), key, true, take_idle_bucket, &mono_ns);
+    return s ? &s->tat : NULL;
+}
+
+struct quota_slot *state_quota_or_evict(struct state_map *m, uint64_t key, uint64_t real_ns,
+                                        int32_t owner)
+{
+    struct quota_take_over ctx = {real_ns, owner};
+    return slot_for(TABLE(m, quotas, nquotas), key, true, take_idle_quota, &ctx);
 }
 
 uint64_t *state_find_bucket(struct state_map *m, uint64_t key)
 {
-    struct bucket_slot *s = slot_for(TABLE(m, buckets, nbuckets), key, false);
+    struct bucket_slot *s = slot_for(TABLE(m, buckets, nbuckets), key, false, NULL, NULL);
     return s ? &s->tat : NULL;
 }
 
 struct quota_slot *state_find_quota(struct state_map *m, uint64_t key)
 {
-    return slot_for(TABLE(m, quotas, nquotas), key, false);
+    return slot_for(TABLE(m, quotas, nquotas), key, false, NULL, NULL);
 }
 
 struct breaker_slot *state_find_breaker(struct state_map *m, uint64_t key)
 {
-    return slot_for(TABLE(m, breakers, nbreakers), key, false);
+    return slot_for(TABLE(m, breakers, nbreakers), key, false, NULL, NULL);
 }
 
 void state_agent_record(struct state_map *m, uint64_t agent_id, const char *name)
 {
-    struct agent_slot *a = slot_for(TABLE(m, agents, nagents), agent_id, true);
+    struct agent_slot *a = slot_for(TABLE(m, agents, nagents), agent_id, true, NULL, NULL);
     if (!a || __atomic_load_n(&a->name[0], __ATOMIC_ACQUIRE))
         return;
     size_t n = strnlen(name, sizeof a->name - 1);
@@ -466,7 +536,7 @@ void state_host_record(struct state_map *m, const uint8_t addr[16], const char *
                        int32_t owner)
 {
     uint64_t key = fnv64_bytes(FNV64_OFFSET, addr, 16);
-    struct host_slot *h = slot_for(TABLE(m, hosts, nhosts), key, true);
+    struct host_slot *h = slot_for(TABLE(m, hosts, nhosts), key, true, NULL, NULL);
     if (!h || !pidlock_try(&h->lock, owner, pidlock_clock_ms(), pidlock_pid_alive))
         return; /* another writer is at it: its name is as good as ours */
     uint64_t seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED) | 1;

@@ -39,7 +39,7 @@
 #include <stdint.h>
 
 #define STATE_MAGIC "ENACTST\0"
-#define STATE_VERSION 4u
+#define STATE_VERSION 5u
 
 enum state_region_id {
     REGION_BUCKETS,
@@ -72,8 +72,9 @@ struct bucket_slot {
 };
 
 struct quota_slot {
-    uint64_t key;  /* hash of (agent[, tool], policy) */
-    uint64_t lock; /* pidlock over ring */
+    uint64_t key;     /* hash of (agent[, tool], policy) */
+    uint64_t lock;    /* pidlock over ring and slot_ns */
+    uint64_t slot_ns; /* the ring's slot length, to tell when it has emptied */
     struct quota_ring ring;
 };
 
@@ -143,6 +144,16 @@ struct state_sizes state_sizes_for(size_t ntools);
 uint64_t *state_bucket(struct state_map *m, uint64_t key);
 struct quota_slot *state_quota(struct state_map *m, uint64_t key);
 struct breaker_slot *state_breaker(struct state_map *m, uint64_t key);
+
+/* As state_bucket and state_quota, but when the table is full around key,
+ * an entry of another key that has been idle is taken over rather than
+ * failing: a bucket full for BUCKET_IDLE_NS, a quota ring with nothing
+ * left in its window. Live state is never overwritten. owner: the caller's
+ * thread id (for the quota slot's lock). */
+#define BUCKET_IDLE_NS (UINT64_C(600) * 1000000000u)
+uint64_t *state_bucket_or_evict(struct state_map *m, uint64_t key, uint64_t mono_ns);
+struct quota_slot *state_quota_or_evict(struct state_map *m, uint64_t key, uint64_t real_ns,
+                                        int32_t owner);
 
 /* The same entries, looked up only: NULL when no process has used them.
  * For readers that must not fill the tables (enact status, enact reset). */

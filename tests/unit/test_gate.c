@@ -219,9 +219,10 @@ static void test_state_full(void **state)
     char text[512];
     snprintf(text, sizeof text, "[enact]\non_error = allow\n%s", RATED);
     const struct enact_config *allow = cfg_from(f, text);
-    /* Fill every slot with keys no gate would use. */
+    /* Fill every slot with keys no gate would use, each just used (a
+     * bucket in use is never taken over). */
     for (uint64_t i = 0; i < f->m.nbuckets; i++)
-        assert_non_null(state_bucket(&f->m, 2 * i + 1));
+        *state_bucket(&f->m, 2 * i + 1) = T0 + SEC;
     uint64_t a = gate_agent_id("a");
     assert_refused(decide(deny, &f->m, tool_named(deny, "db"), a, T0), false, "deny",
                    "state_full", 0);
@@ -497,6 +498,40 @@ static void test_dry_run_simulates(void **state)
                    "rate_limited", 60 * SEC);
 }
 
+/* A full table gives way to a new key only where an entry has been idle:
+ * a bucket full for BUCKET_IDLE_NS, a quota ring with nothing left in its
+ * window. The newcomer starts fresh. */
+static void test_idle_entries_taken_over_when_full(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, RATED);
+    const struct tool *t = tool_named(c, "db");
+    uint64_t a = gate_agent_id("a");
+    for (uint64_t i = 0; i < f->m.nbuckets; i++)
+        *state_bucket(&f->m, 2 * i + 1) = T0 - BUCKET_IDLE_NS + 1; /* idle, not long enough */
+    assert_refused(decide(c, &f->m, t, a, T0), false, "deny", "state_full", 0);
+    for (uint64_t i = 0; i < f->m.nbuckets; i++)
+        *state_bucket(&f->m, 2 * i + 1) = T0 - BUCKET_IDLE_NS; /* full for the idle time */
+    for (int i = 0; i < 3; i++)
+        assert_allow(decide(c, &f->m, t, a, T0), false);
+    assert_refused(decide(c, &f->m, t, a, T0), false, "deny", "rate_limited", SEC);
+    assert_non_null(state_find_bucket(&f->m, gate_bucket_key(a, t)));
+
+    const struct enact_config *qc = cfg_from(f, QUOTA_TOOL);
+    const struct tool *qt = tool_named(qc, "api");
+    struct quota_policy old = {.max_actions = 10, .slot_ns = SEC};
+    for (uint64_t i = 0; i < f->m.nquotas; i++) {
+        struct quota_slot *q = state_quota(&f->m, 2 * i + 1);
+        quota_consume(&q->ring, &old, T0 - 61 * SEC); /* left its window a second ago */
+        q->slot_ns = old.slot_ns;
+    }
+    assert_allow(decide(qc, &f->m, qt, a, T0), false);
+    struct quota_slot *mine = state_find_quota(&f->m, gate_tool_quota_key(a, qt));
+    assert_non_null(mine);
+    assert_int_equal(quota_remaining(&mine->ring, &qt->quota.policy, T0),
+                     qt->quota.policy.max_actions - 1);
+}
+
 static void test_quota_and_breaker_tables_full(void **state)
 {
     struct fixture *f = *state;
@@ -504,8 +539,14 @@ static void test_quota_and_breaker_tables_full(void **state)
     char text[512];
     snprintf(text, sizeof text, "[enact]\non_error = allow\n%s", QUOTA_TOOL);
     const struct enact_config *allow = cfg_from(f, text);
-    for (uint64_t i = 0; i < f->m.nquotas; i++)
-        assert_non_null(state_quota(&f->m, 2 * i + 1));
+    /* Every slot holds an action in its window: none may be taken over. */
+    struct quota_policy busy = {.max_actions = 10, .slot_ns = 1440 * SEC};
+    for (uint64_t i = 0; i < f->m.nquotas; i++) {
+        struct quota_slot *q = state_quota(&f->m, 2 * i + 1);
+        assert_non_null(q);
+        quota_consume(&q->ring, &busy, T0);
+        q->slot_ns = busy.slot_ns;
+    }
     uint64_t a = gate_agent_id("a");
     assert_refused(decide(deny, &f->m, tool_named(deny, "api"), a, T0), false, "deny",
                    "state_full", 0);
@@ -568,6 +609,7 @@ int main(void)
         T(test_observe_quota_consumes_as_enforcement),
         T(test_breaker_leases),
         T(test_dry_run_simulates),
+        T(test_idle_entries_taken_over_when_full),
         T(test_quota_and_breaker_tables_full),
         T(test_quota_lock_holders),
     };
