@@ -15,12 +15,11 @@ int cmd_check(int argc, char **argv)
         fputs(HELP, argc > 2 ? stderr : stdout);
         return argc > 2 ? EXIT_USAGE : 0;
     }
-    const char *path = cli_config_path(argc == 2 ? argv[1] : NULL);
-    if (!path)
-        return EXIT_USAGE;
-    struct enact_config *cfg = cli_load_config(path);
+    int failed;
+    const char *path;
+    struct enact_config *cfg = cli_config(argc == 2 ? argv[1] : NULL, &failed, &path);
     if (!cfg)
-        return EXIT_CONFIG;
+        return failed;
     printf("%s: ok, %zu tool%s\n", path, cfg->ntools, cfg->ntools == 1 ? "" : "s");
     for (size_t i = 0; i < cfg->ntools; i++)
         cli_describe_tool(stdout, cfg, &cfg->tools[i]);

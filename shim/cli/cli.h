@@ -17,12 +17,13 @@ int cmd_reset(int argc, char **argv);
 #define EXIT_CONFIG 1
 #define EXIT_USAGE 2
 
-/* -c FILE, else $ENACT_CONFIG, else ./enact.ini; NULL (after saying why)
- * when none is given or found. */
-const char *cli_config_path(const char *flag_value);
-
-/* Loads and validates; prints every diagnostic to stderr on failure. */
-struct enact_config *cli_load_config(const char *path);
+/* The config named by -c FILE, else $ENACT_CONFIG, else ./enact.ini,
+ * loaded and validated, its diagnostics (errors and warnings) printed on
+ * stderr. NULL when there is none or it has errors; *exit_status then
+ * says how the command should exit. used_path (may be NULL) gets the path
+ * as named. */
+struct enact_config *cli_config(const char *flag_value, int *exit_status,
+                                const char **used_path);
 
 /* A tool's policies, and the agents' quotas, in words. */
 void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct tool *t);

@@ -124,12 +124,10 @@ int cmd_match(int argc, char **argv)
         fputs(HELP, stderr);
         return EXIT_USAGE;
     }
-    const char *path = cli_config_path(config);
-    if (!path)
-        return EXIT_USAGE;
-    struct enact_config *cfg = cli_load_config(path);
+    int failed;
+    struct enact_config *cfg = cli_config(config, &failed, NULL);
     if (!cfg)
-        return EXIT_CONFIG;
+        return failed;
     int status = 0;
     if (strcmp(argv[i], "connect") == 0) {
         struct sockaddr_storage ss;

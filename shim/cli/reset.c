@@ -94,12 +94,11 @@ int cmd_reset(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    const char *path = cli_config_path(config);
-    if (!path)
-        return EXIT_USAGE;
-    struct enact_config *cfg = cli_load_config(path);
+    int failed;
+    const char *path;
+    struct enact_config *cfg = cli_config(config, &failed, &path);
     if (!cfg)
-        return EXIT_CONFIG;
+        return failed;
     const struct tool *only = tool_name ? find_tool(cfg, tool_name) : NULL;
     struct state_map m;
     int status = 0;

@@ -89,12 +89,10 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "enact run: the agent name must be 1 to 64 characters\n");
         return EXIT_USAGE;
     }
-    const char *path = cli_config_path(config);
-    if (!path)
-        return EXIT_USAGE;
-    struct enact_config *cfg = cli_load_config(path);
+    int failed;
+    struct enact_config *cfg = cli_config(config, &failed, NULL);
     if (!cfg)
-        return EXIT_CONFIG;
+        return failed;
 
     char shim[PATH_MAX];
     if (!find_shim(shim)) {

@@ -360,12 +360,10 @@ int cmd_status(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    const char *path = cli_config_path(config);
-    if (!path)
-        return EXIT_USAGE;
-    struct enact_config *cfg = cli_load_config(path);
+    int failed;
+    struct enact_config *cfg = cli_config(config, &failed, NULL);
     if (!cfg)
-        return EXIT_CONFIG;
+        return failed;
     struct state_map m;
     if (!cli_open_state(cfg, &m)) {
         config_free(cfg);
