@@ -7,12 +7,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* Event loops (libuv, hiredis) complete a non-blocking connect by calling
- * connect() again on the same socket: that is the same call, already
- * decided, not a new one. True for a TCP socket past its initial state. */
+/* The TCP state of fd (TCP_CLOSE, TCP_SYN_SENT, ...), or -1. */
 static int tcp_state(int fd)
 {
     struct tcp_info info;
@@ -26,6 +25,9 @@ static int tcp_state(int fd)
     return state;
 }
 
+/* Event loops (libuv, hiredis) complete a non-blocking connect by calling
+ * connect() again on the same socket: that is the same call, already
+ * decided, not a new one. True for a TCP socket past its initial state. */
 static bool connect_under_way(int fd)
 {
     int state = tcp_state(fd);
@@ -34,13 +36,25 @@ static bool connect_under_way(int fd)
 
 /* Governed non-blocking connects whose outcome is still to come (DESIGN
  * names this per-process table). A socket is known by its inode, so a
- * descriptor number that was closed and reused is never taken for it. */
+ * descriptor number that was closed and reused is never taken for it. An
+ * entry whose outcome was never asked for (the socket was closed first)
+ * may be taken over once it is PENDING_STALE_NS old. */
 #define PENDING_MAX 64
+#define PENDING_STALE_NS (UINT64_C(60) * 1000000000u)
 static struct pending {
     uint64_t ino; /* 0: free */
+    uint64_t since_ns;
     const struct tool *tool;
     int32_t owner;
 } pending[PENDING_MAX];
+static unsigned pending_live; /* entries in use: 0 spares getsockopt every look */
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static uint64_t socket_ino(int fd)
 {
@@ -50,13 +64,17 @@ static uint64_t socket_ino(int fd)
 
 static void pending_add(int fd, const struct tool *tool, int32_t owner)
 {
-    uint64_t ino = socket_ino(fd);
+    uint64_t ino = socket_ino(fd), now = monotonic_ns();
     for (size_t i = 0; ino && i < PENDING_MAX; i++) {
-        uint64_t free_slot = 0;
-        if (__atomic_compare_exchange_n(&pending[i].ino, &free_slot, ino, false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        uint64_t seen = __atomic_load_n(&pending[i].ino, __ATOMIC_ACQUIRE);
+        bool usable = seen == 0 || now - pending[i].since_ns >= PENDING_STALE_NS;
+        if (usable && __atomic_compare_exchange_n(&pending[i].ino, &seen, ino, false,
+                                                  __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            pending[i].since_ns = now;
             pending[i].tool = tool;
             pending[i].owner = owner;
+            if (seen == 0)
+                __atomic_fetch_add(&pending_live, 1, __ATOMIC_RELEASE);
             return;
         }
     }
@@ -74,8 +92,10 @@ static const struct tool *pending_take(int fd, int32_t *owner)
         *owner = pending[i].owner;
         uint64_t mine = ino;
         if (__atomic_compare_exchange_n(&pending[i].ino, &mine, 0, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED))
+                                        __ATOMIC_RELAXED)) {
+            __atomic_fetch_sub(&pending_live, 1, __ATOMIC_RELEASE);
             return tool;
+        }
     }
     return NULL;
 }
@@ -146,7 +166,7 @@ EXPORT int getsockopt(int fd, int level, int name, void *value, socklen_t *len)
         real_resolve();
     int rc = real.getsockopt(fd, level, name, value, len);
     if (rc != 0 || level != SOL_SOCKET || name != SO_ERROR || !value || !len ||
-        *len < sizeof(int))
+        *len < sizeof(int) || __atomic_load_n(&pending_live, __ATOMIC_ACQUIRE) == 0)
         return rc;
     int err = errno, so_error = *(int *)value;
     int state = so_error ? -1 : tcp_state(fd);
