@@ -4,6 +4,7 @@
 #include "config_internal.h"
 
 #include "hash.h"
+#include "state.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -314,7 +315,9 @@ bool config_default_state_path(const char *config_abs_path, char *out, size_t ca
     if (dot && dot != stem)
         *dot = '\0';
     uint32_t h = (uint32_t)fnv64_str(FNV64_OFFSET, config_abs_path);
-    n = snprintf(out, cap, "%s/%.64s-%08x.state", dir, stem, h);
+    /* The layout version in the name: a new enact build starts a file of
+     * its own instead of refusing the old build's. */
+    n = snprintf(out, cap, "%s/%.64s-%08x.v%u.state", dir, stem, h, STATE_VERSION);
     return n > 0 && (size_t)n < cap;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "state.h"
 #include "hash.h"
 
 struct fixture {
@@ -261,21 +262,22 @@ static void test_default_state_path(void **state)
     const struct enact_config *c = load_ok(f, "[tool.a]\nconnect = *\n");
     uint32_t h = (uint32_t)fnv64_str(FNV64_OFFSET, c->path);
     char want[PATH_MAX];
-    snprintf(want, sizeof want, "/run/user/4242/enact/enact-%08x.state", h);
+    snprintf(want, sizeof want, "/run/user/4242/enact/enact-%08x.v%u.state", h, STATE_VERSION);
     assert_string_equal(c->state_path, want);
 
     /* The stem drops only the last extension. */
     load_bytes(f, "my.agent.conf", "[tool.a]\nconnect = *\n", strlen("[tool.a]\nconnect = *\n"));
     assert_non_null(f->cfg);
     h = (uint32_t)fnv64_str(FNV64_OFFSET, f->cfg->path);
-    snprintf(want, sizeof want, "/run/user/4242/enact/my.agent-%08x.state", h);
+    snprintf(want, sizeof want, "/run/user/4242/enact/my.agent-%08x.v%u.state", h, STATE_VERSION);
     assert_string_equal(f->cfg->state_path, want);
 
     /* Unset, or not absolute: /var/tmp/enact-UID. */
     assert_int_equal(unsetenv("XDG_RUNTIME_DIR"), 0);
     c = load_ok(f, "[tool.a]\nconnect = *\n");
     h = (uint32_t)fnv64_str(FNV64_OFFSET, c->path);
-    snprintf(want, sizeof want, "/var/tmp/enact-%u/enact-%08x.state", (unsigned)getuid(), h);
+    snprintf(want, sizeof want, "/var/tmp/enact-%u/enact-%08x.v%u.state", (unsigned)getuid(), h,
+             STATE_VERSION);
     assert_string_equal(c->state_path, want);
     assert_int_equal(setenv("XDG_RUNTIME_DIR", "relative/dir", 1), 0);
     c = load_ok(f, "[tool.a]\nconnect = *\n");
