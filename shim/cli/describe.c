@@ -27,6 +27,8 @@ void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct t
                 (unsigned long long)t->success_threshold);
     if (!t->rate_limited && !t->quota.enabled && !t->has_breaker && !config_simulates(cfg, t))
         fprintf(out, "    no limit of its own\n");
+    if (t->on_limit == ON_LIMIT_WAIT)
+        fprintf(out, "    on limit wait up to %g s (blocking connects), then refuse\n", t->max_wait);
     fprintf(out, "    refused  -1, errno %s\n", config_errno_name(t->deny_errno));
 }
 

@@ -18,6 +18,7 @@
 #define MAX_SECONDS 1e7 /* about 115 days */
 #define MAX_WINDOW_HOURS 87840.0 /* ten years */
 #define MAX_RESPONSE_BYTES 65536
+#define DEFAULT_MAX_WAIT_S 30.0
 
 /* ---- value parsers -------------------------------------------------------- */
 
@@ -141,7 +142,7 @@ static const struct key_info TOOL_KEYS[TOOL_KEY_COUNT] = {
     [TK_DRY_RUN] = {"dry_run", NULL},
     [TK_ACTION] = {"action", NULL},
     [TK_ON_LIMIT] = {"on_limit", NULL},
-    [TK_MAX_WAIT] = {"max_wait", LATER_NET},
+    [TK_MAX_WAIT] = {"max_wait", NULL},
     [TK_ERRNO] = {"errno", NULL},
     [TK_DRY_RUN_RESPONSE] = {"dry_run.response", LATER_DRY},
 };
@@ -524,9 +525,8 @@ static void tool_value(struct loader *ld, struct tool *t, enum tool_key k, const
     case TK_ON_LIMIT:
         if ((c = choice(v, limits)) < 0)
             bad_value(ld, name, v, "'fail' or 'wait'");
-        else if ((t->on_limit = (enum on_limit_policy)c) == ON_LIMIT_WAIT)
-            config_warning(ld, ld->line, "'on_limit = wait' is accepted but not enforced by this "
-                                         "build yet (%s)", LATER_NET);
+        else
+            t->on_limit = (enum on_limit_policy)c;
         return;
     case TK_ERRNO:
         for (size_t i = 0; i < sizeof ERRNOS / sizeof ERRNOS[0]; i++) {
@@ -755,6 +755,15 @@ void config_finish_tool(struct loader *ld, struct tool *t)
     if (at[TK_MAX_WAIT] && t->on_limit != ON_LIMIT_WAIT)
         config_error(ld, at[TK_MAX_WAIT], "tool '%s' sets max_wait without on_limit = wait",
                      t->name);
+    if (t->on_limit == ON_LIMIT_WAIT) {
+        if (!at[TK_MAX_WAIT])
+            t->max_wait = DEFAULT_MAX_WAIT_S;
+        if (t->nexec > 0)
+            config_warning(ld, at[TK_ON_LIMIT],
+                           "tool '%s': on_limit = wait applies to its connections (blocking "
+                           "sockets) only; its program starts fail at once when refused",
+                           t->name);
+    }
 
     /* Each mechanism's state is named by the tool and that mechanism's
      * numbers only: editing the quota keeps the bucket, and so on. */

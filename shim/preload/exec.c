@@ -94,7 +94,7 @@ enum exec_form { FORM_PATH, FORM_SEARCH, FORM_SPAWN, FORM_SPAWN_SEARCH };
 static struct decision govern_exec(enum exec_form form, const char *file, char *const argv[])
 {
     const struct enact_config *cfg;
-    struct decision d = {GATE_PROCEED, 0};
+    struct decision d = {.action = GATE_PROCEED};
     if (!shim_enter(&cfg))
         return d;
     char path[PATH_MAX];

@@ -4,6 +4,7 @@
 #include "shim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/stat.h>
@@ -118,6 +119,36 @@ static enum gate_outcome connect_outcome(int rc, int err)
     }
 }
 
+static bool blocking(int fd)
+{
+    int saved = errno;
+    int flags = fcntl(fd, F_GETFL);
+    errno = saved;
+    return flags >= 0 && !(flags & O_NONBLOCK);
+}
+
+/* The decision for a connect; with on_limit = wait, on a blocking socket
+ * only (an event loop must never be put to sleep), a refusal that ends
+ * within what is left of max_wait is slept out and the gate asked again. */
+static struct decision decide_waiting(struct call *call, int fd)
+{
+    const struct tool *t = call->tool;
+    if (!t || t->on_limit != ON_LIMIT_WAIT || !blocking(fd))
+        return shim_govern(call);
+    uint64_t budget = (uint64_t)(t->max_wait * 1e9);
+    for (;;) {
+        call->may_wait_ns = budget;
+        struct decision d = shim_govern(call);
+        if (d.action != GATE_REFUSE || d.wait_ns == 0)
+            return d;
+        struct timespec nap = {.tv_sec = (time_t)(d.wait_ns / 1000000000u),
+                               .tv_nsec = (long)(d.wait_ns % 1000000000u)};
+        while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+            ;
+        budget -= d.wait_ns;
+    }
+}
+
 EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     const struct enact_config *cfg;
@@ -126,7 +157,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     struct net_target target;
     char text[160], host[HOST_NAME_MAX_LEN + 1];
     struct call call = {.op = "connect", .target = text};
-    struct decision d = {GATE_PROCEED, 0};
+    struct decision d = {.action = GATE_PROCEED};
     bool governed = false;
     if (net_target_from_sockaddr(addr, len, &target)) {
         if (target.kind == TARGET_INET && shim_host_of(cfg, target.addr, host, sizeof host))
@@ -136,7 +167,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
                    !(target.kind == TARGET_INET && connect_under_way(fd));
         if (governed) {
             net_target_format(&target, text, sizeof text);
-            d = shim_govern(&call);
+            d = decide_waiting(&call, fd);
         }
     }
     shim_leave();

@@ -196,11 +196,19 @@ int32_t shim_thread_id(void)
     return (int32_t)gettid(); /* a syscall: a vfork child gets its own */
 }
 
+/* Refusals that end by themselves, so that waiting for them makes sense. */
+static bool waitable(const char *reason)
+{
+    return reason && (strcmp(reason, "rate_limited") == 0 ||
+                      strcmp(reason, "quota_exceeded") == 0 ||
+                      strcmp(reason, "circuit_open") == 0);
+}
+
 struct decision shim_govern(const struct call *c)
 {
     const struct enact_config *cfg = proc.cfg;
     if (!cfg || !c->tool)
-        return (struct decision){GATE_REFUSE, EPERM}; /* config_error: said at start */
+        return (struct decision){.action = GATE_REFUSE, .err = EPERM}; /* said at start */
     int saved = errno;
     struct gate_call call = {
         .tool = c->tool,
@@ -211,8 +219,15 @@ struct decision shim_govern(const struct call *c)
         .real_ns = clock_ns(CLOCK_REALTIME),
     };
     struct gate_result g = gate_decide(cfg, current_state(cfg), &call);
-    struct decision d = {g.action, g.action == GATE_REFUSE ? c->tool->deny_errno : 0};
+    struct decision d = {.action = g.action,
+                         .err = g.action == GATE_REFUSE ? c->tool->deny_errno : 0};
     record_breaker_change(c, &g.breaker);
+    if (g.action == GATE_REFUSE && waitable(g.reason) && g.retry_after_ns > 0 &&
+        g.retry_after_ns <= c->may_wait_ns) {
+        d.wait_ns = g.retry_after_ns;
+        errno = saved;
+        return d;
+    }
     if (g.audit && !c->quiet) {
         struct audit_event rec = record_for(c);
         rec.verdict = g.verdict;

@@ -22,6 +22,8 @@ struct call {
     const char *host;        /* connect: the DNS name of the address, if known */
     char *const *argv;       /* exec family */
     bool quiet;              /* a repeat of a refusal already recorded: no record */
+    uint64_t may_wait_ns;    /* on_limit = wait: a refusal that ends within this is
+                                waited out, not recorded (the decision says how long) */
 };
 
 /* True when this call is to be governed: pair it with shim_leave(). False
@@ -35,7 +37,8 @@ void shim_leave(void);
 /* What the interposer does with the call. */
 struct decision {
     enum gate_action action;
-    int err; /* GATE_REFUSE: the errno the caller sees */
+    int err;          /* GATE_REFUSE: the errno the caller sees */
+    uint64_t wait_ns; /* GATE_REFUSE within may_wait_ns: sleep this long, ask again */
 };
 
 /* Decides a call and writes its audit records (the verdict, a breaker

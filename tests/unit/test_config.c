@@ -1079,7 +1079,7 @@ static const struct key_case KEY_CASES[] = {
     {"timeout_seconds", NULL, NULL, 0, true, SECONDS_GOOD, SECONDS_BAD, SECONDS_MSG, get_timeout},
     {"io_timeout_seconds", NULL, NULL, 0, true, SECONDS_GOOD, SECONDS_BAD, SECONDS_MSG,
      get_io_timeout},
-    {"max_wait", NULL, "on_limit = wait", 1, true, SECONDS_GOOD, SECONDS_BAD, SECONDS_MSG,
+    {"max_wait", NULL, "on_limit = wait", 0, false, SECONDS_GOOD, SECONDS_BAD, SECONDS_MSG,
      get_max_wait},
     {"retry.max_attempts", NULL, NULL, 0, true,
      {"1", "3", "100"}, {1, 3, 100},
@@ -1236,13 +1236,17 @@ static void test_action_and_on_limit_values(void **state)
     assert_int_equal(c->tools[0].action, ACTION_REQUEST);
     assert_diag(f, 0, 3,
                 "warning: 'action = request' is accepted but not enforced by this build yet " LATER_NET);
-    c = load_warn(f, "[tool.a]\nconnect = *\non_limit = wait\n", 1);
+    /* on_limit = wait is enforced for connections: no warning, max_wait
+     * 30 s unless set. */
+    c = load_ok(f, "[tool.a]\nconnect = *\non_limit = wait\n");
     assert_int_equal(c->tools[0].on_limit, ON_LIMIT_WAIT);
-    assert_diag(f, 0, 3,
-                "warning: 'on_limit = wait' is accepted but not enforced by this build yet " LATER_NET);
-    c = load_warn(f, "[tool.a]\nconnect = *\non_limit = wait\nmax_wait = 2.5\n", 2);
+    assert_true(c->tools[0].max_wait == 30.0);
+    c = load_ok(f, "[tool.a]\nconnect = *\non_limit = wait\nmax_wait = 2.5\n");
     assert_true(c->tools[0].max_wait == 2.5);
-    assert_later_warning(f, 1, 4, "max_wait", LATER_NET);
+    /* A tool of programs cannot wait: said at the on_limit line. */
+    c = load_warn(f, "[tool.a]\nexec = rm\non_limit = wait\n", 1);
+    assert_diag(f, 0, 3, "warning: tool 'a': on_limit = wait applies to its connections "
+                         "(blocking sockets) only");
 }
 
 static void test_enact_key_values(void **state)
@@ -1424,7 +1428,7 @@ static void test_not_enforced_warnings(void **state)
                        "retry.on_exit_nonzero = true\n"  /* 21 */
                        "breaker.success_threshold = 3\n" /* 22 */
                        "breaker.failure_threshold = 4\n";/* 23 */
-    const struct enact_config *c = load_warn(f, text, 15);
+    const struct enact_config *c = load_warn(f, text, 13);
     assert_later_warning(f, 0, 2, "static_binaries", LATER_EXEC);
     assert_later_warning(f, 1, 3, "strict", LATER_EXEC);
     assert_later_warning(f, 2, 7, "timeout_seconds", LATER_NET);
@@ -1435,13 +1439,12 @@ static void test_not_enforced_warnings(void **state)
     assert_later_warning(f, 7, 12, "retry.exponential_base", LATER_NET);
     assert_later_warning(f, 8, 13, "retry.jitter", LATER_NET);
     assert_diag(f, 9, 14, "warning: 'action = request' is accepted but not enforced");
-    assert_diag(f, 10, 15, "warning: 'on_limit = wait' is accepted but not enforced");
-    assert_later_warning(f, 11, 16, "max_wait", LATER_NET);
-    assert_later_warning(f, 12, 17, "dry_run.response", LATER_DRY);
-    assert_later_warning(f, 13, 21, "retry.on_exit_nonzero", LATER_NET);
+    /* 15, 16: on_limit = wait and max_wait are enforced for connections. */
+    assert_later_warning(f, 10, 17, "dry_run.response", LATER_DRY);
+    assert_later_warning(f, 11, 21, "retry.on_exit_nonzero", LATER_NET);
     /* A breaker on a tool of programs: at its breaker key, the first of
      * failure_threshold, success_threshold, timeout_seconds that is set. */
-    assert_diag(f, 14, 23,
+    assert_diag(f, 12, 23,
                 "warning: tool 'cmd': the breaker learns from connections only; programs' exit "
                 "statuses are not observed by this build yet");
     /* Loaded all the same, every value kept. */
@@ -1516,12 +1519,11 @@ static void test_cross_key_errors(void **state)
     expect_one_error(f, "[tool.a]\nconnect = *\n\n[agent.idle]\n; nothing\n", 4,
                      "[agent.idle] sets nothing; give it quota.max_actions");
 
-    /* max_wait without on_limit = wait: at the max_wait line (beside its
-     * warning). */
+    /* max_wait without on_limit = wait: at the max_wait line. */
     expect_error_w(f, "[tool.a]\nconnect = *\nmax_wait = 5\n", 3,
-                   "tool 'a' sets max_wait without on_limit = wait", 1);
+                   "tool 'a' sets max_wait without on_limit = wait", 0);
     expect_error_w(f, "[tool.a]\nconnect = *\non_limit = fail\nmax_wait = 5\n", 4,
-                   "tool 'a' sets max_wait without on_limit = wait", 1);
+                   "tool 'a' sets max_wait without on_limit = wait", 0);
 
     /* retry.initial_delay above retry.max_delay: at initial_delay, or at
      * max_delay when only that one is written (the default initial is 1 s). */
