@@ -102,9 +102,10 @@ static size_t edit_distance(const char *a, const char *b)
 /* ---- key tables ----------------------------------------------------------- */
 
 /* Why a key is accepted but has no effect yet; NULL when it is enforced. */
-#define LATER_NET "timeouts, retries and waiting come with network governance"
-#define LATER_EXEC "static and setuid programs are recognised with process governance"
-#define LATER_DRY "simulated connections come with network governance"
+#define LATER_NET "reads, writes and per-request limits are not governed yet"
+#define LATER_PROC "programs' timeouts and retries are not governed yet"
+#define LATER_EXEC "static and setuid programs are not recognised yet"
+#define LATER_DRY "connections cannot be simulated yet"
 
 struct key_info {
     const char *name;
@@ -131,14 +132,14 @@ static const struct key_info TOOL_KEYS[TOOL_KEY_COUNT] = {
     [TK_BREAKER_FAILURES] = {"breaker.failure_threshold", NULL},
     [TK_BREAKER_SUCCESSES] = {"breaker.success_threshold", NULL},
     [TK_BREAKER_TIMEOUT] = {"breaker.timeout_seconds", NULL},
-    [TK_TIMEOUT] = {"timeout_seconds", LATER_NET},
+    [TK_TIMEOUT] = {"timeout_seconds", NULL},
     [TK_IO_TIMEOUT] = {"io_timeout_seconds", LATER_NET},
-    [TK_RETRY_ATTEMPTS] = {"retry.max_attempts", LATER_NET},
-    [TK_RETRY_INITIAL] = {"retry.initial_delay", LATER_NET},
-    [TK_RETRY_MAX] = {"retry.max_delay", LATER_NET},
-    [TK_RETRY_BASE] = {"retry.exponential_base", LATER_NET},
-    [TK_RETRY_JITTER] = {"retry.jitter", LATER_NET},
-    [TK_RETRY_ON_EXIT] = {"retry.on_exit_nonzero", LATER_NET},
+    [TK_RETRY_ATTEMPTS] = {"retry.max_attempts", NULL},
+    [TK_RETRY_INITIAL] = {"retry.initial_delay", NULL},
+    [TK_RETRY_MAX] = {"retry.max_delay", NULL},
+    [TK_RETRY_BASE] = {"retry.exponential_base", NULL},
+    [TK_RETRY_JITTER] = {"retry.jitter", NULL},
+    [TK_RETRY_ON_EXIT] = {"retry.on_exit_nonzero", LATER_PROC},
     [TK_DRY_RUN] = {"dry_run", NULL},
     [TK_ACTION] = {"action", NULL},
     [TK_ON_LIMIT] = {"on_limit", NULL},
@@ -750,11 +751,21 @@ void config_finish_tool(struct loader *ld, struct tool *t)
     if (t->nconnect > 0 && config_simulates(ld->cfg, t))
         config_error(ld, t->dry_run ? at[TK_DRY_RUN] : ld->cfg->key_line[EK_DRY_RUN],
                      "tool '%s' has connect rules: simulating connections is not supported by "
-                     "this build yet (%s); only exec rules can be dry-run",
-                     t->name, LATER_DRY);
+                     "this build yet; only exec rules can be dry-run",
+                     t->name);
     if (at[TK_MAX_WAIT] && t->on_limit != ON_LIMIT_WAIT)
         config_error(ld, at[TK_MAX_WAIT], "tool '%s' sets max_wait without on_limit = wait",
                      t->name);
+    /* Timeouts and retries are enforced for connections; a tool that also
+     * starts programs is told what does not apply to those yet. */
+    static const enum tool_key net_only[] = {TK_TIMEOUT,     TK_RETRY_ATTEMPTS, TK_RETRY_INITIAL,
+                                             TK_RETRY_MAX,   TK_RETRY_BASE,     TK_RETRY_JITTER};
+    for (size_t i = 0; t->nexec > 0 && i < sizeof net_only / sizeof net_only[0]; i++)
+        if (at[net_only[i]])
+            config_warning(ld, at[net_only[i]],
+                           "tool '%s': '%s' applies to its connections; for its programs it is "
+                           "not enforced by this build yet (%s)",
+                           t->name, TOOL_KEYS[net_only[i]].name, LATER_PROC);
     if (t->on_limit == ON_LIMIT_WAIT) {
         if (!at[TK_MAX_WAIT])
             t->max_wait = DEFAULT_MAX_WAIT_S;

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -119,6 +121,14 @@ static enum gate_outcome connect_outcome(int rc, int err)
     }
 }
 
+static void nap(uint64_t ns)
+{
+    struct timespec left = {.tv_sec = (time_t)(ns / 1000000000u),
+                            .tv_nsec = (long)(ns % 1000000000u)};
+    while (nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;
+}
+
 static bool blocking(int fd)
 {
     int saved = errno;
@@ -141,11 +151,108 @@ static struct decision decide_waiting(struct call *call, int fd)
         struct decision d = shim_govern(call);
         if (d.action != GATE_REFUSE || d.wait_ns == 0)
             return d;
-        struct timespec nap = {.tv_sec = (time_t)(d.wait_ns / 1000000000u),
-                               .tv_nsec = (long)(d.wait_ns % 1000000000u)};
-        while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
-            ;
+        nap(d.wait_ns);
         budget -= d.wait_ns;
+    }
+}
+
+/* A connect on a blocking socket that gives up at deadline (CLOCK_MONOTONIC
+ * ns) with ETIMEDOUT, *timed_out then set; the socket's flags are as they
+ * were. A connect still under way at the deadline is left so: the caller
+ * closes the socket, or a retry dissolves it first. */
+static int connect_until(int fd, const struct sockaddr *addr, socklen_t len, uint64_t deadline,
+                         bool *timed_out)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return real.connect(fd, addr, len);
+    int rc = real.connect(fd, addr, len);
+    int err = errno;
+    while (rc < 0 && err == EINPROGRESS) {
+        uint64_t now = monotonic_ns();
+        if (now >= deadline) {
+            err = ETIMEDOUT;
+            *timed_out = true;
+            break;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int n = poll(&p, 1, (int)((deadline - now + 999999) / 1000000));
+        if (n < 0 && errno != EINTR) {
+            err = errno;
+            break;
+        }
+        if (n > 0) {
+            int so_error = 0;
+            socklen_t sl = sizeof so_error;
+            real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &sl);
+            rc = so_error ? -1 : 0;
+            err = so_error;
+        }
+    }
+    fcntl(fd, F_SETFL, flags);
+    errno = err;
+    return rc;
+}
+
+/* Reports how one attempt ended to the tool's breaker: now, or when the
+ * client reads SO_ERROR for a connect left in progress. */
+static void report(struct call *call, int fd, int rc, int err)
+{
+    if (!call->tool->has_breaker)
+        return;
+    if (rc < 0 && err == EINPROGRESS)
+        pending_add(fd, call->tool, shim_thread_id());
+    else
+        shim_outcome(call, connect_outcome(rc, err), shim_thread_id());
+}
+
+/* A connect the gate admitted, made as the tool says: on a blocking socket
+ * within timeout_seconds (all attempts together), and retried with the
+ * tool's backoff after the failures that say it is down, every attempt
+ * through the gate again. Never on a non-blocking socket: an event loop
+ * must not be kept waiting. */
+static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
+                           struct call *call, bool inet)
+{
+    const struct tool *t = call->tool;
+    bool block = inet && blocking(fd);
+    uint64_t start = monotonic_ns();
+    uint64_t deadline =
+        block && t->timeout_seconds > 0 ? start + (uint64_t)(t->timeout_seconds * 1e9) : 0;
+    uint64_t seed = start ^ (uint64_t)(uint32_t)shim_thread_id() << 32;
+    struct random_source rng = {splitmix64_next, &seed};
+    for (uint32_t attempt = 1;; attempt++) {
+        bool timed_out = false;
+        int rc = deadline ? connect_until(fd, addr, len, deadline, &timed_out)
+                          : real.connect(fd, addr, len);
+        int err = errno;
+        report(call, fd, rc, err);
+        if (timed_out)
+            shim_record(call, "timeout", ETIMEDOUT, 0, NULL);
+        bool retry = rc != 0 && block && !timed_out &&
+                     connect_outcome(rc, err) == OUTCOME_FAILURE &&
+                     backoff_should_retry(&t->retry, attempt);
+        uint64_t delay = retry ? backoff_delay_ns(&t->retry, attempt - 1, &rng) : 0;
+        if (retry && deadline && monotonic_ns() + delay >= deadline)
+            retry = false;
+        if (!retry) {
+            errno = err;
+            return rc;
+        }
+        char detail[64];
+        snprintf(detail, sizeof detail, "attempt %u of %u failed; the next in %.3f s",
+                 attempt, t->retry.max_attempts, (double)delay / 1e9);
+        shim_record(call, "retry", err, delay, detail);
+        nap(delay);
+        const struct enact_config *cfg;
+        if (shim_enter(&cfg)) {
+            struct decision d = shim_govern(call);
+            shim_leave();
+            if (d.action != GATE_PROCEED) {
+                errno = d.err ? d.err : EPERM;
+                return -1;
+            }
+        }
     }
 }
 
@@ -177,16 +284,9 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         errno = d.err ? d.err : EPERM;
         return -1;
     }
-    int rc = real.connect(fd, addr, len);
-    if (governed && call.tool && call.tool->has_breaker) {
-        int err = errno;
-        if (rc < 0 && err == EINPROGRESS)
-            pending_add(fd, call.tool, shim_thread_id());
-        else
-            shim_outcome(&call, connect_outcome(rc, err), shim_thread_id());
-        errno = err;
-    }
-    return rc;
+    if (!governed || !call.tool)
+        return real.connect(fd, addr, len);
+    return connect_as_tool(fd, addr, len, &call, target.kind == TARGET_INET);
 }
 
 /* Clients learn how a non-blocking connect ended from SO_ERROR (curl,

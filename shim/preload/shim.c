@@ -275,3 +275,19 @@ bool shim_host_of(const struct enact_config *cfg, const uint8_t addr[16], char *
     struct state_map *m = cfg && cfg->has_name_rules ? current_state(cfg) : NULL;
     return m && state_host_lookup(m, addr, out, cap);
 }
+
+void shim_record(const struct call *c, const char *verdict, int err, uint64_t after_ns,
+                 const char *detail)
+{
+    if (!proc.cfg || !c->tool)
+        return;
+    int saved = errno;
+    struct audit_event rec = record_for(c);
+    rec.verdict = verdict;
+    rec.errno_name = err ? config_errno_name(err) : NULL;
+    rec.has_retry_after = after_ns > 0;
+    rec.retry_after_ms = (after_ns + 999999) / 1000000;
+    rec.detail = detail;
+    audit_log(proc.cfg->audit_path, &rec);
+    errno = saved;
+}

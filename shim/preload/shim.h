@@ -50,6 +50,12 @@ struct decision shim_govern(const struct call *c);
  * lease). Keeps the caller's errno. */
 void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner);
 
+/* Writes a record of what happened to an admitted call: verdict "retry"
+ * (err: the failure, after_ns: the wait before the next attempt) or
+ * "timeout". Keeps the caller's errno. */
+void shim_record(const struct call *c, const char *verdict, int err, uint64_t after_ns,
+                 const char *detail);
+
 /* The calling thread's id (a syscall: a vfork child gets its own). */
 int32_t shim_thread_id(void);
 
