@@ -246,7 +246,7 @@ static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
         nap(delay);
         const struct enact_config *cfg;
         if (shim_enter(&cfg)) {
-            struct decision d = shim_govern(call);
+            struct decision d = decide_waiting(call, fd);
             shim_leave();
             if (d.action != GATE_PROCEED) {
                 errno = d.err ? d.err : EPERM;
