@@ -374,7 +374,7 @@ static void test_misspelt_keys(void **state)
 static void test_accepted_key_warns_unknown_key_fails(void **state)
 {
     struct fixture *f = *state;
-    const struct enact_config *c = load(f, "[tool.a]\nconnect = *\ntimeout_seconds = 30\n");
+    const struct enact_config *c = load(f, "[tool.a]\nconnect = *\nio_timeout_seconds = 30\n");
     if (!c) {
         print_diag(f);
         fail_msg("a key of the design must load");
@@ -382,8 +382,13 @@ static void test_accepted_key_warns_unknown_key_fails(void **state)
     assert_int_equal(f->diag.n, 1);
     assert_int_equal(f->diag.warnings, 1);
     assert_diag(f, 0, 3,
-                "warning: 'timeout_seconds' is accepted but not enforced by this build yet "
-                "(timeouts, retries and waiting come with network governance)");
+                "warning: 'io_timeout_seconds' is accepted but not enforced by this build yet "
+                "(reads, writes and per-request limits are not governed yet)");
+    assert_true(c->tools[0].io_timeout_seconds == 30.0);
+    assert_int_equal(c->tools[0].key_line[TK_IO_TIMEOUT], 3);
+
+    /* timeout_seconds is enforced for connections: it loads without a word. */
+    c = load_ok(f, "[tool.a]\nconnect = *\ntimeout_seconds = 30\n");
     assert_true(c->tools[0].timeout_seconds == 30.0);
     assert_int_equal(c->tools[0].key_line[TK_TIMEOUT], 3);
 
@@ -824,9 +829,10 @@ static void expect_error_w(struct fixture *f, const char *text, unsigned line, c
     fail_msg("no error among the diagnostics");
 }
 
-#define LATER_NET "(timeouts, retries and waiting come with network governance)"
-#define LATER_EXEC "(static and setuid programs are recognised with process governance)"
-#define LATER_DRY "(simulated connections come with network governance)"
+#define LATER_NET "(reads, writes and per-request limits are not governed yet)"
+#define LATER_PROC "(programs' timeouts and retries are not governed yet)"
+#define LATER_EXEC "(static and setuid programs are not recognised yet)"
+#define LATER_DRY "(connections cannot be simulated yet)"
 
 /* Asserts diag i is the "accepted but not enforced" warning for key. */
 static void assert_later_warning(const struct fixture *f, size_t i, unsigned line, const char *key,
@@ -838,6 +844,35 @@ static void assert_later_warning(const struct fixture *f, size_t i, unsigned lin
     assert_diag(f, i, line, want);
     /* The whole message, nothing after it. */
     assert_string_equal(strstr(f->diag.lines[i], "warning: "), want);
+}
+
+/* The warnings a tool with exec rules gets for what applies to its
+ * connections only, written into buf. */
+static const char *connections_only(char *buf, size_t cap, const char *tool, const char *key)
+{
+    snprintf(buf, cap,
+             "warning: tool '%s': '%s' applies to its connections; for its programs it is not "
+             "enforced by this build yet " LATER_PROC,
+             tool, key);
+    return buf;
+}
+
+static const char *on_limit_wait_exec(char *buf, size_t cap, const char *tool)
+{
+    snprintf(buf, cap,
+             "warning: tool '%s': on_limit = wait applies to its connections (blocking sockets) "
+             "only; its program starts fail at once when refused",
+             tool);
+    return buf;
+}
+
+/* Asserts diag i is exactly "<path>:<line>: want", nothing before or after. */
+static void assert_diag_is(const struct fixture *f, size_t i, unsigned line, const char *want)
+{
+    assert_diag(f, i, line, want);
+    char full[PATH_MAX + 1024];
+    snprintf(full, sizeof full, "%s:%u: %s", f->path, line, want);
+    assert_string_equal(f->diag.lines[i], full);
 }
 
 /* The INI example of DESIGN.md section 2, as written there. */
@@ -890,16 +925,12 @@ static const char *DESIGN_EXAMPLE =
 static void test_design_example_loads(void **state)
 {
     struct fixture *f = *state;
-    const struct enact_config *c = load_warn(f, DESIGN_EXAMPLE, 9);
+    /* timeout_seconds and retry.* (22-27) are enforced for connections, and
+     * tool.database has no exec rules: no warning for them. */
+    const struct enact_config *c = load_warn(f, DESIGN_EXAMPLE, 3);
     assert_later_warning(f, 0, 9, "static_binaries", LATER_EXEC);
     assert_later_warning(f, 1, 10, "strict", LATER_EXEC);
-    assert_later_warning(f, 2, 22, "timeout_seconds", LATER_NET);
-    assert_later_warning(f, 3, 23, "retry.max_attempts", LATER_NET);
-    assert_later_warning(f, 4, 24, "retry.initial_delay", LATER_NET);
-    assert_later_warning(f, 5, 25, "retry.max_delay", LATER_NET);
-    assert_later_warning(f, 6, 26, "retry.exponential_base", LATER_NET);
-    assert_later_warning(f, 7, 27, "retry.jitter", LATER_NET);
-    assert_later_warning(f, 8, 32, "dry_run.response", LATER_DRY);
+    assert_later_warning(f, 2, 32, "dry_run.response", LATER_DRY);
 
     /* [enact] */
     assert_string_equal(c->agent, "my-agent");
@@ -1076,28 +1107,29 @@ static const struct key_case KEY_CASES[] = {
      "a whole number from 1 to 16", get_bsucc},
     {"breaker.timeout_seconds", NULL, NULL, 0, false, SECONDS_GOOD, SECONDS_BAD, SECONDS_MSG,
      get_btime},
-    {"timeout_seconds", NULL, NULL, 0, true, SECONDS_GOOD, SECONDS_BAD, SECONDS_MSG, get_timeout},
+    {"timeout_seconds", NULL, NULL, 0, false, SECONDS_GOOD, SECONDS_BAD, SECONDS_MSG,
+     get_timeout},
     {"io_timeout_seconds", NULL, NULL, 0, true, SECONDS_GOOD, SECONDS_BAD, SECONDS_MSG,
      get_io_timeout},
     {"max_wait", NULL, "on_limit = wait", 0, false, SECONDS_GOOD, SECONDS_BAD, SECONDS_MSG,
      get_max_wait},
-    {"retry.max_attempts", NULL, NULL, 0, true,
+    {"retry.max_attempts", NULL, NULL, 0, false,
      {"1", "3", "100"}, {1, 3, 100},
      {"0", "101", "2.5", "-1", "abc", ""},
      "a whole number from 1 to 100 (it counts the first attempt)", get_attempts},
-    {"retry.initial_delay", NULL, "retry.max_delay = 10000000", 1, true,
+    {"retry.initial_delay", NULL, "retry.max_delay = 10000000", 0, false,
      {"0", "1.0", "0.25", "10000000"}, {0, 1, 0.25, 1e7},
      {"-1", "10000001", "abc", "nan", ""},
      "a number of seconds from 0 to 10000000", get_initial},
-    {"retry.max_delay", NULL, "retry.initial_delay = 0", 1, true,
+    {"retry.max_delay", NULL, "retry.initial_delay = 0", 0, false,
      {"0", "60", "10000000"}, {0, 60, 1e7},
      {"-0.5", "10000001", "x", "inf"},
      "a number of seconds from 0 to 10000000", get_max_delay},
-    {"retry.exponential_base", NULL, NULL, 0, true,
+    {"retry.exponential_base", NULL, NULL, 0, false,
      {"1", "2.0", "100"}, {1, 2, 100},
      {"0.5", "0", "100.5", "abc", ""},
      "a number from 1 to 100", get_base},
-    {"retry.jitter", NULL, NULL, 0, true, BOOL_GOOD, BOOL_BAD, "true or false", get_jitter},
+    {"retry.jitter", NULL, NULL, 0, false, BOOL_GOOD, BOOL_BAD, "true or false", get_jitter},
     {"retry.on_exit_nonzero", "exec = make", NULL, 0, true, BOOL_GOOD, BOOL_BAD, "true or false",
      get_on_exit},
     {"dry_run", "exec = rm", NULL, 0, false, BOOL_GOOD, BOOL_BAD, "true or false", get_dry_run},
@@ -1106,7 +1138,7 @@ static const struct key_case KEY_CASES[] = {
      {"packet", "Connection", "", "requests"},
      "'connection' or 'request'", get_action},
     {"on_limit", NULL, NULL, 0, false,
-     {"fail"}, {ON_LIMIT_FAIL},
+     {"fail", "wait"}, {ON_LIMIT_FAIL, ON_LIMIT_WAIT},
      {"block", "Wait", "", "deny"},
      "'fail' or 'wait'", get_on_limit},
     {"errno", NULL, NULL, 0, false,
@@ -1236,6 +1268,9 @@ static void test_action_and_on_limit_values(void **state)
     assert_int_equal(c->tools[0].action, ACTION_REQUEST);
     assert_diag(f, 0, 3,
                 "warning: 'action = request' is accepted but not enforced by this build yet " LATER_NET);
+    assert_string_equal(strstr(f->diag.lines[0], "warning: "),
+                        "warning: 'action = request' is accepted but not enforced by this build "
+                        "yet " LATER_NET);
     /* on_limit = wait is enforced for connections: no warning, max_wait
      * 30 s unless set. */
     c = load_ok(f, "[tool.a]\nconnect = *\non_limit = wait\n");
@@ -1247,6 +1282,10 @@ static void test_action_and_on_limit_values(void **state)
     c = load_warn(f, "[tool.a]\nexec = rm\non_limit = wait\n", 1);
     assert_diag(f, 0, 3, "warning: tool 'a': on_limit = wait applies to its connections "
                          "(blocking sockets) only");
+    char want[256];
+    assert_diag_is(f, 0, 3, on_limit_wait_exec(want, sizeof want, "a"));
+    assert_int_equal(c->tools[0].on_limit, ON_LIMIT_WAIT);
+    assert_true(c->tools[0].max_wait == 30.0);
 }
 
 static void test_enact_key_values(void **state)
@@ -1363,8 +1402,8 @@ static void test_new_key_defaults(void **state)
         /* A probe's lease lasts timeout_seconds, else 30 s. */
         assert_int_equal(t->breaker.probe_ns, UINT64_C(30000000000));
     }
-    t = &load_warn(f, "[tool.a]\nconnect = *\nbreaker.failure_threshold = 2\ntimeout_seconds = 7\n",
-                   1)->tools[0];
+    t = &load_ok(f, "[tool.a]\nconnect = *\nbreaker.failure_threshold = 2\ntimeout_seconds = 7\n")
+             ->tools[0];
     assert_int_equal(t->breaker.probe_ns, UINT64_C(7000000000));
 
     /* rate: the burst defaults to the rate rounded up (test_default_burst_is_ceil_rate). */
@@ -1411,16 +1450,16 @@ static void test_not_enforced_warnings(void **state)
                        "mode = observe\n"                /* 4: enforced */
                        "[tool.net]\n"                    /* 5 */
                        "connect = 10.0.0.0/8\n"          /* 6 */
-                       "timeout_seconds = 5\n"           /* 7 */
+                       "timeout_seconds = 5\n"           /* 7: enforced */
                        "io_timeout_seconds = 2\n"        /* 8 */
-                       "retry.max_attempts = 4\n"        /* 9 */
-                       "retry.initial_delay = 0.5\n"     /* 10 */
-                       "retry.max_delay = 30\n"          /* 11 */
-                       "retry.exponential_base = 3\n"    /* 12 */
-                       "retry.jitter = false\n"          /* 13 */
+                       "retry.max_attempts = 4\n"        /* 9: enforced */
+                       "retry.initial_delay = 0.5\n"     /* 10: enforced */
+                       "retry.max_delay = 30\n"          /* 11: enforced */
+                       "retry.exponential_base = 3\n"    /* 12: enforced */
+                       "retry.jitter = false\n"          /* 13: enforced */
                        "action = request\n"              /* 14 */
-                       "on_limit = wait\n"               /* 15 */
-                       "max_wait = 1.5\n"                /* 16 */
+                       "on_limit = wait\n"               /* 15: enforced */
+                       "max_wait = 1.5\n"                /* 16: enforced */
                        "dry_run.response = +OK\\r\\n\n"  /* 17 */
                        "rate.max_calls_per_minute = 60\n"/* 18: enforced */
                        "[tool.cmd]\n"                    /* 19 */
@@ -1428,25 +1467,23 @@ static void test_not_enforced_warnings(void **state)
                        "retry.on_exit_nonzero = true\n"  /* 21 */
                        "breaker.success_threshold = 3\n" /* 22 */
                        "breaker.failure_threshold = 4\n";/* 23 */
-    const struct enact_config *c = load_warn(f, text, 13);
+    const struct enact_config *c = load_warn(f, text, 7);
     assert_later_warning(f, 0, 2, "static_binaries", LATER_EXEC);
     assert_later_warning(f, 1, 3, "strict", LATER_EXEC);
-    assert_later_warning(f, 2, 7, "timeout_seconds", LATER_NET);
-    assert_later_warning(f, 3, 8, "io_timeout_seconds", LATER_NET);
-    assert_later_warning(f, 4, 9, "retry.max_attempts", LATER_NET);
-    assert_later_warning(f, 5, 10, "retry.initial_delay", LATER_NET);
-    assert_later_warning(f, 6, 11, "retry.max_delay", LATER_NET);
-    assert_later_warning(f, 7, 12, "retry.exponential_base", LATER_NET);
-    assert_later_warning(f, 8, 13, "retry.jitter", LATER_NET);
-    assert_diag(f, 9, 14, "warning: 'action = request' is accepted but not enforced");
+    /* 7, 9-13: timeout_seconds and retry.* are enforced for connections,
+     * and tool 'net' has no exec rules (test_connection_only_keys_on_exec_tools). */
+    assert_later_warning(f, 2, 8, "io_timeout_seconds", LATER_NET);
+    assert_diag_is(f, 3, 14,
+                      "warning: 'action = request' is accepted but not enforced by this build "
+                      "yet " LATER_NET);
     /* 15, 16: on_limit = wait and max_wait are enforced for connections. */
-    assert_later_warning(f, 10, 17, "dry_run.response", LATER_DRY);
-    assert_later_warning(f, 11, 21, "retry.on_exit_nonzero", LATER_NET);
+    assert_later_warning(f, 4, 17, "dry_run.response", LATER_DRY);
+    assert_later_warning(f, 5, 21, "retry.on_exit_nonzero", LATER_PROC);
     /* A breaker on a tool of programs: at its breaker key, the first of
      * failure_threshold, success_threshold, timeout_seconds that is set. */
-    assert_diag(f, 12, 23,
-                "warning: tool 'cmd': the breaker learns from connections only; programs' exit "
-                "statuses are not observed by this build yet");
+    assert_diag_is(f, 6, 23,
+                      "warning: tool 'cmd': the breaker learns from connections only; programs' "
+                      "exit statuses are not observed by this build yet");
     /* Loaded all the same, every value kept. */
     const struct tool *net = &c->tools[0];
     assert_true(net->timeout_seconds == 5 && net->io_timeout_seconds == 2);
@@ -1468,12 +1505,117 @@ static void test_not_enforced_warnings(void **state)
     char big[4096];
     int n = snprintf(big, sizeof big, "[tool.a]\nconnect = *\n");
     for (int i = 0; i < 20; i++)
-        n += snprintf(big + n, sizeof big - (size_t)n, "[tool.t%d]\nconnect = 10.0.0.%d\ntimeout_seconds = %d\n", i, i, i + 1);
+        n += snprintf(big + n, sizeof big - (size_t)n,
+                      "[tool.t%d]\nconnect = 10.0.0.%d\nio_timeout_seconds = %d\n", i, i, i + 1);
     load_warn(f, big, 20);
     snprintf(big + n, sizeof big - (size_t)n, "[tool.z]\nconnect = *\nbogus = 1\n");
     assert_null(load(f, big));
     assert_int_equal(f->diag.n, 21);
     assert_int_equal(f->diag.warnings, 20);
+}
+
+/* timeout_seconds, retry.* and on_limit = wait are enforced for
+ * connections. A tool with exec rules that sets one is told so at that
+ * key's line: its programs are not governed by it yet. A tool with only
+ * connect rules is told nothing (test_not_enforced_warnings). */
+static void test_connection_only_keys_on_exec_tools(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const keys[] = {"timeout_seconds",     "retry.max_attempts",
+                                       "retry.initial_delay", "retry.max_delay",
+                                       "retry.exponential_base", "retry.jitter"};
+    const char *body = "timeout_seconds = 5\n"        /* 3 */
+                       "retry.max_attempts = 4\n"     /* 4 */
+                       "retry.initial_delay = 0.5\n"  /* 5 */
+                       "retry.max_delay = 30\n"       /* 6 */
+                       "retry.exponential_base = 3\n" /* 7 */
+                       "retry.jitter = false\n"       /* 8 */
+                       "on_limit = wait\n";           /* 9 */
+    char text[1024], want[512];
+
+    /* Connect rules only: enforced, no warning; max_wait defaults to 30 s. */
+    snprintf(text, sizeof text, "[tool.net]\nconnect = 10.0.0.0/8\n%s", body);
+    const struct tool *t = &load_ok(f, text)->tools[0];
+    assert_int_equal(t->on_limit, ON_LIMIT_WAIT);
+    assert_true(t->max_wait == 30.0);
+    assert_int_equal(t->key_line[TK_MAX_WAIT], 0);
+
+    /* Exec rules only, or exec and connect rules: one warning per key, at
+     * its line, in line order; every value kept all the same. */
+    const struct {
+        const char *name, *head, *tail;
+    } tools[] = {
+        {"cmd", "exec = make\n", ""},
+        {"mixed", "exec = curl\n", "connect = 127.0.0.1:8080\n"}, /* 10 */
+    };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(text, sizeof text, "[tool.%s]\n%s%s%s", tools[i].name, tools[i].head, body,
+                 tools[i].tail);
+        t = &load_warn(f, text, 7)->tools[0];
+        for (unsigned k = 0; k < 6; k++)
+            assert_diag_is(f, k, 3 + k,
+                           connections_only(want, sizeof want, tools[i].name, keys[k]));
+        assert_diag_is(f, 6, 9, on_limit_wait_exec(want, sizeof want, tools[i].name));
+        assert_true(t->timeout_seconds == 5);
+        assert_int_equal(t->retry.max_attempts, 4);
+        assert_true(t->retry.initial_delay_s == 0.5 && t->retry.max_delay_s == 30);
+        assert_true(t->retry.base == 3);
+        assert_false(t->retry.jitter);
+        assert_int_equal(t->on_limit, ON_LIMIT_WAIT);
+        assert_true(t->max_wait == 30.0); /* the default, with or without exec rules */
+        assert_int_equal(t->key_line[TK_MAX_WAIT], 0);
+    }
+
+    /* Keys in another order: the warnings still follow the lines. */
+    load_warn(f,
+              "[tool.cmd]\nexec = make\non_limit = wait\nretry.jitter = true\n"
+              "timeout_seconds = 1\n",
+              3);
+    assert_diag_is(f, 0, 3, on_limit_wait_exec(want, sizeof want, "cmd"));
+    assert_diag_is(f, 1, 4, connections_only(want, sizeof want, "cmd", "retry.jitter"));
+    assert_diag_is(f, 2, 5, connections_only(want, sizeof want, "cmd", "timeout_seconds"));
+
+    /* max_wait set: kept, and only on_limit warns (max_wait applies to
+     * what on_limit = wait does). */
+    t = &load_warn(f, "[tool.cmd]\nexec = make\non_limit = wait\nmax_wait = 2.5\n", 1)->tools[0];
+    assert_diag_is(f, 0, 3, on_limit_wait_exec(want, sizeof want, "cmd"));
+    assert_true(t->max_wait == 2.5);
+    /* on_limit = fail on a tool of programs says nothing; no max_wait. */
+    t = &load_ok(f, "[tool.cmd]\nexec = make\non_limit = fail\n")->tools[0];
+    assert_int_equal(t->on_limit, ON_LIMIT_FAIL);
+    assert_true(t->max_wait == 0.0);
+
+    /* Keys not enforced for anything keep their one warning, no other. */
+    load_warn(f, "[tool.cmd]\nexec = make\nio_timeout_seconds = 2\nretry.on_exit_nonzero = true\n",
+              2);
+    assert_later_warning(f, 0, 3, "io_timeout_seconds", LATER_NET);
+    assert_later_warning(f, 1, 4, "retry.on_exit_nonzero", LATER_PROC);
+
+    /* Beside the breaker's own warning, each at its line; the probe's lease
+     * still follows timeout_seconds. */
+    t = &load_warn(f,
+                   "[tool.cmd]\nexec = make\ntimeout_seconds = 7\n"
+                   "breaker.failure_threshold = 2\n",
+                   2)->tools[0];
+    assert_diag_is(f, 0, 3, connections_only(want, sizeof want, "cmd", "timeout_seconds"));
+    assert_diag_is(f, 1, 4,
+                   "warning: tool 'cmd': the breaker learns from connections only; programs' "
+                   "exit statuses are not observed by this build yet");
+    assert_int_equal(t->breaker.probe_ns, UINT64_C(7000000000));
+
+    /* Each tool is judged by its own rules and named in its warnings. */
+    load_warn(f, "[tool.a]\nexec = rm\nretry.max_attempts = 2\n"   /* 1-3 */
+                 "[tool.b]\nconnect = *\nretry.max_attempts = 2\n" /* 4-6 */
+                 "[tool.c]\nexec = ls\ntimeout_seconds = 1\n",     /* 7-9 */
+              2);
+    assert_diag_is(f, 0, 3, connections_only(want, sizeof want, "a", "retry.max_attempts"));
+    assert_diag_is(f, 1, 9, connections_only(want, sizeof want, "c", "timeout_seconds"));
+
+    /* Errors still fail the load beside these warnings. */
+    expect_error_w(f, "[tool.a]\nexec = rm\nretry.max_delay = 2\nretry.initial_delay = 5\n", 4,
+                   "tool 'a': retry.initial_delay (5 s) is above retry.max_delay (2 s)", 2);
+    expect_error_w(f, "[tool.a]\nexec = rm\nmax_wait = 5\n", 3,
+                   "tool 'a' sets max_wait without on_limit = wait", 0);
 }
 
 /* ---- errors that need more than one key ---------------------------------- */
@@ -1482,11 +1624,12 @@ static void test_cross_key_errors(void **state)
 {
     struct fixture *f = *state;
     const char *no_sim = "has connect rules: simulating connections is not supported by this "
-                         "build yet " LATER_DRY "; only exec rules can be dry-run";
+                         "build yet; only exec rules can be dry-run";
     char want[512];
     /* dry_run on a tool with connect rules: at its dry_run line. */
     snprintf(want, sizeof want, "tool 'api' %s", no_sim);
     expect_one_error(f, "[tool.api]\nconnect = 127.0.0.1:8080\n\ndry_run = true\n", 4, want);
+    assert_diag_is(f, 0, 4, want); /* the whole message: no reason in parentheses */
     /* ... also when the tool mixes connect and exec rules. */
     expect_one_error(f, "[tool.api]\nexec = curl\ndry_run = true\nconnect = 127.0.0.1:8080\n", 3,
                      want);
@@ -1528,17 +1671,17 @@ static void test_cross_key_errors(void **state)
     /* retry.initial_delay above retry.max_delay: at initial_delay, or at
      * max_delay when only that one is written (the default initial is 1 s). */
     expect_error_w(f, "[tool.a]\nconnect = *\nretry.max_delay = 2\nretry.initial_delay = 5\n", 4,
-                   "tool 'a': retry.initial_delay (5 s) is above retry.max_delay (2 s)", 2);
+                   "tool 'a': retry.initial_delay (5 s) is above retry.max_delay (2 s)", 0);
     /* A max_delay below the default initial delay of 1 s, alone: the
      * default follows it down rather than refusing a key not written. */
     const struct retry_policy *r =
-        &load_warn(f, "[tool.a]\nconnect = *\nretry.max_delay = 0.5\n", 1)->tools[0].retry;
+        &load_ok(f, "[tool.a]\nconnect = *\nretry.max_delay = 0.5\n")->tools[0].retry;
     assert_true(r->initial_delay_s == 0.5 && r->max_delay_s == 0.5);
     assert_true(retry_policy_valid(r));
     expect_error_w(f, "[tool.a]\nconnect = *\nretry.initial_delay = 61\n", 3,
-                   "tool 'a': retry.initial_delay (61 s) is above retry.max_delay (60 s)", 1);
+                   "tool 'a': retry.initial_delay (61 s) is above retry.max_delay (60 s)", 0);
     /* Equal is fine. */
-    load_warn(f, "[tool.a]\nconnect = *\nretry.initial_delay = 2\nretry.max_delay = 2\n", 2);
+    load_ok(f, "[tool.a]\nconnect = *\nretry.initial_delay = 2\nretry.max_delay = 2\n");
 }
 
 /* A window too short for 60 slots of at least 1 ns is the window's fault:
@@ -1970,7 +2113,7 @@ static void test_mechanism_ids(void **state)
                         "errno = ECONNREFUSED\nconnect = 10.0.0.2\naction = connection\n", 0),
                base, true, true, true, "errno, rules, action");
     assert_ids(ids_with(f, "a", "60", "10", "100", "24", "5", "2", "60",
-                        "retry.max_attempts = 3\nretry.max_delay = 10\n", 2),
+                        "retry.max_attempts = 3\nretry.max_delay = 10\n", 0),
                base, true, true, true, "retry edited");
     assert_ids(ids_with(f, "a", "60", "10", "100", "24", "5", "2", "60",
                         "[agent]\nquota.max_actions = 5\n", 0),
@@ -2006,7 +2149,7 @@ static void test_breaker_id_ignores_call_timeout(void **state)
 {
     struct fixture *f = *state;
     struct ids base = ids_with(f, "a", "60", "10", "100", "24", "5", "2", "60", "", 0);
-    assert_ids(ids_with(f, "a", "60", "10", "100", "24", "5", "2", "60", "timeout_seconds = 5\n", 1),
+    assert_ids(ids_with(f, "a", "60", "10", "100", "24", "5", "2", "60", "timeout_seconds = 5\n", 0),
                base, true, true, true, "timeout_seconds edited");
 }
 
@@ -2052,6 +2195,7 @@ int main(void)
         T(test_new_key_defaults),
         T(test_static_binaries_default_is_audit),
         T(test_not_enforced_warnings),
+        T(test_connection_only_keys_on_exec_tools),
         T(test_cross_key_errors),
         T(test_agent_sections),
         T(test_agent_section_errors),
