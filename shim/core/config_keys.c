@@ -761,18 +761,18 @@ void config_finish_tool(struct loader *ld, struct tool *t)
     static const enum tool_key net_only[] = {TK_TIMEOUT,     TK_RETRY_ATTEMPTS, TK_RETRY_INITIAL,
                                              TK_RETRY_MAX,   TK_RETRY_BASE,     TK_RETRY_JITTER};
     for (size_t i = 0; t->nexec > 0 && i < sizeof net_only / sizeof net_only[0]; i++)
-        if (at[net_only[i]])
+        if (at[net_only[i]] && !(t->refused_keys & 1u << net_only[i]))
             config_warning(ld, at[net_only[i]],
-                           "tool '%s': '%s' applies to its connections; for its programs it is "
-                           "not enforced by this build yet (%s)",
+                           "tool '%s': '%s' governs connections only; this build does not "
+                           "apply it to programs yet (%s)",
                            t->name, TOOL_KEYS[net_only[i]].name, LATER_PROC);
     if (t->on_limit == ON_LIMIT_WAIT) {
         if (!at[TK_MAX_WAIT])
             t->max_wait = DEFAULT_MAX_WAIT_S;
         if (t->nexec > 0)
             config_warning(ld, at[TK_ON_LIMIT],
-                           "tool '%s': on_limit = wait applies to its connections (blocking "
-                           "sockets) only; its program starts fail at once when refused",
+                           "tool '%s': on_limit = wait governs connections (blocking sockets) "
+                           "only; a refused program start fails at once",
                            t->name);
     }
 

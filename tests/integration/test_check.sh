@@ -49,14 +49,14 @@ check_run missing.ini
 [ "$RC" -ne 0 ] || fail "missing file: exit status 0"
 grep -q 'missing\.ini' <<<"$OUT" || fail "missing file: the message does not name the file"
 
-# timeout_seconds is designed but not enforced yet: accepted, with a warning
-# on its line.
-sed 's/^exec = touch$/exec = touch\ntimeout_seconds = 30/' valid.ini >later.ini
-check_eq "the timeout key is on line 9" "timeout_seconds = 30" "$(sed -n 9p later.ini)"
+# io_timeout_seconds is designed but not enforced yet: accepted, with a
+# warning on its line.
+sed 's/^exec = touch$/exec = touch\nio_timeout_seconds = 30/' valid.ini >later.ini
+check_eq "the timeout key is on line 9" "io_timeout_seconds = 30" "$(sed -n 9p later.ini)"
 check_run later.ini
-[ "$RC" -eq 0 ] || fail "timeout_seconds: exit status $RC"
+[ "$RC" -eq 0 ] || fail "io_timeout_seconds: exit status $RC"
 grep -q '^later\.ini:9: warning: .*not enforced' <<<"$OUT" ||
-    fail "timeout_seconds: no 'later.ini:9: warning: ... not enforced' line"
+    fail "io_timeout_seconds: no 'later.ini:9: warning: ... not enforced' line"
 
 # A bad value of a known key is refused on its line.
 sed 's/^exec = touch$/exec = touch\nquota.max_actions = lots/' valid.ini >quota.ini

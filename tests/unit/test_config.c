@@ -851,8 +851,8 @@ static void assert_later_warning(const struct fixture *f, size_t i, unsigned lin
 static const char *connections_only(char *buf, size_t cap, const char *tool, const char *key)
 {
     snprintf(buf, cap,
-             "warning: tool '%s': '%s' applies to its connections; for its programs it is not "
-             "enforced by this build yet " LATER_PROC,
+             "warning: tool '%s': '%s' governs connections only; this build does not apply it "
+             "to programs yet " LATER_PROC,
              tool, key);
     return buf;
 }
@@ -860,8 +860,8 @@ static const char *connections_only(char *buf, size_t cap, const char *tool, con
 static const char *on_limit_wait_exec(char *buf, size_t cap, const char *tool)
 {
     snprintf(buf, cap,
-             "warning: tool '%s': on_limit = wait applies to its connections (blocking sockets) "
-             "only; its program starts fail at once when refused",
+             "warning: tool '%s': on_limit = wait governs connections (blocking sockets) only; "
+             "a refused program start fails at once",
              tool);
     return buf;
 }
@@ -1280,7 +1280,7 @@ static void test_action_and_on_limit_values(void **state)
     assert_true(c->tools[0].max_wait == 2.5);
     /* A tool of programs cannot wait: said at the on_limit line. */
     c = load_warn(f, "[tool.a]\nexec = rm\non_limit = wait\n", 1);
-    assert_diag(f, 0, 3, "warning: tool 'a': on_limit = wait applies to its connections "
+    assert_diag(f, 0, 3, "warning: tool 'a': on_limit = wait governs connections "
                          "(blocking sockets) only");
     char want[256];
     assert_diag_is(f, 0, 3, on_limit_wait_exec(want, sizeof want, "a"));
