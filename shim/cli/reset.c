@@ -2,6 +2,7 @@
  * tool, or all. */
 #include "cli.h"
 
+#include "../core/clock.h"
 #include "../core/gate.h"
 #include "../core/pidlock.h"
 #include "../core/state.h"
@@ -43,11 +44,8 @@ static bool reset_breaker(struct breaker_slot *b)
     int32_t me = (int32_t)gettid();
     if (!b || !pidlock_acquire(&b->lock, me, pidlock_clock_ms, pidlock_pid_alive))
         return false;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     struct breaker_event ignored;
-    breaker_reset(&b->breaker, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
-                  &ignored);
+    breaker_reset(&b->breaker, clock_now_ns(CLOCK_MONOTONIC), &ignored);
     pidlock_release(&b->lock, me);
     return true;
 }

@@ -2,6 +2,7 @@
  * claims an entry, and quota rings are read on a copy. */
 #include "cli.h"
 
+#include "../core/clock.h"
 #include "../core/gate.h"
 #include "../core/jsonw.h"
 #include "../core/state.h"
@@ -22,12 +23,6 @@ static const char HELP[] =
 
 enum format { TABLE, JSON, PROMETHEUS };
 
-static uint64_t now_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* One quota as it stands: limit, used, and when the next action frees. */
 struct quota_view {
@@ -369,8 +364,8 @@ int cmd_status(int argc, char **argv)
         config_free(cfg);
         return EXIT_CONFIG;
     }
-    struct snapshot s = {.cfg = cfg, .m = &m, .mono = now_ns(CLOCK_MONOTONIC),
-                         .real = now_ns(CLOCK_REALTIME)};
+    struct snapshot s = {.cfg = cfg, .m = &m, .mono = clock_now_ns(CLOCK_MONOTONIC),
+                         .real = clock_now_ns(CLOCK_REALTIME)};
     s.nagents = cli_state_agents(&m, &s.agents);
     if (format == JSON)
         print_json(&s);

@@ -1,5 +1,7 @@
 #include "state.h"
 
+#include "clock.h"
+
 #include "hash.h"
 #include "pidlock.h"
 
@@ -122,12 +124,6 @@ static int make_parents(const char *path)
     return 0;
 }
 
-static uint64_t realtime_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Creates a complete file under a temporary name and links it to path.
  * Returns 0, or EEXIST when another process won the race, or an errno. */
@@ -154,7 +150,7 @@ static int create_file(const char *path, const struct state_sizes *want)
         h->header_size = sizeof *h;
         h->layout_sig = layout_signature();
         h->file_size = size;
-        h->created_unix_ns = realtime_ns();
+        h->created_unix_ns = clock_now_ns(CLOCK_REALTIME);
         memcpy(h->magic, STATE_MAGIC, sizeof h->magic);
         munmap(base, size);
         if (link(tmp, path) != 0)
@@ -299,7 +295,7 @@ static int move_aside(const char *path, const char *bad, char *msg, size_t msgle
     } else {
         char aside[PATH_MAX];
         snprintf(aside, sizeof aside, "%s.corrupt-%llu-%ld", path,
-                 (unsigned long long)(realtime_ns() / 1000000000u), (long)getpid());
+                 (unsigned long long)(clock_now_ns(CLOCK_REALTIME) / 1000000000u), (long)getpid());
         if (rename(path, aside) != 0) {
             snprintf(msg, msglen,
                      "state file %s is not valid (%s) and cannot be moved aside: %s", path, bad,

@@ -12,8 +12,6 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#define EXPORT __attribute__((visibility("default")))
-
 /* A literal address resolves to itself: nothing to learn. */
 static bool is_name(const char *node)
 {

@@ -6,6 +6,7 @@
  * posix_spawn): no allocation, no stdio, no lock, stack buffers only, and
  * the re-entry guard is never held across the real exec, whose child shares
  * this thread's memory. */
+#include "../core/clock.h"
 #include "real.h"
 #include "shim.h"
 
@@ -17,8 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define EXPORT __attribute__((visibility("default")))
 
 /* glibc's execvp falls back to this when PATH is unset (_CS_PATH). */
 #define DEFAULT_PATH "/bin:/usr/bin"
@@ -40,12 +39,6 @@ static __thread struct {
     uint64_t at_ns;
 } last_refused __attribute__((tls_model("initial-exec")));
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static bool executable_file(const char *path, struct stat *st)
 {
@@ -105,7 +98,7 @@ static struct decision govern_exec(enum exec_form form, const char *file, char *
         const struct tool *tool = cfg ? config_match_exec(cfg, path, argv) : NULL;
         if (tool || !cfg) {
             pid_t pid = getpid();
-            uint64_t now = monotonic_ns();
+            uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
             bool repeat = form == FORM_PATH && last_refused.pid == pid &&
                           last_refused.argv == argv && last_refused.dev == st.st_dev &&
                           last_refused.ino == st.st_ino &&

@@ -1,5 +1,6 @@
 /* Interposers for the network family: connect, and getsockopt(SO_ERROR)
  * to learn how a non-blocking connect ended. */
+#include "../core/clock.h"
 #include "real.h"
 #include "shim.h"
 
@@ -11,8 +12,6 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
-
-#define EXPORT __attribute__((visibility("default")))
 
 /* The TCP state of fd (TCP_CLOSE, TCP_SYN_SENT, ...), or -1. */
 static int tcp_state(int fd)
@@ -52,12 +51,7 @@ static struct pending {
 } pending[PENDING_MAX];
 static unsigned pending_live; /* entries in use: 0 spares getsockopt every look */
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+
 
 static uint64_t socket_ino(int fd)
 {
@@ -67,7 +61,7 @@ static uint64_t socket_ino(int fd)
 
 static void pending_add(int fd, const struct tool *tool, int32_t owner)
 {
-    uint64_t ino = socket_ino(fd), now = monotonic_ns();
+    uint64_t ino = socket_ino(fd), now = clock_now_ns(CLOCK_MONOTONIC);
     for (size_t i = 0; ino && i < PENDING_MAX; i++) {
         uint64_t seen = __atomic_load_n(&pending[i].ino, __ATOMIC_ACQUIRE);
         bool usable = seen == 0 || now - pending[i].since_ns >= PENDING_STALE_NS;
@@ -169,7 +163,7 @@ static int connect_until(int fd, const struct sockaddr *addr, socklen_t len, uin
     int rc = real.connect(fd, addr, len);
     int err = errno;
     while (rc < 0 && err == EINPROGRESS) {
-        uint64_t now = monotonic_ns();
+        uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
         if (now >= deadline) {
             err = ETIMEDOUT;
             *timed_out = true;
@@ -216,7 +210,7 @@ static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
 {
     const struct tool *t = call->tool;
     bool block = inet && blocking(fd);
-    uint64_t start = monotonic_ns();
+    uint64_t start = clock_now_ns(CLOCK_MONOTONIC);
     uint64_t deadline =
         block && t->timeout_seconds > 0 ? start + (uint64_t)(t->timeout_seconds * 1e9) : 0;
     uint64_t seed = start ^ (uint64_t)(uint32_t)shim_thread_id() << 32;
@@ -233,7 +227,7 @@ static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
                      connect_outcome(rc, err) == OUTCOME_FAILURE &&
                      backoff_should_retry(&t->retry, attempt);
         uint64_t delay = retry ? backoff_delay_ns(&t->retry, attempt - 1, &rng) : 0;
-        if (retry && deadline && monotonic_ns() + delay >= deadline)
+        if (retry && deadline && clock_now_ns(CLOCK_MONOTONIC) + delay >= deadline)
             retry = false;
         if (!retry) {
             errno = err;

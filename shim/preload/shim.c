@@ -1,5 +1,6 @@
 #include "shim.h"
 
+#include "../core/clock.h"
 #include "../core/gate.h"
 #include "../core/state.h"
 #include "real.h"
@@ -33,13 +34,6 @@ static void say(const char *text)
     (void)!write(2, text, strlen(text));
 }
 
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The agent is who spends the limits: -a / ENACT_AGENT, else [enact]
  * agent, else this program's name, which is then handed down so that the
  * agent's children spend from the same buckets. */
@@ -57,7 +51,7 @@ static void choose_agent(const struct enact_config *cfg)
 static void audit_state_problem(const struct enact_config *cfg, const char *what)
 {
     struct audit_event ev = {
-        .unix_ns = clock_ns(CLOCK_REALTIME),
+        .unix_ns = clock_now_ns(CLOCK_REALTIME),
         .pid = getpid(),
         .agent = proc.agent,
         .exe = program_invocation_short_name,
@@ -154,7 +148,7 @@ void shim_leave(void)
 static struct audit_event record_for(const struct call *c)
 {
     return (struct audit_event){
-        .unix_ns = clock_ns(CLOCK_REALTIME),
+        .unix_ns = clock_now_ns(CLOCK_REALTIME),
         .pid = getpid(),
         .agent = proc.agent,
         .exe = program_invocation_short_name,
@@ -215,8 +209,8 @@ struct decision shim_govern(const struct call *c)
         .agent_quota = config_agent_quota(cfg, proc.agent),
         .agent_id = proc.agent_id,
         .owner = shim_thread_id(),
-        .mono_ns = clock_ns(CLOCK_MONOTONIC),
-        .real_ns = clock_ns(CLOCK_REALTIME),
+        .mono_ns = clock_now_ns(CLOCK_MONOTONIC),
+        .real_ns = clock_now_ns(CLOCK_REALTIME),
     };
     struct gate_result g = gate_decide(cfg, current_state(cfg), &call);
     struct decision d = {.action = g.action,
@@ -257,7 +251,7 @@ void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner
         return;
     int saved = errno;
     struct breaker_event ev;
-    gate_report(current_state(proc.cfg), c->tool, owner, clock_ns(CLOCK_MONOTONIC), outcome,
+    gate_report(current_state(proc.cfg), c->tool, owner, clock_now_ns(CLOCK_MONOTONIC), outcome,
                 &ev);
     record_breaker_change(c, &ev);
     errno = saved;

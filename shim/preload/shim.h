@@ -14,6 +14,9 @@
 
 #include <stdbool.h>
 
+/* Marks an interposer: the only symbols the library exports. */
+#define EXPORT __attribute__((visibility("default")))
+
 /* What an interposer knows about the call it holds. */
 struct call {
     const char *op;          /* "connect", "exec", "spawn" */
