@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The shim exports exactly the libc names it interposes (DESIGN §5): no
+# helper of its own can clash with the agent's symbols.
+. "$(dirname "$0")/lib.sh"
+
+command -v nm >/dev/null || fail "nm (binutils) is required"
+want="connect execl execle execlp execv execve execvp execvpe getaddrinfo gethostbyname \
+gethostbyname2 getsockopt posix_spawn posix_spawnp"
+got=$(nm -D --defined-only "$SHIM" | awk '$2 ~ /^[TWiV]$/ {print $3}' | sed 's/@.*//' | sort | tr '\n' ' ')
+check_eq "exported symbols" "$(echo $want | tr ' ' '\n' | sort | tr '\n' ' ')" "$got"
+# And no data symbols at all.
+data=$(nm -D --defined-only "$SHIM" | awk '$2 ~ /^[BDGRS]$/ {print $3}')
+[ -z "$data" ] || fail "exported data symbols: $data"
