@@ -1,6 +1,7 @@
 # Enact: build the preload shim and the CLI, run the tests, run the demo.
 #   make            build/libenact_shim.so and build/enact
-#   make test       install missing dependencies, build, run every test
+#   make test       install missing dependencies, build, run every test (unit,
+#                   config corpus, integration)
 #   make demo       run the example agent governed, show what was blocked
 #   make install    PREFIX=/usr/local (bin/enact, lib/enact/libenact_shim.so)
 
