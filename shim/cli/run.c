@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -53,6 +54,25 @@ static bool set_preload(const char *shim)
     bool ok = setenv("LD_PRELOAD", both, 1) == 0;
     free(both);
     return ok;
+}
+
+/* Runs CMD through the shim's own execvp, so that the first program is
+ * governed like every later one (`enact run -- rm -rf x` with rm mapped).
+ * enact itself is not preloaded: the shim is loaded here, after the
+ * environment names the config, and its constructor reads it. Returns only
+ * when the exec failed or was refused (errno says which). */
+static void exec_governed(const char *shim, const char *cmd, char *const argv[])
+{
+    void *lib = dlopen(shim, RTLD_NOW | RTLD_LOCAL);
+    int (*governed_execvp)(const char *, char *const[]) = NULL;
+    if (lib)
+        *(void **)&governed_execvp = dlsym(lib, "execvp");
+    if (!governed_execvp) {
+        fprintf(stderr, "enact run: cannot load %s: %s\n", shim, dlerror());
+        errno = ENOEXEC;
+        return;
+    }
+    governed_execvp(cmd, argv);
 }
 
 int cmd_run(int argc, char **argv)
@@ -115,7 +135,7 @@ int cmd_run(int argc, char **argv)
         perror("enact run: setting the environment");
         return EXIT_CONFIG;
     }
-    execvp(cmd, argv + i);
+    exec_governed(shim, cmd, argv + i);
     int err = errno;
     fprintf(stderr, "enact run: %s: %s\n", cmd, strerror(err));
     return err == ENOENT ? 127 : 126;
