@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Output budgets in bytes, chosen so that the worst case fits
@@ -66,7 +67,10 @@ size_t audit_format(const struct audit_event *ev, char *buf, size_t cap)
         jw_uint(&w, "retry_after_ms", ev->retry_after_ms);
     optional_string(&w, "from", ev->from, NAME_MAX_OUT);
     optional_string(&w, "to", ev->to, NAME_MAX_OUT);
-    if (ev->would_execute && !jw_string(&w, "would_execute", ev->would_execute, TARGET_MAX_OUT))
+    if (ev->would_execute &&
+        !jw_bytes(&w, "would_execute", ev->would_execute,
+                  ev->would_execute_len ? ev->would_execute_len : strlen(ev->would_execute),
+                  TARGET_MAX_OUT))
         truncated = true;
     optional_string(&w, "impact", ev->impact, NAME_MAX_OUT);
     optional_string(&w, "impact_reason", ev->impact_reason, NAME_MAX_OUT);

@@ -31,7 +31,8 @@ struct audit_event {
     uint64_t retry_after_ms;
     const char *detail;  /* free text for error records, or NULL */
     const char *from, *to;           /* verdict "breaker": the state change */
-    const char *would_execute;       /* verdict "dry_run": the command line */
+    const char *would_execute;       /* verdict "dry_run": the command line or bytes sent */
+    size_t would_execute_len;        /* its length when it holds bytes; 0: a C string */
     const char *impact, *impact_reason; /* verdict "dry_run" */
 };
 

@@ -363,12 +363,39 @@ static struct impact of_resp(const char *s, size_t len, const struct impact_tabl
     return of_verb(REDIS, "Redis ", p, alpha_run(p, (size_t)(end - p)), extra);
 }
 
+/* Bytes of a PostgreSQL connection's opening that carry no statement: the
+ * SSL or GSS request, the start-up message (int32 length, int32 protocol
+ * 3.0) and password messages; 0 when data does not open one. */
+static size_t postgres_preamble(const unsigned char *u, size_t len)
+{
+    size_t at = 0;
+    while (len - at >= 8) {
+        uint32_t n = be32(u + at), code = be32(u + at + 4);
+        bool opening = code == 196608u || code == 80877103u || code == 80877104u;
+        if (!opening || n < 8 || n > len - at)
+            break;
+        at += n;
+    }
+    while (at > 0 && len - at >= 5 && u[at] == 'p' && be32(u + at + 1) >= 4 &&
+           be32(u + at + 1) <= len - at - 1)
+        at += 1 + be32(u + at + 1);
+    return at;
+}
+
 struct impact impact_of_payload(const void *data, size_t len, const struct impact_table *extra)
 {
     const unsigned char *u = data;
     const char *s = data;
     if (len == 0)
         return make(IMPACT_UNKNOWN, "nothing sent", NULL, 0, NULL);
+    size_t skip = postgres_preamble(u, len);
+    if (skip > 0) {
+        if (skip == len)
+            return make(IMPACT_UNKNOWN, "PostgreSQL start-up, no query sent", NULL, 0, NULL);
+        u += skip;
+        s += skip;
+        len -= skip;
+    }
     /* PostgreSQL simple query: 'Q', int32 length (itself included), SQL. */
     if (u[0] == 'Q' && len >= 6 && be32(u + 1) >= 5)
         return of_sql(s + 5, len - 5, extra);

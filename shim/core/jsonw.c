@@ -66,8 +66,9 @@ void jw_array_end(struct jsonw *w)
     w->need_comma = true;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t utf8_seq_len(const unsigned char *s)
+/* Length of the valid UTF-8 sequence at s (1..4, within avail bytes), or 0
+ * when invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 {
     unsigned char c = s[0];
     size_t n;
@@ -84,6 +85,8 @@ static size_t utf8_seq_len(const unsigned char *s)
     } else {
         return 0;
     }
+    if (n > avail)
+        return 0;
     for (size_t i = 1; i < n; i++) {
         if ((s[i] & 0xc0) != 0x80)
             return 0;
@@ -95,9 +98,9 @@ static size_t utf8_seq_len(const unsigned char *s)
     return n;
 }
 
-/* Escaped form of the byte or sequence at s into out (at most 6 bytes);
- * *consumed gets the input length. */
-static size_t escape_one(const unsigned char *s, char out[6], size_t *consumed)
+/* Escaped form of the byte or sequence at s (avail bytes left) into out (at
+ * most 6 bytes); *consumed gets the input length. */
+static size_t escape_one(const unsigned char *s, size_t avail, char out[6], size_t *consumed)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char c = s[0];
@@ -115,7 +118,7 @@ static size_t escape_one(const unsigned char *s, char out[6], size_t *consumed)
         return 1;
     }
     if (c >= 0x80) {
-        size_t n = utf8_seq_len(s);
+        size_t n = utf8_seq_len(s, avail);
         if (n > 0) {
             memcpy(out, s, n);
             *consumed = n;
@@ -130,15 +133,20 @@ static size_t escape_one(const unsigned char *s, char out[6], size_t *consumed)
 
 bool jw_string(struct jsonw *w, const char *key, const char *value, size_t max_out)
 {
+    return jw_bytes(w, key, value ? value : "", value ? strlen(value) : 0, max_out);
+}
+
+bool jw_bytes(struct jsonw *w, const char *key, const void *data, size_t len, size_t max_out)
+{
     put_key(w, key);
     jw_raw(w, "\"", 1);
-    const unsigned char *s = (const unsigned char *)(value ? value : "");
+    const unsigned char *s = data, *end = s + len;
     size_t written = 0;
     bool complete = true;
-    while (*s) {
+    while (s < end) {
         char esc[6];
         size_t consumed;
-        size_t n = escape_one(s, esc, &consumed);
+        size_t n = escape_one(s, (size_t)(end - s), esc, &consumed);
         if (max_out && written + n > max_out) {
             complete = false;
             break;

@@ -31,6 +31,8 @@ void jw_array_end(struct jsonw *w);
 /* key may be NULL inside an array. max_out caps the escaped bytes written
  * for the value (0: no cap); returns false when the value was truncated. */
 bool jw_string(struct jsonw *w, const char *key, const char *value, size_t max_out);
+/* The same for len bytes that may hold NUL (escaped as \u0000). */
+bool jw_bytes(struct jsonw *w, const char *key, const void *data, size_t len, size_t max_out);
 void jw_uint(struct jsonw *w, const char *key, uint64_t value);
 void jw_int(struct jsonw *w, const char *key, int64_t value);
 void jw_bool(struct jsonw *w, const char *key, bool value);

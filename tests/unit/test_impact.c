@@ -692,9 +692,36 @@ static void test_payload_garbage(void **state)
     }
 }
 
+/* A connection's first bytes: the SSL request, the start-up message and a
+ * password come before the query that decides. */
+static void test_postgres_opening_is_skipped(void **state)
+{
+    (void)state;
+    unsigned char buf[256];
+    size_t n = 0;
+    static const unsigned char ssl[] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+    memcpy(buf, ssl, sizeof ssl);
+    n += sizeof ssl;
+    static const unsigned char startup[] = {0, 0, 0, 17, 0, 3, 0, 0, 'u', 's', 'e', 'r',
+                                            0, 'a', 'l', 0, 0};
+    memcpy(buf + n, startup, sizeof startup);
+    n += sizeof startup;
+    PAYLOAD_B(IMPACT_UNKNOWN, buf, n);
+    static const unsigned char password[] = {'p', 0, 0, 0, 7, 'p', 'w', 0};
+    memcpy(buf + n, password, sizeof password);
+    n += sizeof password;
+    PAYLOAD_B(IMPACT_UNKNOWN, buf, n);
+    n += pg_query("DROP TABLE t", buf + n);
+    PAYLOAD_B(IMPACT_HIGH, buf, n);
+    /* A start-up message that claims more than was sent is not skipped. */
+    unsigned char cut[] = {0, 0, 0, 99, 0, 3, 0, 0, 'x'};
+    PAYLOAD_B(IMPACT_UNKNOWN, cut, sizeof cut);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_postgres_opening_is_skipped),
         cmocka_unit_test(test_level_names_round_trip),
         cmocka_unit_test(test_exec_programs_by_name),
         cmocka_unit_test(test_exec_path_basename),

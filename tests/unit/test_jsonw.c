@@ -312,6 +312,22 @@ static void test_timestamp_field(void **state)
     assert_true(jw_ok(&w));
     assert_string_equal(buf, "{\"ts\":\"2000-02-29T00:00:00.123Z\"}");
 }
+/* Bytes with NUL inside, and a UTF-8 sequence cut by the length, are
+ * escaped byte by byte: nothing is read past len. */
+static void test_bytes_with_nul_and_cut_sequence(void **state)
+{
+    (void)state;
+    char buf[128];
+    struct jsonw w;
+    jw_init(&w, buf, sizeof buf);
+    static const char data[] = {'Q', 0, 0, 0, 9, 'D', 'E', (char)0xc3, (char)0xa9};
+    assert_true(jw_bytes(&w, NULL, data, sizeof data - 1, 0));
+    assert_true(jw_ok(&w));
+    assert_string_equal(buf, "\"Q\\u0000\\u0000\\u0000\\tDE\\u00c3\"");
+    jw_init(&w, buf, sizeof buf);
+    assert_true(jw_bytes(&w, NULL, data, sizeof data, 0));
+    assert_string_equal(buf, "\"Q\\u0000\\u0000\\u0000\\tDE\xc3\xa9\"");
+}
 
 int main(void)
 {
@@ -329,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_raw),
         cmocka_unit_test(test_format_utc_ms),
         cmocka_unit_test(test_timestamp_field),
+        cmocka_unit_test(test_bytes_with_nul_and_cut_sequence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
