@@ -102,10 +102,8 @@ static size_t edit_distance(const char *a, const char *b)
 /* ---- key tables ----------------------------------------------------------- */
 
 /* Why a key is accepted but has no effect yet; NULL when it is enforced. */
-#define LATER_NET "reads, writes and per-request limits are not governed yet"
 #define LATER_PROC "programs' timeouts and retries are not governed yet"
 #define LATER_EXEC "static and setuid programs are not recognised yet"
-#define LATER_DRY "connections cannot be simulated yet"
 
 struct key_info {
     const char *name;
@@ -133,7 +131,7 @@ static const struct key_info TOOL_KEYS[TOOL_KEY_COUNT] = {
     [TK_BREAKER_SUCCESSES] = {"breaker.success_threshold", NULL},
     [TK_BREAKER_TIMEOUT] = {"breaker.timeout_seconds", NULL},
     [TK_TIMEOUT] = {"timeout_seconds", NULL},
-    [TK_IO_TIMEOUT] = {"io_timeout_seconds", LATER_NET},
+    [TK_IO_TIMEOUT] = {"io_timeout_seconds", NULL},
     [TK_RETRY_ATTEMPTS] = {"retry.max_attempts", NULL},
     [TK_RETRY_INITIAL] = {"retry.initial_delay", NULL},
     [TK_RETRY_MAX] = {"retry.max_delay", NULL},
@@ -145,7 +143,7 @@ static const struct key_info TOOL_KEYS[TOOL_KEY_COUNT] = {
     [TK_ON_LIMIT] = {"on_limit", NULL},
     [TK_MAX_WAIT] = {"max_wait", NULL},
     [TK_ERRNO] = {"errno", NULL},
-    [TK_DRY_RUN_RESPONSE] = {"dry_run.response", LATER_DRY},
+    [TK_DRY_RUN_RESPONSE] = {"dry_run.response", NULL},
 };
 
 static const char *const QUOTA_KEYS[] = {"quota.max_actions", "quota.window_hours", NULL};
@@ -519,9 +517,8 @@ static void tool_value(struct loader *ld, struct tool *t, enum tool_key k, const
     case TK_ACTION:
         if ((c = choice(v, actions)) < 0)
             bad_value(ld, name, v, "'connection' or 'request'");
-        else if ((t->action = (enum tool_action)c) == ACTION_REQUEST)
-            config_warning(ld, ld->line, "'action = request' is accepted but not enforced by "
-                                         "this build yet (%s)", LATER_NET);
+        else
+            t->action = (enum tool_action)c;
         return;
     case TK_ON_LIMIT:
         if ((c = choice(v, limits)) < 0)
@@ -748,11 +745,6 @@ void config_finish_tool(struct loader *ld, struct tool *t)
                      "tool '%s' has exec rules: a refused program start can only fail with "
                      "EPERM or EACCES",
                      t->name);
-    if (t->nconnect > 0 && config_simulates(ld->cfg, t))
-        config_error(ld, t->dry_run ? at[TK_DRY_RUN] : ld->cfg->key_line[EK_DRY_RUN],
-                     "tool '%s' has connect rules: simulating connections is not supported by "
-                     "this build yet; only exec rules can be dry-run",
-                     t->name);
     if (at[TK_MAX_WAIT] && t->on_limit != ON_LIMIT_WAIT)
         config_error(ld, at[TK_MAX_WAIT], "tool '%s' sets max_wait without on_limit = wait",
                      t->name);
@@ -766,6 +758,13 @@ void config_finish_tool(struct loader *ld, struct tool *t)
                            "tool '%s': '%s' governs connections only; this build does not "
                            "apply it to programs yet (%s)",
                            t->name, TOOL_KEYS[net_only[i]].name, LATER_PROC);
+    static const enum tool_key socket_only[] = {TK_IO_TIMEOUT, TK_ACTION, TK_DRY_RUN_RESPONSE};
+    for (size_t i = 0; t->nconnect == 0 && i < sizeof socket_only / sizeof socket_only[0]; i++)
+        if (at[socket_only[i]] && !(t->refused_keys & 1u << socket_only[i]))
+            config_warning(ld, at[socket_only[i]],
+                           "tool '%s': '%s' applies to connections, and this tool has no "
+                           "'connect =' rule",
+                           t->name, TOOL_KEYS[socket_only[i]].name);
     if (t->on_limit == ON_LIMIT_WAIT) {
         if (!at[TK_MAX_WAIT])
             t->max_wait = DEFAULT_MAX_WAIT_S;

@@ -38,8 +38,7 @@ static void note(const struct enact_config *cfg, int family, const void *raw, co
 EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                        struct addrinfo **res)
 {
-    if (!real.getaddrinfo)
-        real_resolve();
+    real_ensure();
     int rc = real.getaddrinfo(node, service, hints, res);
     const struct enact_config *cfg;
     if (rc != 0 || !is_name(node) || !shim_enter(&cfg))
@@ -71,14 +70,12 @@ static struct hostent *noted(struct hostent *he, const char *name)
 
 EXPORT struct hostent *gethostbyname(const char *name)
 {
-    if (!real.gethostbyname)
-        real_resolve();
+    real_ensure();
     return noted(real.gethostbyname(name), name);
 }
 
 EXPORT struct hostent *gethostbyname2(const char *name, int af)
 {
-    if (!real.gethostbyname2)
-        real_resolve();
+    real_ensure();
     return noted(real.gethostbyname2(name, af), name);
 }

@@ -1,8 +1,9 @@
 /* Interposers for the network family: connect, and getsockopt(SO_ERROR)
  * to learn how a non-blocking connect ended. */
 #include "../core/clock.h"
+#include "conn.h"
+#include "net.h"
 #include "real.h"
-#include "shim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -97,11 +98,9 @@ static const struct tool *pending_take(int fd, int32_t *owner)
     return NULL;
 }
 
-/* Whether a connect's result says the tool is failing (DESIGN §3); other
- * errors, and a connect still in progress, say nothing about it. */
-static enum gate_outcome connect_outcome(int rc, int err)
+enum gate_outcome net_outcome(int rc, int err)
 {
-    if (rc == 0)
+    if (rc >= 0)
         return OUTCOME_SUCCESS;
     switch (err) {
     case ECONNREFUSED:
@@ -109,13 +108,14 @@ static enum gate_outcome connect_outcome(int rc, int err)
     case EHOSTUNREACH:
     case ENETUNREACH:
     case ECONNRESET:
+    case EPIPE:
         return OUTCOME_FAILURE;
     default:
         return OUTCOME_NEUTRAL;
     }
 }
 
-static void nap(uint64_t ns)
+void net_nap(uint64_t ns)
 {
     struct timespec left = {.tv_sec = (time_t)(ns / 1000000000u),
                             .tv_nsec = (long)(ns % 1000000000u)};
@@ -123,21 +123,18 @@ static void nap(uint64_t ns)
         ;
 }
 
-static bool blocking(int fd)
+bool net_blocking(int fd)
 {
     int saved = errno;
-    int flags = fcntl(fd, F_GETFL);
+    int flags = real.fcntl(fd, F_GETFL);
     errno = saved;
     return flags >= 0 && !(flags & O_NONBLOCK);
 }
 
-/* The decision for a connect; with on_limit = wait, on a blocking socket
- * only (an event loop must never be put to sleep), a refusal that ends
- * within what is left of max_wait is slept out and the gate asked again. */
-static struct decision decide_waiting(struct call *call, int fd)
+struct decision net_decide(struct call *call, int fd)
 {
     const struct tool *t = call->tool;
-    if (!t || t->on_limit != ON_LIMIT_WAIT || !blocking(fd))
+    if (!t || t->on_limit != ON_LIMIT_WAIT || !net_blocking(fd))
         return shim_govern(call);
     uint64_t budget = (uint64_t)(t->max_wait * 1e9);
     for (;;) {
@@ -145,7 +142,7 @@ static struct decision decide_waiting(struct call *call, int fd)
         struct decision d = shim_govern(call);
         if (d.action != GATE_REFUSE || d.wait_ns == 0)
             return d;
-        nap(d.wait_ns);
+        net_nap(d.wait_ns);
         budget -= d.wait_ns;
     }
 }
@@ -157,8 +154,8 @@ static struct decision decide_waiting(struct call *call, int fd)
 static int connect_until(int fd, const struct sockaddr *addr, socklen_t len, uint64_t deadline,
                          bool *timed_out)
 {
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+    int flags = real.fcntl(fd, F_GETFL);
+    if (flags < 0 || real.fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         return real.connect(fd, addr, len);
     int rc = real.connect(fd, addr, len);
     int err = errno;
@@ -183,7 +180,7 @@ static int connect_until(int fd, const struct sockaddr *addr, socklen_t len, uin
             err = so_error;
         }
     }
-    fcntl(fd, F_SETFL, flags);
+    real.fcntl(fd, F_SETFL, flags);
     errno = err;
     return rc;
 }
@@ -197,7 +194,7 @@ static void report(struct call *call, int fd, int rc, int err)
     if (rc < 0 && err == EINPROGRESS)
         pending_add(fd, call->tool, shim_thread_id());
     else
-        shim_outcome(call, connect_outcome(rc, err), shim_thread_id());
+        shim_outcome(call, net_outcome(rc, err), shim_thread_id());
 }
 
 /* A connect the gate admitted, made as the tool says: on a blocking socket
@@ -209,7 +206,7 @@ static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
                            struct call *call, bool inet)
 {
     const struct tool *t = call->tool;
-    bool block = inet && blocking(fd);
+    bool block = inet && net_blocking(fd);
     uint64_t start = clock_now_ns(CLOCK_MONOTONIC);
     uint64_t deadline =
         block && t->timeout_seconds > 0 ? start + (uint64_t)(t->timeout_seconds * 1e9) : 0;
@@ -224,7 +221,7 @@ static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
         if (timed_out)
             shim_record(call, "timeout", ETIMEDOUT, 0, NULL);
         bool retry = rc != 0 && block && !timed_out &&
-                     connect_outcome(rc, err) == OUTCOME_FAILURE &&
+                     net_outcome(rc, err) == OUTCOME_FAILURE &&
                      backoff_should_retry(&t->retry, attempt);
         uint64_t delay = retry ? backoff_delay_ns(&t->retry, attempt - 1, &rng) : 0;
         if (retry && deadline && clock_now_ns(CLOCK_MONOTONIC) + delay >= deadline)
@@ -237,10 +234,10 @@ static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
         snprintf(detail, sizeof detail, "attempt %u of %u failed; the next in %.3f s",
                  attempt, t->retry.max_attempts, (double)delay / 1e9);
         shim_record(call, "retry", err, delay, detail);
-        nap(delay);
+        net_nap(delay);
         const struct enact_config *cfg;
         if (shim_enter(&cfg)) {
-            struct decision d = decide_waiting(call, fd);
+            struct decision d = net_decide(call, fd);
             shim_leave();
             if (d.action != GATE_PROCEED) {
                 errno = d.err ? d.err : EPERM;
@@ -257,7 +254,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         return real.connect(fd, addr, len);
     struct net_target target;
     char text[160], host[HOST_NAME_MAX_LEN + 1];
-    struct call call = {.op = "connect", .target = text};
+    struct call call = {.op = "connect", .target = text, .defer_dry_run = true};
     struct decision d = {.action = GATE_PROCEED};
     bool governed = false;
     if (net_target_from_sockaddr(addr, len, &target)) {
@@ -268,27 +265,36 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
                    !(target.kind == TARGET_INET && connect_under_way(fd));
         if (governed) {
             net_target_format(&target, text, sizeof text);
-            d = decide_waiting(&call, fd);
+            d = net_decide(&call, fd);
         }
     }
     shim_leave();
-    if (d.action != GATE_PROCEED) {
-        /* The config refuses dry-run for connect rules: a simulation here
-         * is refused like a denial rather than half done. */
+    if (d.action == GATE_REFUSE) {
         errno = d.err ? d.err : EPERM;
         return -1;
     }
     if (!governed || !call.tool)
         return real.connect(fd, addr, len);
-    return connect_as_tool(fd, addr, len, &call, target.kind == TARGET_INET);
+    if (d.action == GATE_SIMULATE)
+        return net_simulated(fd, &call);
+    int rc = connect_as_tool(fd, addr, len, &call, target.kind == TARGET_INET);
+    if (rc == 0 || errno == EINPROGRESS)
+        net_track(fd, &call);
+    return rc;
+}
+
+void net_track(int fd, const struct call *call)
+{
+    int saved = errno;
+    conn_open(fd, call, 0); /* when the table is full, governed at connect only */
+    errno = saved;
 }
 
 /* Clients learn how a non-blocking connect ended from SO_ERROR (curl,
  * libuv, Python): so does the breaker. */
 EXPORT int getsockopt(int fd, int level, int name, void *value, socklen_t *len)
 {
-    if (!real.getsockopt)
-        real_resolve();
+    real_ensure();
     int rc = real.getsockopt(fd, level, name, value, len);
     if (rc != 0 || level != SOL_SOCKET || name != SO_ERROR || !value || !len ||
         *len < sizeof(int) || __atomic_load_n(&pending_live, __ATOMIC_ACQUIRE) == 0)
@@ -301,7 +307,7 @@ EXPORT int getsockopt(int fd, int level, int name, void *value, socklen_t *len)
     const struct tool *tool = pending_take(fd, &owner);
     if (tool) {
         struct call call = {.op = "connect", .tool = tool};
-        shim_outcome(&call, connect_outcome(so_error ? -1 : 0, so_error), owner);
+        shim_outcome(&call, net_outcome(so_error ? -1 : 0, so_error), owner);
     }
     errno = err;
     return rc;

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct real_libc real;
@@ -11,7 +12,7 @@ static void *must_find(const char *name)
     void *fn = dlsym(RTLD_NEXT, name);
     if (!fn) {
         static const char msg[] = "enact: cannot find the C library's own functions; aborting\n";
-        (void)!write(2, msg, sizeof msg - 1);
+        (void)!syscall(SYS_write, 2, msg, sizeof msg - 1); /* write() may be ours */
         abort();
     }
     return fn;
@@ -22,7 +23,7 @@ static void *must_find(const char *name)
 
 void real_resolve(void)
 {
-    if (real.gethostbyname2)
+    if (__atomic_load_n(&real.fcntl64, __ATOMIC_ACQUIRE))
         return;
     RESOLVE(connect);
     RESOLVE(getsockopt);
@@ -35,4 +36,24 @@ void real_resolve(void)
     RESOLVE(getaddrinfo);
     RESOLVE(gethostbyname);
     RESOLVE(gethostbyname2);
+    RESOLVE(send);
+    RESOLVE(sendto);
+    RESOLVE(sendmsg);
+    RESOLVE(sendmmsg);
+    RESOLVE(write);
+    RESOLVE(writev);
+    RESOLVE(recv);
+    RESOLVE(recvfrom);
+    RESOLVE(recvmsg);
+    RESOLVE(recvmmsg);
+    RESOLVE(read);
+    RESOLVE(readv);
+    RESOLVE(close);
+    RESOLVE(close_range);
+    RESOLVE(dup);
+    RESOLVE(dup2);
+    RESOLVE(dup3);
+    RESOLVE(fcntl);
+    /* Last, and released: real_ensure() takes it to mean all are set. */
+    __atomic_store_n((void **)&real.fcntl64, must_find("fcntl64"), __ATOMIC_RELEASE);
 }

@@ -10,6 +10,8 @@
 #include <netdb.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 struct real_libc {
     int (*connect)(int, const struct sockaddr *, socklen_t);
@@ -26,11 +28,37 @@ struct real_libc {
                        struct addrinfo **);
     struct hostent *(*gethostbyname)(const char *);
     struct hostent *(*gethostbyname2)(const char *, int);
+    ssize_t (*send)(int, const void *, size_t, int);
+    ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+    ssize_t (*sendmsg)(int, const struct msghdr *, int);
+    int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+    ssize_t (*write)(int, const void *, size_t);
+    ssize_t (*writev)(int, const struct iovec *, int);
+    ssize_t (*recv)(int, void *, size_t, int);
+    ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+    ssize_t (*recvmsg)(int, struct msghdr *, int);
+    int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+    ssize_t (*read)(int, void *, size_t);
+    ssize_t (*readv)(int, const struct iovec *, int);
+    int (*close)(int);
+    int (*close_range)(unsigned int, unsigned int, int);
+    int (*dup)(int);
+    int (*dup2)(int, int);
+    int (*dup3)(int, int, int);
+    int (*fcntl)(int, int, ...);
+    int (*fcntl64)(int, int, ...);
 };
 
 /* Filled by real_resolve(); read-only afterwards. */
 extern struct real_libc real;
 
 void real_resolve(void);
+
+/* Resolves now if no one has yet (a hook reached before our constructor). */
+static inline void real_ensure(void)
+{
+    if (!__atomic_load_n(&real.fcntl64, __ATOMIC_ACQUIRE))
+        real_resolve();
+}
 
 #endif

@@ -3,6 +3,7 @@
 #include "../core/clock.h"
 #include "../core/gate.h"
 #include "../core/state.h"
+#include "conn.h"
 #include "real.h"
 
 #include <errno.h>
@@ -104,6 +105,7 @@ __attribute__((constructor)) static void shim_init(void)
     if (!path || !*path)
         return;
     proc.governed = true;
+    conn_init();
     struct config_diag diag;
     struct enact_config *cfg = config_load(path, &diag);
     if (!cfg) {
@@ -130,8 +132,7 @@ __attribute__((constructor)) static void shim_init(void)
 
 bool shim_enter(const struct enact_config **cfg)
 {
-    if (!real.gethostbyname2)
-        real_resolve();
+    real_ensure();
     if (!proc.governed || in_enact)
         return false;
     in_enact = 1;
@@ -222,7 +223,7 @@ struct decision shim_govern(const struct call *c)
         errno = saved;
         return d;
     }
-    if (g.audit && !c->quiet) {
+    if (g.audit && !c->quiet && !(g.action == GATE_SIMULATE && c->defer_dry_run)) {
         struct audit_event rec = record_for(c);
         rec.verdict = g.verdict;
         rec.reason = g.reason;
@@ -243,6 +244,22 @@ struct decision shim_govern(const struct call *c)
     }
     errno = saved;
     return d;
+}
+
+void shim_simulated(const struct call *c, const void *sent, size_t len)
+{
+    if (!proc.cfg || !c->tool)
+        return;
+    int saved = errno;
+    struct audit_event rec = record_for(c);
+    rec.verdict = "dry_run";
+    struct impact im = impact_of_payload(sent, len, &proc.cfg->impact);
+    rec.would_execute = len ? sent : "";
+    rec.would_execute_len = len;
+    rec.impact = impact_level_name(im.level);
+    rec.impact_reason = im.reason;
+    audit_log(proc.cfg->audit_path, &rec);
+    errno = saved;
 }
 
 void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner)

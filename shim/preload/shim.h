@@ -25,6 +25,8 @@ struct call {
     const char *host;        /* connect: the DNS name of the address, if known */
     char *const *argv;       /* exec family */
     bool quiet;              /* a repeat of a refusal already recorded: no record */
+    bool defer_dry_run;      /* a simulated connection or request: its record waits
+                                for the bytes sent (shim_simulated) */
     uint64_t may_wait_ns;    /* on_limit = wait: a refusal that ends within this is
                                 waited out, not recorded (the decision says how long) */
 };
@@ -58,6 +60,11 @@ void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner
  * "timeout". Keeps the caller's errno. */
 void shim_record(const struct call *c, const char *verdict, int err, uint64_t after_ns,
                  const char *detail);
+
+/* Writes the dry_run record of a simulated connection or request: what it
+ * sent (len bytes, any content), with the impact judged from them. Keeps
+ * the caller's errno. */
+void shim_simulated(const struct call *c, const void *sent, size_t len);
 
 /* The calling thread's id (a syscall: a vfork child gets its own). */
 int32_t shim_thread_id(void);

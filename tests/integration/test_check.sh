@@ -49,14 +49,22 @@ check_run missing.ini
 [ "$RC" -ne 0 ] || fail "missing file: exit status 0"
 grep -q 'missing\.ini' <<<"$OUT" || fail "missing file: the message does not name the file"
 
-# io_timeout_seconds is designed but not enforced yet: accepted, with a
+# retry.on_exit_nonzero is designed but not enforced yet: accepted, with a
 # warning on its line.
-sed 's/^exec = touch$/exec = touch\nio_timeout_seconds = 30/' valid.ini >later.ini
-check_eq "the timeout key is on line 9" "io_timeout_seconds = 30" "$(sed -n 9p later.ini)"
+sed 's/^exec = touch$/exec = touch\nretry.on_exit_nonzero = true/' valid.ini >later.ini
+check_eq "the key is on line 9" "retry.on_exit_nonzero = true" "$(sed -n 9p later.ini)"
 check_run later.ini
-[ "$RC" -eq 0 ] || fail "io_timeout_seconds: exit status $RC"
+[ "$RC" -eq 0 ] || fail "retry.on_exit_nonzero: exit status $RC"
 grep -q '^later\.ini:9: warning: .*not enforced' <<<"$OUT" ||
-    fail "io_timeout_seconds: no 'later.ini:9: warning: ... not enforced' line"
+    fail "retry.on_exit_nonzero: no 'later.ini:9: warning: ... not enforced' line"
+
+# A key for connections on a tool that only starts programs does nothing:
+# said on its line.
+sed 's/^exec = touch$/exec = touch\nio_timeout_seconds = 30/' valid.ini >sockets.ini
+check_run sockets.ini
+[ "$RC" -eq 0 ] || fail "io_timeout_seconds on an exec tool: exit status $RC"
+grep -q "^sockets\.ini:9: warning: tool 'touch': 'io_timeout_seconds' applies to connections" \
+    <<<"$OUT" || fail "io_timeout_seconds on an exec tool: no warning on line 9"
 
 # A bad value of a known key is refused on its line.
 sed 's/^exec = touch$/exec = touch\nquota.max_actions = lots/' valid.ini >quota.ini

@@ -1,0 +1,93 @@
+/* The governed connections of this process: which descriptors lead to a
+ * mapped tool, and what each connection has done so far.
+ *
+ * Per process (DESIGN §1 names this table): a pool of CONN_MAX slots and an
+ * index from descriptor to slot; descriptors made by dup share a slot. A
+ * slot also holds its socket's inode, so that a descriptor closed behind
+ * our back (a raw syscall, glibc's internal close) and then reused is
+ * recognised before anything is decided for it (conn_is).
+ *
+ * Lookups take no lock. Changes take a short spin lock, never held across a
+ * call into the kernel, and give up rather than wait long for a lock that a
+ * fork may have orphaned. A vfork child shares this memory with its parent
+ * and so changes nothing (conn_may_change). The fields below the slot
+ * header belong to whichever thread is using the socket, as the socket's
+ * own bytes do. */
+#ifndef ENACT_CONN_H
+#define ENACT_CONN_H
+
+#include "../core/rule.h"
+#include "../core/tls_frame.h"
+#include "shim.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONN_MAX 256
+#define CONN_FD_MAX 16384     /* higher descriptors are governed at connect only */
+#define CONN_PAYLOAD_MAX 256  /* bytes of a simulated request kept for its record */
+
+enum conn_flag {
+    CONN_SIMULATED = 1u << 0, /* dry run: nothing reaches the tool */
+    CONN_DATAGRAM = 1u << 1,
+    CONN_RECEIVED = 1u << 2,  /* received since the last send: the next send begins a request */
+    CONN_TLS = 1u << 3,
+    CONN_RECORD_DUE = 1u << 4, /* simulated: bytes captured, their record not yet written */
+    CONN_FAILED = 1u << 5,    /* a failure on the wire has gone to the breaker */
+    CONN_SENT = 1u << 6,      /* something was sent */
+    CONN_RECORDED = 1u << 7,  /* simulated: the record of this connection or request is written */
+};
+
+struct conn {
+    uint64_t ino;  /* 0: a free slot */
+    uint32_t refs; /* descriptors that lead here */
+    uint32_t flags;
+    const struct tool *tool;
+    uint32_t requests; /* begun on this connection; the connect began the first */
+    uint32_t served;   /* simulated: response bytes read in this request */
+    uint32_t captured; /* simulated: bytes of payload[] held */
+    struct tls_stream tx, rx;
+    char payload[CONN_PAYLOAD_MAX];
+    char target[160];
+    char host[HOST_NAME_MAX_LEN + 1]; /* "" when unknown */
+};
+
+/* Run once from the library constructor. */
+void conn_init(void);
+
+/* The connection fd leads to, or NULL. O(1), no system call. */
+struct conn *conn_of(int fd);
+
+/* Whether fd is still the socket c was opened for (one fstat). */
+bool conn_is(const struct conn *c, int fd);
+
+/* Whether this process may change the table: false in a vfork child. */
+bool conn_may_change(void);
+
+/* A new connection on fd for the call (target and host are copied), with
+ * flags; what fd led to before is let go. NULL when fd is too high, the
+ * pool is full, or the table cannot be changed now. */
+struct conn *conn_open(int fd, const struct call *call, uint32_t flags);
+
+/* Makes to lead where from does (nowhere, if from leads nowhere). Returns
+ * a connection that to was the last descriptor of, for conn_finish, or NULL. */
+struct conn *conn_dup(int from, int to);
+
+/* Lets fd go. Returns its connection when fd was the last descriptor of it:
+ * the caller finishes with it and then calls conn_free. Else NULL. */
+struct conn *conn_detach(int fd);
+void conn_free(struct conn *c);
+
+/* Whether any descriptor in [lo, hi] leads to a connection. */
+bool conn_any_in(unsigned lo, unsigned hi);
+
+/* The record a connection is the subject of: op, tool, target and host. */
+struct call conn_call(const struct conn *c, const char *op);
+
+uint32_t conn_flags(const struct conn *c);
+void conn_set(struct conn *c, uint32_t flags);
+void conn_clear(struct conn *c, uint32_t flags);
+/* Clears flags and says whether any of them was set. */
+bool conn_take(struct conn *c, uint32_t flags);
+
+#endif
