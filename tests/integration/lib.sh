@@ -4,7 +4,8 @@
 # and removes it afterwards; a test keeps everything it writes in "$T".
 #
 # Provides: ROOT ENACT SHIM T PY, fail, check_eq, note, free_port,
-# wait_accepting, start_http, start_unix_http, spawn_bg, curl_code,
+# wait_accepting, start_http, start_unix_http, start_api_http, start_redis,
+# spawn_bg, curl_code,
 # count_curls, audit_check, audit_eval.
 
 set -euo pipefail
@@ -182,6 +183,71 @@ EOF
     }
 }
 
+# start_api_http: an HTTP/1.1 keep-alive server on 127.0.0.1 at a free port
+# that answers every GET and POST with 200 "ok PATH\n" and appends one line
+# per event to $T/api.log: "connection" when it accepts one, "METHOD PATH"
+# per request. Sets API_PORT.
+start_api_http() {
+    cat >"$T/api_http.py" <<'EOF'
+import http.server, sys, threading
+log_lock = threading.Lock()
+def log(line):
+    with log_lock, open(sys.argv[2], "a") as f:
+        f.write(line + "\n")
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def setup(self):
+        super().setup()
+        log("connection")
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+        log(f"{self.command} {self.path}")
+        body = f"ok {self.path}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_POST = answer
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+EOF
+    local attempt
+    for attempt in 1 2 3; do
+        API_PORT=$(free_port)
+        spawn_bg "$T/api_http-$attempt.log" "$PY" "$T/api_http.py" "$API_PORT" "$T/api.log"
+        if wait_accepting "$BG_PID" 127.0.0.1 "$API_PORT"; then
+            sleep 0.2
+            : >"$T/api.log" # forget the probe's own connection
+            return 0
+        fi
+        kill "$BG_PID" 2>/dev/null || true
+    done
+    cat "$T"/api_http-*.log >&2 || true
+    fail "the keep-alive HTTP server did not start accepting connections"
+}
+
+# start_redis: redis-server on 127.0.0.1 at a free port, nothing saved.
+# Sets REDIS_PORT.
+start_redis() {
+    command -v redis-server >/dev/null || fail "redis-server is not installed (make deps installs it)"
+    command -v redis-cli >/dev/null || fail "redis-cli is not installed (make deps installs it)"
+    local attempt
+    for attempt in 1 2 3; do
+        REDIS_PORT=$(free_port)
+        spawn_bg "$T/redis-$attempt.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+            --save '' --appendonly no --dir "$T"
+        if wait_accepting "$BG_PID" 127.0.0.1 "$REDIS_PORT"; then
+            return 0
+        fi
+        kill "$BG_PID" 2>/dev/null || true
+    done
+    cat "$T"/redis-*.log >&2 || true
+    fail "redis-server did not start accepting connections"
+}
+
 # ---- curl -------------------------------------------------------------------
 
 # curl_code [PREFIX...] curl CURL-ARGS...: runs `PREFIX curl -s -o /dev/null
@@ -256,10 +322,14 @@ if len(recs) != want:
     die(f"expected exactly {want} records, found {len(recs)}")
 for n, rec in recs:
     for key, typ in (("v", int), ("ts", str), ("pid", int), ("agent", str), ("exe", str),
-                     ("op", str), ("tool", str), ("target", str), ("verdict", str),
-                     ("reason", str)):
+                     ("op", str), ("tool", str), ("target", str), ("verdict", str)):
         if not isinstance(rec.get(key), typ):
             die(f"line {n}: field '{key}' missing or not {typ.__name__}")
+    if rec["verdict"] in ("deny", "would_deny") and not isinstance(rec.get("reason"), str):
+        die(f"line {n}: a {rec['verdict']} record without a reason")
+    if rec["verdict"] == "dry_run" and not all(
+            isinstance(rec.get(k), str) for k in ("would_execute", "impact", "impact_reason")):
+        die(f"line {n}: a dry_run record without would_execute, impact and impact_reason")
     if rec["v"] != 1:
         die(f"line {n}: v is {rec['v']!r}, expected 1")
     if rec["op"] in ("exec", "spawn") and not (

@@ -8,21 +8,8 @@
 # attempts), so each refused run makes 2 refused connects: 4 records.
 . "$(dirname "$0")/lib.sh"
 
-command -v redis-server >/dev/null || fail "redis-server is not installed (make deps installs it)"
-command -v redis-cli >/dev/null || fail "redis-cli is not installed (make deps installs redis-server)"
-
-started=""
-for attempt in 1 2 3; do
-    PORT=$(free_port)
-    spawn_bg "$T/redis-$attempt.log" redis-server --port "$PORT" --bind 127.0.0.1 \
-        --save '' --appendonly no --dir "$T"
-    if wait_accepting "$BG_PID" 127.0.0.1 "$PORT"; then
-        started=1
-        break
-    fi
-    kill "$BG_PID" 2>/dev/null || true
-done
-[ -n "$started" ] || { cat "$T"/redis-*.log >&2; fail "redis-server did not start accepting connections"; }
+start_redis
+PORT=$REDIS_PORT
 check_eq "ungoverned ping" PONG "$(redis-cli -p "$PORT" ping)"
 
 cat >"$T/enact.ini" <<INI
