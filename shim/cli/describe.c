@@ -14,8 +14,15 @@ void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct t
 {
     fprintf(out, "  tool %s (line %u): %zu connect rule%s, %zu exec rule%s\n", t->name, t->line,
             t->nconnect, t->nconnect == 1 ? "" : "s", t->nexec, t->nexec == 1 ? "" : "s");
-    if (config_simulates(cfg, t))
+    if (config_simulates(cfg, t) && t->nexec > 0)
         fprintf(out, "    dry-run  simulated: nothing runs, the audit log says what would\n");
+    if (config_simulates(cfg, t) && t->nconnect > 0)
+        fprintf(out, "    dry-run  simulated: connections never reach the tool; reads get %zu "
+                     "byte%s of dry_run.response per request, then EOF\n",
+                t->dry_run_response_len, t->dry_run_response_len == 1 ? "" : "s");
+    if (t->nconnect > 0)
+        fprintf(out, "    counts   one call per %s\n",
+                t->action == ACTION_REQUEST ? "request (a send after a receive)" : "connection");
     if (t->rate_limited)
         fprintf(out, "    rate     %g calls/min, burst %llu, per agent\n", t->max_calls_per_minute,
                 (unsigned long long)t->burst_size);
@@ -30,6 +37,9 @@ void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct t
     if (t->timeout_seconds > 0)
         fprintf(out, "    timeout  a connect gives up after %g s in all (blocking sockets)\n",
                 t->timeout_seconds);
+    if (t->io_timeout_seconds > 0)
+        fprintf(out, "    timeout  each read or write gives up after %g s (blocking sockets)\n",
+                t->io_timeout_seconds);
     if (t->retry.max_attempts > 1)
         fprintf(out, "    retry    up to %u attempts on refused/unreachable/timed out, waiting "
                      "%s%g s x%g per retry, at most %g s\n",
