@@ -421,7 +421,11 @@ struct impact impact_of_payload(const void *data, size_t len, const struct impac
         struct impact im = of_verb(REDIS, "Redis ", s, word, extra);
         if (im.level != IMPACT_UNKNOWN)
             return im;
-        return of_sql(s, len, extra);
+        /* Bare SQL only when the first word is a known verb: other text
+         * ("hello world") is no SQL statement. */
+        im = of_sql(s, len, extra);
+        if (im.level != IMPACT_UNKNOWN)
+            return im;
     }
     return make(IMPACT_UNKNOWN, "unrecognised protocol", NULL, 0, NULL);
 }

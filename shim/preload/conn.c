@@ -109,6 +109,7 @@ struct conn *conn_open(int fd, const struct call *call, uint32_t flags)
         c->refs = 1;
         c->flags = flags;
         c->tool = call->tool;
+        c->owner = shim_thread_id();
         c->requests = 1;
         snprintf(c->target, sizeof c->target, "%s", call->target ? call->target : "");
         snprintf(c->host, sizeof c->host, "%s", call->host ? call->host : "");

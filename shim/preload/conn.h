@@ -33,9 +33,9 @@ enum conn_flag {
     CONN_RECEIVED = 1u << 2,  /* received since the last send: the next send begins a request */
     CONN_TLS = 1u << 3,
     CONN_RECORD_DUE = 1u << 4, /* simulated: bytes captured, their record not yet written */
-    CONN_FAILED = 1u << 5,    /* a failure on the wire has gone to the breaker */
     CONN_SENT = 1u << 6,      /* something was sent */
     CONN_RECORDED = 1u << 7,  /* simulated: the record of this connection or request is written */
+    CONN_OUTCOME_DUE = 1u << 8, /* the breaker waits to hear how this exchange ends */
 };
 
 struct conn {
@@ -43,6 +43,7 @@ struct conn {
     uint32_t refs; /* descriptors that lead here */
     uint32_t flags;
     const struct tool *tool;
+    int32_t owner;     /* the thread that connected: its breaker probe lease */
     uint32_t requests; /* begun on this connection; the connect began the first */
     uint32_t served;   /* simulated: response bytes read in this request */
     uint32_t captured; /* simulated: bytes of payload[] held */
@@ -65,7 +66,7 @@ bool conn_is(const struct conn *c, int fd);
 bool conn_may_change(void);
 
 /* A new connection on fd for the call (target and host are copied), with
- * flags; what fd led to before is let go. NULL when fd is too high, the
+ * flags, owned by the calling thread; what fd led to before is let go. NULL when fd is too high, the
  * pool is full, or the table cannot be changed now. */
 struct conn *conn_open(int fd, const struct call *call, uint32_t flags);
 

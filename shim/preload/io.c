@@ -10,7 +10,9 @@
  *   CONN_PAYLOAD_MAX bytes for one record per connection or request, and
  *   answers reads with dry_run.response, then EOF;
  * - io_timeout_seconds bounds each read and write on a blocking socket;
- * - ECONNRESET and EPIPE tell the tool's breaker the tool failed.
+ * - each exchange tells the tool's breaker how it ended, once: the first
+ *   byte of an answer is a success; ECONNRESET, EPIPE or an I/O timeout
+ *   before it, a failure.
  * A send with a destination (UDP, TCP Fast Open) is decided like a
  * connect to it. */
 #include "../core/clock.h"
@@ -114,16 +116,15 @@ __attribute__((destructor)) static void record_open_requests(void)
     }
 }
 
-/* A failure on the wire, told to the breaker once per connection. */
-static void wire_failure(struct conn *c, ssize_t rc, int err)
+/* How the current exchange ended, told to the breaker once: a success
+ * when the first byte of the answer arrives; a failure on a reset, a broken
+ * pipe or an I/O timeout before that. */
+static void exchange_outcome(struct conn *c, enum gate_outcome outcome, const char *op)
 {
-    if (rc >= 0 || net_outcome((int)rc, err) != OUTCOME_FAILURE || !c->tool->has_breaker)
+    if (outcome == OUTCOME_NEUTRAL || !conn_take(c, CONN_OUTCOME_DUE))
         return;
-    if (conn_flags(c) & CONN_FAILED)
-        return;
-    conn_set(c, CONN_FAILED);
-    struct call call = conn_call(c, "send");
-    shim_outcome(&call, OUTCOME_FAILURE, shim_thread_id());
+    struct call call = conn_call(c, op);
+    shim_outcome(&call, outcome, c->owner);
 }
 
 /* With io_timeout_seconds, on a blocking socket: waits until fd is ready
@@ -152,8 +153,7 @@ static bool ready_in_time(struct conn *c, int fd, short events, int flags)
     snprintf(detail, sizeof detail, "no %s within io_timeout_seconds = %g",
              events & POLLOUT ? "room to send" : "data", limit);
     shim_record(&call, "timeout", ETIMEDOUT, 0, detail);
-    if (c->tool->has_breaker)
-        shim_outcome(&call, OUTCOME_FAILURE, shim_thread_id());
+    exchange_outcome(c, OUTCOME_FAILURE, call.op);
     errno = ETIMEDOUT;
     return false;
 }
@@ -180,6 +180,8 @@ static bool begins_request(struct conn *c, uint8_t first_byte)
 static bool admit_request(struct conn *c, int fd)
 {
     c->requests++;
+    if (c->tool->has_breaker && !(conn_flags(c) & CONN_SIMULATED))
+        conn_set(c, CONN_OUTCOME_DUE);
     if (conn_flags(c) & CONN_SIMULATED) {
         record_due(c);
         c->served = 0;
@@ -259,7 +261,8 @@ static void after_send(struct conn *c, const struct iovec *iov, size_t n, ssize_
 {
     if (rc > 0 && (conn_flags(c) & CONN_TLS))
         iov_feed(&c->tx, iov, n, (size_t)rc);
-    wire_failure(c, rc, err);
+    if (rc < 0)
+        exchange_outcome(c, net_outcome(-1, err), "send");
 }
 
 /* The whole path of a send on a governed descriptor. */
@@ -326,8 +329,10 @@ static void after_recv(struct conn *c, const struct iovec *iov, size_t n, int fl
         conn_set(c, CONN_RECEIVED);
         if ((conn_flags(c) & CONN_TLS) && !(flags & MSG_PEEK))
             iov_feed(&c->rx, iov, n, (size_t)rc);
+        exchange_outcome(c, OUTCOME_SUCCESS, "recv");
+    } else if (rc < 0) {
+        exchange_outcome(c, net_outcome(-1, err), "recv");
     }
-    wire_failure(c, rc, err);
 }
 
 static ssize_t governed_recv(struct conn *c, int fd, const struct iovec *iov, size_t n, int flags,
@@ -646,8 +651,16 @@ EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
         return 1;
     }
     int rc = real.recvmmsg(fd, vec, vlen, flags, timeout);
-    if (rc > 0)
-        conn_set(c, CONN_RECEIVED);
+    int err = errno;
+    const struct enact_config *cfg;
+    if (shim_enter(&cfg)) {
+        if (rc > 0)
+            conn_set(c, CONN_RECEIVED);
+        exchange_outcome(c, rc > 0 ? OUTCOME_SUCCESS : rc < 0 ? net_outcome(-1, err) : OUTCOME_NEUTRAL,
+                         "recv");
+        shim_leave();
+    }
+    errno = err;
     return rc;
 }
 

@@ -185,13 +185,16 @@ static int connect_until(int fd, const struct sockaddr *addr, socklen_t len, uin
     return rc;
 }
 
-/* Reports how one attempt ended to the tool's breaker: now, or when the
- * client reads SO_ERROR for a connect left in progress. */
+/* Reports how one attempt ended to the tool's breaker. A connect that
+ * succeeds says only that the port is open: whether the tool works is told
+ * by the exchange that follows (io.c), so that a service that accepts and
+ * then resets or hangs still opens its breaker. A connect left in progress
+ * is told when the client reads SO_ERROR. */
 static void report(struct call *call, int fd, int rc, int err)
 {
-    if (!call->tool->has_breaker)
+    if (!call->tool->has_breaker || rc == 0)
         return;
-    if (rc < 0 && err == EINPROGRESS)
+    if (err == EINPROGRESS)
         pending_add(fd, call->tool, shim_thread_id());
     else
         shim_outcome(call, net_outcome(rc, err), shim_thread_id());
@@ -286,7 +289,9 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 void net_track(int fd, const struct call *call)
 {
     int saved = errno;
-    conn_open(fd, call, 0); /* when the table is full, governed at connect only */
+    bool breaker = call->tool->has_breaker;
+    if (!conn_open(fd, call, breaker ? CONN_OUTCOME_DUE : 0) && breaker && saved != EINPROGRESS)
+        shim_outcome(call, OUTCOME_SUCCESS, shim_thread_id()); /* untracked: the connect says it */
     errno = saved;
 }
 
@@ -305,7 +310,11 @@ EXPORT int getsockopt(int fd, int level, int name, void *value, socklen_t *len)
         return rc; /* asked too early: the outcome is still to come */
     int32_t owner;
     const struct tool *tool = pending_take(fd, &owner);
-    if (tool) {
+    struct conn *c = conn_of(fd);
+    bool tracked = c && c->tool == tool && conn_is(c, fd);
+    /* Connected: the exchange will tell, if the connection is followed. */
+    bool tell = so_error ? !tracked || conn_take(c, CONN_OUTCOME_DUE) : !tracked;
+    if (tool && tell) {
         struct call call = {.op = "connect", .tool = tool};
         shim_outcome(&call, net_outcome(so_error ? -1 : 0, so_error), owner);
     }

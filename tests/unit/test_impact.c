@@ -638,6 +638,17 @@ static uint64_t rnd(uint64_t *st)
     return z ^ (z >> 31);
 }
 
+/* Text that is neither HTTP, Redis nor SQL says so, not "SQL hello". */
+static void test_payload_plain_text(void **state)
+{
+    (void)state;
+    struct impact im = payload("datagram 1 of 4", 15, NULL);
+    assert_int_equal(im.level, IMPACT_UNKNOWN);
+    assert_string_equal(im.reason, "unrecognised protocol");
+    PAYLOAD_S(IMPACT_HIGH, "drop table t");
+    PAYLOAD_S(IMPACT_LOW, "select 1");
+}
+
 static void test_payload_garbage(void **state)
 {
     (void)state;
@@ -744,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_payload_redis_inline_without_arguments),
         cmocka_unit_test(test_payload_empty_and_unknown),
         cmocka_unit_test(test_payload_every_prefix),
+        cmocka_unit_test(test_payload_plain_text),
         cmocka_unit_test(test_payload_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
