@@ -308,7 +308,7 @@ EXPORT int getsockopt(int fd, int level, int name, void *value, socklen_t *len)
     int state = so_error ? -1 : tcp_state(fd);
     if (so_error == 0 && state == TCP_SYN_SENT)
         return rc; /* asked too early: the outcome is still to come */
-    int32_t owner;
+    int32_t owner = 0;
     const struct tool *tool = pending_take(fd, &owner);
     struct conn *c = conn_of(fd);
     bool tracked = c && c->tool == tool && conn_is(c, fd);
