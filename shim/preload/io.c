@@ -196,6 +196,9 @@ static bool admit_request(struct conn *c, int fd)
     call.defer_dry_run = true;
     struct decision d = net_decide(&call, fd);
     if (d.action == GATE_REFUSE) {
+        /* Nothing of it was sent: the client's next send asks again. */
+        c->requests--;
+        conn_set(c, CONN_RECEIVED);
         errno = d.err ? d.err : EPERM;
         return false;
     }

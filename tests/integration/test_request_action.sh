@@ -62,6 +62,33 @@ GET /r3" "$(cat "$T/api.log")"
 audit_check "$T/audit.jsonl" 1 verdict=deny reason=rate_limited op=send tool=api errno=EPERM \
     "target=127.0.0.1:$API_PORT"
 
+# A refused request sent nothing, so the client's next send is a request
+# again, and refused again: it cannot slip through by retrying.
+rm -f "$T/audit.jsonl" "$T"/t.state*
+: >"$T/api.log"
+write_config request 2 "$API_PORT"
+cat >"$T/raw.py" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+for i in range(1, 5):
+    try:
+        s.sendall(f"GET /raw{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    except PermissionError:
+        print(i, "EPERM")
+        continue
+    answer = b""
+    while not (b"\r\n\r\n" in answer and answer.endswith(b"\n")):
+        answer += s.recv(4096)
+    print(i, answer.split(b"\r\n")[0].decode())
+PY
+out=$("$ENACT" run -c "$T/enact.ini" -- "$PY" "$T/raw.py" "$API_PORT")
+check_eq "retrying a refused request" "1 HTTP/1.1 200 OK
+2 HTTP/1.1 200 OK
+3 EPERM
+4 EPERM" "$out"
+check_eq "the server saw 2 requests" 2 "$(grep -c '^GET /raw' "$T/api.log")"
+audit_check "$T/audit.jsonl" 2 verdict=deny reason=rate_limited op=send
+
 rm -f "$T/audit.jsonl" "$T"/t.state*
 : >"$T/api.log"
 write_config connection 1 "$API_PORT"
