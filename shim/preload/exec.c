@@ -7,6 +7,7 @@
  * the re-entry guard is never held across the real exec, whose child shares
  * this thread's memory. */
 #include "../core/clock.h"
+#include "env.h"
 #include "real.h"
 #include "shim.h"
 
@@ -166,28 +167,32 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     if (!exec_proceeds(govern_exec(FORM_PATH, path, argv)))
         return -1;
-    return real.execve(path, argv, envp);
+    ENV_FOR_CHILD(child_env, envp);
+    return real.execve(path, argv, child_env);
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
     if (!exec_proceeds(govern_exec(FORM_PATH, path, argv)))
         return -1;
-    return real.execv(path, argv);
+    ENV_FOR_CHILD(child_env, environ);
+    return real.execve(path, argv, child_env);
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
     if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv)))
         return -1;
-    return real.execvp(file, argv);
+    ENV_FOR_CHILD(child_env, environ);
+    return real.execvpe(file, argv, child_env);
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv)))
         return -1;
-    return real.execvpe(file, argv, envp);
+    ENV_FOR_CHILD(child_env, envp);
+    return real.execvpe(file, argv, child_env);
 }
 
 /* The execl forms: gather the variadic arguments into an argv on the stack,
@@ -239,12 +244,18 @@ EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_acti
                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
     int r = spawn_result(govern_exec(FORM_SPAWN, path, argv), pid);
-    return r >= 0 ? r : real.posix_spawn(pid, path, actions, attr, argv, envp);
+    if (r >= 0)
+        return r;
+    ENV_FOR_CHILD(child_env, envp);
+    return real.posix_spawn(pid, path, actions, attr, argv, child_env);
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
                         const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
     int r = spawn_result(govern_exec(FORM_SPAWN_SEARCH, file, argv), pid);
-    return r >= 0 ? r : real.posix_spawnp(pid, file, actions, attr, argv, envp);
+    if (r >= 0)
+        return r;
+    ENV_FOR_CHILD(child_env, envp);
+    return real.posix_spawnp(pid, file, actions, attr, argv, child_env);
 }

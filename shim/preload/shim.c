@@ -4,6 +4,7 @@
 #include "../core/gate.h"
 #include "../core/state.h"
 #include "conn.h"
+#include "env.h"
 #include "real.h"
 
 #include <errno.h>
@@ -36,16 +37,14 @@ static void say(const char *text)
 }
 
 /* The agent is who spends the limits: -a / ENACT_AGENT, else [enact]
- * agent, else this program's name, which is then handed down so that the
- * agent's children spend from the same buckets. */
+ * agent, else this program's name, which is then handed down (env.c) so
+ * that the agent's children spend from the same buckets. */
 static void choose_agent(const struct enact_config *cfg)
 {
     const char *env = getenv("ENACT_AGENT");
     const char *name = env && *env ? env : cfg && cfg->agent ? cfg->agent
                                                              : program_invocation_short_name;
     snprintf(proc.agent, sizeof proc.agent, "%s", name);
-    if (!(env && *env) && !(cfg && cfg->agent))
-        setenv("ENACT_AGENT", proc.agent, 0);
     proc.agent_id = gate_agent_id(proc.agent);
 }
 
@@ -106,8 +105,16 @@ __attribute__((constructor)) static void shim_init(void)
         return;
     proc.governed = true;
     conn_init();
+    char mode[16] = "";
+    const char *mode_env = getenv("ENACT_MODE"); /* enact run --observe */
+    if (mode_env)
+        snprintf(mode, sizeof mode, "%s", mode_env);
     struct config_diag diag;
     struct enact_config *cfg = config_load(path, &diag);
+    choose_agent(cfg);
+    /* Children get the config by absolute path: a relative one would name
+     * another file once a child changes folder. */
+    env_init(cfg ? cfg->path : path, proc.agent, mode);
     if (!cfg) {
         say("enact: cannot load the configuration; every connect and exec will be refused:\n");
         for (size_t i = 0; i < diag.n; i++) {
@@ -116,15 +123,9 @@ __attribute__((constructor)) static void shim_init(void)
             say("\n");
         }
         config_diag_free(&diag);
-        choose_agent(NULL);
         return;
     }
-    choose_agent(cfg);
-    /* A relative path would name another file once a child changes folder. */
-    if (path[0] != '/')
-        setenv("ENACT_CONFIG", cfg->path, 1);
-    const char *mode = getenv("ENACT_MODE"); /* enact run --observe */
-    if (mode && strcmp(mode, "observe") == 0)
+    if (strcmp(mode, "observe") == 0)
         cfg->mode = MODE_OBSERVE;
     proc.cfg = cfg;
     map_state(cfg, NULL);

@@ -1,0 +1,139 @@
+#include "env.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SHIM_FILE "libenact_shim.so"
+
+/* Set once by env_init, read-only afterwards. */
+static bool ready;
+static char shim_path[PATH_MAX];
+static char config_entry[PATH_MAX + 16];
+static char agent_entry[96];
+static char mode_entry[32];
+
+static bool is_shim_var(const char *entry)
+{
+    return strncmp(entry, "ENACT_CONFIG=", 13) == 0 || strncmp(entry, "ENACT_AGENT=", 12) == 0 ||
+           strncmp(entry, "ENACT_MODE=", 11) == 0;
+}
+
+/* Whether the LD_PRELOAD word w (n bytes) names this shim. */
+static bool names_shim(const char *w, size_t n)
+{
+    size_t len = strlen(shim_path), base = sizeof SHIM_FILE - 1;
+    if (n == len && memcmp(w, shim_path, n) == 0)
+        return true;
+    return n >= base && memcmp(w + n - base, SHIM_FILE, base) == 0 &&
+           (n == base || w[n - base - 1] == '/');
+}
+
+/* Copies the words of an LD_PRELOAD value that are not the shim into out
+ * (space-separated, as ld.so reads them); returns the length. */
+static size_t other_preloads(const char *value, char *out)
+{
+    size_t n = 0;
+    for (const char *p = value; *p;) {
+        size_t skip = strspn(p, " :");
+        p += skip;
+        size_t w = strcspn(p, " :");
+        if (w > 0 && !names_shim(p, w)) {
+            if (n)
+                out[n++] = ' ';
+            memcpy(out + n, p, w);
+            n += w;
+        }
+        p += w;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+static void scrub_environ(void)
+{
+    unsetenv("ENACT_CONFIG");
+    unsetenv("ENACT_AGENT");
+    unsetenv("ENACT_MODE");
+    const char *preload = getenv("LD_PRELOAD");
+    if (!preload)
+        return;
+    char rest[strlen(preload) + 1];
+    if (other_preloads(preload, rest) > 0)
+        setenv("LD_PRELOAD", rest, 1);
+    else
+        unsetenv("LD_PRELOAD");
+}
+
+void env_init(const char *config_path, const char *agent, const char *mode)
+{
+    Dl_info info;
+    char resolved[PATH_MAX];
+    if (dladdr((void *)env_init, &info) && info.dli_fname &&
+        realpath(info.dli_fname, resolved))
+        snprintf(shim_path, sizeof shim_path, "%s", resolved);
+    char cwd[PATH_MAX];
+    if (config_path[0] == '/' || !getcwd(cwd, sizeof cwd))
+        snprintf(config_entry, sizeof config_entry, "ENACT_CONFIG=%s", config_path);
+    else
+        snprintf(config_entry, sizeof config_entry, "ENACT_CONFIG=%s/%s", cwd, config_path);
+    snprintf(agent_entry, sizeof agent_entry, "ENACT_AGENT=%s", agent);
+    if (mode && *mode)
+        snprintf(mode_entry, sizeof mode_entry, "ENACT_MODE=%s", mode);
+    scrub_environ();
+    ready = shim_path[0] != '\0';
+}
+
+size_t env_entries(char *const envp[])
+{
+    char *const *e = envp;
+    size_t n = 0;
+    while (e && e[n])
+        n++;
+    return n;
+}
+
+static const char *preload_value(char *const envp[])
+{
+    for (char *const *e = envp; e && *e; e++)
+        if (strncmp(*e, "LD_PRELOAD=", 11) == 0)
+            return *e + 11;
+    return NULL;
+}
+
+size_t env_preload_size(char *const envp[])
+{
+    const char *old = preload_value(envp);
+    return sizeof "LD_PRELOAD=" + strlen(shim_path) + 1 + (old ? strlen(old) : 0);
+}
+
+char *const *env_for_child(char *const envp[], char **out, char *preload)
+{
+    char *const *in = envp;
+    if (!ready)
+        return envp;
+    size_t n = 0;
+    for (char *const *e = in; e && *e; e++)
+        if (!is_shim_var(*e) && strncmp(*e, "LD_PRELOAD=", 11) != 0)
+            out[n++] = *e;
+    size_t len = strlen(shim_path);
+    memcpy(preload, "LD_PRELOAD=", 11);
+    memcpy(preload + 11, shim_path, len + 1);
+    len += 11;
+    const char *old = preload_value(in);
+    if (old) {
+        preload[len] = ' ';
+        if (other_preloads(old, preload + len + 1) == 0)
+            preload[len] = '\0';
+    }
+    out[n++] = preload;
+    out[n++] = config_entry;
+    out[n++] = agent_entry;
+    if (mode_entry[0])
+        out[n++] = mode_entry;
+    out[n] = NULL;
+    return out;
+}

@@ -1,0 +1,40 @@
+/* The shim's own environment variables: LD_PRELOAD (its entry), the
+ * config, the agent and the mode. Read at start and removed from the
+ * program's environment, so that the program cannot see them (DESIGN §4);
+ * put back into the environment of every program it starts, also when the
+ * caller passes an explicit or empty envp (`env -i`, subprocess env={}),
+ * so that children stay governed. */
+#ifndef ENACT_ENV_H
+#define ENACT_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* From the constructor, once the agent is known: remembers the values the
+ * children get, and scrubs them from environ. config_path may be
+ * relative (to the current folder at start). */
+void env_init(const char *config_path, const char *agent, const char *mode);
+
+/* Entries a child's environment needs beyond envp's own (for sizing). */
+#define ENV_EXTRA 5
+
+/* Bytes of the LD_PRELOAD entry for a child of envp. */
+size_t env_preload_size(char *const envp[]);
+
+/* The environment for a child: envp (NULL: empty) without
+ * any shim variable it has, then the shim's own. out holds at least
+ * entries(envp) + ENV_EXTRA + 1 pointers, preload env_preload_size(envp)
+ * bytes. Returns out, or envp itself when this process is not governed.
+ * No allocation: vfork-safe. */
+char *const *env_for_child(char *const envp[], char **out, char *preload);
+
+size_t env_entries(char *const envp[]);
+
+/* Declares the storage for a child's environment and fills it: name is
+ * then the envp to pass. */
+#define ENV_FOR_CHILD(name, envp)                                                              \
+    char *name##_v_[env_entries(envp) + ENV_EXTRA + 1];                                        \
+    char name##_p_[env_preload_size(envp)];                                                    \
+    char *const *name = env_for_child((envp), name##_v_, name##_p_)
+
+#endif
