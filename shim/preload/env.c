@@ -1,6 +1,9 @@
 #include "env.h"
 
+#include "../core/hash.h"
+
 #include <dlfcn.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +19,38 @@ static char config_entry[PATH_MAX + 16];
 static char agent_entry[96];
 static char mode_entry[32];
 
+static uint64_t admitted; /* hash of the argv this process may exec undecided; 0: none */
+
 static bool is_shim_var(const char *entry)
 {
     return strncmp(entry, "ENACT_CONFIG=", 13) == 0 || strncmp(entry, "ENACT_AGENT=", 12) == 0 ||
-           strncmp(entry, "ENACT_MODE=", 11) == 0;
+           strncmp(entry, "ENACT_MODE=", 11) == 0 || strncmp(entry, "ENACT_ADMITTED=", 15) == 0;
+}
+
+static uint64_t argv_hash(char *const argv[])
+{
+    uint64_t h = FNV64_OFFSET;
+    for (size_t i = 0; argv && argv[i]; i++)
+        h = fnv64_str(h, argv[i]);
+    return h | 1; /* never 0 */
+}
+
+void env_admission_entry(char *const argv[], char out[ENV_ADMISSION_MAX])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t h = argv_hash(argv);
+    memcpy(out, "ENACT_ADMITTED=", 15);
+    for (int i = 0; i < 16; i++)
+        out[15 + i] = hex[(h >> (60 - 4 * i)) & 15];
+    out[31] = '\0';
+}
+
+bool env_take_admission(char *const argv[])
+{
+    uint64_t want = __atomic_load_n(&admitted, __ATOMIC_ACQUIRE);
+    return want != 0 && want == argv_hash(argv) &&
+           __atomic_compare_exchange_n(&admitted, &want, 0, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_RELAXED);
 }
 
 /* Whether the LD_PRELOAD word w (n bytes) names this shim. */
@@ -55,6 +86,10 @@ static size_t other_preloads(const char *value, char *out)
 
 static void scrub_environ(void)
 {
+    const char *token = getenv("ENACT_ADMITTED");
+    if (token)
+        admitted = strtoull(token, NULL, 16);
+    unsetenv("ENACT_ADMITTED");
     unsetenv("ENACT_CONFIG");
     unsetenv("ENACT_AGENT");
     unsetenv("ENACT_MODE");
@@ -110,7 +145,7 @@ size_t env_preload_size(char *const envp[])
     return sizeof "LD_PRELOAD=" + strlen(shim_path) + 1 + (old ? strlen(old) : 0);
 }
 
-char *const *env_for_child(char *const envp[], char **out, char *preload)
+char *const *env_for_child(char *const envp[], char **out, char *preload, const char *extra)
 {
     char *const *in = envp;
     if (!ready)
@@ -134,6 +169,8 @@ char *const *env_for_child(char *const envp[], char **out, char *preload)
     out[n++] = agent_entry;
     if (mode_entry[0])
         out[n++] = mode_entry;
+    if (extra)
+        out[n++] = (char *)extra;
     out[n] = NULL;
     return out;
 }

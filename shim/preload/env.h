@@ -16,7 +16,7 @@
 void env_init(const char *config_path, const char *agent, const char *mode);
 
 /* Entries a child's environment needs beyond envp's own (for sizing). */
-#define ENV_EXTRA 5
+#define ENV_EXTRA 6
 
 /* Bytes of the LD_PRELOAD entry for a child of envp. */
 size_t env_preload_size(char *const envp[]);
@@ -26,15 +26,26 @@ size_t env_preload_size(char *const envp[]);
  * entries(envp) + ENV_EXTRA + 1 pointers, preload env_preload_size(envp)
  * bytes. Returns out, or envp itself when this process is not governed.
  * No allocation: vfork-safe. */
-char *const *env_for_child(char *const envp[], char **out, char *preload);
+char *const *env_for_child(char *const envp[], char **out, char *preload, const char *extra);
 
 size_t env_entries(char *const envp[]);
 
 /* Declares the storage for a child's environment and fills it: name is
  * then the envp to pass. */
-#define ENV_FOR_CHILD(name, envp)                                                              \
+#define ENV_FOR_CHILD(name, envp) ENV_FOR_CHILD_WITH(name, envp, NULL)
+/* The same with one more entry ("NAME=value", or NULL). */
+#define ENV_FOR_CHILD_WITH(name, envp, extra)                                                  \
     char *name##_v_[env_entries(envp) + ENV_EXTRA + 1];                                        \
     char name##_p_[env_preload_size(envp)];                                                    \
-    char *const *name = env_for_child((envp), name##_v_, name##_p_)
+    char *const *name = env_for_child((envp), name##_v_, name##_p_, (extra))
+
+/* A call that system() or popen() has already decided runs its program
+ * through /bin/sh, whose exec of it must not be decided again: the shell
+ * gets an admission for exactly that argv (ENACT_ADMITTED), used by its
+ * first exec of it. */
+#define ENV_ADMISSION_MAX 40
+void env_admission_entry(char *const argv[], char out[ENV_ADMISSION_MAX]);
+/* True, once, when argv is what this process was admitted to run. */
+bool env_take_admission(char *const argv[]);
 
 #endif

@@ -1,5 +1,5 @@
 /* Interposers for the exec family: execve, execv, execvp, execvpe, execl,
- * execlp, execle, posix_spawn, posix_spawnp.
+ * execlp, execle, fexecve, execveat, posix_spawn, posix_spawnp.
  *
  * glibc calls its internal __execve from execvp, execl* and posix_spawn, so
  * each is hooked by name. These run in vfork children (Python's subprocess,
@@ -8,10 +8,12 @@
  * this thread's memory. */
 #include "../core/clock.h"
 #include "env.h"
+#include "exec.h"
 #include "real.h"
 #include "shim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -46,10 +48,7 @@ static bool executable_file(const char *path, struct stat *st)
     return stat(path, st) == 0 && S_ISREG(st->st_mode) && access(path, X_OK) == 0;
 }
 
-/* The file an exec of `file` would run, found as execvp finds it; false
- * when there is none (the real call then fails on its own). */
-static bool find_program(const char *file, bool search_path, char out[PATH_MAX],
-                         struct stat *st)
+bool exec_find_program(const char *file, bool search_path, char out[PATH_MAX], struct stat *st)
 {
     if (!file || !*file)
         return false;
@@ -95,7 +94,9 @@ static struct decision govern_exec(enum exec_form form, const char *file, char *
     struct stat st;
     bool spawn = form == FORM_SPAWN || form == FORM_SPAWN_SEARCH;
     bool search = form == FORM_SEARCH || form == FORM_SPAWN_SEARCH;
-    if (find_program(file, search, path, &st)) {
+    if (env_take_admission(argv)) {
+        /* system() or popen() decided this one already. */
+    } else if (exec_find_program(file, search, path, &st)) {
         const struct tool *tool = cfg ? config_match_exec(cfg, path, argv) : NULL;
         if (tool || !cfg) {
             pid_t pid = getpid();
@@ -193,6 +194,59 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
         return -1;
     ENV_FOR_CHILD(child_env, envp);
     return real.execvpe(file, argv, child_env);
+}
+
+/* The file behind a descriptor (fexecve, execveat), by its /proc link;
+ * false when it cannot be named. */
+static bool fd_path(int fd, const char *rel, char out[PATH_MAX])
+{
+    char link[64] = "/proc/self/fd/";
+    size_t n = 14;
+    char digits[12];
+    size_t k = 0;
+    for (unsigned v = (unsigned)fd; k == 0 || v; v /= 10)
+        digits[k++] = (char)('0' + v % 10);
+    while (k)
+        link[n++] = digits[--k];
+    link[n] = '\0';
+    ssize_t len = readlink(link, out, PATH_MAX - 1);
+    if (len <= 0)
+        return false;
+    out[len] = '\0';
+    if (rel && *rel) {
+        size_t rlen = strlen(rel);
+        if ((size_t)len + 1 + rlen >= PATH_MAX)
+            return false;
+        out[len] = '/';
+        memcpy(out + len + 1, rel, rlen + 1);
+    }
+    return true;
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    char path[PATH_MAX];
+    if (fd >= 0 && fd_path(fd, NULL, path) && !exec_proceeds(govern_exec(FORM_PATH, path, argv)))
+        return -1;
+    ENV_FOR_CHILD(child_env, envp);
+    return real.fexecve(fd, argv, child_env);
+}
+
+EXPORT int execveat(int dirfd, const char *file, char *const argv[], char *const envp[],
+                    int flags)
+{
+    char path[PATH_MAX];
+    const char *named = file;
+    if (file[0] != '/') {
+        bool empty = !*file && (flags & AT_EMPTY_PATH);
+        named = (empty || dirfd != AT_FDCWD) && fd_path(dirfd, empty ? NULL : file, path)
+                    ? path
+                    : file;
+    }
+    if (!exec_proceeds(govern_exec(FORM_PATH, named, argv)))
+        return -1;
+    ENV_FOR_CHILD(child_env, envp);
+    return real.execveat(dirfd, file, argv, child_env, flags);
 }
 
 /* The execl forms: gather the variadic arguments into an argv on the stack,

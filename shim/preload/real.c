@@ -54,6 +54,11 @@ void real_resolve(void)
     RESOLVE(dup2);
     RESOLVE(dup3);
     RESOLVE(fcntl);
+    RESOLVE(system);
+    RESOLVE(popen);
+    RESOLVE(pclose);
+    RESOLVE(fexecve);
+    RESOLVE(execveat);
     /* Last, and released: real_ensure() takes it to mean all are set. */
     __atomic_store_n((void **)&real.fcntl64, must_find("fcntl64"), __ATOMIC_RELEASE);
 }

@@ -8,6 +8,7 @@
 #define ENACT_REAL_H
 
 #include <netdb.h>
+#include <stdio.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -46,6 +47,11 @@ struct real_libc {
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
     int (*fcntl)(int, int, ...);
+    int (*system)(const char *);
+    FILE *(*popen)(const char *, const char *);
+    int (*pclose)(FILE *);
+    int (*fexecve)(int, char *const[], char *const[]);
+    int (*execveat)(int, const char *, char *const[], char *const[], int);
     int (*fcntl64)(int, int, ...);
 };
 

@@ -1,0 +1,255 @@
+/* Interposers for system(), popen() and pclose().
+ *
+ * glibc starts their shell through its internal posix_spawn, which no
+ * interposer sees, with the program's environment, from which the shim's
+ * variables are gone (env.c): so Enact runs the shell itself, with them
+ * put back. A simple command (shell_words.h) is decided here, as op
+ * "system" or "popen", with the answers of DESIGN §2: refused, system()
+ * returns the status of a shell that exited 126 and popen() NULL with the
+ * tool's errno; simulated, system() returns 0 and popen() an empty stream
+ * whose pclose() is 0. The shell is then admitted to run exactly that
+ * command (env_admission_entry), so it is not decided twice. Any other
+ * command line is governed at each program the shell starts. */
+#include "../core/shell_words.h"
+#include "env.h"
+#include "exec.h"
+#include "real.h"
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SHELL_PATH "/bin/sh"
+#define WORDS_MAX 64
+
+/* A command line decided: what to do, and the shell's admission. */
+struct shell_call {
+    struct decision d;
+    bool decided;
+    char admission[ENV_ADMISSION_MAX];
+};
+
+static struct shell_call decide_command(const char *op, const char *cmd)
+{
+    struct shell_call sc = {.d = {.action = GATE_PROCEED}};
+    char buf[4096], path[PATH_MAX];
+    char *words[WORDS_MAX];
+    struct stat st;
+    const struct enact_config *cfg;
+    if (!shell_simple_words(cmd, buf, sizeof buf, words, WORDS_MAX) ||
+        !exec_find_program(words[0], true, path, &st) || !shim_enter(&cfg))
+        return sc;
+    const struct tool *tool = cfg ? config_match_exec(cfg, path, words) : NULL;
+    if (tool || !cfg) {
+        sc.d = shim_govern(&(struct call){.op = op, .tool = tool, .target = path, .argv = words});
+        sc.decided = true;
+        env_admission_entry(words, sc.admission);
+    }
+    shim_leave();
+    return sc;
+}
+
+/* Starts `sh -c cmd` with the shim's environment (and the admission, if
+ * decided), the given file actions and signal set-up. */
+static int spawn_shell(pid_t *pid, const char *cmd, const struct shell_call *sc,
+                       const posix_spawn_file_actions_t *actions, const posix_spawnattr_t *attr)
+{
+    char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+    ENV_FOR_CHILD_WITH(child_env, environ, sc->decided ? sc->admission : NULL);
+    return real.posix_spawn(pid, SHELL_PATH, actions, attr, argv, child_env);
+}
+
+static int wait_for(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return status;
+}
+
+/* system() as POSIX has it: SIGINT and SIGQUIT ignored and SIGCHLD blocked
+ * in the caller while the shell runs; the shell starts with the caller's
+ * signal mask and default actions. */
+static int run_system(const char *cmd, const struct shell_call *sc)
+{
+    struct sigaction ignore = {.sa_handler = SIG_IGN}, old_int, old_quit;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGINT, &ignore, &old_int);
+    sigaction(SIGQUIT, &ignore, &old_quit);
+    sigset_t chld, old_mask, defaults;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old_mask);
+    sigemptyset(&defaults);
+    if (old_int.sa_handler != SIG_IGN)
+        sigaddset(&defaults, SIGINT);
+    if (old_quit.sa_handler != SIG_IGN)
+        sigaddset(&defaults, SIGQUIT);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &old_mask);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    pid_t pid;
+    int status = spawn_shell(&pid, cmd, sc, NULL, &attr) == 0 ? wait_for(pid) : W_EXITCODE(127, 0);
+    int err = errno;
+    posix_spawnattr_destroy(&attr);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    errno = err;
+    return status;
+}
+
+EXPORT int system(const char *cmd)
+{
+    real_ensure();
+    const struct enact_config *cfg;
+    if (!cmd || !shim_enter(&cfg))
+        return real.system(cmd);
+    shim_leave();
+    struct shell_call sc = decide_command("system", cmd);
+    if (sc.d.action == GATE_REFUSE)
+        return W_EXITCODE(126, 0);
+    if (sc.d.action == GATE_SIMULATE)
+        return 0;
+    return run_system(cmd, &sc);
+}
+
+/* ---- popen -------------------------------------------------------------- */
+
+/* The streams popen() made, for pclose(); pid 0: a simulated one. */
+#define STREAMS_MAX 256
+static struct stream {
+    FILE *file; /* NULL: free */
+    pid_t pid;
+} streams[STREAMS_MAX];
+
+static bool remember(FILE *f, pid_t pid)
+{
+    for (size_t i = 0; i < STREAMS_MAX; i++) {
+        FILE *none = NULL;
+        if (__atomic_compare_exchange_n(&streams[i].file, &none, f, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED)) {
+            __atomic_store_n(&streams[i].pid, pid, __ATOMIC_RELEASE);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The stream's shell, forgotten; -1 when f is not ours. */
+static pid_t forget(FILE *f)
+{
+    for (size_t i = 0; f && i < STREAMS_MAX; i++) {
+        if (__atomic_load_n(&streams[i].file, __ATOMIC_ACQUIRE) != f)
+            continue;
+        pid_t pid = __atomic_load_n(&streams[i].pid, __ATOMIC_ACQUIRE);
+        __atomic_store_n(&streams[i].file, NULL, __ATOMIC_RELEASE);
+        return pid;
+    }
+    return -1;
+}
+
+/* "r" or "w", with an optional 'e' (close on exec); NULL-safe. */
+static bool parse_mode(const char *mode, bool *reading, bool *cloexec)
+{
+    if (!mode || (mode[0] != 'r' && mode[0] != 'w'))
+        return false;
+    *reading = mode[0] == 'r';
+    *cloexec = false;
+    for (const char *m = mode + 1; *m; m++) {
+        if (*m != 'e')
+            return false;
+        *cloexec = true;
+    }
+    return true;
+}
+
+static FILE *simulated_stream(bool reading, bool cloexec)
+{
+    int fd = open("/dev/null", (reading ? O_RDONLY : O_WRONLY) | (cloexec ? O_CLOEXEC : 0));
+    FILE *f = fd >= 0 ? fdopen(fd, reading ? "r" : "w") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            real.close(fd);
+        return NULL;
+    }
+    if (!remember(f, 0)) {
+        fclose(f);
+        errno = EMFILE;
+        return NULL;
+    }
+    return f;
+}
+
+static FILE *run_popen(const char *cmd, bool reading, bool cloexec, const struct shell_call *sc)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return NULL;
+    int mine = reading ? fds[0] : fds[1], theirs = reading ? fds[1] : fds[0];
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, theirs, reading ? STDOUT_FILENO : STDIN_FILENO);
+    pid_t pid;
+    int err = spawn_shell(&pid, cmd, sc, &actions, NULL);
+    posix_spawn_file_actions_destroy(&actions);
+    real.close(theirs);
+    if (err != 0) {
+        real.close(mine);
+        errno = err;
+        return NULL;
+    }
+    FILE *f = cloexec || real.fcntl(mine, F_SETFD, 0) == 0 ? fdopen(mine, reading ? "r" : "w")
+                                                           : NULL;
+    if (f && remember(f, pid))
+        return f;
+    err = f ? EMFILE : errno;
+    if (f)
+        fclose(f);
+    else
+        real.close(mine);
+    wait_for(pid); /* its pipe is gone: the shell ends */
+    errno = err;
+    return NULL;
+}
+
+EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+    real_ensure();
+    const struct enact_config *cfg;
+    if (!cmd || !shim_enter(&cfg))
+        return real.popen(cmd, mode);
+    shim_leave();
+    bool reading, cloexec;
+    if (!parse_mode(mode, &reading, &cloexec)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    struct shell_call sc = decide_command("popen", cmd);
+    if (sc.d.action == GATE_REFUSE) {
+        errno = sc.d.err;
+        return NULL;
+    }
+    if (sc.d.action == GATE_SIMULATE)
+        return simulated_stream(reading, cloexec);
+    return run_popen(cmd, reading, cloexec, &sc);
+}
+
+EXPORT int pclose(FILE *f)
+{
+    real_ensure();
+    pid_t pid = forget(f);
+    if (pid < 0)
+        return real.pclose(f);
+    fclose(f);
+    return pid == 0 ? 0 : wait_for(pid);
+}
