@@ -103,7 +103,7 @@ static size_t edit_distance(const char *a, const char *b)
 
 /* Why a key is accepted but has no effect yet; NULL when it is enforced. */
 #define LATER_PROC "programs' timeouts and retries are not governed yet"
-#define LATER_EXEC "static and setuid programs are not recognised yet"
+#define LATER_STRICT "strict mode is not built yet"
 
 struct key_info {
     const char *name;
@@ -118,8 +118,8 @@ static const struct key_info ENACT_KEYS[ENACT_KEY_COUNT] = {
     [EK_DRY_RUN] = {"dry_run", NULL},
     [EK_ON_ERROR] = {"on_error", NULL},
     [EK_LOG_ALLOWED] = {"log_allowed", NULL},
-    [EK_STATIC_BINARIES] = {"static_binaries", LATER_EXEC},
-    [EK_STRICT] = {"strict", LATER_EXEC},
+    [EK_STATIC_BINARIES] = {"static_binaries", NULL},
+    [EK_STRICT] = {"strict", LATER_STRICT},
 };
 
 static const struct key_info TOOL_KEYS[TOOL_KEY_COUNT] = {

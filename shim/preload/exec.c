@@ -6,6 +6,7 @@
  * posix_spawn): no allocation, no stdio, no lock, stack buffers only, and
  * the re-entry guard is never held across the real exec, whose child shares
  * this thread's memory. */
+#include "../core/binfmt.h"
 #include "../core/clock.h"
 #include "env.h"
 #include "exec.h"
@@ -83,6 +84,19 @@ bool exec_find_program(const char *file, bool search_path, char out[PATH_MAX], s
 
 enum exec_form { FORM_PATH, FORM_SEARCH, FORM_SPAWN, FORM_SPAWN_SEARCH };
 
+/* A static or privileged program escapes the preload: static_binaries
+ * decides whether it may start. */
+static struct decision unfollowable(const char *op, const struct tool *tool, const char *path,
+                                    char *const argv[])
+{
+    struct binfmt b = binfmt_of(path);
+    if (b.kind != BINFMT_STATIC && !b.privileged)
+        return (struct decision){.action = GATE_PROCEED};
+    return shim_unfollowable(
+        &(struct call){.op = op, .tool = tool, .target = path, .argv = argv},
+        b.kind == BINFMT_STATIC ? "static_binary" : "setuid");
+}
+
 /* What to do with the exec or spawn. */
 static struct decision govern_exec(enum exec_form form, const char *file, char *const argv[])
 {
@@ -98,7 +112,9 @@ static struct decision govern_exec(enum exec_form form, const char *file, char *
         /* system() or popen() decided this one already. */
     } else if (exec_find_program(file, search, path, &st)) {
         const struct tool *tool = cfg ? config_match_exec(cfg, path, argv) : NULL;
-        if (tool || !cfg) {
+        if (cfg && cfg->static_binaries != STATIC_ALLOW)
+            d = unfollowable(spawn ? "spawn" : "exec", tool, path, argv);
+        if (d.action == GATE_PROCEED && (tool || !cfg)) {
             pid_t pid = getpid();
             uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
             bool repeat = form == FORM_PATH && last_refused.pid == pid &&

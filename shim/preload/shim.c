@@ -155,7 +155,7 @@ static struct audit_event record_for(const struct call *c)
         .agent = proc.agent,
         .exe = program_invocation_short_name,
         .op = c->op,
-        .tool = c->tool->name,
+        .tool = c->tool ? c->tool->name : NULL,
         .target = c->target,
         .host = c->host,
         .argv = c->argv,
@@ -261,6 +261,25 @@ void shim_simulated(const struct call *c, const void *sent, size_t len)
     rec.impact_reason = im.reason;
     audit_log(proc.cfg->audit_path, &rec);
     errno = saved;
+}
+
+struct decision shim_unfollowable(const struct call *c, const char *reason)
+{
+    const struct enact_config *cfg = proc.cfg;
+    if (!cfg || cfg->static_binaries == STATIC_ALLOW)
+        return (struct decision){.action = GATE_PROCEED};
+    int saved = errno;
+    bool deny = cfg->static_binaries == STATIC_DENY;
+    bool observing = cfg->mode == MODE_OBSERVE;
+    struct audit_event rec = record_for(c);
+    rec.verdict = !deny ? "allow" : observing ? "would_deny" : "deny";
+    rec.reason = reason;
+    rec.errno_name = deny && !observing ? "EPERM" : NULL;
+    rec.detail = "the preload cannot follow this program: its own calls are not governed";
+    audit_log(cfg->audit_path, &rec);
+    errno = saved;
+    return deny && !observing ? (struct decision){.action = GATE_REFUSE, .err = EPERM}
+                              : (struct decision){.action = GATE_PROCEED};
 }
 
 void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner)

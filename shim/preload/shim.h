@@ -50,6 +50,11 @@ struct decision {
  * change). Keeps the caller's errno. vfork-safe. */
 struct decision shim_govern(const struct call *c);
 
+/* A program the preload cannot follow inside (reason "static_binary" or
+ * "setuid"), under [enact] static_binaries: allow passes it silently,
+ * audit passes it with a record, deny refuses it (EPERM) with one. */
+struct decision shim_unfollowable(const struct call *c, const char *reason);
+
 /* How an admitted call ended, for the tool's breaker (recorded if it
  * changes state); owner is the thread that made the call (its probe
  * lease). Keeps the caller's errno. */
