@@ -38,7 +38,7 @@ $(BUILD)/libenact_shim.so: $(PRELOAD_OBJ) $(CORE_OBJ)
 	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,-z,now -o $@ $^ $(LDLIBS) -ldl
 
 $(BUILD)/enact: $(CLI_OBJ) $(CORE_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -ldl
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf) -ldl
 
 # Unit tests: each core module with cmocka, under ASan and UBSan.
 $(BUILD)/tests/%: tests/unit/%.c $(CORE_SRC) $(wildcard shim/core/*.h tests/unit/*.h) Makefile
