@@ -664,7 +664,7 @@ static void finish_rate(struct loader *ld, struct tool *t)
         t->rate_limited = t->burst_size > 0;
 }
 
-static void finish_breaker(struct loader *ld, struct tool *t)
+static void finish_breaker(struct tool *t)
 {
     const unsigned *at = t->key_line;
     unsigned first = at[TK_BREAKER_FAILURES] ? at[TK_BREAKER_FAILURES]
@@ -685,11 +685,6 @@ static void finish_breaker(struct loader *ld, struct tool *t)
         breaker_policy_init(&t->breaker, t->failure_threshold, t->success_threshold,
                             t->breaker_timeout_seconds, probe_s))
         t->has_breaker = true;
-    if (t->has_breaker && t->nexec > 0)
-        config_warning(ld, first,
-                       "tool '%s': the breaker learns from connections only; programs' exit "
-                       "statuses are not observed by this build yet",
-                       t->name);
 }
 
 static void finish_retry(struct loader *ld, struct tool *t)
@@ -736,7 +731,7 @@ void config_finish_tool(struct loader *ld, struct tool *t)
     snprintf(where, sizeof where, "tool '%s'", t->name);
     unsigned quota_lines[2] = {at[TK_QUOTA_MAX], at[TK_QUOTA_WINDOW]};
     config_finish_quota(ld, &t->quota, quota_lines, where);
-    finish_breaker(ld, t);
+    finish_breaker(t);
     finish_retry(ld, t);
     if (!at[TK_ERRNO] || (t->refused_keys & 1u << TK_ERRNO))
         t->deny_errno = EPERM;

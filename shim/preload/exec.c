@@ -8,6 +8,7 @@
  * this thread's memory. */
 #include "../core/binfmt.h"
 #include "../core/clock.h"
+#include "children.h"
 #include "env.h"
 #include "exec.h"
 #include "real.h"
@@ -98,8 +99,10 @@ static struct decision unfollowable(const char *op, const struct tool *tool, con
 }
 
 /* What to do with the exec or spawn. */
-static struct decision govern_exec(enum exec_form form, const char *file, char *const argv[])
+static struct decision govern_exec(enum exec_form form, const char *file, char *const argv[],
+                                   const struct tool **governed)
 {
+    *governed = NULL;
     const struct enact_config *cfg;
     struct decision d = {.action = GATE_PROCEED};
     if (!shim_enter(&cfg))
@@ -121,6 +124,7 @@ static struct decision govern_exec(enum exec_form form, const char *file, char *
                           last_refused.argv == argv && last_refused.dev == st.st_dev &&
                           last_refused.ino == st.st_ino &&
                           now - last_refused.at_ns < REPEAT_WINDOW_NS;
+            *governed = tool;
             d = shim_govern(&(struct call){.op = spawn ? "spawn" : "exec",
                                            .tool = tool,
                                            .target = path,
@@ -155,6 +159,48 @@ static bool exec_proceeds(struct decision d)
     return d.action == GATE_PROCEED;
 }
 
+static void start_failed(const struct tool *tool)
+{
+    const struct enact_config *cfg;
+    if (shim_enter(&cfg)) {
+        struct call call = {.op = "exec", .tool = tool, .target = tool->name};
+        shim_outcome(&call, OUTCOME_FAILURE, shim_thread_id());
+        shim_leave();
+    }
+}
+
+/* Just before the real exec of a governed program: the parent's wait
+ * tells the tool's breaker how it ends. */
+static void exec_starting(const struct tool *tool)
+{
+    if (tool)
+        children_note(getpid(), getppid(), tool, shim_thread_id());
+}
+
+/* The real exec returned: the program did not start, a failure. */
+static int exec_failed(const struct tool *tool, int rc)
+{
+    if (tool) {
+        int err = errno;
+        children_forget(getpid());
+        start_failed(tool);
+        errno = err;
+    }
+    return rc;
+}
+
+/* After a real spawn: its child is noted, or the failure told. */
+static int spawned(const struct tool *tool, int rc, pid_t child, pid_t *pid)
+{
+    if (rc == 0 && pid)
+        *pid = child;
+    if (tool && rc == 0)
+        children_note(child, getpid(), tool, shim_thread_id());
+    else if (tool)
+        start_failed(tool);
+    return rc;
+}
+
 /* A simulated spawn: a child that exits 0 at once, so that the caller's
  * wait sees the success it expects. vfork runs no atfork handlers. */
 static int simulated_spawn(pid_t *pid)
@@ -182,34 +228,42 @@ static int spawn_result(struct decision d, pid_t *pid)
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-    if (!exec_proceeds(govern_exec(FORM_PATH, path, argv)))
+    const struct tool *tool;
+    if (!exec_proceeds(govern_exec(FORM_PATH, path, argv, &tool)))
         return -1;
     ENV_FOR_CHILD(child_env, envp);
-    return real.execve(path, argv, child_env);
+    exec_starting(tool);
+    return exec_failed(tool, real.execve(path, argv, child_env));
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
-    if (!exec_proceeds(govern_exec(FORM_PATH, path, argv)))
+    const struct tool *tool;
+    if (!exec_proceeds(govern_exec(FORM_PATH, path, argv, &tool)))
         return -1;
     ENV_FOR_CHILD(child_env, environ);
-    return real.execve(path, argv, child_env);
+    exec_starting(tool);
+    return exec_failed(tool, real.execve(path, argv, child_env));
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
-    if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv)))
+    const struct tool *tool;
+    if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv, &tool)))
         return -1;
     ENV_FOR_CHILD(child_env, environ);
-    return real.execvpe(file, argv, child_env);
+    exec_starting(tool);
+    return exec_failed(tool, real.execvpe(file, argv, child_env));
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv)))
+    const struct tool *tool;
+    if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv, &tool)))
         return -1;
     ENV_FOR_CHILD(child_env, envp);
-    return real.execvpe(file, argv, child_env);
+    exec_starting(tool);
+    return exec_failed(tool, real.execvpe(file, argv, child_env));
 }
 
 /* The file behind a descriptor (fexecve, execveat), by its /proc link;
@@ -242,10 +296,13 @@ static bool fd_path(int fd, const char *rel, char out[PATH_MAX])
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     char path[PATH_MAX];
-    if (fd >= 0 && fd_path(fd, NULL, path) && !exec_proceeds(govern_exec(FORM_PATH, path, argv)))
+    const struct tool *tool = NULL;
+    if (fd >= 0 && fd_path(fd, NULL, path) &&
+        !exec_proceeds(govern_exec(FORM_PATH, path, argv, &tool)))
         return -1;
     ENV_FOR_CHILD(child_env, envp);
-    return real.fexecve(fd, argv, child_env);
+    exec_starting(tool);
+    return exec_failed(tool, real.fexecve(fd, argv, child_env));
 }
 
 EXPORT int execveat(int dirfd, const char *file, char *const argv[], char *const envp[],
@@ -259,10 +316,12 @@ EXPORT int execveat(int dirfd, const char *file, char *const argv[], char *const
                     ? path
                     : file;
     }
-    if (!exec_proceeds(govern_exec(FORM_PATH, named, argv)))
+    const struct tool *tool;
+    if (!exec_proceeds(govern_exec(FORM_PATH, named, argv, &tool)))
         return -1;
     ENV_FOR_CHILD(child_env, envp);
-    return real.execveat(dirfd, file, argv, child_env, flags);
+    exec_starting(tool);
+    return exec_failed(tool, real.execveat(dirfd, file, argv, child_env, flags));
 }
 
 /* The execl forms: gather the variadic arguments into an argv on the stack,
@@ -313,19 +372,25 @@ EXPORT int execle(const char *path, const char *arg, ...)
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    int r = spawn_result(govern_exec(FORM_SPAWN, path, argv), pid);
+    const struct tool *tool;
+    int r = spawn_result(govern_exec(FORM_SPAWN, path, argv, &tool), pid);
     if (r >= 0)
         return r;
     ENV_FOR_CHILD(child_env, envp);
-    return real.posix_spawn(pid, path, actions, attr, argv, child_env);
+    pid_t child = 0;
+    r = real.posix_spawn(&child, path, actions, attr, argv, child_env);
+    return spawned(tool, r, child, pid);
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
                         const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    int r = spawn_result(govern_exec(FORM_SPAWN_SEARCH, file, argv), pid);
+    const struct tool *tool;
+    int r = spawn_result(govern_exec(FORM_SPAWN_SEARCH, file, argv, &tool), pid);
     if (r >= 0)
         return r;
     ENV_FOR_CHILD(child_env, envp);
-    return real.posix_spawnp(pid, file, actions, attr, argv, child_env);
+    pid_t child = 0;
+    r = real.posix_spawnp(&child, file, actions, attr, argv, child_env);
+    return spawned(tool, r, child, pid);
 }

@@ -59,6 +59,8 @@ void real_resolve(void)
     RESOLVE(pclose);
     RESOLVE(fexecve);
     RESOLVE(execveat);
+    RESOLVE(wait4);
+    RESOLVE(waitid);
     /* Last, and released: real_ensure() takes it to mean all are set. */
     __atomic_store_n((void **)&real.fcntl64, must_find("fcntl64"), __ATOMIC_RELEASE);
 }

@@ -12,7 +12,9 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 struct real_libc {
     int (*connect)(int, const struct sockaddr *, socklen_t);
@@ -52,6 +54,8 @@ struct real_libc {
     int (*pclose)(FILE *);
     int (*fexecve)(int, char *const[], char *const[]);
     int (*execveat)(int, const char *, char *const[], char *const[], int);
+    pid_t (*wait4)(pid_t, int *, int, struct rusage *);
+    int (*waitid)(idtype_t, id_t, siginfo_t *, int);
     int (*fcntl64)(int, int, ...);
 };
 

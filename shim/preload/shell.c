@@ -32,6 +32,7 @@
 struct shell_call {
     struct decision d;
     bool decided;
+    const struct tool *tool; /* when decided */
     char admission[ENV_ADMISSION_MAX];
 };
 
@@ -49,6 +50,7 @@ static struct shell_call decide_command(const char *op, const char *cmd)
     if (tool || !cfg) {
         sc.d = shim_govern(&(struct call){.op = op, .tool = tool, .target = path, .argv = words});
         sc.decided = true;
+        sc.tool = tool;
         env_admission_entry(words, sc.admission);
     }
     shim_leave();
@@ -68,10 +70,25 @@ static int spawn_shell(pid_t *pid, const char *cmd, const struct shell_call *sc,
 static int wait_for(pid_t pid)
 {
     int status;
-    while (waitpid(pid, &status, 0) < 0)
+    while (real.wait4(pid, &status, 0, NULL) < 0)
         if (errno != EINTR)
             return -1;
     return status;
+}
+
+/* How the command ended, for the tool's breaker: exit 0 is a success;
+ * another status, death by a signal, or no shell at all a failure. */
+static void tell_breaker(const struct tool *tool, int status)
+{
+    const struct enact_config *cfg;
+    if (!tool || !tool->has_breaker || !shim_enter(&cfg))
+        return;
+    int saved = errno;
+    struct call call = {.op = "exec", .tool = tool, .target = tool->name};
+    bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    shim_outcome(&call, ok ? OUTCOME_SUCCESS : OUTCOME_FAILURE, shim_thread_id());
+    shim_leave();
+    errno = saved;
 }
 
 /* system() as POSIX has it: SIGINT and SIGQUIT ignored and SIGCHLD blocked
@@ -120,7 +137,9 @@ EXPORT int system(const char *cmd)
         return W_EXITCODE(126, 0);
     if (sc.d.action == GATE_SIMULATE)
         return 0;
-    return run_system(cmd, &sc);
+    int status = run_system(cmd, &sc);
+    tell_breaker(sc.tool, status);
+    return status;
 }
 
 /* ---- popen -------------------------------------------------------------- */
@@ -130,14 +149,16 @@ EXPORT int system(const char *cmd)
 static struct stream {
     FILE *file; /* NULL: free */
     pid_t pid;
+    const struct tool *tool; /* decided as a popen of this tool, or NULL */
 } streams[STREAMS_MAX];
 
-static bool remember(FILE *f, pid_t pid)
+static bool remember(FILE *f, pid_t pid, const struct tool *tool)
 {
     for (size_t i = 0; i < STREAMS_MAX; i++) {
         FILE *none = NULL;
         if (__atomic_compare_exchange_n(&streams[i].file, &none, f, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED)) {
+            streams[i].tool = tool;
             __atomic_store_n(&streams[i].pid, pid, __ATOMIC_RELEASE);
             return true;
         }
@@ -145,13 +166,14 @@ static bool remember(FILE *f, pid_t pid)
     return false;
 }
 
-/* The stream's shell, forgotten; -1 when f is not ours. */
-static pid_t forget(FILE *f)
+/* The stream's shell (and tool), forgotten; -1 when f is not ours. */
+static pid_t forget(FILE *f, const struct tool **tool)
 {
     for (size_t i = 0; f && i < STREAMS_MAX; i++) {
         if (__atomic_load_n(&streams[i].file, __ATOMIC_ACQUIRE) != f)
             continue;
         pid_t pid = __atomic_load_n(&streams[i].pid, __ATOMIC_ACQUIRE);
+        *tool = streams[i].tool;
         __atomic_store_n(&streams[i].file, NULL, __ATOMIC_RELEASE);
         return pid;
     }
@@ -182,7 +204,7 @@ static FILE *simulated_stream(bool reading, bool cloexec)
             real.close(fd);
         return NULL;
     }
-    if (!remember(f, 0)) {
+    if (!remember(f, 0, NULL)) {
         fclose(f);
         errno = EMFILE;
         return NULL;
@@ -210,7 +232,7 @@ static FILE *run_popen(const char *cmd, bool reading, bool cloexec, const struct
     }
     FILE *f = cloexec || real.fcntl(mine, F_SETFD, 0) == 0 ? fdopen(mine, reading ? "r" : "w")
                                                            : NULL;
-    if (f && remember(f, pid))
+    if (f && remember(f, pid, sc->tool))
         return f;
     err = f ? EMFILE : errno;
     if (f)
@@ -247,9 +269,14 @@ EXPORT FILE *popen(const char *cmd, const char *mode)
 EXPORT int pclose(FILE *f)
 {
     real_ensure();
-    pid_t pid = forget(f);
+    const struct tool *tool = NULL;
+    pid_t pid = forget(f, &tool);
     if (pid < 0)
         return real.pclose(f);
     fclose(f);
-    return pid == 0 ? 0 : wait_for(pid);
+    if (pid == 0)
+        return 0;
+    int status = wait_for(pid);
+    tell_breaker(tool, status);
+    return status;
 }

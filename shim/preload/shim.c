@@ -3,6 +3,7 @@
 #include "../core/clock.h"
 #include "../core/gate.h"
 #include "../core/state.h"
+#include "children.h"
 #include "conn.h"
 #include "env.h"
 #include "real.h"
@@ -128,6 +129,7 @@ __attribute__((constructor)) static void shim_init(void)
     if (strcmp(mode, "observe") == 0)
         cfg->mode = MODE_OBSERVE;
     proc.cfg = cfg;
+    children_init(cfg);
     map_state(cfg, NULL);
 }
 

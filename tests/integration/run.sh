@@ -2,8 +2,8 @@
 # Runs the integration tests: every tests/integration/test_*.sh (or only the
 # ones named on the command line, e.g. `run.sh test_check`), each in a fresh
 # temp dir under ${TMPDIR:-/tmp} (its cwd, removed afterwards) and under
-# `timeout 120`. Prints PASS/FAIL per test (a failing test's output follows
-# its FAIL line) and ends with "integration: N passed, N failed"; exits
+# `timeout 120` (or the SECONDS of a "# timeout: SECONDS" line in the test).
+# Prints PASS/FAIL per test (a failing test's output follows its FAIL line) and ends with "integration: N passed, N failed"; exits
 # non-zero when any test failed.
 set -u
 
@@ -48,7 +48,9 @@ for t in "${tests[@]}"; do
         exit 2
     }
     mkdir "$box/work"
-    (cd "$box/work" && ENACT_ROOT="$ROOT" timeout 120 bash "$t") >"$box/output" 2>&1 </dev/null
+    # A test may ask for more time on a line "# timeout: SECONDS".
+    limit=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -1)
+    (cd "$box/work" && ENACT_ROOT="$ROOT" timeout "${limit:-120}" bash "$t") >"$box/output" 2>&1 </dev/null
     rc=$?
     if [ "$rc" -eq 0 ]; then
         passed=$((passed + 1))

@@ -77,9 +77,13 @@ for i in range(1, 5):
         print(i, "EPERM")
         continue
     answer = b""
-    while not (b"\r\n\r\n" in answer and answer.endswith(b"\n")):
+    while b"\r\n\r\n" not in answer:
         answer += s.recv(4096)
-    print(i, answer.split(b"\r\n")[0].decode())
+    head, body = answer.split(b"\r\n\r\n", 1)
+    length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
+    while len(body) < length:
+        body += s.recv(4096)
+    print(i, head.split(b"\r\n")[0].decode())
 PY
 out=$("$ENACT" run -c "$T/enact.ini" -- "$PY" "$T/raw.py" "$API_PORT")
 check_eq "retrying a refused request" "1 HTTP/1.1 200 OK
