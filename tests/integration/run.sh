@@ -3,8 +3,9 @@
 # ones named on the command line, e.g. `run.sh test_check`), each in a fresh
 # temp dir under ${TMPDIR:-/tmp} (its cwd, removed afterwards) and under
 # `timeout 120` (or the SECONDS of a "# timeout: SECONDS" line in the test).
-# Prints PASS/FAIL per test (a failing test's output follows its FAIL line) and ends with "integration: N passed, N failed"; exits
-# non-zero when any test failed.
+# Prints PASS/FAIL per test (a failing test's output follows its FAIL line)
+# and ends with "integration: N passed, N failed"; exits non-zero when any
+# test failed.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
