@@ -34,17 +34,26 @@ void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct t
                 (unsigned long long)t->success_threshold);
     if (!t->rate_limited && !t->quota.enabled && !t->has_breaker && !config_simulates(cfg, t))
         fprintf(out, "    no limit of its own\n");
-    if (t->timeout_seconds > 0)
+    if (t->timeout_seconds > 0 && t->nconnect > 0)
         fprintf(out, "    timeout  a connect gives up after %g s in all (blocking sockets)\n",
+                t->timeout_seconds);
+    if (t->timeout_seconds > 0 && t->nexec > 0)
+        fprintf(out, "    timeout  a program is ended after %g s (SIGTERM, then SIGKILL)\n",
                 t->timeout_seconds);
     if (t->io_timeout_seconds > 0)
         fprintf(out, "    timeout  each read or write gives up after %g s (blocking sockets)\n",
                 t->io_timeout_seconds);
-    if (t->retry.max_attempts > 1)
-        fprintf(out, "    retry    up to %u attempts on refused/unreachable/timed out, waiting "
-                     "%s%g s x%g per retry, at most %g s\n",
-                t->retry.max_attempts, t->retry.jitter ? "up to " : "", t->retry.initial_delay_s,
-                t->retry.base, t->retry.max_delay_s);
+    if (t->retry.max_attempts > 1 && (t->nconnect > 0 || t->retry_on_exit_nonzero))
+        fprintf(out, "    retry    up to %u attempts %s, waiting %s%g s x%g per retry, at most %g s\n",
+                t->retry.max_attempts,
+                t->nconnect == 0 ? "of a system() command that exits non-zero"
+                : t->retry_on_exit_nonzero
+                    ? "on refused/unreachable/timed out, and of a failed system() command"
+                    : "on refused/unreachable/timed out",
+                t->retry.jitter ? "up to " : "", t->retry.initial_delay_s, t->retry.base,
+                t->retry.max_delay_s);
+    if (t->dry_run_exit_code && t->nexec > 0)
+        fprintf(out, "    dry-run  a simulated program start exits with %u\n", t->dry_run_exit_code);
     if (t->on_limit == ON_LIMIT_WAIT)
         fprintf(out, "    on limit wait up to %g s (blocking connects), then refuse\n", t->max_wait);
     fprintf(out, "    refused  -1, errno %s\n", config_errno_name(t->deny_errno));

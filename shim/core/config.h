@@ -52,6 +52,7 @@ enum tool_key {
     TK_MAX_WAIT,
     TK_ERRNO,
     TK_DRY_RUN_RESPONSE,
+    TK_DRY_RUN_EXIT_CODE,
     TOOL_KEY_COUNT
 };
 
@@ -111,6 +112,7 @@ struct tool {
     int deny_errno; /* what a refused call returns (EPERM) */
     char *dry_run_response;
     size_t dry_run_response_len;
+    uint8_t dry_run_exit_code; /* a simulated exec's process ends with it */
 
     /* Name this tool's state in the state file, one per mechanism:
      * editing a tool's limits gives that mechanism fresh state and leaves

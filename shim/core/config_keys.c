@@ -102,7 +102,6 @@ static size_t edit_distance(const char *a, const char *b)
 /* ---- key tables ----------------------------------------------------------- */
 
 /* Why a key is accepted but has no effect yet; NULL when it is enforced. */
-#define LATER_PROC "programs' timeouts and retries are not governed yet"
 #define LATER_STRICT "strict mode is not built yet"
 
 struct key_info {
@@ -137,13 +136,14 @@ static const struct key_info TOOL_KEYS[TOOL_KEY_COUNT] = {
     [TK_RETRY_MAX] = {"retry.max_delay", NULL},
     [TK_RETRY_BASE] = {"retry.exponential_base", NULL},
     [TK_RETRY_JITTER] = {"retry.jitter", NULL},
-    [TK_RETRY_ON_EXIT] = {"retry.on_exit_nonzero", LATER_PROC},
+    [TK_RETRY_ON_EXIT] = {"retry.on_exit_nonzero", NULL},
     [TK_DRY_RUN] = {"dry_run", NULL},
     [TK_ACTION] = {"action", NULL},
     [TK_ON_LIMIT] = {"on_limit", NULL},
     [TK_MAX_WAIT] = {"max_wait", NULL},
     [TK_ERRNO] = {"errno", NULL},
     [TK_DRY_RUN_RESPONSE] = {"dry_run.response", NULL},
+    [TK_DRY_RUN_EXIT_CODE] = {"dry_run.exit_code", NULL},
 };
 
 static const char *const QUOTA_KEYS[] = {"quota.max_actions", "quota.window_hours", NULL};
@@ -540,6 +540,14 @@ static void tool_value(struct loader *ld, struct tool *t, enum tool_key k, const
     case TK_DRY_RUN_RESPONSE:
         set_response(ld, t, v);
         return;
+    case TK_DRY_RUN_EXIT_CODE: {
+        uint64_t code = 0;
+        if (strcmp(v, "0") == 0 || parse_count(v, 255, &code))
+            t->dry_run_exit_code = (uint8_t)code;
+        else
+            bad_value(ld, name, v, "a whole number from 0 to 255");
+        return;
+    }
     case TOOL_KEY_COUNT: break;
     }
 }
@@ -743,16 +751,28 @@ void config_finish_tool(struct loader *ld, struct tool *t)
     if (at[TK_MAX_WAIT] && t->on_limit != ON_LIMIT_WAIT)
         config_error(ld, at[TK_MAX_WAIT], "tool '%s' sets max_wait without on_limit = wait",
                      t->name);
-    /* Timeouts and retries are enforced for connections; a tool that also
-     * starts programs is told what does not apply to those yet. */
-    static const enum tool_key net_only[] = {TK_TIMEOUT,     TK_RETRY_ATTEMPTS, TK_RETRY_INITIAL,
-                                             TK_RETRY_MAX,   TK_RETRY_BASE,     TK_RETRY_JITTER};
-    for (size_t i = 0; t->nexec > 0 && i < sizeof net_only / sizeof net_only[0]; i++)
-        if (at[net_only[i]] && !(t->refused_keys & 1u << net_only[i]))
-            config_warning(ld, at[net_only[i]],
-                           "tool '%s': '%s' governs connections only; this build does not "
-                           "apply it to programs yet (%s)",
-                           t->name, TOOL_KEYS[net_only[i]].name, LATER_PROC);
+    /* Programs are retried only through system(), and only when asked:
+     * an exec cannot be undone and tried again. */
+    static const enum tool_key retry_keys[] = {TK_RETRY_ATTEMPTS, TK_RETRY_INITIAL, TK_RETRY_MAX,
+                                               TK_RETRY_BASE, TK_RETRY_JITTER};
+    for (size_t i = 0; t->nexec > 0 && !t->retry_on_exit_nonzero &&
+                       i < sizeof retry_keys / sizeof retry_keys[0];
+         i++)
+        if (at[retry_keys[i]] && !(t->refused_keys & 1u << retry_keys[i]))
+            config_warning(ld, at[retry_keys[i]],
+                           "tool '%s': '%s' retries connections; programs are retried only "
+                           "through system(), with retry.on_exit_nonzero = true",
+                           t->name, TOOL_KEYS[retry_keys[i]].name);
+    if (at[TK_DRY_RUN_EXIT_CODE] && t->nexec == 0)
+        config_warning(ld, at[TK_DRY_RUN_EXIT_CODE],
+                       "tool '%s': 'dry_run.exit_code' applies to programs, and this tool has no "
+                       "'exec =' rule",
+                       t->name);
+    if (at[TK_RETRY_ON_EXIT] && t->nexec == 0)
+        config_warning(ld, at[TK_RETRY_ON_EXIT],
+                       "tool '%s': 'retry.on_exit_nonzero' applies to programs, and this tool "
+                       "has no 'exec =' rule",
+                       t->name);
     static const enum tool_key socket_only[] = {TK_IO_TIMEOUT, TK_ACTION, TK_DRY_RUN_RESPONSE};
     for (size_t i = 0; t->nconnect == 0 && i < sizeof socket_only / sizeof socket_only[0]; i++)
         if (at[socket_only[i]] && !(t->refused_keys & 1u << socket_only[i]))

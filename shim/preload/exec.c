@@ -12,6 +12,7 @@
 #include "env.h"
 #include "exec.h"
 #include "real.h"
+#include "watchdog.h"
 #include "shim.h"
 
 #include <errno.h>
@@ -99,24 +100,36 @@ static struct decision unfollowable(const char *op, const struct tool *tool, con
 }
 
 /* What to do with the exec or spawn. */
+/* What an admitted exec or spawn runs: the tool that governs it (NULL:
+ * none) and the file found. */
+struct exec_plan {
+    const struct tool *tool;
+    char path[PATH_MAX];
+};
+
 static struct decision govern_exec(enum exec_form form, const char *file, char *const argv[],
-                                   const struct tool **governed)
+                                   struct exec_plan *plan)
 {
-    *governed = NULL;
+    plan->tool = NULL;
     const struct enact_config *cfg;
     struct decision d = {.action = GATE_PROCEED};
     if (!shim_enter(&cfg))
         return d;
-    char path[PATH_MAX];
     struct stat st;
     bool spawn = form == FORM_SPAWN || form == FORM_SPAWN_SEARCH;
     bool search = form == FORM_SEARCH || form == FORM_SPAWN_SEARCH;
+    if (!exec_find_program(file, search, plan->path, &st)) {
+        shim_leave();
+        return d;
+    }
+    const struct tool *tool = cfg ? config_match_exec(cfg, plan->path, argv) : NULL;
     if (env_take_admission(argv)) {
-        /* system() or popen() decided this one already. */
-    } else if (exec_find_program(file, search, path, &st)) {
-        const struct tool *tool = cfg ? config_match_exec(cfg, path, argv) : NULL;
+        /* system() or popen() decided this one already: only its timeout
+         * is left to apply. */
+        plan->tool = tool;
+    } else {
         if (cfg && cfg->static_binaries != STATIC_ALLOW)
-            d = unfollowable(spawn ? "spawn" : "exec", tool, path, argv);
+            d = unfollowable(spawn ? "spawn" : "exec", tool, plan->path, argv);
         if (d.action == GATE_PROCEED && (tool || !cfg)) {
             pid_t pid = getpid();
             uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
@@ -124,10 +137,10 @@ static struct decision govern_exec(enum exec_form form, const char *file, char *
                           last_refused.argv == argv && last_refused.dev == st.st_dev &&
                           last_refused.ino == st.st_ino &&
                           now - last_refused.at_ns < REPEAT_WINDOW_NS;
-            *governed = tool;
+            plan->tool = tool;
             d = shim_govern(&(struct call){.op = spawn ? "spawn" : "exec",
                                            .tool = tool,
-                                           .target = path,
+                                           .target = plan->path,
                                            .argv = argv,
                                            .quiet = repeat});
             last_refused.pid = d.action == GATE_REFUSE ? pid : 0;
@@ -149,11 +162,12 @@ static int refuse(int err)
 
 /* For the exec forms: true to go ahead. A refused call fails (errno set,
  * the caller returns -1); a simulated one ends the process as the program
- * would have on success (DESIGN §2: "no exec; the process exits 0"). */
-static bool exec_proceeds(struct decision d)
+ * would have on success (DESIGN §2: "no exec; the process exits 0"), or
+ * with the tool's dry_run.exit_code. */
+static bool exec_proceeds(struct decision d, const struct exec_plan *plan)
 {
     if (d.action == GATE_SIMULATE)
-        _exit(0);
+        _exit(plan->tool ? plan->tool->dry_run_exit_code : 0);
     if (d.action == GATE_REFUSE)
         errno = d.err;
     return d.action == GATE_PROCEED;
@@ -170,34 +184,45 @@ static void start_failed(const struct tool *tool)
 }
 
 /* Just before the real exec of a governed program: the parent's wait
- * tells the tool's breaker how it ends. */
-static void exec_starting(const struct tool *tool)
+ * tells the tool's breaker how it ends, and a watchdog bounds its time. */
+static void exec_starting(const struct exec_plan *plan, char *const argv[])
 {
-    if (tool)
-        children_note(getpid(), getppid(), tool, shim_thread_id());
+    if (!plan->tool)
+        return;
+    children_note(getpid(), getppid(), plan->tool, shim_thread_id());
+    watchdog_start(getpid(),
+                   &(struct call){.op = "exec", .tool = plan->tool, .target = plan->path,
+                                  .argv = argv, .pid = getpid()},
+                   false);
 }
 
 /* The real exec returned: the program did not start, a failure. */
-static int exec_failed(const struct tool *tool, int rc)
+static int exec_failed(const struct exec_plan *plan, int rc)
 {
-    if (tool) {
+    if (plan->tool) {
         int err = errno;
         children_forget(getpid());
-        start_failed(tool);
+        start_failed(plan->tool);
         errno = err;
     }
     return rc;
 }
 
-/* After a real spawn: its child is noted, or the failure told. */
-static int spawned(const struct tool *tool, int rc, pid_t child, pid_t *pid)
+/* After a real spawn: its child is noted and watched, or the failure told. */
+static int spawned(const struct exec_plan *plan, char *const argv[], int rc, pid_t child,
+                   pid_t *pid)
 {
     if (rc == 0 && pid)
         *pid = child;
-    if (tool && rc == 0)
-        children_note(child, getpid(), tool, shim_thread_id());
-    else if (tool)
-        start_failed(tool);
+    if (plan->tool && rc == 0) {
+        children_note(child, getpid(), plan->tool, shim_thread_id());
+        watchdog_start(child,
+                       &(struct call){.op = "spawn", .tool = plan->tool, .target = plan->path,
+                                      .argv = argv, .pid = child},
+                       true);
+    } else if (plan->tool) {
+        start_failed(plan->tool);
+    }
     return rc;
 }
 
@@ -228,42 +253,42 @@ static int spawn_result(struct decision d, pid_t *pid)
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-    const struct tool *tool;
-    if (!exec_proceeds(govern_exec(FORM_PATH, path, argv, &tool)))
+    struct exec_plan plan;
+    if (!exec_proceeds(govern_exec(FORM_PATH, path, argv, &plan), &plan))
         return -1;
     ENV_FOR_CHILD(child_env, envp);
-    exec_starting(tool);
-    return exec_failed(tool, real.execve(path, argv, child_env));
+    exec_starting(&plan, argv);
+    return exec_failed(&plan, real.execve(path, argv, child_env));
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
-    const struct tool *tool;
-    if (!exec_proceeds(govern_exec(FORM_PATH, path, argv, &tool)))
+    struct exec_plan plan;
+    if (!exec_proceeds(govern_exec(FORM_PATH, path, argv, &plan), &plan))
         return -1;
     ENV_FOR_CHILD(child_env, environ);
-    exec_starting(tool);
-    return exec_failed(tool, real.execve(path, argv, child_env));
+    exec_starting(&plan, argv);
+    return exec_failed(&plan, real.execve(path, argv, child_env));
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
-    const struct tool *tool;
-    if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv, &tool)))
+    struct exec_plan plan;
+    if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv, &plan), &plan))
         return -1;
     ENV_FOR_CHILD(child_env, environ);
-    exec_starting(tool);
-    return exec_failed(tool, real.execvpe(file, argv, child_env));
+    exec_starting(&plan, argv);
+    return exec_failed(&plan, real.execvpe(file, argv, child_env));
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    const struct tool *tool;
-    if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv, &tool)))
+    struct exec_plan plan;
+    if (!exec_proceeds(govern_exec(FORM_SEARCH, file, argv, &plan), &plan))
         return -1;
     ENV_FOR_CHILD(child_env, envp);
-    exec_starting(tool);
-    return exec_failed(tool, real.execvpe(file, argv, child_env));
+    exec_starting(&plan, argv);
+    return exec_failed(&plan, real.execvpe(file, argv, child_env));
 }
 
 /* The file behind a descriptor (fexecve, execveat), by its /proc link;
@@ -296,13 +321,13 @@ static bool fd_path(int fd, const char *rel, char out[PATH_MAX])
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     char path[PATH_MAX];
-    const struct tool *tool = NULL;
+    struct exec_plan plan = {.tool = NULL};
     if (fd >= 0 && fd_path(fd, NULL, path) &&
-        !exec_proceeds(govern_exec(FORM_PATH, path, argv, &tool)))
+        !exec_proceeds(govern_exec(FORM_PATH, path, argv, &plan), &plan))
         return -1;
     ENV_FOR_CHILD(child_env, envp);
-    exec_starting(tool);
-    return exec_failed(tool, real.fexecve(fd, argv, child_env));
+    exec_starting(&plan, argv);
+    return exec_failed(&plan, real.fexecve(fd, argv, child_env));
 }
 
 EXPORT int execveat(int dirfd, const char *file, char *const argv[], char *const envp[],
@@ -316,12 +341,12 @@ EXPORT int execveat(int dirfd, const char *file, char *const argv[], char *const
                     ? path
                     : file;
     }
-    const struct tool *tool;
-    if (!exec_proceeds(govern_exec(FORM_PATH, named, argv, &tool)))
+    struct exec_plan plan;
+    if (!exec_proceeds(govern_exec(FORM_PATH, named, argv, &plan), &plan))
         return -1;
     ENV_FOR_CHILD(child_env, envp);
-    exec_starting(tool);
-    return exec_failed(tool, real.execveat(dirfd, file, argv, child_env, flags));
+    exec_starting(&plan, argv);
+    return exec_failed(&plan, real.execveat(dirfd, file, argv, child_env, flags));
 }
 
 /* The execl forms: gather the variadic arguments into an argv on the stack,
@@ -372,25 +397,25 @@ EXPORT int execle(const char *path, const char *arg, ...)
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    const struct tool *tool;
-    int r = spawn_result(govern_exec(FORM_SPAWN, path, argv, &tool), pid);
+    struct exec_plan plan;
+    int r = spawn_result(govern_exec(FORM_SPAWN, path, argv, &plan), pid);
     if (r >= 0)
         return r;
     ENV_FOR_CHILD(child_env, envp);
     pid_t child = 0;
     r = real.posix_spawn(&child, path, actions, attr, argv, child_env);
-    return spawned(tool, r, child, pid);
+    return spawned(&plan, argv, r, child, pid);
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
                         const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    const struct tool *tool;
-    int r = spawn_result(govern_exec(FORM_SPAWN_SEARCH, file, argv, &tool), pid);
+    struct exec_plan plan;
+    int r = spawn_result(govern_exec(FORM_SPAWN_SEARCH, file, argv, &plan), pid);
     if (r >= 0)
         return r;
     ENV_FOR_CHILD(child_env, envp);
     pid_t child = 0;
     r = real.posix_spawnp(&child, file, actions, attr, argv, child_env);
-    return spawned(tool, r, child, pid);
+    return spawned(&plan, argv, r, child, pid);
 }

@@ -9,7 +9,11 @@
  * tool's errno; simulated, system() returns 0 and popen() an empty stream
  * whose pclose() is 0. The shell is then admitted to run exactly that
  * command (env_admission_entry), so it is not decided twice. Any other
- * command line is governed at each program the shell starts. */
+ * command line is governed at each program the shell starts. The exit
+ * status tells the tool's breaker how the command went, and with
+ * retry.on_exit_nonzero a failed system() command is run again. */
+#include "../core/backoff.h"
+#include "../core/clock.h"
 #include "../core/shell_words.h"
 #include "env.h"
 #include "exec.h"
@@ -22,6 +26,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,27 +39,31 @@ struct shell_call {
     bool decided;
     const struct tool *tool; /* when decided */
     char admission[ENV_ADMISSION_MAX];
+    char path[PATH_MAX];
+    char *words[WORDS_MAX];
+    char buf[4096];
 };
 
-static struct shell_call decide_command(const char *op, const char *cmd)
+/* Decides cmd into *sc, as op; every attempt of a retried system() again. */
+static void decide_command(const char *op, const char *cmd, struct shell_call *sc)
 {
-    struct shell_call sc = {.d = {.action = GATE_PROCEED}};
-    char buf[4096], path[PATH_MAX];
-    char *words[WORDS_MAX];
+    sc->d = (struct decision){.action = GATE_PROCEED};
+    sc->decided = false;
+    sc->tool = NULL;
     struct stat st;
     const struct enact_config *cfg;
-    if (!shell_simple_words(cmd, buf, sizeof buf, words, WORDS_MAX) ||
-        !exec_find_program(words[0], true, path, &st) || !shim_enter(&cfg))
-        return sc;
-    const struct tool *tool = cfg ? config_match_exec(cfg, path, words) : NULL;
+    if (!shell_simple_words(cmd, sc->buf, sizeof sc->buf, sc->words, WORDS_MAX) ||
+        !exec_find_program(sc->words[0], true, sc->path, &st) || !shim_enter(&cfg))
+        return;
+    const struct tool *tool = cfg ? config_match_exec(cfg, sc->path, sc->words) : NULL;
     if (tool || !cfg) {
-        sc.d = shim_govern(&(struct call){.op = op, .tool = tool, .target = path, .argv = words});
-        sc.decided = true;
-        sc.tool = tool;
-        env_admission_entry(words, sc.admission);
+        sc->d = shim_govern(
+            &(struct call){.op = op, .tool = tool, .target = sc->path, .argv = sc->words});
+        sc->decided = true;
+        sc->tool = tool;
+        env_admission_entry(sc->words, sc->admission);
     }
     shim_leave();
-    return sc;
 }
 
 /* Starts `sh -c cmd` with the shim's environment (and the admission, if
@@ -125,6 +134,51 @@ static int run_system(const char *cmd, const struct shell_call *sc)
     return status;
 }
 
+static bool failed(int status)
+{
+    return status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+/* With retry.on_exit_nonzero, a command that failed runs again after the
+ * tool's backoff, every attempt through the gate, all within
+ * timeout_seconds when the tool has one. Refused or simulated, an attempt
+ * ends the run as a first attempt would. */
+static int system_attempts(const char *cmd, struct shell_call *sc)
+{
+    uint64_t start = clock_now_ns(CLOCK_MONOTONIC);
+    uint64_t seed = start ^ (uint64_t)(uint32_t)shim_thread_id() << 32;
+    struct random_source rng = {splitmix64_next, &seed};
+    for (uint32_t attempt = 1;; attempt++) {
+        if (sc->d.action == GATE_REFUSE)
+            return W_EXITCODE(126, 0);
+        if (sc->d.action == GATE_SIMULATE)
+            return 0;
+        int status = run_system(cmd, sc);
+        const struct tool *t = sc->tool;
+        tell_breaker(t, status);
+        if (!t || !t->retry_on_exit_nonzero || !failed(status) ||
+            !backoff_should_retry(&t->retry, attempt))
+            return status;
+        uint64_t delay = backoff_delay_ns(&t->retry, attempt - 1, &rng);
+        if (t->timeout_seconds > 0 &&
+            clock_now_ns(CLOCK_MONOTONIC) + delay - start >= (uint64_t)(t->timeout_seconds * 1e9))
+            return status;
+        char detail[112];
+        snprintf(detail, sizeof detail, "attempt %u of %u %s %d; the next in %.3f s", attempt,
+                 t->retry.max_attempts,
+                 status != -1 && WIFSIGNALED(status) ? "was killed by signal" : "exited with",
+                 status == -1 ? -1 : WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+                 (double)delay / 1e9);
+        shim_record(&(struct call){.op = "system", .tool = t, .target = sc->path,
+                                   .argv = sc->words},
+                    "retry", 0, delay, detail);
+        struct timespec left = {(time_t)(delay / 1000000000u), (long)(delay % 1000000000u)};
+        while (nanosleep(&left, &left) != 0 && errno == EINTR)
+            ;
+        decide_command("system", cmd, sc);
+    }
+}
+
 EXPORT int system(const char *cmd)
 {
     real_ensure();
@@ -132,14 +186,9 @@ EXPORT int system(const char *cmd)
     if (!cmd || !shim_enter(&cfg))
         return real.system(cmd);
     shim_leave();
-    struct shell_call sc = decide_command("system", cmd);
-    if (sc.d.action == GATE_REFUSE)
-        return W_EXITCODE(126, 0);
-    if (sc.d.action == GATE_SIMULATE)
-        return 0;
-    int status = run_system(cmd, &sc);
-    tell_breaker(sc.tool, status);
-    return status;
+    struct shell_call sc;
+    decide_command("system", cmd, &sc);
+    return system_attempts(cmd, &sc);
 }
 
 /* ---- popen -------------------------------------------------------------- */
@@ -256,7 +305,8 @@ EXPORT FILE *popen(const char *cmd, const char *mode)
         errno = EINVAL;
         return NULL;
     }
-    struct shell_call sc = decide_command("popen", cmd);
+    struct shell_call sc;
+    decide_command("popen", cmd, &sc);
     if (sc.d.action == GATE_REFUSE) {
         errno = sc.d.err;
         return NULL;

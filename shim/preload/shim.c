@@ -153,7 +153,7 @@ static struct audit_event record_for(const struct call *c)
 {
     return (struct audit_event){
         .unix_ns = clock_now_ns(CLOCK_REALTIME),
-        .pid = getpid(),
+        .pid = c->pid ? c->pid : getpid(),
         .agent = proc.agent,
         .exe = program_invocation_short_name,
         .op = c->op,

@@ -27,6 +27,7 @@ struct call {
     bool quiet;              /* a repeat of a refusal already recorded: no record */
     bool defer_dry_run;      /* a simulated connection or request: its record waits
                                 for the bytes sent (shim_simulated) */
+    int pid;                 /* the process the record is about; 0: the caller */
     uint64_t may_wait_ns;    /* on_limit = wait: a refusal that ends within this is
                                 waited out, not recorded (the decision says how long) */
 };

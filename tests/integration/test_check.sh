@@ -49,14 +49,14 @@ check_run missing.ini
 [ "$RC" -ne 0 ] || fail "missing file: exit status 0"
 grep -q 'missing\.ini' <<<"$OUT" || fail "missing file: the message does not name the file"
 
-# retry.on_exit_nonzero is designed but not enforced yet: accepted, with a
-# warning on its line.
-sed 's/^exec = touch$/exec = touch\nretry.on_exit_nonzero = true/' valid.ini >later.ini
-check_eq "the key is on line 9" "retry.on_exit_nonzero = true" "$(sed -n 9p later.ini)"
+# strict is designed but not enforced yet: accepted, with a warning on its
+# line.
+sed 's/^state = t.state$/state = t.state\nstrict = true/' valid.ini >later.ini
+check_eq "the key is on line 3" "strict = true" "$(sed -n 3p later.ini)"
 check_run later.ini
-[ "$RC" -eq 0 ] || fail "retry.on_exit_nonzero: exit status $RC"
-grep -q '^later\.ini:9: warning: .*not enforced' <<<"$OUT" ||
-    fail "retry.on_exit_nonzero: no 'later.ini:9: warning: ... not enforced' line"
+[ "$RC" -eq 0 ] || fail "strict: exit status $RC"
+grep -q '^later\.ini:3: warning: .*not enforced' <<<"$OUT" ||
+    fail "strict: no 'later.ini:3: warning: ... not enforced' line"
 
 # A key for connections on a tool that only starts programs does nothing:
 # said on its line.
