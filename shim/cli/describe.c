@@ -53,7 +53,8 @@ void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct t
                 t->retry.jitter ? "up to " : "", t->retry.initial_delay_s, t->retry.base,
                 t->retry.max_delay_s);
     if (t->dry_run_exit_code && t->nexec > 0)
-        fprintf(out, "    dry-run  a simulated program start exits with %u\n", t->dry_run_exit_code);
+        fprintf(out, "    dry-run  a simulated exec ends its process with %u (a spawn's child, 0)\n",
+                t->dry_run_exit_code);
     if (t->on_limit == ON_LIMIT_WAIT)
         fprintf(out, "    on limit wait up to %g s (blocking connects), then refuse\n", t->max_wait);
     fprintf(out, "    refused  -1, errno %s\n", config_errno_name(t->deny_errno));

@@ -36,6 +36,7 @@ static const struct table_kind {
     {REGION_BREAKERS, sizeof(struct breaker_slot), _Alignof(struct breaker_slot), 64, 1u << 16},
     {REGION_AGENTS, sizeof(struct agent_slot), _Alignof(struct agent_slot), 256, 1u << 16},
     {REGION_HOSTS, sizeof(struct host_slot), _Alignof(struct host_slot), 1024, 1u << 16},
+    {REGION_CHILDREN, sizeof(struct child_slot), _Alignof(struct child_slot), 1024, 1u << 16},
 };
 #define NTABLES (sizeof TABLES / sizeof TABLES[0])
 
@@ -61,6 +62,7 @@ static uint64_t layout_signature(void)
         sizeof(struct agent_slot),
         sizeof(struct host_slot),
         offsetof(struct host_slot, name),
+        sizeof(struct child_slot),
     };
     return fnv64_bytes(FNV64_OFFSET, parts, sizeof parts);
 }
@@ -82,13 +84,14 @@ struct state_sizes state_sizes_for(size_t ntools)
         .breakers = pow2_between(t * 2, TABLES[2].min, TABLES[2].max),
         .agents = TABLES[3].min,
         .hosts = TABLES[4].min,
+        .children = TABLES[5].min,
     };
 }
 
 static uint32_t wanted(const struct state_sizes *want, size_t table)
 {
     const uint32_t asked[] = {want->buckets, want->quotas, want->breakers, want->agents,
-                              want->hosts};
+                              want->hosts,   want->children};
     uint32_t n = asked[table];
     return pow2_between(n, TABLES[table].min, TABLES[table].max);
 }
@@ -246,6 +249,8 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     m->nagents = r[REGION_AGENTS].count;
     m->hosts = (struct host_slot *)((char *)base + r[REGION_HOSTS].offset);
     m->nhosts = r[REGION_HOSTS].count;
+    m->children = (struct child_slot *)((char *)base + r[REGION_CHILDREN].offset);
+    m->nchildren = r[REGION_CHILDREN].count;
     return 0;
 }
 
@@ -575,6 +580,75 @@ bool state_host_lookup(struct state_map *m, const uint8_t addr[16], char *out, s
                 return same && before != 0 && n > 0;
         }
         return false;
+    }
+    return false;
+}
+
+/* ---- children ------------------------------------------------------------ */
+
+#define CHILD_STALE_NS (UINT64_C(3600) * 1000000000u)
+#define CHILD_WRITING 1u
+
+static uint64_t child_key(int32_t pid, int32_t parent)
+{
+    return (uint64_t)(uint32_t)parent << 32 | (uint32_t)pid;
+}
+
+static struct child_slot *child_probe(struct state_map *m, uint64_t key, uint32_t i)
+{
+    uint64_t h = fnv64_bytes(FNV64_OFFSET, &key, sizeof key);
+    return &m->children[(h + i) & (m->nchildren - 1)];
+}
+
+bool state_child_note(struct state_map *m, int32_t pid, int32_t parent, uint64_t tool_id,
+                      int32_t owner, uint64_t real_ns)
+{
+    uint64_t key = child_key(pid, parent);
+    if (!m->children || key <= CHILD_WRITING)
+        return false;
+    uint32_t window = PROBE_LIMIT < m->nchildren ? PROBE_LIMIT : m->nchildren;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < window; i++) {
+            struct child_slot *c = child_probe(m, key, i);
+            uint64_t seen = __atomic_load_n(&c->key, __ATOMIC_ACQUIRE);
+            /* First pass: a free slot or our own old note; second: a stale one. */
+            bool usable = seen == 0 || seen == key ||
+                          (pass == 1 && seen != CHILD_WRITING &&
+                           real_ns - __atomic_load_n(&c->since_ns, __ATOMIC_RELAXED) >
+                               CHILD_STALE_NS);
+            if (!usable || !__atomic_compare_exchange_n(&c->key, &seen, CHILD_WRITING, false,
+                                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+                continue;
+            c->tool_id = tool_id;
+            c->owner = owner;
+            __atomic_store_n(&c->since_ns, real_ns, __ATOMIC_RELAXED);
+            __atomic_store_n(&c->key, key, __ATOMIC_RELEASE);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool state_child_take(struct state_map *m, int32_t pid, int32_t parent, uint64_t *tool_id,
+                      int32_t *owner)
+{
+    uint64_t key = child_key(pid, parent);
+    if (!m->children || key <= CHILD_WRITING)
+        return false;
+    uint32_t window = PROBE_LIMIT < m->nchildren ? PROBE_LIMIT : m->nchildren;
+    for (uint32_t i = 0; i < window; i++) {
+        struct child_slot *c = child_probe(m, key, i);
+        if (__atomic_load_n(&c->key, __ATOMIC_ACQUIRE) != key)
+            continue;
+        uint64_t id = c->tool_id;
+        int32_t who = c->owner;
+        uint64_t want = key;
+        if (__atomic_compare_exchange_n(&c->key, &want, 0, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED)) {
+            *tool_id = id;
+            *owner = who;
+            return true;
+        }
     }
     return false;
 }

@@ -39,7 +39,7 @@
 #include <stdint.h>
 
 #define STATE_MAGIC "ENACTST\0"
-#define STATE_VERSION 5u
+#define STATE_VERSION 6u
 
 enum state_region_id {
     REGION_BUCKETS,
@@ -47,6 +47,7 @@ enum state_region_id {
     REGION_BREAKERS,
     REGION_AGENTS,
     REGION_HOSTS,
+    REGION_CHILDREN,
     REGION_SLOTS = 8
 };
 
@@ -97,6 +98,18 @@ struct host_slot {
     char name[256]; /* lower case, NUL-terminated */
 };
 
+/* A governed program's process, noted at its exec (or spawn) so that the
+ * parent that waits for it tells the tool's breaker how it ended: the exec
+ * happens in the child, in a process image of its own, and only this file
+ * is shared by both. Unlike the other tables, slots are freed. */
+struct child_slot {
+    uint64_t key;     /* parent << 32 | pid; 0 free, 1 being written */
+    uint64_t tool_id; /* the tool's breaker_id */
+    uint64_t since_ns; /* CLOCK_REALTIME at the note: stale ones are taken over */
+    int32_t owner;    /* the thread holding the decision's probe lease */
+    uint32_t unused;
+};
+
 struct state_map {
     void *base;
     size_t size;
@@ -111,11 +124,13 @@ struct state_map {
     uint32_t nagents;
     struct host_slot *hosts;
     uint32_t nhosts;
+    struct child_slot *children;
+    uint32_t nchildren;
 };
 
 /* How many slots of each table a new file gets. */
 struct state_sizes {
-    uint32_t buckets, quotas, breakers, agents, hosts;
+    uint32_t buckets, quotas, breakers, agents, hosts, children;
 };
 
 enum state_open_result { STATE_OPENED, STATE_REBUILT, STATE_FAILED };
@@ -174,5 +189,15 @@ void state_host_record(struct state_map *m, const uint8_t addr[16], const char *
 /* The name addr was last resolved from, into out (lower case); false when
  * none is known. Lock-free. */
 bool state_host_lookup(struct state_map *m, const uint8_t addr[16], char *out, size_t cap);
+
+/* Notes that pid, a child of parent, runs a program of the tool whose
+ * breaker_id is tool_id. False when the table has no room (a note older
+ * than an hour is taken over). */
+bool state_child_note(struct state_map *m, int32_t pid, int32_t parent, uint64_t tool_id,
+                      int32_t owner, uint64_t real_ns);
+
+/* Takes the note of pid, a child of parent: its tool_id and owner. */
+bool state_child_take(struct state_map *m, int32_t pid, int32_t parent, uint64_t *tool_id,
+                      int32_t *owner);
 
 #endif

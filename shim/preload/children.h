@@ -4,12 +4,11 @@
  * posix_spawn, system, popen) succeeds when it exits 0 and fails when it
  * exits otherwise or dies of a signal (DESIGN §3). The parent learns the
  * status in its wait call; the exec that made the child happened in the
- * child, after fork, in memory of its own. So the table lives in a shared
- * anonymous mapping made at start: a forked child's note, written just
- * before its exec, is seen by its parent, and by every process of the fork
- * tree, each finding its own children by (pid, parent pid). An exec
- * replaces the mapping with the new program's own. Lock-free, no
- * allocation: vfork-safe. */
+ * child, in a process image of its own, possibly one that was itself
+ * exec'd in place (bash -c prog). So the notes live in the shared state
+ * file, which every governed process maps: a child notes (its pid, its
+ * parent's pid, the tool) just before its exec, and its parent takes the
+ * note when it reaps it. Lock-free, no allocation: vfork-safe. */
 #ifndef ENACT_CHILDREN_H
 #define ENACT_CHILDREN_H
 
@@ -18,8 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* From the constructor: makes the table when some tool with exec rules has
- * a breaker. */
+/* From the constructor: notes are kept only when some tool with exec
+ * rules has a breaker. */
 void children_init(const struct enact_config *cfg);
 
 /* pid (a child of parent) runs a program of tool; owner is the thread that

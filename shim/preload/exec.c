@@ -104,6 +104,7 @@ static struct decision unfollowable(const char *op, const struct tool *tool, con
  * none) and the file found. */
 struct exec_plan {
     const struct tool *tool;
+    bool admitted; /* decided by system() or popen(), which also tell how it ends */
     char path[PATH_MAX];
 };
 
@@ -111,6 +112,7 @@ static struct decision govern_exec(enum exec_form form, const char *file, char *
                                    struct exec_plan *plan)
 {
     plan->tool = NULL;
+    plan->admitted = false;
     const struct enact_config *cfg;
     struct decision d = {.action = GATE_PROCEED};
     if (!shim_enter(&cfg))
@@ -127,6 +129,7 @@ static struct decision govern_exec(enum exec_form form, const char *file, char *
         /* system() or popen() decided this one already: only its timeout
          * is left to apply. */
         plan->tool = tool;
+        plan->admitted = true;
     } else {
         if (cfg && cfg->static_binaries != STATIC_ALLOW)
             d = unfollowable(spawn ? "spawn" : "exec", tool, plan->path, argv);
@@ -189,7 +192,8 @@ static void exec_starting(const struct exec_plan *plan, char *const argv[])
 {
     if (!plan->tool)
         return;
-    children_note(getpid(), getppid(), plan->tool, shim_thread_id());
+    if (!plan->admitted)
+        children_note(getpid(), getppid(), plan->tool, shim_thread_id());
     watchdog_start(getpid(),
                    &(struct call){.op = "exec", .tool = plan->tool, .target = plan->path,
                                   .argv = argv, .pid = getpid()},
@@ -199,7 +203,7 @@ static void exec_starting(const struct exec_plan *plan, char *const argv[])
 /* The real exec returned: the program did not start, a failure. */
 static int exec_failed(const struct exec_plan *plan, int rc)
 {
-    if (plan->tool) {
+    if (plan->tool && !plan->admitted) {
         int err = errno;
         children_forget(getpid());
         start_failed(plan->tool);

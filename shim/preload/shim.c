@@ -133,6 +133,16 @@ __attribute__((constructor)) static void shim_init(void)
     map_state(cfg, NULL);
 }
 
+const struct enact_config *shim_config(void)
+{
+    return proc.cfg;
+}
+
+struct state_map *shim_state(void)
+{
+    return proc.cfg ? current_state(proc.cfg) : NULL;
+}
+
 bool shim_enter(const struct enact_config **cfg)
 {
     real_ensure();

@@ -72,6 +72,11 @@ void shim_record(const struct call *c, const char *verdict, int err, uint64_t af
  * the caller's errno. */
 void shim_simulated(const struct call *c, const void *sent, size_t len);
 
+/* The config (NULL when broken) and the current state mapping (NULL when
+ * it cannot be had), for interposers that need more than a decision. */
+const struct enact_config *shim_config(void);
+struct state_map *shim_state(void);
+
 /* The calling thread's id (a syscall: a vfork child gets its own). */
 int32_t shim_thread_id(void);
 

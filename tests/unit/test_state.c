@@ -18,12 +18,14 @@
 #define MIN_BREAKERS 64u
 #define MIN_AGENTS 256u
 #define MIN_HOSTS 1024u
+#define MIN_CHILDREN 1024u
 #define REGION_ALIGN 64u
 static const struct state_sizes MIN_SIZES = {.buckets = MIN_BUCKETS,
                                              .quotas = MIN_QUOTAS,
                                              .breakers = MIN_BREAKERS,
                                              .agents = MIN_AGENTS,
-                                             .hosts = MIN_HOSTS};
+                                             .hosts = MIN_HOSTS,
+                                             .children = MIN_CHILDREN};
 
 /* Sizes that differ from the minimum in some tables. */
 static struct state_sizes sizes_with(uint32_t buckets, uint32_t quotas, uint32_t breakers,
@@ -33,23 +35,24 @@ static struct state_sizes sizes_with(uint32_t buckets, uint32_t quotas, uint32_t
                                 .quotas = quotas,
                                 .breakers = breakers,
                                 .agents = agents,
-                                .hosts = hosts};
+                                .hosts = hosts,
+                                .children = MIN_CHILDREN};
 }
 
 /* The tables of the file, in file order, as state.h documents them. */
-enum { NTABLES = 5 };
+enum { NTABLES = 6 };
 static const struct {
     enum state_region_id region;
     size_t entry_size;
 } TABLES[NTABLES] = {
     {REGION_BUCKETS, sizeof(struct bucket_slot)},   {REGION_QUOTAS, sizeof(struct quota_slot)},
     {REGION_BREAKERS, sizeof(struct breaker_slot)}, {REGION_AGENTS, sizeof(struct agent_slot)},
-    {REGION_HOSTS, sizeof(struct host_slot)},
+    {REGION_HOSTS, sizeof(struct host_slot)},       {REGION_CHILDREN, sizeof(struct child_slot)},
 };
 
 static uint32_t count_of(struct state_sizes s, int table)
 {
-    const uint32_t n[NTABLES] = {s.buckets, s.quotas, s.breakers, s.agents, s.hosts};
+    const uint32_t n[NTABLES] = {s.buckets, s.quotas, s.breakers, s.agents, s.hosts, s.children};
     return n[table];
 }
 
@@ -170,6 +173,7 @@ static void assert_valid_fresh_map(const struct state_map *m, struct state_sizes
     assert_int_equal(m->nbreakers, s.breakers);
     assert_int_equal(m->nagents, s.agents);
     assert_int_equal(m->nhosts, s.hosts);
+    assert_int_equal(m->nchildren, s.children);
     assert_int_equal(m->size, expected_size(s));
     const struct state_header *h = m->base;
     assert_memory_equal(h->magic, STATE_MAGIC, 8);
@@ -202,11 +206,13 @@ static void assert_valid_fresh_map(const struct state_map *m, struct state_sizes
     assert_ptr_equal(m->breakers, base + r[REGION_BREAKERS].offset);
     assert_ptr_equal(m->agents, base + r[REGION_AGENTS].offset);
     assert_ptr_equal(m->hosts, base + r[REGION_HOSTS].offset);
+    assert_ptr_equal(m->children, base + r[REGION_CHILDREN].offset);
     assert_zero_entries(m->buckets, s.buckets, sizeof *m->buckets);
     assert_zero_entries(m->quotas, s.quotas, sizeof *m->quotas);
     assert_zero_entries(m->breakers, s.breakers, sizeof *m->breakers);
     assert_zero_entries(m->agents, s.agents, sizeof *m->agents);
     assert_zero_entries(m->hosts, s.hosts, sizeof *m->hosts);
+    assert_zero_entries(m->children, s.children, sizeof *m->children);
 }
 
 static void assert_sizes(struct state_sizes got, uint32_t buckets, uint32_t quotas,
@@ -218,6 +224,7 @@ static void assert_sizes(struct state_sizes got, uint32_t buckets, uint32_t quot
     /* Agents and host names do not grow with tools. */
     assert_int_equal(got.agents, MIN_AGENTS);
     assert_int_equal(got.hosts, MIN_HOSTS);
+    assert_int_equal(got.children, MIN_CHILDREN);
 }
 
 static void test_slots_for(void **state)
@@ -608,6 +615,54 @@ static void test_hosts(void **state)
     state_host_record(&none, a, "x.example", 1);
     assert_false(state_host_lookup(&none, a, out, sizeof out));
     state_close(&m2);
+}
+
+/* A child's note is taken once, by its parent only, also through another
+ * map of the file (the parent's); a note an hour old is taken over when
+ * the table has no other room; many notes fit side by side. */
+static void test_children(void **state)
+{
+    struct fixture *f = *state;
+    struct state_map parent_view;
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, NULL, &parent_view, f->msg, sizeof f->msg),
+                     STATE_OPENED);
+    const uint64_t now = UINT64_C(1800000000) * 1000000000u;
+    uint64_t id;
+    int32_t owner;
+    assert_false(state_child_take(&f->m, 4242, 100, &id, &owner));
+    assert_true(state_child_note(&f->m, 4242, 100, 0xabcdef, 77, now));
+    assert_false(state_child_take(&parent_view, 4242, 101, &id, &owner)); /* not its parent */
+    assert_false(state_child_take(&parent_view, 4243, 100, &id, &owner)); /* another child */
+    assert_true(state_child_take(&parent_view, 4242, 100, &id, &owner));
+    assert_int_equal(id, 0xabcdef);
+    assert_int_equal(owner, 77);
+    assert_false(state_child_take(&f->m, 4242, 100, &id, &owner)); /* taken once */
+
+    /* 1000 children of one parent at once: each found with its own tool. */
+    unsigned noted = 0;
+    for (int32_t pid = 1; pid <= 1000; pid++)
+        noted += state_child_note(&f->m, pid, 7, (uint64_t)pid * 3, pid, now);
+    assert_true(noted >= 990); /* a probe window may fill up: a few may not fit */
+    unsigned taken = 0;
+    for (int32_t pid = 1; pid <= 1000; pid++) {
+        if (state_child_take(&parent_view, pid, 7, &id, &owner)) {
+            assert_int_equal(id, (uint64_t)pid * 3);
+            assert_int_equal(owner, pid);
+            taken++;
+        }
+    }
+    assert_int_equal(taken, noted);
+
+    /* A full table: fresh notes do not push each other out; stale ones go. */
+    for (int32_t pid = 1; pid <= 4000; pid++)
+        state_child_note(&f->m, pid, 9, 1, 1, now);
+    bool fitted = state_child_note(&f->m, 999999, 9, 5, 5, now + 1);
+    uint64_t later = now + UINT64_C(3601) * 1000000000u;
+    assert_true(fitted || state_child_note(&f->m, 999999, 9, 5, 5, later));
+    assert_true(state_child_take(&f->m, 999999, 9, &id, &owner));
+    assert_int_equal(id, 5);
+    state_close(&parent_view);
 }
 
 static void test_find_does_not_claim(void **state)
@@ -1399,6 +1454,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_slots_for),
+        T(test_children),
         T(test_open_creates_file_and_folders),
         T(test_open_sizes_table),
         T(test_reopen_maps_same_table),
