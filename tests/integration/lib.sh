@@ -19,6 +19,8 @@ TEST_NAME=$(basename "$0" .sh)
 
 # Hermetic: nothing of the caller's governance or proxies leaks in.
 unset LD_PRELOAD ENACT_CONFIG ENACT_AGENT ENACT_MODE
+# Nor an outer make's (make test): a make run by a test prints as make[1].
+unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY ftp_proxy FTP_PROXY \
     no_proxy NO_PROXY
 
