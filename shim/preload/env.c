@@ -18,6 +18,12 @@ static char shim_path[PATH_MAX];
 static char config_entry[PATH_MAX + 16];
 static char agent_entry[96];
 static char mode_entry[32];
+/* LD_PRELOAD as the program was started with it, and what is left of it
+ * once the shim's entry is taken out: a child whose environment still has
+ * the latter gets the former back, in its order (a sanitizer runtime that
+ * must come first stays first). Empty when too long to keep. */
+static char started_preload[4096];
+static char scrubbed_preload[4096];
 
 static uint64_t admitted; /* hash of the argv this process may exec undecided; 0: none */
 
@@ -97,7 +103,13 @@ static void scrub_environ(void)
     if (!preload)
         return;
     char rest[strlen(preload) + 1];
-    if (other_preloads(preload, rest) > 0)
+    size_t kept = other_preloads(preload, rest);
+    /* Kept only when it names the shim by the absolute path children need. */
+    if (strlen(preload) < sizeof started_preload && shim_path[0] && strstr(preload, shim_path)) {
+        memcpy(started_preload, preload, strlen(preload) + 1);
+        memcpy(scrubbed_preload, rest, kept + 1);
+    }
+    if (kept > 0)
         setenv("LD_PRELOAD", rest, 1);
     else
         unsetenv("LD_PRELOAD");
@@ -142,7 +154,8 @@ static const char *preload_value(char *const envp[])
 size_t env_preload_size(char *const envp[])
 {
     const char *old = preload_value(envp);
-    return sizeof "LD_PRELOAD=" + strlen(shim_path) + 1 + (old ? strlen(old) : 0);
+    return sizeof "LD_PRELOAD=" + strlen(shim_path) + 1 + (old ? strlen(old) : 0) +
+           strlen(started_preload);
 }
 
 char *const *env_for_child(char *const envp[], char **out, char *preload, const char *extra)
@@ -159,7 +172,9 @@ char *const *env_for_child(char *const envp[], char **out, char *preload, const 
     memcpy(preload + 11, shim_path, len + 1);
     len += 11;
     const char *old = preload_value(in);
-    if (old) {
+    if (old && started_preload[0] && strcmp(old, scrubbed_preload) == 0) {
+        memcpy(preload + 11, started_preload, strlen(started_preload) + 1);
+    } else if (old) {
         preload[len] = ' ';
         if (other_preloads(old, preload + len + 1) == 0)
             preload[len] = '\0';
