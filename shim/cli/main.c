@@ -17,7 +17,9 @@ static const char USAGE[] =
     "  match [-c FILE] connect ADDR:PORT | exec CMD [ARGS]    which tool a call maps to\n"
     "  status [-c FILE] [--json | --prometheus]               limits as they stand now\n"
     "  reset [-c FILE] [--agent A] [--tool T]                 give limits back\n"
-    "  doctor PROGRAM                                          can Enact govern it?\n"
+    "  doctor PROGRAM                                         can Enact govern it?\n"
+    "  log [-c FILE] [--blocked] [--since 1h] [--follow] ...  the audit log, readable\n"
+    "  dry-run [-c FILE] list [--impact LEVEL] | clear        simulated calls\n"
     "\n"
     "The config is -c FILE, else $ENACT_CONFIG, else ./enact.ini.\n"
     "'enact COMMAND --help' tells more.\n";
@@ -71,7 +73,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {{"run", cmd_run}, {"check", cmd_check}, {"match", cmd_match},
-                    {"status", cmd_status}, {"reset", cmd_reset},  {"doctor", cmd_doctor}};
+                    {"status", cmd_status}, {"reset", cmd_reset},  {"doctor", cmd_doctor}, {"log", cmd_log}, {"dry-run", cmd_dry_run}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
