@@ -151,7 +151,13 @@ static void print_table(const struct snapshot *s)
 {
     const struct enact_config *cfg = s->cfg;
     char d[32];
-    printf("state: %s\n\n%-24s %-10s %s\n", cfg->state_path, "TOOL", "BREAKER", "SINCE");
+    const struct state_header *h = s->m->base;
+    printf("state: %s\naudit log: %s", cfg->state_path, cfg->audit_path);
+    if (h->audit_failures)
+        printf(" (%llu record%s could not be written; the last: %s)",
+               (unsigned long long)h->audit_failures, h->audit_failures == 1 ? "" : "s",
+               strerror(h->audit_last_errno));
+    printf("\n\n%-24s %-10s %s\n", "TOOL", "BREAKER", "SINCE");
     for (size_t i = 0; i < cfg->ntools; i++) {
         const struct tool *t = &cfg->tools[i];
         if (!t->has_breaker) {
@@ -206,8 +212,12 @@ static void json_quota(const struct quota_view *q)
 static void print_json(const struct snapshot *s)
 {
     const struct enact_config *cfg = s->cfg;
+    const struct state_header *h = s->m->base;
     printf("{\"state\":");
     json_str(cfg->state_path);
+    printf(",\"audit_log\":");
+    json_str(cfg->audit_path);
+    printf(",\"audit_failures\":%llu", (unsigned long long)h->audit_failures);
     printf(",\"tools\":[");
     for (size_t i = 0; i < cfg->ntools; i++) {
         const struct tool *t = &cfg->tools[i];
@@ -264,6 +274,9 @@ static void print_json(const struct snapshot *s)
 static void print_prometheus(const struct snapshot *s)
 {
     const struct enact_config *cfg = s->cfg;
+    const struct state_header *h = s->m->base;
+    prom_header("audit_write_failures_total", "Audit records that could not be written.");
+    printf("enact_audit_write_failures_total %llu\n", (unsigned long long)h->audit_failures);
     prom_header("breaker_state", "Circuit breaker state per tool: 0 closed, 1 open, 2 half-open.");
     for (size_t i = 0; i < cfg->ntools; i++)
         if (cfg->tools[i].has_breaker)

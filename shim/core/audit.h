@@ -14,6 +14,10 @@
 
 #define AUDIT_RECORD_MAX 4096
 
+/* audit_log = syslog: records go to the local syslog socket (/dev/log) as
+ * RFC 5424 messages, sent without ever waiting. */
+#define AUDIT_SYSLOG "syslog"
+
 struct audit_event {
     uint64_t unix_ns;
     long pid;
@@ -44,7 +48,8 @@ size_t audit_format(const struct audit_event *ev, char *buf, size_t cap);
  * never blocks on a FIFO, never leaves a descriptor open. */
 int audit_append(const char *path, const char *record, size_t len);
 
-/* Formats and appends: the usual call. Returns 0 or an errno. */
+/* Formats and appends (or sends, for AUDIT_SYSLOG): the usual call.
+ * Returns 0 or an errno. */
 int audit_log(const char *path, const struct audit_event *ev);
 
 #endif

@@ -1,5 +1,6 @@
 /* What each INI key means, which values it accepts, and what a key that is
  * set implies for the compiled policy. */
+#include "audit.h"
 #include "config_internal.h"
 
 #include "hash.h"
@@ -233,7 +234,15 @@ void config_enact_key(struct loader *ld, const char *name, const char *v)
             config_error(ld, ld->line, "out of memory");
         break;
     case EK_STATE: set_path(ld, &cfg->state_path, v, name); break;
-    case EK_AUDIT_LOG: set_path(ld, &cfg->audit_path, v, name); break;
+    case EK_AUDIT_LOG:
+        if (strcmp(v, AUDIT_SYSLOG) == 0) {
+            free(cfg->audit_path);
+            if (!(cfg->audit_path = strdup(v)))
+                config_error(ld, ld->line, "out of memory");
+        } else {
+            set_path(ld, &cfg->audit_path, v, name);
+        }
+        break;
     case EK_MODE:
         if ((c = choice(v, modes)) < 0)
             bad_value(ld, name, v, "'enforce' or 'observe'");

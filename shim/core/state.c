@@ -652,3 +652,10 @@ bool state_child_take(struct state_map *m, int32_t pid, int32_t parent, uint64_t
     }
     return false;
 }
+
+void state_note_audit_failure(struct state_map *m, int err)
+{
+    struct state_header *h = m->base;
+    __atomic_fetch_add(&h->audit_failures, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->audit_last_errno, err, __ATOMIC_RELAXED);
+}

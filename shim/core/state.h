@@ -65,6 +65,9 @@ struct state_header {
     uint64_t file_size;
     uint64_t created_unix_ns;
     struct state_region regions[REGION_SLOTS];
+    uint64_t audit_failures;   /* records no process could write */
+    int32_t audit_last_errno;  /* why the latest of them failed */
+    uint32_t reserved;
 };
 
 struct bucket_slot {
@@ -189,6 +192,9 @@ void state_host_record(struct state_map *m, const uint8_t addr[16], const char *
 /* The name addr was last resolved from, into out (lower case); false when
  * none is known. Lock-free. */
 bool state_host_lookup(struct state_map *m, const uint8_t addr[16], char *out, size_t cap);
+
+/* Counts a record that could not be written (err: why), for enact status. */
+void state_note_audit_failure(struct state_map *m, int err);
 
 /* Notes that pid, a child of parent, runs a program of the tool whose
  * breaker_id is tool_id. False when the table has no room (a note older

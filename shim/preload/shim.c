@@ -32,6 +32,16 @@ static struct {
 
 static __thread int in_enact __attribute__((tls_model("initial-exec")));
 
+/* Writes a record; one that cannot be written is counted in the state
+ * file (enact status shows it) and never fails or blocks the call. */
+static void write_record(const struct audit_event *rec)
+{
+    int err = proc.cfg ? audit_log(proc.cfg->audit_path, rec) : 0;
+    struct state_map *m = err ? __atomic_load_n(&proc.state, __ATOMIC_ACQUIRE) : NULL;
+    if (m)
+        state_note_audit_failure(m, err);
+}
+
 static void say(const char *text)
 {
     (void)!write(2, text, strlen(text));
@@ -49,7 +59,7 @@ static void choose_agent(const struct enact_config *cfg)
     proc.agent_id = gate_agent_id(proc.agent);
 }
 
-static void audit_state_problem(const struct enact_config *cfg, const char *what)
+static void audit_state_problem(const char *what)
 {
     struct audit_event ev = {
         .unix_ns = clock_now_ns(CLOCK_REALTIME),
@@ -60,7 +70,7 @@ static void audit_state_problem(const struct enact_config *cfg, const char *what
         .reason = "state_error",
         .detail = what,
     };
-    audit_log(cfg->audit_path, &ev);
+    write_record(&ev);
 }
 
 /* Maps the state file into the next of proc.maps and makes it current.
@@ -78,7 +88,7 @@ static struct state_map *map_state(const struct enact_config *cfg, const char *w
         char detail[768];
         snprintf(detail, sizeof detail, "%s%s%s", why ? why : "", why && msg[0] ? ": " : "",
                  msg);
-        audit_state_problem(cfg, detail);
+        audit_state_problem(detail);
     }
     if (r == STATE_FAILED)
         return NULL;
@@ -183,7 +193,7 @@ static void record_breaker_change(const struct call *c, const struct breaker_eve
     rec.verdict = "breaker";
     rec.from = breaker_state_name(ev->from);
     rec.to = breaker_state_name(ev->to);
-    audit_log(proc.cfg->audit_path, &rec);
+    write_record(&rec);
 }
 
 /* "rm -rf /tmp/x" into out (bounded); for a dry-run record. */
@@ -253,7 +263,7 @@ struct decision shim_govern(const struct call *c)
             rec.impact = impact_level_name(im.level);
             rec.impact_reason = im.reason;
         }
-        audit_log(cfg->audit_path, &rec);
+        write_record(&rec);
     }
     errno = saved;
     return d;
@@ -271,7 +281,7 @@ void shim_simulated(const struct call *c, const void *sent, size_t len)
     rec.would_execute_len = len;
     rec.impact = impact_level_name(im.level);
     rec.impact_reason = im.reason;
-    audit_log(proc.cfg->audit_path, &rec);
+    write_record(&rec);
     errno = saved;
 }
 
@@ -288,7 +298,7 @@ struct decision shim_unfollowable(const struct call *c, const char *reason)
     rec.reason = reason;
     rec.errno_name = deny && !observing ? "EPERM" : NULL;
     rec.detail = "the preload cannot follow this program: its own calls are not governed";
-    audit_log(cfg->audit_path, &rec);
+    write_record(&rec);
     errno = saved;
     return deny && !observing ? (struct decision){.action = GATE_REFUSE, .err = EPERM}
                               : (struct decision){.action = GATE_PROCEED};
@@ -331,6 +341,6 @@ void shim_record(const struct call *c, const char *verdict, int err, uint64_t af
     rec.has_retry_after = after_ns > 0;
     rec.retry_after_ms = (after_ns + 999999) / 1000000;
     rec.detail = detail;
-    audit_log(proc.cfg->audit_path, &rec);
+    write_record(&rec);
     errno = saved;
 }
