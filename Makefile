@@ -3,7 +3,8 @@
 #   make test       install missing dependencies, build, run every test (unit,
 #                   config corpus, integration)
 #   make demo       run the example agent governed, show what was blocked
-#   make install    PREFIX=/usr/local (bin/enact, lib/enact/libenact_shim.so)
+#   make install    PREFIX=/usr/local (bin/enact, lib/enact/libenact_shim.so,
+#                   share/man/man1/enact.1, share/man/man5/enact.ini.5)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -69,6 +70,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/enact
 	install -m 0755 $(BUILD)/enact $(DESTDIR)$(PREFIX)/bin/enact
 	install -m 0644 $(BUILD)/libenact_shim.so $(DESTDIR)$(PREFIX)/lib/enact/libenact_shim.so
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0644 man/enact.1 $(DESTDIR)$(PREFIX)/share/man/man1/enact.1
+	install -m 0644 man/enact.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/enact.ini.5
 
 clean:
 	rm -rf $(BUILD)
