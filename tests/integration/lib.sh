@@ -334,7 +334,7 @@ for n, rec in recs:
         die(f"line {n}: a dry_run record without would_execute, impact and impact_reason")
     if rec["v"] != 1:
         die(f"line {n}: v is {rec['v']!r}, expected 1")
-    if rec["op"] in ("exec", "spawn") and rec["verdict"] != "dry_run" and not (
+    if rec["op"] in ("exec", "spawn") and rec["verdict"] not in ("dry_run", "breaker") and not (
             isinstance(rec.get("argv"), list) and rec["argv"]
             and all(isinstance(a, str) for a in rec["argv"])):
         die(f"line {n}: {rec['op']} record without a non-empty argv list")
