@@ -1,6 +1,7 @@
 #!/bin/sh
 # make demo: runs examples/quickstart/agent.py governed by its enact.ini
-# against a local HTTP server, then shows the audit log. Each run starts
+# against a local HTTP server, then shows what was blocked (enact log),
+# simulated (enact dry-run list) and the limits (enact status). Each run starts
 # from fresh state in a temporary copy of the example.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,8 +51,14 @@ echo
 DEMO_API_URL="http://127.0.0.1:$port/" DEMO_FLAKY_URL="http://127.0.0.1:$closed/" \
     "$root/build/enact" run -c "$work/enact.ini" -- python3 "$work/agent.py"
 echo
-echo "== the audit log ($(basename "$work")/demo-audit.jsonl): what was blocked, and why"
-python3 "$root/scripts/show-audit.py" "$work/demo-audit.jsonl"
+echo "== enact log --blocked: what was refused, and why"
+"$root/build/enact" log -c "$work/enact.ini" --blocked
 echo
-echo "== one record as stored"
-head -n 1 "$work/demo-audit.jsonl"
+echo "== enact dry-run list: what would have run"
+"$root/build/enact" dry-run -c "$work/enact.ini" list
+echo
+echo "== enact status: the limits as they stand"
+"$root/build/enact" status -c "$work/enact.ini"
+echo
+echo "== one record as stored (enact log --json)"
+"$root/build/enact" log -c "$work/enact.ini" --json | head -n 1

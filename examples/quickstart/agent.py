@@ -7,6 +7,7 @@ configured limits fail the way a refused connect fails, a service that keeps
 failing is cut off by its circuit breaker, and the rm is only simulated;
 every one of these is recorded in the audit log."""
 import os
+import shutil
 import subprocess
 import tempfile
 import urllib.error
@@ -45,6 +46,7 @@ def clean_up(files):
         done = subprocess.run(["rm", "-rf", path])
         print(f"  rm scratch{i}: exit status {done.returncode}; "
               f"the file is {'still there' if os.path.exists(path) else 'gone'}")
+    shutil.rmtree(work)  # not a program start: Enact does not see it
 
 
 if __name__ == "__main__":
