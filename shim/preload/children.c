@@ -57,7 +57,7 @@ void children_reaped(pid_t pid, int status)
                                       ? tool_by_breaker(id)
                                       : NULL;
         if (tool) {
-            struct call call = {.op = "exec", .tool = tool, .target = tool->name};
+            struct call call = {.op = "exec", .tool = tool};
             bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
             shim_outcome(&call, ok ? OUTCOME_SUCCESS : OUTCOME_FAILURE, owner);
         }

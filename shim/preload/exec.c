@@ -180,7 +180,7 @@ static void start_failed(const struct tool *tool)
 {
     const struct enact_config *cfg;
     if (shim_enter(&cfg)) {
-        struct call call = {.op = "exec", .tool = tool, .target = tool->name};
+        struct call call = {.op = "exec", .tool = tool};
         shim_outcome(&call, OUTCOME_FAILURE, shim_thread_id());
         shim_leave();
     }

@@ -93,7 +93,7 @@ static void tell_breaker(const struct tool *tool, int status)
     if (!tool || !tool->has_breaker || !shim_enter(&cfg))
         return;
     int saved = errno;
-    struct call call = {.op = "exec", .tool = tool, .target = tool->name};
+    struct call call = {.op = "exec", .tool = tool};
     bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     shim_outcome(&call, ok ? OUTCOME_SUCCESS : OUTCOME_FAILURE, shim_thread_id());
     shim_leave();

@@ -9,6 +9,7 @@
 # - enact dry-run list shows the simulated rm -rf with its impact, and the
 #   counts per level; --impact LOW only ls; after clear, list shows nothing;
 #   a later simulated call shows again; the audit log keeps every line.
+# - enact log --follow prints records as they come, across a rotation.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/victim"
@@ -71,3 +72,17 @@ check_eq "the audit log keeps every line" 4 "$(wc -l <"$T/audit.jsonl")"
 [ -d "$T/victim" ] || fail "the dry-run rm removed the folder"
 out=$(dry list)
 grep -q "^1 simulated: 1 HIGH" <<<"$out" || fail "a later simulated call: $out"
+
+# --follow prints records as they come, and goes on after the log is
+# rotated (renamed, then written again at its path).
+rm -f "$T/audit.jsonl" "$T"/t.state*
+spawn_bg "$T/follow.out" "$ENACT" log -c "$T/enact.ini" --follow --json
+follower=$BG_PID
+"$ENACT" run -c "$T/enact.ini" -- sh -c "touch $T/f1; touch $T/f2" >/dev/null 2>&1 || true
+for _ in $(seq 50); do [ "$(wc -l <"$T/follow.out")" -ge 1 ] && break; sleep 0.1; done
+mv "$T/audit.jsonl" "$T/audit.jsonl.1"
+"$ENACT" run -c "$T/enact.ini" -- sh -c "touch $T/f3" >/dev/null 2>&1 || true
+for _ in $(seq 50); do [ "$(wc -l <"$T/follow.out")" -ge 2 ] && break; sleep 0.1; done
+kill "$follower" 2>/dev/null || true
+check_eq "--follow saw both records, across the rotation" \
+    "$(cat "$T/audit.jsonl.1" "$T/audit.jsonl")" "$(cat "$T/follow.out")"
