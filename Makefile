@@ -3,6 +3,8 @@
 #   make test       install missing dependencies, build, run every test (unit,
 #                   config corpus, integration)
 #   make demo       run the example agent governed, show what was blocked
+#   make bench      measure the shim against the bare calls and peer tools;
+#                   rewrites BENCHMARKS.md (BENCH_QUICK=1: a smoke run)
 #   make install    PREFIX=/usr/local (bin/enact, lib/enact/libenact_shim.so,
 #                   share/man/man1/enact.1, share/man/man5/enact.ini.5)
 
@@ -28,7 +30,7 @@ PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit config-tests integration demo install clean
+.PHONY: all deps test unit config-tests integration demo bench install clean
 all: $(BUILD)/libenact_shim.so $(BUILD)/enact
 
 $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
@@ -65,6 +67,9 @@ test: deps
 
 demo: all
 	@scripts/demo.sh
+
+bench: all
+	@scripts/bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/enact
