@@ -104,6 +104,8 @@ void net_conn_closed(struct conn *c)
 /* Records of simulated requests still open when the program exits. */
 __attribute__((destructor)) static void record_open_requests(void)
 {
+    if (!conn_any_in(0, CONN_FD_MAX - 1))
+        return; /* no connection at all: the usual exit costs one load */
     for (int fd = 0; fd < CONN_FD_MAX; fd++) {
         struct conn *c = conn_of(fd);
         if (c && (conn_flags(c) & CONN_RECORD_DUE)) {
