@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The benchmark harness keeps working (issue 8): a quick run of each part,
+# with small counts and no peers, prints its table. Speed is not asserted
+# here: make bench measures it.
+# timeout: 180
+. "$(dirname "$0")/lib.sh"
+
+out=$(cd "$ROOT" && "$PY" bench/run_micro.py --quick --no-peers --only B1,B3 --json "$T/m.json" 2>&1) ||
+    fail "run_micro failed: $out"
+grep -q "B1" <<<"$out" && grep -q "shim" <<<"$out" || fail "run_micro printed no table: $out"
+"$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/m.json" || fail "run_micro wrote no JSON"
+out=$(cd "$ROOT" && "$PY" bench/run_gate.py --quick --json "$T/g.json" 2>&1) ||
+    fail "run_gate failed: $out"
+grep -q "B5" <<<"$out" && grep -q "redis" <<<"$out" || fail "run_gate printed no table: $out"
+"$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/g.json" || fail "run_gate wrote no JSON"
