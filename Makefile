@@ -37,8 +37,12 @@ $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The shim links inih statically (its symbols hidden) and needs no libm:
+# every library it depends on is found and relocated at each program start.
+SHIM_LIBS := -Wl,--exclude-libs,ALL $(shell [ -f "$$(pkg-config --variable=libdir inih 2>/dev/null)/libinih.a" ] && echo -l:libinih.a || echo -linih)
+
 $(BUILD)/libenact_shim.so: $(PRELOAD_OBJ) $(CORE_OBJ)
-	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,-z,now -o $@ $^ $(LDLIBS) -ldl
+	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,-z,now -o $@ $^ $(SHIM_LIBS) -ldl
 
 $(BUILD)/enact: $(CLI_OBJ) $(CORE_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf) -ldl

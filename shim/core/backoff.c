@@ -1,5 +1,7 @@
 #include "backoff.h"
 
+#include "num.h"
+
 #include <math.h>
 
 bool retry_policy_valid(const struct retry_policy *p)
@@ -17,12 +19,10 @@ bool backoff_should_retry(const struct retry_policy *p, uint32_t attempts_made)
 uint64_t backoff_delay_ns(const struct retry_policy *p, uint32_t n,
                           const struct random_source *rng)
 {
-    /* pow overflows to inf for large n; fmin then caps it (and 0 * inf
-     * would be NaN, hence the zero case apart). */
     double cap_s = p->initial_delay_s == 0
                        ? 0
-                       : fmin(p->max_delay_s, p->initial_delay_s * pow(p->base, (double)n));
-    uint64_t cap_ns = (uint64_t)llround(cap_s * 1e9);
+                       : num_capped_power(p->initial_delay_s, p->base, n, p->max_delay_s);
+    uint64_t cap_ns = num_round_u64(cap_s * 1e9);
     if (!p->jitter || cap_ns == 0 || !rng)
         return cap_ns;
     /* Uniform in [0, cap_ns] by rejection: no modulo bias. */

@@ -1,5 +1,7 @@
 #include "breaker.h"
 
+#include "num.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -10,8 +12,8 @@ bool breaker_policy_init(struct breaker_policy *p, uint64_t failure_threshold,
         success_threshold > BREAKER_MAX_PROBES || !(timeout_seconds > 0) ||
         !(probe_seconds > 0) || timeout_seconds > 1e9 || probe_seconds > 1e9)
         return false;
-    uint64_t open_ns = (uint64_t)llround(timeout_seconds * 1e9);
-    uint64_t probe_ns = (uint64_t)llround(probe_seconds * 1e9);
+    uint64_t open_ns = num_round_u64(timeout_seconds * 1e9);
+    uint64_t probe_ns = num_round_u64(probe_seconds * 1e9);
     if (open_ns == 0 || probe_ns == 0)
         return false;
     p->failure_threshold = (uint32_t)failure_threshold;

@@ -1,5 +1,7 @@
 #include "bucket.h"
 
+#include "num.h"
+
 #include <math.h>
 
 #define MAX_SPAN_NS (UINT64_C(1) << 62)
@@ -16,7 +18,7 @@ bool rate_policy_init(struct rate_policy *p, double max_calls_per_minute, uint64
     double interval = 60e9 / max_calls_per_minute;
     if (interval < 1 || interval * (double)burst_size >= (double)MAX_SPAN_NS)
         return false;
-    p->interval_ns = (uint64_t)llround(interval);
+    p->interval_ns = num_round_u64(interval);
     p->tolerance_ns = (burst_size - 1) * p->interval_ns;
     return true;
 }

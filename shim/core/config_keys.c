@@ -2,6 +2,7 @@
  * set implies for the compiled policy. */
 #include "audit.h"
 #include "config_internal.h"
+#include "num.h"
 
 #include "hash.h"
 
@@ -671,7 +672,7 @@ static void finish_rate(struct loader *ld, struct tool *t)
     if (!at[TK_RATE_PER_MINUTE] || !(t->max_calls_per_minute > 0))
         return;
     if (!at[TK_RATE_BURST])
-        t->burst_size = (uint64_t)ceil(t->max_calls_per_minute);
+        t->burst_size = num_ceil_u64(t->max_calls_per_minute);
     if (t->burst_size && !rate_policy_init(&t->rate, t->max_calls_per_minute, t->burst_size))
         config_error(ld, at[TK_RATE_PER_MINUTE],
                      "tool '%s': rate %.6g/min with burst %llu is out of range (a full bucket "

@@ -1,6 +1,7 @@
 #include "quota.h"
 
-#include <math.h>
+#include "num.h"
+
 #include <string.h>
 
 #define MAX_WINDOW_HOURS (24.0 * 366 * 10)
@@ -15,7 +16,7 @@ bool quota_policy_init(struct quota_policy *p, uint64_t max_actions, double wind
         return false;
     p->max_actions = (uint32_t)max_actions;
     /* Rounded up: 60 slots must span at least the whole window. */
-    p->slot_ns = (uint64_t)ceil(slot);
+    p->slot_ns = num_ceil_u64(slot);
     return true;
 }
 

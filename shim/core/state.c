@@ -330,19 +330,22 @@ enum state_open_result state_open(const char *path, const struct state_sizes *wa
     if (!want)
         want = &minimum;
 
-    int err = make_parents(path);
-    if (err) {
-        snprintf(msg, msglen, "cannot create the folder of state file %s: %s", path,
-                 strerror(err));
-        return STATE_FAILED;
-    }
-    /* Bounded: each round either maps, creates, or moves a bad file aside. */
+    int err;
+    /* Bounded: each round either maps, creates, or moves a bad file aside.
+     * The folder is made only when the file is missing: the usual start
+     * maps an existing file with no other system call. */
     for (int round = 0; round < 4; round++) {
         const char *bad;
         err = map_existing(path, m, &bad);
         if (err == 0 && !bad)
             return result;
-        if (err == ENOENT) {
+        if (err == ENOENT || err == ENOTDIR) {
+            err = make_parents(path);
+            if (err) {
+                snprintf(msg, msglen, "cannot create the folder of state file %s: %s", path,
+                         strerror(err));
+                return STATE_FAILED;
+            }
             err = create_file(path, want);
             if (err == 0 || err == EEXIST)
                 continue;

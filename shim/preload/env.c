@@ -119,8 +119,11 @@ void env_init(const char *config_path, const char *agent, const char *mode)
 {
     Dl_info info;
     char resolved[PATH_MAX];
-    if (dladdr((void *)env_init, &info) && info.dli_fname &&
-        realpath(info.dli_fname, resolved))
+    /* An absolute path (enact run always gives one) is used as it is: a
+     * realpath() costs a readlink per component at every start. */
+    if (dladdr((void *)env_init, &info) && info.dli_fname && info.dli_fname[0] == '/')
+        snprintf(shim_path, sizeof shim_path, "%s", info.dli_fname);
+    else if (info.dli_fname && realpath(info.dli_fname, resolved))
         snprintf(shim_path, sizeof shim_path, "%s", resolved);
     char cwd[PATH_MAX];
     if (config_path[0] == '/' || !getcwd(cwd, sizeof cwd))
