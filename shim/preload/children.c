@@ -43,25 +43,32 @@ static const struct tool *tool_by_breaker(uint64_t id)
     return NULL;
 }
 
+void children_ended(const struct tool *tool, int status, int32_t owner)
+{
+    const struct enact_config *cfg;
+    if (!tool || !tool->has_breaker || !shim_enter(&cfg))
+        return;
+    struct call call = {.op = "exec", .tool = tool};
+    bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    shim_outcome(&call, ok ? OUTCOME_SUCCESS : OUTCOME_FAILURE, owner);
+    shim_leave();
+}
+
 void children_reaped(pid_t pid, int status)
 {
     if (!enabled || !(WIFEXITED(status) || WIFSIGNALED(status)))
         return; /* stopped or continued: not over yet */
     int saved = errno;
     const struct enact_config *cfg;
+    const struct tool *tool = NULL;
+    int32_t owner = 0;
     if (shim_enter(&cfg)) {
         struct state_map *m = shim_state();
         uint64_t id;
-        int32_t owner;
-        const struct tool *tool = m && state_child_take(m, pid, getpid(), &id, &owner)
-                                      ? tool_by_breaker(id)
-                                      : NULL;
-        if (tool) {
-            struct call call = {.op = "exec", .tool = tool};
-            bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-            shim_outcome(&call, ok ? OUTCOME_SUCCESS : OUTCOME_FAILURE, owner);
-        }
+        if (m && state_child_take(m, pid, getpid(), &id, &owner))
+            tool = tool_by_breaker(id);
         shim_leave();
     }
+    children_ended(tool, status, owner);
     errno = saved;
 }

@@ -29,6 +29,10 @@ void children_note(pid_t pid, pid_t parent, const struct tool *tool, int32_t own
 /* Removes pid's note (its exec failed: the caller reports that itself). */
 void children_forget(pid_t pid);
 
+/* Tells tool's breaker how a program of it ended: status is a wait
+ * status, or -1 when the program could not start. Keeps errno. */
+void children_ended(const struct tool *tool, int status, int32_t owner);
+
 /* After a wait reaped pid with status (a wait status): tells the breaker of
  * the tool pid ran, if it is one of ours and it has ended. */
 void children_reaped(pid_t pid, int status);

@@ -63,7 +63,7 @@ struct conn *conn_of(int fd)
     return s ? &pool[s - 1] : NULL;
 }
 
-static uint64_t inode_of(int fd)
+uint64_t conn_socket_inode(int fd)
 {
     struct stat st;
     return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
@@ -72,7 +72,7 @@ static uint64_t inode_of(int fd)
 bool conn_is(const struct conn *c, int fd)
 {
     uint64_t ino = __atomic_load_n(&c->ino, __ATOMIC_ACQUIRE);
-    return ino != 0 && inode_of(fd) == ino;
+    return ino != 0 && conn_socket_inode(fd) == ino;
 }
 
 /* Under the lock: fd leads nowhere now; its slot if fd was its last. */
@@ -96,7 +96,7 @@ void conn_free(struct conn *c)
 
 struct conn *conn_open(int fd, const struct call *call, uint32_t flags)
 {
-    uint64_t ino = indexable(fd) ? inode_of(fd) : 0;
+    uint64_t ino = indexable(fd) ? conn_socket_inode(fd) : 0;
     if (!ino || !conn_may_change() || !lock())
         return NULL;
     conn_free(unbind(fd)); /* its last connection ended unnoticed */

@@ -59,6 +59,9 @@ void conn_init(void);
 /* The connection fd leads to, or NULL. O(1), no system call. */
 struct conn *conn_of(int fd);
 
+/* The inode of the socket fd is, or 0 when it is no socket (one fstat). */
+uint64_t conn_socket_inode(int fd);
+
 /* Whether fd is still the socket c was opened for (one fstat). */
 bool conn_is(const struct conn *c, int fd);
 

@@ -176,16 +176,6 @@ static bool exec_proceeds(struct decision d, const struct exec_plan *plan)
     return d.action == GATE_PROCEED;
 }
 
-static void start_failed(const struct tool *tool)
-{
-    const struct enact_config *cfg;
-    if (shim_enter(&cfg)) {
-        struct call call = {.op = "exec", .tool = tool};
-        shim_outcome(&call, OUTCOME_FAILURE, shim_thread_id());
-        shim_leave();
-    }
-}
-
 /* Just before the real exec of a governed program: the parent's wait
  * tells the tool's breaker how it ends, and a watchdog bounds its time. */
 static void exec_starting(const struct exec_plan *plan, char *const argv[])
@@ -206,7 +196,7 @@ static int exec_failed(const struct exec_plan *plan, int rc)
     if (plan->tool && !plan->admitted) {
         int err = errno;
         children_forget(getpid());
-        start_failed(plan->tool);
+        children_ended(plan->tool, -1, shim_thread_id());
         errno = err;
     }
     return rc;
@@ -225,7 +215,7 @@ static int spawned(const struct exec_plan *plan, char *const argv[], int rc, pid
                                       .argv = argv, .pid = child},
                        true);
     } else if (plan->tool) {
-        start_failed(plan->tool);
+        children_ended(plan->tool, -1, shim_thread_id());
     }
     return rc;
 }

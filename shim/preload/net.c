@@ -11,7 +11,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <time.h>
 
 /* The TCP state of fd (TCP_CLOSE, TCP_SYN_SENT, ...), or -1. */
@@ -54,15 +53,9 @@ static unsigned pending_live; /* entries in use: 0 spares getsockopt every look 
 
 
 
-static uint64_t socket_ino(int fd)
-{
-    struct stat st;
-    return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
-}
-
 static void pending_add(int fd, const struct tool *tool, int32_t owner)
 {
-    uint64_t ino = socket_ino(fd), now = clock_now_ns(CLOCK_MONOTONIC);
+    uint64_t ino = conn_socket_inode(fd), now = clock_now_ns(CLOCK_MONOTONIC);
     for (size_t i = 0; ino && i < PENDING_MAX; i++) {
         uint64_t seen = __atomic_load_n(&pending[i].ino, __ATOMIC_ACQUIRE);
         bool usable = seen == 0 || now - pending[i].since_ns >= PENDING_STALE_NS;
@@ -82,7 +75,7 @@ static void pending_add(int fd, const struct tool *tool, int32_t owner)
 /* The pending connect of fd's socket, removed from the table; NULL if none. */
 static const struct tool *pending_take(int fd, int32_t *owner)
 {
-    uint64_t ino = socket_ino(fd);
+    uint64_t ino = conn_socket_inode(fd);
     for (size_t i = 0; ino && i < PENDING_MAX; i++) {
         if (__atomic_load_n(&pending[i].ino, __ATOMIC_ACQUIRE) != ino)
             continue;

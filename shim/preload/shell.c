@@ -16,7 +16,9 @@
 #include "../core/clock.h"
 #include "../core/shell_words.h"
 #include "env.h"
+#include "children.h"
 #include "exec.h"
+#include "net.h"
 #include "real.h"
 #include "shim.h"
 
@@ -26,7 +28,6 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,20 +86,6 @@ static int wait_for(pid_t pid)
     return status;
 }
 
-/* How the command ended, for the tool's breaker: exit 0 is a success;
- * another status, death by a signal, or no shell at all a failure. */
-static void tell_breaker(const struct tool *tool, int status)
-{
-    const struct enact_config *cfg;
-    if (!tool || !tool->has_breaker || !shim_enter(&cfg))
-        return;
-    int saved = errno;
-    struct call call = {.op = "exec", .tool = tool};
-    bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    shim_outcome(&call, ok ? OUTCOME_SUCCESS : OUTCOME_FAILURE, shim_thread_id());
-    shim_leave();
-    errno = saved;
-}
 
 /* system() as POSIX has it: SIGINT and SIGQUIT ignored and SIGCHLD blocked
  * in the caller while the shell runs; the shell starts with the caller's
@@ -155,7 +142,7 @@ static int system_attempts(const char *cmd, struct shell_call *sc)
             return 0;
         int status = run_system(cmd, sc);
         const struct tool *t = sc->tool;
-        tell_breaker(t, status);
+        children_ended(t, status, shim_thread_id());
         if (!t || !t->retry_on_exit_nonzero || !failed(status) ||
             !backoff_should_retry(&t->retry, attempt))
             return status;
@@ -172,9 +159,7 @@ static int system_attempts(const char *cmd, struct shell_call *sc)
         shim_record(&(struct call){.op = "system", .tool = t, .target = sc->path,
                                    .argv = sc->words},
                     "retry", 0, delay, detail);
-        struct timespec left = {(time_t)(delay / 1000000000u), (long)(delay % 1000000000u)};
-        while (nanosleep(&left, &left) != 0 && errno == EINTR)
-            ;
+        net_nap(delay);
         decide_command("system", cmd, sc);
     }
 }
@@ -327,6 +312,6 @@ EXPORT int pclose(FILE *f)
     if (pid == 0)
         return 0;
     int status = wait_for(pid);
-    tell_breaker(tool, status);
+    children_ended(tool, status, shim_thread_id());
     return status;
 }
