@@ -16,8 +16,8 @@
  *       LAST rule, and ns per config_match_connect for one matching none.
  *   gate_bench b5agents NAGENTS [SECONDS] [sized]
  *       decisions round-robin over NAGENTS agent ids on one tool; the state
- *       file as the shim sizes it (state_sizes_for), or with `sized` a
- *       bucket table big enough for NAGENTS. Prints the state file's size
+ *       file as the shim sizes it by default (64 agents), or with `sized`
+ *       as it does with `[enact] max_agents = NAGENTS`. Prints the state file's size
  *       and how many decisions were refused (state_full when the table
  *       cannot hold every agent).
  *
@@ -144,6 +144,14 @@ static FILE *one_tool(FILE *f, void *ctx)
     return f;
 }
 
+/* The same tool, the state file sized for *(long *)ctx agents with
+ * [enact] max_agents (the body starts inside load_config's [enact]). */
+static FILE *one_tool_sized(FILE *f, void *ctx)
+{
+    fprintf(f, "max_agents = %ld\n", *(long *)ctx);
+    return one_tool(f, NULL);
+}
+
 /* One decision as the shim makes it: both clocks read, then the gate. */
 static inline struct gate_result decide(const struct enact_config *cfg, struct state_map *m,
                                         const struct tool *t, uint64_t agent_id, int32_t owner)
@@ -168,7 +176,7 @@ static int b4(int procs, bool shared, double seconds)
 {
     struct enact_config *cfg = load_config(one_tool, NULL);
     const struct tool *t = &cfg->tools[0];
-    struct state_sizes sizes = state_sizes_for(cfg->ntools);
+    struct state_sizes sizes = state_sizes_for(cfg->ntools, cfg->max_agents);
     struct state_map m0 = {0};
     open_state(cfg, &sizes, &m0); /* created once, before anyone races for it */
     state_close(&m0);
@@ -293,7 +301,7 @@ static int b5rules(long nrules, double seconds)
     uint64_t l0 = now_ns(CLOCK_MONOTONIC);
     struct enact_config *cfg = load_config(n_tools, &nrules);
     double load_ms = (now_ns(CLOCK_MONOTONIC) - l0) / 1e6;
-    struct state_sizes sizes = state_sizes_for(cfg->ntools);
+    struct state_sizes sizes = state_sizes_for(cfg->ntools, cfg->max_agents);
     struct state_map m = {0};
     open_state(cfg, &sizes, &m);
 
@@ -367,14 +375,9 @@ static int b5rules(long nrules, double seconds)
 
 static int b5agents(long nagents, double seconds, bool sized)
 {
-    struct enact_config *cfg = load_config(one_tool, NULL);
+    struct enact_config *cfg = load_config(sized ? one_tool_sized : one_tool, &nagents);
     const struct tool *t = &cfg->tools[0];
-    struct state_sizes sizes = state_sizes_for(cfg->ntools);
-    if (sized) {
-        uint64_t want = (uint64_t)nagents * 2;
-        while (sizes.buckets < want)
-            sizes.buckets <<= 1;
-    }
+    struct state_sizes sizes = state_sizes_for(cfg->ntools, cfg->max_agents);
     struct state_map m = {0};
     open_state(cfg, &sizes, &m);
     uint64_t *ids = malloc((size_t)nagents * sizeof *ids);

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <libgen.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* inih's line buffer (INI_MAX_LINE) holds this many characters plus "\n\0";
@@ -272,19 +274,53 @@ static bool prescan(struct loader *ld, const char *text, size_t len)
     return ok;
 }
 
+/* The whole file, NUL-terminated. Sized by fstat, read with read(2): this
+ * runs at the start of every governed program, where a 1 MiB buffer was a
+ * fresh mapping and its page faults. */
 static char *slurp(struct loader *ld, const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "re");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
         config_error(ld, 0, "cannot open: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
-    char *buf = malloc(MAX_FILE_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES + 1, f) : 0;
-    bool failed = !buf || ferror(f);
-    fclose(f);
-    if (failed) {
-        config_error(ld, 0, "cannot read: %s", buf ? strerror(errno) : "out of memory");
+    if (st.st_size > (off_t)MAX_FILE_BYTES) {
+        close(fd);
+        config_error(ld, 0, "larger than %u bytes: is this the right file?", MAX_FILE_BYTES);
+        return NULL;
+    }
+    /* One byte beyond the size it claims: a file that grows while being read
+     * (or a /proc-like file of size 0) is read to its end all the same. */
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap + 1);
+    int err = buf ? 0 : ENOMEM;
+    while (!err) {
+        if (n == cap) {
+            if (cap > MAX_FILE_BYTES)
+                break;
+            size_t grown_cap = cap * 2 > MAX_FILE_BYTES + 1 ? MAX_FILE_BYTES + 1 : cap * 2;
+            char *grown = realloc(buf, grown_cap + 1);
+            if (!grown) {
+                err = ENOMEM;
+                break;
+            }
+            buf = grown;
+            cap = grown_cap;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got == 0)
+            break;
+        if (got < 0 && errno != EINTR)
+            err = errno;
+        else if (got > 0)
+            n += (size_t)got;
+    }
+    close(fd);
+    if (err) {
+        config_error(ld, 0, "cannot read: %s", strerror(err));
         free(buf);
         return NULL;
     }
@@ -344,6 +380,8 @@ static bool finalize(struct loader *ld)
             config_error(ld, 0, "cannot form a default state path; set [enact] state");
     }
     if (!cfg->audit_path && !(cfg->audit_path = config_resolve_path(ld, "enact-audit.jsonl")))
+        config_error(ld, 0, "out of memory");
+    if (ld->errors == 0 && !connect_index_build(&cfg->connect_index, cfg->tools, cfg->ntools))
         config_error(ld, 0, "out of memory");
     return ld->errors == 0;
 }
@@ -413,6 +451,7 @@ void config_free(struct enact_config *cfg)
         free(t->dry_run_response);
     }
     free(cfg->tools);
+    connect_index_free(&cfg->connect_index);
     for (size_t i = 0; i < cfg->nagents; i++)
         free(cfg->agents[i].name);
     free(cfg->agents);

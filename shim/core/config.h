@@ -14,6 +14,7 @@
 #include "backoff.h"
 #include "breaker.h"
 #include "bucket.h"
+#include "connect_index.h"
 #include "impact.h"
 #include "quota.h"
 #include "rule.h"
@@ -66,6 +67,7 @@ enum enact_key {
     EK_LOG_ALLOWED,
     EK_STATIC_BINARIES,
     EK_STRICT,
+    EK_MAX_AGENTS,
     ENACT_KEY_COUNT
 };
 
@@ -140,9 +142,11 @@ struct enact_config {
     bool log_allowed;
     enum static_binaries_policy static_binaries;
     bool strict;
+    uint32_t max_agents; /* room in a new state file; 0: STATE_AGENTS_DEFAULT */
     struct tool *tools; /* in file order: the first match wins */
     size_t ntools;
     bool has_name_rules; /* some connect rule names a DNS name */
+    struct connect_index connect_index; /* over tools[].connect */
     struct quota_spec agent_quota; /* [agent]: every agent's, unless overridden */
     unsigned agent_key_line[2];
     struct agent_override *agents;

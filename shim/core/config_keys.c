@@ -3,6 +3,7 @@
 #include "audit.h"
 #include "config_internal.h"
 #include "num.h"
+#include "state.h"
 
 #include "hash.h"
 
@@ -121,6 +122,7 @@ static const struct key_info ENACT_KEYS[ENACT_KEY_COUNT] = {
     [EK_LOG_ALLOWED] = {"log_allowed", NULL},
     [EK_STATIC_BINARIES] = {"static_binaries", NULL},
     [EK_STRICT] = {"strict", LATER_STRICT},
+    [EK_MAX_AGENTS] = {"max_agents", NULL},
 };
 
 static const struct key_info TOOL_KEYS[TOOL_KEY_COUNT] = {
@@ -274,6 +276,14 @@ void config_enact_key(struct loader *ld, const char *name, const char *v)
         if (!parse_bool(v, &cfg->strict))
             bad_value(ld, name, v, "true or false");
         break;
+    case EK_MAX_AGENTS: {
+        uint64_t n;
+        if (!parse_count(v, STATE_AGENTS_MAX, &n))
+            bad_value(ld, name, v, "a whole number from 1 to " STATE_AGENTS_MAX_TEXT);
+        else
+            cfg->max_agents = (uint32_t)n;
+        break;
+    }
     case ENACT_KEY_COUNT: break;
     }
 }

@@ -6,11 +6,8 @@
 
 const struct tool *config_match_connect(const struct enact_config *cfg, const struct net_target *t)
 {
-    for (size_t i = 0; i < cfg->ntools; i++)
-        for (size_t j = 0; j < cfg->tools[i].nconnect; j++)
-            if (connect_rule_matches(&cfg->tools[i].connect[j], t))
-                return &cfg->tools[i];
-    return NULL;
+    long i = connect_index_match(&cfg->connect_index, t);
+    return i < 0 ? NULL : &cfg->tools[i];
 }
 
 const struct tool *config_match_exec(const struct enact_config *cfg, const char *path,

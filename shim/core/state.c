@@ -20,8 +20,6 @@
 #include <unistd.h>
 
 #define PROBE_LIMIT 64u
-/* Slots per tool for this many agents before probing gets long. */
-#define AGENTS_PLANNED 64u
 #define REGION_ALIGN 64u
 
 /* The tables of the file, in file order. */
@@ -75,14 +73,15 @@ static uint32_t pow2_between(uint64_t want, uint32_t min, uint32_t max)
     return n;
 }
 
-struct state_sizes state_sizes_for(size_t ntools)
+struct state_sizes state_sizes_for(size_t ntools, uint32_t agents)
 {
-    uint64_t t = ntools;
+    uint64_t t = ntools, a = agents ? agents : STATE_AGENTS_DEFAULT;
+    /* Twice the entries expected: probes stay short. */
     return (struct state_sizes){
-        .buckets = pow2_between(t * AGENTS_PLANNED * 2, TABLES[0].min, TABLES[0].max),
-        .quotas = pow2_between((t + 1) * AGENTS_PLANNED * 2, TABLES[1].min, TABLES[1].max),
+        .buckets = pow2_between(t * a * 2, TABLES[0].min, TABLES[0].max),
+        .quotas = pow2_between((t + 1) * a * 2, TABLES[1].min, TABLES[1].max),
         .breakers = pow2_between(t * 2, TABLES[2].min, TABLES[2].max),
-        .agents = TABLES[3].min,
+        .agents = pow2_between(a * 2, TABLES[3].min, TABLES[3].max),
         .hosts = TABLES[4].min,
         .children = TABLES[5].min,
     };
@@ -169,14 +168,16 @@ static int create_file(const char *path, const struct state_sizes *want)
  * two builds sharing a config would keep rebuilding each other's file. */
 static const char INCOMPATIBLE[] = "written by an incompatible enact build";
 
-static const char *validate(const void *base, size_t size)
+/* sig: layout_signature(), passed in because it costs a thousand
+ * instructions and state_still_valid runs at every decision. */
+static const char *validate(const void *base, size_t size, uint64_t sig)
 {
     const struct state_header *h = base;
     if (size < sizeof *h)
         return "shorter than its header";
     if (memcmp(h->magic, STATE_MAGIC, sizeof h->magic) != 0)
         return "no enact state header (foreign or zeroed file)";
-    if (h->version != STATE_VERSION || h->layout_sig != layout_signature() ||
+    if (h->version != STATE_VERSION || h->layout_sig != sig ||
         h->header_size != sizeof *h)
         return INCOMPATIBLE;
     if (h->file_size != size)
@@ -229,13 +230,14 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     close(fd);
     if (err)
         return err;
-    if ((*bad = validate(base, size)) != NULL) {
+    if ((*bad = validate(base, size, layout_signature())) != NULL) {
         munmap(base, size);
         return 0;
     }
     const struct state_header *h = base;
     m->base = base;
     m->size = size;
+    m->layout_sig = h->layout_sig;
     m->dev = (uint64_t)st.st_dev;
     m->ino = (uint64_t)st.st_ino;
     const struct state_region *r = h->regions;
@@ -433,7 +435,7 @@ bool state_still_valid(const struct state_map *m, const char *path)
     struct stat st;
     return m->base && stat(path, &st) == 0 && (uint64_t)st.st_dev == m->dev &&
            (uint64_t)st.st_ino == m->ino && (size_t)st.st_size == m->size &&
-           validate(m->base, m->size) == NULL;
+           validate(m->base, m->size, m->layout_sig) == NULL;
 }
 
 uint64_t *state_bucket(struct state_map *m, uint64_t key)

@@ -117,6 +117,7 @@ struct state_map {
     void *base;
     size_t size;
     uint64_t dev, ino; /* of the file mapped */
+    uint64_t layout_sig; /* this build's, checked when mapped */
     struct bucket_slot *buckets;
     uint32_t nbuckets; /* power of two */
     struct quota_slot *quotas;
@@ -153,9 +154,15 @@ void state_close(struct state_map *m);
  * it again (state_open rebuilds what is broken). */
 bool state_still_valid(const struct state_map *m, const char *path);
 
-/* Table sizes for a config with ntools tools (want may be zeroed: the
- * minimum of each table). */
-struct state_sizes state_sizes_for(size_t ntools);
+/* Agents a new state file has room for, per tool ([enact] max_agents):
+ * beyond them, decisions find their table full (reason state_full). */
+#define STATE_AGENTS_DEFAULT 64u
+#define STATE_AGENTS_MAX 1048576u
+#define STATE_AGENTS_MAX_TEXT "1048576"
+
+/* Table sizes for a config with ntools tools and room for agents agents
+ * (0: STATE_AGENTS_DEFAULT). want may be zeroed: the minimum of each table. */
+struct state_sizes state_sizes_for(size_t ntools, uint32_t agents);
 
 /* The entry for key, claiming a free slot if needed; NULL when the table is
  * full around key (the caller applies on_error). Lock-free. */

@@ -94,6 +94,15 @@ void conn_free(struct conn *c)
     __atomic_fetch_sub(&live, 1, __ATOMIC_RELEASE);
 }
 
+/* src (NULL: "") cut to cap - 1 bytes: snprintf's result for "%s" at a
+ * fraction of its cost, on every governed connect. */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}
+
 struct conn *conn_open(int fd, const struct call *call, uint32_t flags)
 {
     uint64_t ino = indexable(fd) ? conn_socket_inode(fd) : 0;
@@ -109,10 +118,10 @@ struct conn *conn_open(int fd, const struct call *call, uint32_t flags)
         c->refs = 1;
         c->flags = flags;
         c->tool = call->tool;
-        c->owner = shim_thread_id();
+        c->owner = call->tid ? call->tid : shim_thread_id();
         c->requests = 1;
-        snprintf(c->target, sizeof c->target, "%s", call->target ? call->target : "");
-        snprintf(c->host, sizeof c->host, "%s", call->host ? call->host : "");
+        copy_text(c->target, sizeof c->target, call->target);
+        copy_text(c->host, sizeof c->host, call->host);
         __atomic_store_n(&c->ino, ino, __ATOMIC_RELEASE);
         __atomic_fetch_add(&live, 1, __ATOMIC_RELEASE);
         __atomic_store_n(&slot_of[fd], (uint16_t)(c - pool + 1), __ATOMIC_RELEASE);

@@ -202,11 +202,12 @@ static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
                            struct call *call, bool inet)
 {
     const struct tool *t = call->tool;
-    bool block = inet && net_blocking(fd);
+    /* Only a deadline or a retry needs to know (one fcntl). */
+    bool block = inet && (t->timeout_seconds > 0 || t->retry.max_attempts > 1) && net_blocking(fd);
     uint64_t start = clock_now_ns(CLOCK_MONOTONIC);
     uint64_t deadline =
         block && t->timeout_seconds > 0 ? start + (uint64_t)(t->timeout_seconds * 1e9) : 0;
-    uint64_t seed = start ^ (uint64_t)(uint32_t)shim_thread_id() << 32;
+    uint64_t seed = start ^ (uint64_t)(uint32_t)call->tid << 32;
     struct random_source rng = {splitmix64_next, &seed};
     for (uint32_t attempt = 1;; attempt++) {
         bool timed_out = false;
@@ -261,6 +262,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
                    !(target.kind == TARGET_INET && connect_under_way(fd));
         if (governed) {
             net_target_format(&target, text, sizeof text);
+            call.tid = shim_thread_id();
             d = net_decide(&call, fd);
         }
     }

@@ -82,7 +82,7 @@ static struct state_map *map_state(const struct enact_config *cfg, const char *w
         return NULL; /* on_error decides from now on */
     struct state_map *m = &proc.maps[k];
     char msg[512];
-    struct state_sizes sizes = state_sizes_for(cfg->ntools);
+    struct state_sizes sizes = state_sizes_for(cfg->ntools, cfg->max_agents);
     enum state_open_result r = state_open(cfg->state_path, &sizes, m, msg, sizeof msg);
     if (r != STATE_OPENED || why) {
         char detail[768];
@@ -232,7 +232,7 @@ struct decision shim_govern(const struct call *c)
         .tool = c->tool,
         .agent_quota = config_agent_quota(cfg, proc.agent),
         .agent_id = proc.agent_id,
-        .owner = shim_thread_id(),
+        .owner = c->tid ? c->tid : shim_thread_id(),
         .mono_ns = clock_now_ns(CLOCK_MONOTONIC),
         .real_ns = clock_now_ns(CLOCK_REALTIME),
     };

@@ -28,6 +28,8 @@ struct call {
     bool defer_dry_run;      /* a simulated connection or request: its record waits
                                 for the bytes sent (shim_simulated) */
     int pid;                 /* the process the record is about; 0: the caller */
+    int32_t tid;             /* the calling thread when already known (0: ask
+                                gettid); saves system calls on the connect path */
     uint64_t may_wait_ns;    /* on_limit = wait: a refusal that ends within this is
                                 waited out, not recorded (the decision says how long) */
 };

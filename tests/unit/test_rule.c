@@ -589,6 +589,32 @@ static void test_target_format(void **state)
     assert_int_equal(net_target_format(&t, small, 0), 0);
 }
 
+/* IPv4 is formatted without stdio: the same text inet_ntop and snprintf
+ * give, for every octet value and for ports from 0 to 65535, whole and cut. */
+static void test_target_format_v4_matches_stdio(void **state)
+{
+    (void)state;
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        struct net_target t = {.kind = TARGET_INET, .port = (uint16_t)(i < 256 ? (uint64_t)i : x >> 48)};
+        t.addr[10] = t.addr[11] = 0xff;
+        for (int k = 0; k < 4; k++)
+            t.addr[12 + k] = (uint8_t)(i < 256 ? (uint64_t)i : x >> (8 * k));
+        char addr[INET_ADDRSTRLEN], want[32], got[32];
+        inet_ntop(AF_INET, t.addr + 12, addr, sizeof addr);
+        int n = snprintf(want, sizeof want, "%s:%u", addr, t.port);
+        assert_int_equal(net_target_format(&t, got, sizeof got), n);
+        assert_string_equal(got, want);
+        size_t cap = 1 + x % (size_t)(n + 1);
+        assert_int_equal(net_target_format(&t, got, cap), cap - 1);
+        assert_memory_equal(got, want, cap - 1);
+        assert_int_equal(got[cap - 1], '\0');
+    }
+}
+
 /* ---- exec rules ---------------------------------------------------------- */
 
 static void test_exec_parse_tokens(void **state)
@@ -729,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_match_inet6),
         cmocka_unit_test(test_match_unix),
         cmocka_unit_test(test_target_format),
+        cmocka_unit_test(test_target_format_v4_matches_stdio),
         cmocka_unit_test(test_exec_parse_tokens),
         cmocka_unit_test(test_exec_parse_errors),
         cmocka_unit_test(test_exec_match_program),
