@@ -176,7 +176,7 @@ static int b4(int procs, bool shared, double seconds)
 {
     struct enact_config *cfg = load_config(one_tool, NULL);
     const struct tool *t = &cfg->tools[0];
-    struct state_sizes sizes = state_sizes_for(cfg->ntools, cfg->max_agents);
+    struct state_sizes sizes = config_state_sizes(cfg);
     struct state_map m0 = {0};
     open_state(cfg, &sizes, &m0); /* created once, before anyone races for it */
     state_close(&m0);
@@ -301,7 +301,7 @@ static int b5rules(long nrules, double seconds)
     uint64_t l0 = now_ns(CLOCK_MONOTONIC);
     struct enact_config *cfg = load_config(n_tools, &nrules);
     double load_ms = (now_ns(CLOCK_MONOTONIC) - l0) / 1e6;
-    struct state_sizes sizes = state_sizes_for(cfg->ntools, cfg->max_agents);
+    struct state_sizes sizes = config_state_sizes(cfg);
     struct state_map m = {0};
     open_state(cfg, &sizes, &m);
 
@@ -377,7 +377,7 @@ static int b5agents(long nagents, double seconds, bool sized)
 {
     struct enact_config *cfg = load_config(sized ? one_tool_sized : one_tool, &nagents);
     const struct tool *t = &cfg->tools[0];
-    struct state_sizes sizes = state_sizes_for(cfg->ntools, cfg->max_agents);
+    struct state_sizes sizes = config_state_sizes(cfg);
     struct state_map m = {0};
     open_state(cfg, &sizes, &m);
     uint64_t *ids = malloc((size_t)nagents * sizeof *ids);

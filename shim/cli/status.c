@@ -326,7 +326,7 @@ bool cli_open_state(const struct enact_config *cfg, struct state_map *m)
         return false;
     }
     char msg[512];
-    struct state_sizes sizes = state_sizes_for(cfg->ntools, cfg->max_agents);
+    struct state_sizes sizes = config_state_sizes(cfg);
     enum state_open_result r = state_open(cfg->state_path, &sizes, m, msg, sizeof msg);
     if (r != STATE_OPENED)
         fprintf(stderr, "enact: %s\n", msg);

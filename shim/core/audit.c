@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -85,11 +86,37 @@ size_t audit_format(const struct audit_event *ev, char *buf, size_t cap)
     return jw_ok(&w) ? w.len : 0;
 }
 
+/* Bytes reserved past the end of a log file before each record. */
+#define AUDIT_RESERVE_BYTES (64u * 1024u)
+
+/* Space for the record, reserved before it is written: on a nearly full
+ * disk a record is then written whole or not at all (an errno), never
+ * torn, so the next record does not run into a half line. The reserve
+ * beyond the record keeps this true while other processes append too. */
+static int reserve_room(int fd, size_t len)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0; /* a FIFO or a device: nothing to reserve */
+    int err;
+    do {
+        err = fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, (off_t)(len + AUDIT_RESERVE_BYTES))
+                  ? errno
+                  : 0;
+    } while (err == EINTR);
+    return err == ENOSPC || err == EDQUOT || err == EFBIG ? err : 0;
+}
+
 int audit_append(const char *path, const char *record, size_t len)
 {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
     if (fd < 0)
         return errno;
+    int full = reserve_room(fd, len);
+    if (full) {
+        close(fd);
+        return full;
+    }
     ssize_t n;
     do {
         n = write(fd, record, len);

@@ -76,11 +76,17 @@ static struct binfmt classify(const char *path, int depth)
     int saved = errno;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
+        /* A missing file fails the exec itself; any other failure hides
+         * what the exec would start. */
+        if (errno != ENOENT && errno != ENOTDIR)
+            r.unreadable = errno;
         errno = saved;
         return r;
     }
     unsigned char head[256];
     ssize_t n = pread(fd, head, sizeof head, 0);
+    if (n < 0)
+        r.unreadable = errno;
     r.privileged = privileged(fd);
     if (n >= 4 && memcmp(head, ELFMAG, SELFMAG) == 0) {
         r.kind = elf_kind(fd, head, (size_t)n);
@@ -89,6 +95,7 @@ static struct binfmt classify(const char *path, int depth)
         if (shebang(head, (size_t)n, interp, sizeof interp)) {
             struct binfmt in = classify(interp, depth + 1);
             r.kind = in.kind;
+            r.unreadable = in.unreadable;
             r.script = true;
         }
     }

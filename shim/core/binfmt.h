@@ -21,6 +21,9 @@ struct binfmt {
     enum binfmt_kind kind;
     bool script;     /* a #! file; kind is its interpreter's */
     bool privileged; /* setuid, setgid or file capabilities */
+    int unreadable;  /* an errno when the file (or a script's interpreter)
+                        exists but could not be read (EMFILE, EACCES, ...):
+                        its kind is then not known */
 };
 
 struct binfmt binfmt_of(const char *path);

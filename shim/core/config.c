@@ -435,6 +435,17 @@ fail:
     return NULL;
 }
 
+struct state_sizes config_state_sizes(const struct enact_config *cfg)
+{
+    size_t rate = 0, quota = 1, breaker = 0;
+    for (size_t i = 0; i < cfg->ntools; i++) {
+        rate += cfg->tools[i].rate_limited;
+        quota += cfg->tools[i].quota.enabled;
+        breaker += cfg->tools[i].has_breaker;
+    }
+    return state_sizes_for_demand(rate, quota, breaker, cfg->max_agents);
+}
+
 void config_free(struct enact_config *cfg)
 {
     if (!cfg)

@@ -18,6 +18,7 @@
 #include "impact.h"
 #include "quota.h"
 #include "rule.h"
+#include "state.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -166,6 +167,9 @@ struct config_diag {
 
 /* NULL on any error, with diag filled; diag may be NULL. */
 struct enact_config *config_load(const char *path, struct config_diag *diag);
+
+/* How big a new state file for cfg is (state_sizes_for_demand). */
+struct state_sizes config_state_sizes(const struct enact_config *cfg);
 void config_free(struct enact_config *cfg);
 void config_diag_free(struct config_diag *diag);
 

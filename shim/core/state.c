@@ -75,12 +75,18 @@ static uint32_t pow2_between(uint64_t want, uint32_t min, uint32_t max)
 
 struct state_sizes state_sizes_for(size_t ntools, uint32_t agents)
 {
-    uint64_t t = ntools, a = agents ? agents : STATE_AGENTS_DEFAULT;
+    return state_sizes_for_demand(ntools, ntools + 1, ntools, agents);
+}
+
+struct state_sizes state_sizes_for_demand(size_t rate_tools, size_t quota_kinds,
+                                          size_t breaker_tools, uint32_t agents)
+{
+    uint64_t a = agents ? agents : STATE_AGENTS_DEFAULT;
     /* Twice the entries expected: probes stay short. */
     return (struct state_sizes){
-        .buckets = pow2_between(t * a * 2, TABLES[0].min, TABLES[0].max),
-        .quotas = pow2_between((t + 1) * a * 2, TABLES[1].min, TABLES[1].max),
-        .breakers = pow2_between(t * 2, TABLES[2].min, TABLES[2].max),
+        .buckets = pow2_between((uint64_t)rate_tools * a * 2, TABLES[0].min, TABLES[0].max),
+        .quotas = pow2_between((uint64_t)quota_kinds * a * 2, TABLES[1].min, TABLES[1].max),
+        .breakers = pow2_between((uint64_t)breaker_tools * 2, TABLES[2].min, TABLES[2].max),
         .agents = pow2_between(a * 2, TABLES[3].min, TABLES[3].max),
         .hosts = TABLES[4].min,
         .children = TABLES[5].min,
@@ -142,8 +148,12 @@ static int create_file(const char *path, const struct state_sizes *want)
     size_t size = lay_out(&layout, want);
     int err = 0;
     void *base = MAP_FAILED;
-    if (ftruncate(fd, (off_t)size) != 0 ||
-        (base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+    /* Allocated, not just sized: a hole first touched through the mapping
+     * when the disk is full would kill the agent with SIGBUS. */
+    if ((err = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+        /* err says why */
+    } else if ((base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
+               MAP_FAILED) {
         err = errno;
     } else {
         struct state_header *h = base;
@@ -224,6 +234,15 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
         close(fd);
         *bad = "shorter than its header";
         return 0;
+    }
+    /* A file with holes (made by an older build, or copied sparse): filled
+     * in now, or not used, for the reason create_file allocates. */
+    int hole_err = (uint64_t)st.st_blocks * 512 < (uint64_t)size
+                       ? posix_fallocate(fd, 0, (off_t)size)
+                       : 0;
+    if (hole_err) {
+        close(fd);
+        return hole_err;
     }
     void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int err = base == MAP_FAILED ? errno : 0;

@@ -92,11 +92,13 @@ static struct decision unfollowable(const char *op, const struct tool *tool, con
                                     char *const argv[])
 {
     struct binfmt b = binfmt_of(path);
-    if (b.kind != BINFMT_STATIC && !b.privileged)
+    if (b.kind != BINFMT_STATIC && !b.privileged && !b.unreadable)
         return (struct decision){.action = GATE_PROCEED};
     return shim_unfollowable(
         &(struct call){.op = op, .tool = tool, .target = path, .argv = argv},
-        b.kind == BINFMT_STATIC ? "static_binary" : "setuid");
+        b.kind == BINFMT_STATIC ? "static_binary"
+        : b.privileged          ? "setuid"
+                                : "unreadable_program");
 }
 
 /* What to do with the exec or spawn. */
@@ -125,33 +127,35 @@ static struct decision govern_exec(enum exec_form form, const char *file, char *
         return d;
     }
     const struct tool *tool = cfg ? config_match_exec(cfg, plan->path, argv) : NULL;
-    if (env_take_admission(argv)) {
+    /* Before the admission is looked at: system() decided the command,
+     * not what kind of program it turns out to be. */
+    if (cfg && cfg->static_binaries != STATIC_ALLOW)
+        d = unfollowable(spawn ? "spawn" : "exec", tool, plan->path, argv);
+    if (d.action != GATE_PROCEED) {
+        /* refused: nothing else to decide */
+    } else if (env_take_admission(argv)) {
         /* system() or popen() decided this one already: only its timeout
          * is left to apply. */
         plan->tool = tool;
         plan->admitted = true;
-    } else {
-        if (cfg && cfg->static_binaries != STATIC_ALLOW)
-            d = unfollowable(spawn ? "spawn" : "exec", tool, plan->path, argv);
-        if (d.action == GATE_PROCEED && (tool || !cfg)) {
-            pid_t pid = getpid();
-            uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
-            bool repeat = form == FORM_PATH && last_refused.pid == pid &&
-                          last_refused.argv == argv && last_refused.dev == st.st_dev &&
-                          last_refused.ino == st.st_ino &&
-                          now - last_refused.at_ns < REPEAT_WINDOW_NS;
-            plan->tool = tool;
-            d = shim_govern(&(struct call){.op = spawn ? "spawn" : "exec",
-                                           .tool = tool,
-                                           .target = plan->path,
-                                           .argv = argv,
-                                           .quiet = repeat});
-            last_refused.pid = d.action == GATE_REFUSE ? pid : 0;
-            last_refused.argv = argv;
-            last_refused.dev = st.st_dev;
-            last_refused.ino = st.st_ino;
-            last_refused.at_ns = now;
-        }
+    } else if (tool || !cfg) {
+        pid_t pid = getpid();
+        uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
+        bool repeat = form == FORM_PATH && last_refused.pid == pid &&
+                      last_refused.argv == argv && last_refused.dev == st.st_dev &&
+                      last_refused.ino == st.st_ino &&
+                      now - last_refused.at_ns < REPEAT_WINDOW_NS;
+        plan->tool = tool;
+        d = shim_govern(&(struct call){.op = spawn ? "spawn" : "exec",
+                                       .tool = tool,
+                                       .target = plan->path,
+                                       .argv = argv,
+                                       .quiet = repeat});
+        last_refused.pid = d.action == GATE_REFUSE ? pid : 0;
+        last_refused.argv = argv;
+        last_refused.dev = st.st_dev;
+        last_refused.ino = st.st_ino;
+        last_refused.at_ns = now;
     }
     shim_leave();
     return d;

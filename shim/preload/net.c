@@ -183,11 +183,18 @@ static int connect_until(int fd, const struct sockaddr *addr, socklen_t len, uin
  * by the exchange that follows (io.c), so that a service that accepts and
  * then resets or hangs still opens its breaker. A connect left in progress
  * is told when the client reads SO_ERROR. */
+/* A connect interrupted by a signal goes on in the background, as one left
+ * in progress does: its end is known later (SO_ERROR, the first exchange). */
+static bool connect_goes_on(int err)
+{
+    return err == EINPROGRESS || err == EINTR;
+}
+
 static void report(struct call *call, int fd, int rc, int err)
 {
     if (!call->tool->has_breaker || rc == 0)
         return;
-    if (err == EINPROGRESS)
+    if (connect_goes_on(err))
         pending_add(fd, call->tool, shim_thread_id());
     else
         shim_outcome(call, net_outcome(rc, err), shim_thread_id());
@@ -276,7 +283,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (d.action == GATE_SIMULATE)
         return net_simulated(fd, &call);
     int rc = connect_as_tool(fd, addr, len, &call, target.kind == TARGET_INET);
-    if (rc == 0 || errno == EINPROGRESS)
+    if (rc == 0 || connect_goes_on(errno))
         net_track(fd, &call);
     return rc;
 }
@@ -285,7 +292,7 @@ void net_track(int fd, const struct call *call)
 {
     int saved = errno;
     bool breaker = call->tool->has_breaker;
-    if (!conn_open(fd, call, breaker ? CONN_OUTCOME_DUE : 0) && breaker && saved != EINPROGRESS)
+    if (!conn_open(fd, call, breaker ? CONN_OUTCOME_DUE : 0) && breaker && !connect_goes_on(saved))
         shim_outcome(call, OUTCOME_SUCCESS, shim_thread_id()); /* untracked: the connect says it */
     errno = saved;
 }

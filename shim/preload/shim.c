@@ -82,7 +82,7 @@ static struct state_map *map_state(const struct enact_config *cfg, const char *w
         return NULL; /* on_error decides from now on */
     struct state_map *m = &proc.maps[k];
     char msg[512];
-    struct state_sizes sizes = state_sizes_for(cfg->ntools, cfg->max_agents);
+    struct state_sizes sizes = config_state_sizes(cfg);
     enum state_open_result r = state_open(cfg->state_path, &sizes, m, msg, sizeof msg);
     if (r != STATE_OPENED || why) {
         char detail[768];
@@ -291,13 +291,20 @@ struct decision shim_unfollowable(const struct call *c, const char *reason)
     if (!cfg || cfg->static_binaries == STATIC_ALLOW)
         return (struct decision){.action = GATE_PROCEED};
     int saved = errno;
-    bool deny = cfg->static_binaries == STATIC_DENY;
+    /* A program that could not be read may be static or not: under deny,
+     * on_error decides, as for any call Enact cannot decide. */
+    bool unknown = strcmp(reason, "unreadable_program") == 0;
+    bool deny = cfg->static_binaries == STATIC_DENY && !(unknown && cfg->on_error == ON_ERROR_ALLOW);
     bool observing = cfg->mode == MODE_OBSERVE;
     struct audit_event rec = record_for(c);
-    rec.verdict = !deny ? "allow" : observing ? "would_deny" : "deny";
+    rec.verdict = !deny ? (unknown && cfg->static_binaries == STATIC_DENY ? "error" : "allow")
+                  : observing ? "would_deny"
+                              : "deny";
     rec.reason = reason;
     rec.errno_name = deny && !observing ? "EPERM" : NULL;
-    rec.detail = "the preload cannot follow this program: its own calls are not governed";
+    rec.detail = unknown ? "the program could not be read before it starts, so whether the "
+                           "preload can follow it is not known"
+                         : "the preload cannot follow this program: its own calls are not governed";
     write_record(&rec);
     errno = saved;
     return deny && !observing ? (struct decision){.action = GATE_REFUSE, .err = EPERM}

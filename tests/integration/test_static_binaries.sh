@@ -62,3 +62,39 @@ rc=$?
 set -e
 check_eq "doctor on a missing program: exit status" 1 "$rc"
 grep -q "not found" "$T/err" || fail "doctor on a missing program: $(cat "$T/err")"
+
+# A mapped static program started by system() with a command that needs no
+# shell: system() decides the command and admits the shell's exec of it,
+# but the kind of program is still checked there, so deny refuses it
+# (the shell's status 126) and audit lets it run with its record.
+cat >"$T/sys.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+int main(int argc, char **argv)
+{
+    (void)argc;
+    int st = system(argv[1]);
+    printf("%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    return 0;
+}
+C
+cc -o "$T/sys" "$T/sys.c"
+for policy in deny audit; do
+    rm -f "$T/audit.jsonl" "$T/t.state"
+    cat >"$T/enact.ini" <<INI
+[enact]
+state = t.state
+audit_log = audit.jsonl
+static_binaries = $policy
+[tool.st]
+exec = static-prog
+rate.max_calls_per_minute = 60
+INI
+    out=$("$ENACT" run -c "$T/enact.ini" -- "$T/sys" "$T/static-prog" 2>/dev/null)
+    want=126
+    [ "$policy" = audit ] && want=7
+    check_eq "system() of a mapped static program under $policy" "$want" "$out"
+    check_eq "system() under $policy: its static_binary record" 1 "$(audit_eval "$T/audit.jsonl" \
+        'sum(1 for r in recs if r.get("reason") == "static_binary" and r["target"].endswith("/static-prog"))')"
+done
