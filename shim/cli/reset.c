@@ -2,6 +2,7 @@
  * tool, or all. */
 #include "cli.h"
 
+#include "../core/audit.h"
 #include "../core/clock.h"
 #include "../core/gate.h"
 #include "../core/pidlock.h"
@@ -11,6 +12,29 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Limits given back are an operator's act worth a record: an agent that
+ * resets its own limits is seen doing it. */
+static void record_reset(const struct enact_config *cfg, const char *agent, const char *tool,
+                         unsigned touched)
+{
+    char detail[96];
+    snprintf(detail, sizeof detail, "%u entr%s reset", touched, touched == 1 ? "y" : "ies");
+    struct audit_event ev = {
+        .unix_ns = clock_now_ns(CLOCK_REALTIME),
+        .pid = getpid(),
+        .agent = agent,
+        .exe = "enact",
+        .op = "reset",
+        .tool = tool,
+        .verdict = "reset",
+        .detail = detail,
+    };
+    int err = audit_log(cfg->audit_path, &ev);
+    if (err)
+        fprintf(stderr, "enact reset: the audit record could not be written to %s: %s\n",
+                cfg->audit_path, strerror(err));
+}
 
 static const char HELP[] =
     "usage: enact reset [-c FILE] [--agent A] [--tool T]\n"
@@ -121,6 +145,7 @@ int cmd_reset(int argc, char **argv)
         }
         printf("enact reset: %u entr%s reset (agent %s, tool %s)\n", touched,
                touched == 1 ? "y" : "ies", agent ? agent : "all", tool_name ? tool_name : "all");
+        record_reset(cfg, agent, tool_name, touched);
         state_close(&m);
     }
     config_free(cfg);

@@ -104,50 +104,46 @@ static size_t edit_distance(const char *a, const char *b)
 
 /* ---- key tables ----------------------------------------------------------- */
 
-/* Why a key is accepted but has no effect yet; NULL when it is enforced. */
-#define LATER_STRICT "strict mode is not built yet"
-
 struct key_info {
     const char *name;
-    const char *later;
 };
 
 static const struct key_info ENACT_KEYS[ENACT_KEY_COUNT] = {
-    [EK_AGENT] = {"agent", NULL},
-    [EK_STATE] = {"state", NULL},
-    [EK_AUDIT_LOG] = {"audit_log", NULL},
-    [EK_MODE] = {"mode", NULL},
-    [EK_DRY_RUN] = {"dry_run", NULL},
-    [EK_ON_ERROR] = {"on_error", NULL},
-    [EK_LOG_ALLOWED] = {"log_allowed", NULL},
-    [EK_STATIC_BINARIES] = {"static_binaries", NULL},
-    [EK_STRICT] = {"strict", LATER_STRICT},
-    [EK_MAX_AGENTS] = {"max_agents", NULL},
+    [EK_AGENT] = {"agent"},
+    [EK_STATE] = {"state"},
+    [EK_AUDIT_LOG] = {"audit_log"},
+    [EK_MODE] = {"mode"},
+    [EK_DRY_RUN] = {"dry_run"},
+    [EK_ON_ERROR] = {"on_error"},
+    [EK_LOG_ALLOWED] = {"log_allowed"},
+    [EK_STATIC_BINARIES] = {"static_binaries"},
+    [EK_STRICT] = {"strict"},
+    [EK_MAX_AGENTS] = {"max_agents"},
 };
 
 static const struct key_info TOOL_KEYS[TOOL_KEY_COUNT] = {
-    [TK_RATE_PER_MINUTE] = {"rate.max_calls_per_minute", NULL},
-    [TK_RATE_BURST] = {"rate.burst_size", NULL},
-    [TK_QUOTA_MAX] = {"quota.max_actions", NULL},
-    [TK_QUOTA_WINDOW] = {"quota.window_hours", NULL},
-    [TK_BREAKER_FAILURES] = {"breaker.failure_threshold", NULL},
-    [TK_BREAKER_SUCCESSES] = {"breaker.success_threshold", NULL},
-    [TK_BREAKER_TIMEOUT] = {"breaker.timeout_seconds", NULL},
-    [TK_TIMEOUT] = {"timeout_seconds", NULL},
-    [TK_IO_TIMEOUT] = {"io_timeout_seconds", NULL},
-    [TK_RETRY_ATTEMPTS] = {"retry.max_attempts", NULL},
-    [TK_RETRY_INITIAL] = {"retry.initial_delay", NULL},
-    [TK_RETRY_MAX] = {"retry.max_delay", NULL},
-    [TK_RETRY_BASE] = {"retry.exponential_base", NULL},
-    [TK_RETRY_JITTER] = {"retry.jitter", NULL},
-    [TK_RETRY_ON_EXIT] = {"retry.on_exit_nonzero", NULL},
-    [TK_DRY_RUN] = {"dry_run", NULL},
-    [TK_ACTION] = {"action", NULL},
-    [TK_ON_LIMIT] = {"on_limit", NULL},
-    [TK_MAX_WAIT] = {"max_wait", NULL},
-    [TK_ERRNO] = {"errno", NULL},
-    [TK_DRY_RUN_RESPONSE] = {"dry_run.response", NULL},
-    [TK_DRY_RUN_EXIT_CODE] = {"dry_run.exit_code", NULL},
+    [TK_RATE_PER_MINUTE] = {"rate.max_calls_per_minute"},
+    [TK_RATE_BURST] = {"rate.burst_size"},
+    [TK_QUOTA_MAX] = {"quota.max_actions"},
+    [TK_QUOTA_WINDOW] = {"quota.window_hours"},
+    [TK_BREAKER_FAILURES] = {"breaker.failure_threshold"},
+    [TK_BREAKER_SUCCESSES] = {"breaker.success_threshold"},
+    [TK_BREAKER_TIMEOUT] = {"breaker.timeout_seconds"},
+    [TK_TIMEOUT] = {"timeout_seconds"},
+    [TK_IO_TIMEOUT] = {"io_timeout_seconds"},
+    [TK_RETRY_ATTEMPTS] = {"retry.max_attempts"},
+    [TK_RETRY_INITIAL] = {"retry.initial_delay"},
+    [TK_RETRY_MAX] = {"retry.max_delay"},
+    [TK_RETRY_BASE] = {"retry.exponential_base"},
+    [TK_RETRY_JITTER] = {"retry.jitter"},
+    [TK_RETRY_ON_EXIT] = {"retry.on_exit_nonzero"},
+    [TK_DRY_RUN] = {"dry_run"},
+    [TK_ACTION] = {"action"},
+    [TK_ON_LIMIT] = {"on_limit"},
+    [TK_MAX_WAIT] = {"max_wait"},
+    [TK_ERRNO] = {"errno"},
+    [TK_DRY_RUN_RESPONSE] = {"dry_run.response"},
+    [TK_DRY_RUN_EXIT_CODE] = {"dry_run.exit_code"},
 };
 
 static const char *const QUOTA_KEYS[] = {"quota.max_actions", "quota.window_hours", NULL};
@@ -225,9 +221,6 @@ void config_enact_key(struct loader *ld, const char *name, const char *v)
     }
     if (!first_time(ld, &cfg->key_line[k], name))
         return;
-    if (ENACT_KEYS[k].later)
-        config_warning(ld, ld->line, "'%s' is accepted but not enforced by this build yet (%s)",
-                       name, ENACT_KEYS[k].later);
     int c;
     switch ((enum enact_key)k) {
     case EK_AGENT:
@@ -446,9 +439,6 @@ void config_tool_key(struct loader *ld, struct tool *t, const char *name, const 
     }
     if (!first_time(ld, &t->key_line[k], name))
         return;
-    if (TOOL_KEYS[k].later)
-        config_warning(ld, ld->line, "'%s' is accepted but not enforced by this build yet (%s)",
-                       name, TOOL_KEYS[k].later);
     unsigned errors_before = ld->errors;
     tool_value(ld, t, (enum tool_key)k, name, v);
     if (ld->errors > errors_before) {

@@ -178,6 +178,47 @@ static int create_file(const char *path, const struct state_sizes *want)
  * two builds sharing a config would keep rebuilding each other's file. */
 static const char INCOMPATIBLE[] = "written by an incompatible enact build";
 
+bool state_is_private(const char *path, char *msg, size_t cap)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    uid_t me = geteuid();
+    if (stat(dir, &st) == 0) {
+        if (st.st_uid != me && st.st_uid != 0) {
+            snprintf(msg, cap, "strict: the state folder %s belongs to uid %u, not to this user",
+                     dir, (unsigned)st.st_uid);
+            return false;
+        }
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+            snprintf(msg, cap,
+                     "strict: others may write in the state folder %s (mode %03o, no sticky bit)",
+                     dir, (unsigned)(st.st_mode & 0777));
+            return false;
+        }
+    }
+    if (lstat(path, &st) == 0) {
+        if (st.st_uid != me) {
+            snprintf(msg, cap, "strict: the state file %s belongs to uid %u, not to this user",
+                     path, (unsigned)st.st_uid);
+            return false;
+        }
+        if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+            snprintf(msg, cap, "strict: others may write the state file %s (mode %03o)", path,
+                     (unsigned)(st.st_mode & 0777));
+            return false;
+        }
+    }
+    return true;
+}
+
 /* sig: layout_signature(), passed in because it costs a thousand
  * instructions and state_still_valid runs at every decision. */
 static const char *validate(const void *base, size_t size, uint64_t sig)

@@ -139,6 +139,13 @@ struct state_sizes {
 
 enum state_open_result { STATE_OPENED, STATE_REBUILT, STATE_FAILED };
 
+/* strict = true: false (msg says why) when another user could change the
+ * state at path: the file (when it exists) is not ours alone (another
+ * owner, or group- or world-writable), or its folder is not ours or
+ * root's, or others may write in it without the sticky bit (they could
+ * remove or replace the file). */
+bool state_is_private(const char *path, char *msg, size_t cap);
+
 /* Maps the file at path, creating it (and missing folders, mode 0700; the
  * file 0600) when absent. A file that is not a valid state file of this
  * build is moved aside to PATH.corrupt-TIME-PID and rebuilt: STATE_REBUILT,

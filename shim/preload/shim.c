@@ -52,7 +52,7 @@ static void say(const char *text)
  * that the agent's children spend from the same buckets. */
 static void choose_agent(const struct enact_config *cfg)
 {
-    const char *env = getenv("ENACT_AGENT");
+    const char *env = secure_getenv("ENACT_AGENT");
     const char *name = env && *env ? env : cfg && cfg->agent ? cfg->agent
                                                              : program_invocation_short_name;
     snprintf(proc.agent, sizeof proc.agent, "%s", name);
@@ -82,6 +82,10 @@ static struct state_map *map_state(const struct enact_config *cfg, const char *w
         return NULL; /* on_error decides from now on */
     struct state_map *m = &proc.maps[k];
     char msg[512];
+    if (cfg->strict && !state_is_private(cfg->state_path, msg, sizeof msg)) {
+        audit_state_problem(msg);
+        return NULL; /* on_error decides */
+    }
     struct state_sizes sizes = config_state_sizes(cfg);
     enum state_open_result r = state_open(cfg->state_path, &sizes, m, msg, sizeof msg);
     if (r != STATE_OPENED || why) {
@@ -111,13 +115,15 @@ static struct state_map *current_state(const struct enact_config *cfg)
 __attribute__((constructor)) static void shim_init(void)
 {
     real_resolve();
-    const char *path = getenv("ENACT_CONFIG");
+    /* secure_getenv: a setuid or setgid process ignores ENACT_* (if the
+     * loader loads the shim at all there, e.g. from /etc/ld.so.preload). */
+    const char *path = secure_getenv("ENACT_CONFIG");
     if (!path || !*path)
         return;
     proc.governed = true;
     conn_init();
     char mode[16] = "";
-    const char *mode_env = getenv("ENACT_MODE"); /* enact run --observe */
+    const char *mode_env = secure_getenv("ENACT_MODE"); /* enact run --observe */
     if (mode_env)
         snprintf(mode, sizeof mode, "%s", mode_env);
     struct config_diag diag;
@@ -288,13 +294,15 @@ void shim_simulated(const struct call *c, const void *sent, size_t len)
 struct decision shim_unfollowable(const struct call *c, const char *reason)
 {
     const struct enact_config *cfg = proc.cfg;
-    if (!cfg || cfg->static_binaries == STATIC_ALLOW)
+    if (!cfg || (cfg->static_binaries == STATIC_ALLOW && !cfg->strict))
         return (struct decision){.action = GATE_PROCEED};
     int saved = errno;
     /* A program that could not be read may be static or not: under deny,
-     * on_error decides, as for any call Enact cannot decide. */
+     * on_error decides, as for any call Enact cannot decide; strict mode
+     * refuses whatever it cannot follow. */
     bool unknown = strcmp(reason, "unreadable_program") == 0;
-    bool deny = cfg->static_binaries == STATIC_DENY && !(unknown && cfg->on_error == ON_ERROR_ALLOW);
+    bool deny = cfg->strict || (cfg->static_binaries == STATIC_DENY &&
+                                !(unknown && cfg->on_error == ON_ERROR_ALLOW));
     bool observing = cfg->mode == MODE_OBSERVE;
     struct audit_event rec = record_for(c);
     rec.verdict = !deny ? (unknown && cfg->static_binaries == STATIC_DENY ? "error" : "allow")
@@ -334,6 +342,20 @@ bool shim_host_of(const struct enact_config *cfg, const uint8_t addr[16], char *
 {
     struct state_map *m = cfg && cfg->has_name_rules ? current_state(cfg) : NULL;
     return m && state_host_lookup(m, addr, out, cap);
+}
+
+bool shim_strict_refusal(const char *syscall_name)
+{
+    int saved = errno;
+    bool observing = proc.cfg && proc.cfg->mode == MODE_OBSERVE;
+    struct audit_event rec = record_for(&(struct call){.op = "syscall", .target = syscall_name});
+    rec.verdict = observing ? "would_deny" : "deny";
+    rec.reason = "strict";
+    rec.errno_name = observing ? NULL : "ENOSYS";
+    rec.detail = "strict = true: io_uring performs calls the preload cannot see";
+    write_record(&rec);
+    errno = saved;
+    return !observing;
 }
 
 void shim_record(const struct call *c, const char *verdict, int err, uint64_t after_ns,

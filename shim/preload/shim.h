@@ -66,6 +66,11 @@ void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner
 /* Writes a record of what happened to an admitted call: verdict "retry"
  * (err: the failure, after_ns: the wait before the next attempt) or
  * "timeout". Keeps the caller's errno. */
+/* strict = true refuses a system call the hooks cannot follow (io_uring):
+ * records it (op "syscall", reason "strict") and returns true, or false
+ * in observe mode (recorded as would_deny: let it through). */
+bool shim_strict_refusal(const char *syscall_name);
+
 void shim_record(const struct call *c, const char *verdict, int err, uint64_t after_ns,
                  const char *detail);
 

@@ -369,9 +369,9 @@ static void test_misspelt_keys(void **state)
     assert_null(strstr(f->diag.lines[0], "did you mean"));
 }
 
-/* Every key of the design loads; one this build does not enforce yet
- * warns (the load succeeds), and a key outside the design is an error. */
-static void test_accepted_key_warns_unknown_key_fails(void **state)
+/* Every key of the design loads without a word (strict too, now that it is
+ * enforced), and a key outside the design is an error. */
+static void test_design_keys_load_unknown_key_fails(void **state)
 {
     struct fixture *f = *state;
     const struct enact_config *c = load(f, "[enact]\nstrict = true\n[tool.a]\nconnect = *\n");
@@ -379,11 +379,8 @@ static void test_accepted_key_warns_unknown_key_fails(void **state)
         print_diag(f);
         fail_msg("a key of the design must load");
     }
-    assert_int_equal(f->diag.n, 1);
-    assert_int_equal(f->diag.warnings, 1);
-    assert_diag(f, 0, 2,
-                "warning: 'strict' is accepted but not enforced by this build yet "
-                "(strict mode is not built yet)");
+    assert_int_equal(f->diag.n, 0);
+    assert_true(c->strict);
 
     /* io_timeout_seconds is enforced for connections: it loads without a word. */
     c = load_ok(f, "[tool.a]\nconnect = *\nio_timeout_seconds = 30\n");
@@ -684,7 +681,9 @@ static void test_several_errors_all_reported(void **state)
                        "rate.burst_size = 3\n"                  /* 10: no rate; no rules (9) */
                        "[enact]\n"                              /* 11 */
                        "mode = observe\n"                       /* 12: twice */
-                       "strict = false\n";                      /* 13: a warning */
+                       "[tool.c]\n"                             /* 13 */
+                       "exec = x\n"                             /* 14 */
+                       "io_timeout_seconds = 5\n";              /* 15: a warning */
     assert_null(load(f, text));
     if (f->diag.n != 10)
         print_diag(f);
@@ -699,7 +698,7 @@ static void test_several_errors_all_reported(void **state)
     assert_diag(f, 6, 9, "tool 'b' has no 'connect =' or 'exec =' rule");
     assert_diag(f, 7, 10, "tool 'b' sets rate.burst_size without rate.max_calls_per_minute");
     assert_diag(f, 8, 12, "'mode' is set twice (first on line 3)");
-    assert_diag(f, 9, 13, "warning: 'strict' is accepted but not enforced by this build yet");
+    assert_diag(f, 9, 15, "warning: tool 'c': 'io_timeout_seconds' applies to connections");
 }
 
 /* ---- policy ids and matching --------------------------------------------- */
@@ -832,20 +831,6 @@ static void expect_error_w(struct fixture *f, const char *text, unsigned line, c
     fail_msg("no error among the diagnostics");
 }
 
-#define LATER_STRICT "(strict mode is not built yet)"
-
-/* Asserts diag i is the "accepted but not enforced" warning for key. */
-static void assert_later_warning(const struct fixture *f, size_t i, unsigned line, const char *key,
-                                  const char *why)
-{
-    char want[256];
-    snprintf(want, sizeof want,
-             "warning: '%s' is accepted but not enforced by this build yet %s", key, why);
-    assert_diag(f, i, line, want);
-    /* The whole message, nothing after it. */
-    assert_string_equal(strstr(f->diag.lines[i], "warning: "), want);
-}
-
 /* The warning a tool with exec rules gets for a retry key without
  * retry.on_exit_nonzero, written into buf. */
 static const char *connections_only(char *buf, size_t cap, const char *tool, const char *key)
@@ -925,10 +910,9 @@ static const char *DESIGN_EXAMPLE =
 static void test_design_example_loads(void **state)
 {
     struct fixture *f = *state;
-    /* Every key but strict is enforced: timeout_seconds and retry.*
-     * (22-27) for connections, dry_run.response (32) for simulated ones. */
-    const struct enact_config *c = load_warn(f, DESIGN_EXAMPLE, 1);
-    assert_later_warning(f, 0, 10, "strict", LATER_STRICT);
+    /* Every key is enforced: timeout_seconds and retry.* (22-27) for
+     * connections, dry_run.response (32) for simulated ones. */
+    const struct enact_config *c = load_ok(f, DESIGN_EXAMPLE);
 
     /* [enact] */
     assert_string_equal(c->agent, "my-agent");
@@ -1315,11 +1299,10 @@ static void test_enact_key_values(void **state)
     expect_one_error(f, text, 2, "static_binaries must be 'allow', 'audit' or 'deny', not 'block'");
     /* strict */
     snprintf(text, sizeof text, "[enact]\nstrict = true\n%s", tool);
-    c = load_warn(f, text, 1);
+    c = load_ok(f, text);
     assert_true(c->strict);
-    assert_later_warning(f, 0, 2, "strict", LATER_STRICT);
     snprintf(text, sizeof text, "[enact]\nstrict = very\n%s", tool);
-    expect_error_w(f, text, 2, "strict must be true or false, not 'very'", 1);
+    expect_one_error(f, text, 2, "strict must be true or false, not 'very'");
     /* audit_log, agent */
     snprintf(text, sizeof text, "[enact]\naudit_log =\n%s", tool);
     expect_one_error(f, text, 2, "'audit_log' is empty");
@@ -1467,10 +1450,9 @@ static void test_not_enforced_warnings(void **state)
                        "retry.on_exit_nonzero = true\n"  /* 21 */
                        "breaker.success_threshold = 3\n" /* 22 */
                        "breaker.failure_threshold = 4\n";/* 23 */
-    /* Only strict is not enforced yet: every other key of this file is,
-     * for the kind of calls its tool has rules for. */
-    const struct enact_config *c = load_warn(f, text, 1);
-    assert_later_warning(f, 0, 3, "strict", LATER_STRICT);
+    /* Every key of this file is enforced, for the kind of calls its tool
+     * has rules for. */
+    const struct enact_config *c = load_ok(f, text);
     /* Loaded all the same, every value kept. */
     const struct tool *net = &c->tools[0];
     assert_true(net->timeout_seconds == 5 && net->io_timeout_seconds == 2);
@@ -2154,7 +2136,7 @@ int main(void)
         T(test_crlf_file),
         T(test_indented_keys),
         T(test_misspelt_keys),
-        T(test_accepted_key_warns_unknown_key_fails),
+        T(test_design_keys_load_unknown_key_fails),
         T(test_unknown_section),
         T(test_unknown_empty_section),
         T(test_design_sections_supported),
