@@ -1,10 +1,21 @@
 # Enact: build the preload shim and the CLI, run the tests, run the demo.
 #   make            build/libenact_shim.so and build/enact
 #   make test       install missing dependencies, build, run every test (unit,
-#                   config corpus, integration)
+#                   config corpus, integration), then the sanitizer pass
+#                   (fuzz corpora, asan-linked, ubsan)
 #   make demo       run the example agent governed, show what was blocked
 #   make bench      measure the shim against the bare calls and peer tools;
 #                   rewrites BENCHMARKS.md (BENCH_QUICK=1: a smoke run)
+#   make asan       ASan+UBSan: the unit tests, the fuzz corpora, an agent with
+#                   the hooks linked in, the CLI on the config corpus and on
+#                   each command (build/asan)
+#   make ubsan      every integration test against the shim and the CLI
+#                   built with UBSan (build/ubsan)
+#   make tsan       ThreadSanitizer: the unit tests and the linked agent
+#   make valgrind   the CLI under valgrind memcheck: the config corpus and
+#                   each command
+#   make fuzz       libFuzzer targets (clang); make fuzz-regress replays the
+#                   corpora and every crash found so far
 #   make install    PREFIX=/usr/local (bin/enact, lib/enact/libenact_shim.so,
 #                   share/man/man1/enact.1, share/man/man5/enact.ini.5)
 
@@ -14,7 +25,7 @@ BUILD    := build
 
 PKGS     := inih
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden $(SANFLAGS) \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -linih) -lm
 
@@ -30,7 +41,8 @@ PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit config-tests integration demo bench install clean
+.PHONY: all deps test unit config-tests integration demo bench install clean \
+        asan asan-linked ubsan tsan valgrind
 all: $(BUILD)/libenact_shim.so $(BUILD)/enact
 
 $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
@@ -67,10 +79,57 @@ config-tests: all
 integration: all
 	@tests/integration/run.sh
 
+# Then the sanitizer pass: the fuzz corpora and the linked agent under
+# ASan+UBSan, every integration test against the UBSan build.
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN) && \
-	    { scripts/run-config-tests.sh; c=$$?; tests/integration/run.sh && [ $$c -eq 0 ]; }
+	    { scripts/run-config-tests.sh; c=$$?; tests/integration/run.sh && [ $$c -eq 0 ]; } && \
+	    $(MAKE) --no-print-directory fuzz-regress asan-linked ubsan
+
+# Sanitizers. A sanitized shim cannot be preloaded into every program the
+# integration tests run: ASan's runtime must come first in the process (a
+# child started with an empty environment loses it), and with it preloaded
+# curl deadlocks in setlocale, Enact or not. So: UBSan, which needs neither,
+# checks the shim under the whole integration suite; ASan+UBSan and TSan
+# check it linked into an agent built with them (tests/linked), and check
+# the core (unit tests, fuzz corpora) and the CLI (config corpus, commands).
+SAN_ENV := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
+LINKED_SRC := tests/linked/threaded_agent.c $(PRELOAD_SRC) $(CORE_SRC)
+$(BUILD)/asan/threaded_agent: $(LINKED_SRC) $(wildcard shim/*/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -pthread -o $@ $(LINKED_SRC) $(SHIM_LIBS) -ldl
+asan-linked: $(BUILD)/asan/threaded_agent
+	@ASAN_OPTIONS=detect_leaks=1:exitcode=86 $(SAN_ENV) tests/linked/run.sh $<
+
+asan: $(UNIT_BIN) asan-linked fuzz-regress
+	@scripts/run-unit.sh $(UNIT_BIN)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANFLAGS="$(SAN)" all
+	@ENACT=$(CURDIR)/$(BUILD)/asan/enact ASAN_OPTIONS=detect_leaks=1 $(SAN_ENV) \
+	    scripts/run-config-tests.sh
+	@ENACT_BIN=$(CURDIR)/$(BUILD)/asan/enact ASAN_OPTIONS=detect_leaks=1 $(SAN_ENV) \
+	    scripts/cli-commands.sh
+
+ubsan:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/ubsan \
+	    SANFLAGS="-fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
+	@ENACT=$(CURDIR)/$(BUILD)/ubsan/enact $(SAN_ENV) scripts/run-config-tests.sh
+	@ENACT_BUILD=$(CURDIR)/$(BUILD)/ubsan $(SAN_ENV) tests/integration/run.sh
+
+TSAN := -fsanitize=thread -fno-omit-frame-pointer
+TSAN_UNIT := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tsan/tests/%)
+$(BUILD)/tsan/tests/%: tests/unit/%.c $(CORE_SRC) $(wildcard shim/core/*.h tests/unit/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TSAN) -Ishim/core -o $@ $< $(CORE_SRC) $(LDLIBS) -lcmocka
+$(BUILD)/tsan/threaded_agent: $(LINKED_SRC) $(wildcard shim/*/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TSAN) -pthread -o $@ $(LINKED_SRC) $(SHIM_LIBS) -ldl
+tsan: $(TSAN_UNIT) $(BUILD)/tsan/threaded_agent
+	@TSAN_OPTIONS=halt_on_error=1:exitcode=88 scripts/run-unit.sh $(TSAN_UNIT)
+	@TSAN_OPTIONS=halt_on_error=1:exitcode=88 tests/linked/run.sh $(BUILD)/tsan/threaded_agent
+
+valgrind: all
+	@scripts/valgrind-cli.sh
 
 demo: all
 	@scripts/demo.sh

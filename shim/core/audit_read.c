@@ -211,7 +211,8 @@ uint64_t audit_time_ns(const struct audit_fields *f)
         t[16] != ':' || t[19] != '.' || t[23] != 'Z' || !digits(t, 4, &y) ||
         !digits(t + 5, 2, &mo) || !digits(t + 8, 2, &d) || !digits(t + 11, 2, &h) ||
         !digits(t + 14, 2, &mi) || !digits(t + 17, 2, &s) || !digits(t + 20, 3, &ms) ||
-        mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970)
+        mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970 ||
+        y > 2500) /* 2554 would not fit in 64 bits of nanoseconds */
         return 0;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
     return (uint64_t)secs * 1000000000u + (uint64_t)ms * 1000000u;

@@ -156,9 +156,12 @@ static int find_key(const struct key_info *keys, size_t n, const char *name, con
 {
     size_t best = 3;
     *hint = NULL;
-    for (size_t i = 0; i < n; i++) {
+    /* Exact names first: the hint's edit distances were two thirds of
+     * loading a config, at every governed program's start. */
+    for (size_t i = 0; i < n; i++)
         if (strcmp(keys[i].name, name) == 0)
             return (int)i;
+    for (size_t i = 0; i < n; i++) {
         size_t d = edit_distance(keys[i].name, name);
         if (d < best) {
             best = d;

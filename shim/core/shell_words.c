@@ -10,6 +10,8 @@ static bool plain(char c)
 
 bool shell_simple_words(const char *cmd, char *buf, size_t cap, char *words[], size_t max)
 {
+    if (max == 0)
+        return false; /* no room even for the terminating NULL */
     size_t n = 0, used = 0;
     const char *p = cmd;
     for (;;) {

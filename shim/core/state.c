@@ -598,6 +598,23 @@ void state_agent_record(struct state_map *m, uint64_t agent_id, const char *name
     __atomic_store_n(&a->name[0], n ? name[0] : '?', __ATOMIC_RELEASE);
 }
 
+/* A seqlock whose data is read and written a byte at a time with atomics,
+ * so that a reader racing a writer reads stale bytes, never undefined
+ * behaviour: each data store is a release (the odd sequence number is seen
+ * first by whoever sees it), each data load an acquire (the closing read of
+ * the sequence number comes after all of them). No fences: ThreadSanitizer
+ * understands these. */
+static void seq_put(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        __atomic_store_n(&dst[i], src[i], __ATOMIC_RELEASE);
+}
+
+static uint8_t seq_get(const uint8_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
 void state_host_record(struct state_map *m, const uint8_t addr[16], const char *name,
                        int32_t owner)
 {
@@ -607,12 +624,13 @@ void state_host_record(struct state_map *m, const uint8_t addr[16], const char *
         return; /* another writer is at it: its name is as good as ours */
     uint64_t seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED) | 1;
     __atomic_store_n(&h->seq, seq, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    memcpy(h->addr, addr, 16);
+    seq_put(h->addr, addr, 16);
+    uint8_t lower[sizeof h->name];
     size_t n = 0;
     for (; name[n] && n < sizeof h->name - 1; n++)
-        h->name[n] = (char)tolower((unsigned char)name[n]);
-    h->name[n] = '\0';
+        lower[n] = (uint8_t)tolower((unsigned char)name[n]);
+    lower[n] = '\0';
+    seq_put((uint8_t *)h->name, lower, n + 1);
     __atomic_store_n(&h->seq, seq + 1, __ATOMIC_RELEASE);
     pidlock_release(&h->lock, owner);
 }
@@ -635,12 +653,15 @@ bool state_host_lookup(struct state_map *m, const uint8_t addr[16], char *out, s
             uint64_t before = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
             if (before & 1)
                 continue;
-            bool same = memcmp(h->addr, addr, 16) == 0;
+            bool same = true;
+            for (size_t i = 0; i < 16; i++)
+                same &= seq_get(&h->addr[i]) == addr[i];
             size_t n = 0;
-            for (; n < cap - 1 && n < sizeof h->name && h->name[n]; n++)
-                out[n] = h->name[n];
+            for (char c; n < cap - 1 && n < sizeof h->name &&
+                         (c = (char)seq_get((const uint8_t *)&h->name[n])) != '\0';
+                 n++)
+                out[n] = c;
             out[n] = '\0';
-            __atomic_thread_fence(__ATOMIC_ACQUIRE);
             if (__atomic_load_n(&h->seq, __ATOMIC_RELAXED) == before)
                 return same && before != 0 && n > 0;
         }

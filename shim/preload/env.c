@@ -134,7 +134,10 @@ void env_init(const char *config_path, const char *agent, const char *mode)
     if (mode && *mode)
         snprintf(mode_entry, sizeof mode_entry, "ENACT_MODE=%s", mode);
     scrub_environ();
-    ready = shim_path[0] != '\0';
+    /* Only a library of the shim's name is preloaded into children: linked
+     * into a program (tests/linked), the hooks have no library to give. */
+    size_t len = strlen(shim_path), base = sizeof SHIM_FILE - 1;
+    ready = len >= base && strcmp(shim_path + len - base, SHIM_FILE) == 0;
 }
 
 size_t env_entries(char *const envp[])

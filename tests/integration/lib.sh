@@ -12,13 +12,17 @@ set -euo pipefail
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=${ENACT_ROOT:-$(cd "$LIB_DIR/../.." && pwd)}
-ENACT=$ROOT/build/enact
-SHIM=$ROOT/build/libenact_shim.so
+# ENACT_BUILD: another build of the shim and the CLI (make asan, make ubsan).
+ENACT=${ENACT_BUILD:-$ROOT/build}/enact
+SHIM=${ENACT_BUILD:-$ROOT/build}/libenact_shim.so
 T=$(pwd -P)
 TEST_NAME=$(basename "$0" .sh)
 
 # Hermetic: nothing of the caller's governance or proxies leaks in.
 unset LD_PRELOAD ENACT_CONFIG ENACT_AGENT ENACT_MODE
+# Known to the test, not to the programs it runs (test_env_scrub counts
+# the ENACT_* variables they see).
+unset ENACT_BUILD
 # Nor an outer make's (make test): a make run by a test prints as make[1].
 unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY ftp_proxy FTP_PROXY \

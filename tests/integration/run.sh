@@ -12,9 +12,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
 missing=0
-for f in "$ROOT/build/enact" "$ROOT/build/libenact_shim.so"; do
+# ENACT_BUILD (absolute): run against another build, e.g. build/asan.
+BUILD_DIR=${ENACT_BUILD:-$ROOT/build}
+for f in "$BUILD_DIR/enact" "$BUILD_DIR/libenact_shim.so"; do
     if [ ! -f "$f" ]; then
-        echo "integration: $f is missing; build it first with 'make' in $ROOT" >&2
+        echo "integration: $f is missing; build it first with 'make' (or 'make asan', 'make ubsan') in $ROOT" >&2
         missing=1
     fi
 done

@@ -134,8 +134,9 @@ for n, r in enumerate(recs, 1):
         sys.exit(f"line {n}: pid {r['pid']} with agent {r['agent']!r} exe {r['exe']!r}")
 EOF
 
-# The writers really overlapped: in file order the pid changes many times
-# (one after another, it would change 7 times).
+# The writers really overlapped: in file order the pid changes more than
+# twice as often as one writer after another would give (7). Usually
+# hundreds; on a loaded machine the scheduler may run them in long turns.
 switches=$(audit_eval "$T/audit.jsonl" 'sum(a["pid"] != b["pid"] for a, b in zip(recs, recs[1:]))')
 note "pid changes in file order: $switches"
-[ "$switches" -ge 100 ] || fail "only $switches pid changes in the log: the writers did not overlap"
+[ "$switches" -ge 16 ] || fail "only $switches pid changes in the log: the writers did not overlap"

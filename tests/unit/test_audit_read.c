@@ -80,6 +80,14 @@ static void test_not_records(void **state)
     assert_true(audit_parse("{}", 2, &f));
     assert_true(audit_parse("{\"x\":true,\"ts\":\"bad\"}\n", 21, &f));
     assert_int_equal(audit_time_ns(&f), 0);
+    /* A time past 64 bits of nanoseconds is no time, not a wrapped one
+     * (found by fuzz_audit_read: 2555 read as 1970-06-13). */
+    const char *far = "{\"ts\":\"2555-01-01T00:00:00.000Z\"}";
+    assert_true(audit_parse(far, strlen(far), &f));
+    assert_int_equal(audit_time_ns(&f), 0);
+    const char *near = "{\"ts\":\"2500-12-31T23:59:59.999Z\"}";
+    assert_true(audit_parse(near, strlen(near), &f));
+    assert_true(audit_time_ns(&f) > UINT64_C(16725225600) * 1000000000u);
     /* A cut line (the length ends inside a string) is refused. */
     const char *whole = "{\"verdict\":\"deny\"}";
     for (size_t n = 0; n < strlen(whole); n++)

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "shell_words.h"
@@ -65,6 +66,14 @@ static void test_empty_and_too_long(void **state)
     assert_int_equal(split(longw, w, buf), 0);
     /* An assignment after the first word is an argument. */
     assert_int_equal(split("env A=1", w, buf), 2);
+    /* No room at all: refused, nothing written (found by fuzz_shell_words:
+     * the NULL went one past the array). */
+    char **none = malloc(sizeof *none); /* the array and what is past it, under ASan */
+    assert_non_null(none);
+    none[0] = buf;
+    assert_false(shell_simple_words("", buf, sizeof buf, none, 0));
+    assert_ptr_equal(none[0], buf);
+    free(none);
 }
 
 int main(void)
