@@ -4,7 +4,7 @@
 # and removes it afterwards; a test keeps everything it writes in "$T".
 #
 # Provides: ROOT ENACT SHIM T PY, fail, check_eq, note, free_port,
-# wait_accepting, start_http, start_unix_http, start_api_http, start_redis,
+# wait_accepting, start_counting_listeners, start_http, start_unix_http, start_api_http, start_redis,
 # spawn_bg, curl_code,
 # count_curls, audit_check, audit_eval.
 
@@ -74,6 +74,41 @@ spawn_bg() {
     "$@" >"$log" 2>&1 </dev/null &
     BG_PID=$!
     _BG_PIDS+=("$BG_PID")
+}
+
+# start_counting_listeners LOG NAME...: one loopback listener per NAME,
+# each accepted connection closed at once and logged as a line NAME in LOG;
+# sets LISTENER_PORTS to their ports, space-separated, in NAME order.
+start_counting_listeners() {
+    local log=$1
+    shift
+    : >"$log"
+    cat >"$T/.listeners.py" <<'PY'
+import selectors, socket, sys
+log, names = sys.argv[1], sys.argv[2:]
+sel = selectors.DefaultSelector()
+ports = []
+for name in names:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(128)
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ, name)
+    ports.append(str(s.getsockname()[1]))
+print(" ".join(ports), flush=True)
+while True:
+    for key, _ in sel.select():
+        conn, _ = key.fileobj.accept()
+        conn.close()
+        with open(log, "a") as f:
+            f.write(key.data + "\n")
+PY
+    spawn_bg "$T/.listeners.out" "$PY" -u "$T/.listeners.py" "$log" "$@"
+    local _
+    for _ in $(seq 100); do [ -s "$T/.listeners.out" ] && break; sleep 0.05; done
+    [ "$(wc -w <"$T/.listeners.out")" -eq $# ] ||
+        fail "the listeners did not start: $(cat "$T/.listeners.out")"
+    LISTENER_PORTS=$(cat "$T/.listeners.out")
 }
 
 # free_port [HOST]: a port nobody listens on (bind to 0, read it, close).

@@ -18,31 +18,8 @@
 # timeout: 60
 . "$(dirname "$0")/lib.sh"
 
-cat >"$T/servers.py" <<'PY'
-import selectors, socket, sys
-log, names = sys.argv[1], sys.argv[2:]
-sel = selectors.DefaultSelector()
-ports = []
-for name in names:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(128)
-    s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ, name)
-    ports.append(str(s.getsockname()[1]))
-print(" ".join(ports), flush=True)
-while True:
-    for key, _ in sel.select():
-        conn, _ = key.fileobj.accept()
-        conn.close()
-        with open(log, "a") as f:
-            f.write(key.data + "\n")
-PY
-: >"$T/accepts.log"
-spawn_bg "$T/servers.log" "$PY" -u "$T/servers.py" "$T/accepts.log" api sim
-for _ in $(seq 100); do [ -s "$T/servers.log" ] && break; sleep 0.05; done
-read -r API_PORT SIM_PORT <"$T/servers.log" || fail "the listeners did not start"
-[ -n "$SIM_PORT" ] || fail "the listeners did not start: $(cat "$T/servers.log")"
+start_counting_listeners "$T/accepts.log" api sim
+read -r API_PORT SIM_PORT <<<"$LISTENER_PORTS"
 
 cat >"$T/closer.c" <<'C'
 /* closer MODE OUT DIR API SIM: see the test's header. Results go to the

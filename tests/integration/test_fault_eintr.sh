@@ -27,28 +27,9 @@
 . "$(dirname "$0")/lib.sh"
 
 # ---- servers ----------------------------------------------------------------
-# Three plain listeners (api, apt, wait): each accepted connection is one
-# line "NAME" in $T/accepts.log, and closed.
-cat >"$T/servers.py" <<'PY'
-import selectors, socket, sys
-log, names = sys.argv[1], sys.argv[2:]
-sel = selectors.DefaultSelector()
-ports = []
-for name in names:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(128)
-    s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ, name)
-    ports.append(str(s.getsockname()[1]))
-print(" ".join(ports), flush=True)
-while True:
-    for key, _ in sel.select():
-        conn, _ = key.fileobj.accept()
-        conn.close()
-        with open(log, "a") as f:
-            f.write(key.data + "\n")
-PY
+# Three plain listeners (api, apt, wait) are started below with
+# start_counting_listeners; each accepted connection is a line in
+# $T/accepts.log.
 # A line server whose accept queue is full until the agent starts its
 # connect: listen(0) and two connects of its own; once $T/connecting
 # exists it waits 0.3 s, then accepts everything and answers each line
@@ -94,10 +75,8 @@ while True:
     threading.Thread(target=serve, args=(conn,), daemon=True).start()
 PY
 
-spawn_bg "$T/servers.log" "$PY" -u "$T/servers.py" "$T/accepts.log" api apt wait
-for _ in $(seq 100); do [ -s "$T/servers.log" ] && break; sleep 0.05; done
-read -r API_PORT APT_PORT WAIT_PORT <"$T/servers.log" || fail "the listeners did not start: $(cat "$T/servers.log")"
-[ -n "$WAIT_PORT" ] || fail "the listeners did not start: $(cat "$T/servers.log")"
+start_counting_listeners "$T/accepts.log" api apt wait
+read -r API_PORT APT_PORT WAIT_PORT <<<"$LISTENER_PORTS"
 
 # ---- the programs -----------------------------------------------------------
 cat >"$T/helper.c" <<'C'
