@@ -79,13 +79,16 @@ config-tests: all
 integration: all
 	@tests/integration/run.sh
 
-# Then the sanitizer pass: the fuzz corpora and the linked agent under
-# ASan+UBSan, every integration test against the UBSan build.
+# Then the sanitizer pass: the fuzz corpora replayed and each target fuzzed
+# for FUZZ_CI_SECONDS, the linked agent under ASan+UBSan, every integration
+# test against the UBSan build.
+FUZZ_CI_SECONDS ?= 10
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN) && \
 	    { scripts/run-config-tests.sh; c=$$?; tests/integration/run.sh && [ $$c -eq 0 ]; } && \
-	    $(MAKE) --no-print-directory fuzz-regress asan-linked ubsan
+	    $(MAKE) --no-print-directory fuzz-regress asan-linked ubsan && \
+	    $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)
 
 # Sanitizers. A sanitized shim cannot be preloaded into every program the
 # integration tests run: ASan's runtime must come first in the process (a
