@@ -109,7 +109,9 @@ static struct state_map *current_state(const struct enact_config *cfg)
     struct state_map *m = __atomic_load_n(&proc.state, __ATOMIC_ACQUIRE);
     if (m && state_still_valid(m, cfg->state_path))
         return m;
-    return map_state(cfg, "the state file was removed, replaced or damaged while in use");
+    /* Never mapped: the failure to open it says why, not "while in use". */
+    return map_state(cfg, m ? "the state file was removed, replaced or damaged while in use"
+                            : NULL);
 }
 
 __attribute__((constructor)) static void shim_init(void)
