@@ -8,7 +8,8 @@
 #                   rewrites BENCHMARKS.md (BENCH_QUICK=1: a smoke run)
 #   make asan       ASan+UBSan: the unit tests, the fuzz corpora, an agent with
 #                   the hooks linked in, the CLI on the config corpus and on
-#                   each command (build/asan)
+#                   each command, and the integration tests that can take a
+#                   preloaded ASan runtime (build/asan)
 #   make ubsan      every integration test against the shim and the CLI
 #                   built with UBSan (build/ubsan)
 #   make tsan       ThreadSanitizer: the unit tests and the linked agent
@@ -90,13 +91,16 @@ test: deps
 	    $(MAKE) --no-print-directory fuzz-regress asan-linked ubsan && \
 	    $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)
 
-# Sanitizers. A sanitized shim cannot be preloaded into every program the
-# integration tests run: ASan's runtime must come first in the process (a
-# child started with an empty environment loses it), and with it preloaded
-# curl deadlocks in setlocale, Enact or not. So: UBSan, which needs neither,
-# checks the shim under the whole integration suite; ASan+UBSan and TSan
-# check it linked into an agent built with them (tests/linked), and check
-# the core (unit tests, fuzz corpora) and the CLI (config corpus, commands).
+# Sanitizers. UBSan checks the shim under the whole integration suite. An
+# ASan shim needs the ASan runtime first in every process: the tests
+# preload it everywhere (ENACT_TEST_PRELOAD) and the ASan build of the shim
+# hands it on to children. That leaves out the tests that run curl (it
+# deadlocks in setlocale with the ASan runtime preloaded, Enact or not) and
+# those that assert a process looks exactly as with no preload at all (the
+# runtime is one, with signal handlers of its own), and test_demo, which
+# runs the plain build through make demo. ASan+UBSan and TSan
+# also check the hooks linked into a threaded agent (tests/linked), the
+# core (unit tests, fuzz corpora) and the CLI (config corpus, commands).
 SAN_ENV := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
 LINKED_SRC := tests/linked/threaded_agent.c $(PRELOAD_SRC) $(CORE_SRC)
 $(BUILD)/asan/threaded_agent: $(LINKED_SRC) $(wildcard shim/*/*.h) Makefile
@@ -105,13 +109,19 @@ $(BUILD)/asan/threaded_agent: $(LINKED_SRC) $(wildcard shim/*/*.h) Makefile
 asan-linked: $(BUILD)/asan/threaded_agent
 	@ASAN_OPTIONS=detect_leaks=1:exitcode=86 $(SAN_ENV) tests/linked/run.sh $<
 
+ASAN_LEFT_OUT := test_env_scrub test_transparency_process test_transparency_suites \
+                 test_threat_bypasses test_man_pages test_examples test_demo
+ASAN_TESTS = $(filter-out $(ASAN_LEFT_OUT), \
+               $(basename $(notdir $(shell grep -L curl tests/integration/test_*.sh))))
 asan: $(UNIT_BIN) asan-linked fuzz-regress
 	@scripts/run-unit.sh $(UNIT_BIN)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANFLAGS="$(SAN)" all
 	@ENACT=$(CURDIR)/$(BUILD)/asan/enact ASAN_OPTIONS=detect_leaks=1 $(SAN_ENV) \
 	    scripts/run-config-tests.sh
 	@ENACT_BIN=$(CURDIR)/$(BUILD)/asan/enact ASAN_OPTIONS=detect_leaks=1 $(SAN_ENV) \
-	    scripts/cli-commands.sh
+	    ENACT_TEST_PRELOAD=$$($(CC) -print-file-name=libasan.so) scripts/cli-commands.sh
+	@ENACT_BUILD=$(CURDIR)/$(BUILD)/asan ENACT_TEST_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	    ASAN_OPTIONS=detect_leaks=0:exitcode=86 $(SAN_ENV) tests/integration/run.sh $(ASAN_TESTS)
 
 ubsan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/ubsan \

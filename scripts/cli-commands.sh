@@ -29,10 +29,12 @@ INI
 "$ROOT/build/enact" run -c "$T/enact.ini" -- sh -c "touch $T/a; touch $T/b; rm -f $T/a" 2>/dev/null || true
 
 n=0
+# ENACT_TEST_PRELOAD (make asan): the sanitizer runtime, first in the
+# program `enact run` starts, where the sanitized shim is loaded.
 check() {
     n=$((n + 1))
     local rc=0
-    "$BIN" "$@" >"$T/out" 2>&1 || rc=$?
+    LD_PRELOAD=${ENACT_TEST_PRELOAD:-} "$BIN" "$@" >"$T/out" 2>&1 || rc=$?
     if [ "$rc" -eq 86 ] || [ "$rc" -eq 87 ] || [ "$rc" -eq 99 ] ||
         grep -qE '^==[0-9]+==|runtime error:' "$T/out"; then
         cat "$T/out" >&2

@@ -40,7 +40,18 @@ static bool find_shim(char out[PATH_MAX])
     return false;
 }
 
-/* LD_PRELOAD with the shim first, keeping what the caller had preloaded. */
+/* The length of a sanitizer runtime at the head of an LD_PRELOAD list, or
+ * 0: such a runtime must stay the first library loaded (make asan). */
+static size_t sanitizer_head(const char *list)
+{
+    size_t len = strcspn(list, ": ");
+    const char *base = memrchr(list, '/', len);
+    base = base ? base + 1 : list;
+    return strncmp(base, "libasan.so", 10) == 0 || strncmp(base, "libtsan.so", 10) == 0 ? len : 0;
+}
+
+/* LD_PRELOAD with the shim first, keeping what the caller had preloaded
+ * (after a sanitizer runtime, which must come before it). */
 static bool set_preload(const char *shim)
 {
     const char *old = getenv("LD_PRELOAD");
@@ -48,8 +59,10 @@ static bool set_preload(const char *shim)
         return setenv("LD_PRELOAD", shim, 1) == 0;
     if (strstr(old, shim))
         return true;
+    size_t head = sanitizer_head(old);
     char *both;
-    if (asprintf(&both, "%s:%s", shim, old) < 0)
+    if ((head ? asprintf(&both, "%.*s:%s%s", (int)head, old, shim, old + head)
+              : asprintf(&both, "%s:%s", shim, old)) < 0)
         return false;
     bool ok = setenv("LD_PRELOAD", both, 1) == 0;
     free(both);

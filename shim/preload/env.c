@@ -164,6 +164,24 @@ size_t env_preload_size(char *const envp[])
            strlen(started_preload);
 }
 
+#ifdef __SANITIZE_ADDRESS__
+/* make asan only: a shim built with ASan needs the ASan runtime first in
+ * every process it is loaded into, also in children given an environment
+ * of their own. preload ("LD_PRELOAD=...") has room for it: its size
+ * counts the whole started_preload. */
+static void keep_runtime_first(char *preload)
+{
+    size_t len = strcspn(started_preload, " :");
+    if (len == 0 || !memmem(started_preload, len, "libasan.so", 10) ||
+        strncmp(preload + 11, started_preload, len) == 0)
+        return;
+    size_t rest = strlen(preload + 11);
+    memmove(preload + 11 + len + 1, preload + 11, rest + 1);
+    memcpy(preload + 11, started_preload, len);
+    preload[11 + len] = ' ';
+}
+#endif
+
 char *const *env_for_child(char *const envp[], char **out, char *preload, const char *extra)
 {
     char *const *in = envp;
@@ -185,6 +203,9 @@ char *const *env_for_child(char *const envp[], char **out, char *preload, const 
         if (other_preloads(old, preload + len + 1) == 0)
             preload[len] = '\0';
     }
+#ifdef __SANITIZE_ADDRESS__
+    keep_runtime_first(preload);
+#endif
     out[n++] = preload;
     out[n++] = config_entry;
     out[n++] = agent_entry;

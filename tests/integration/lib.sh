@@ -3,7 +3,7 @@
 # The runner (run.sh) starts every test in a fresh, empty temp dir (its cwd)
 # and removes it afterwards; a test keeps everything it writes in "$T".
 #
-# Provides: ROOT ENACT SHIM T PY, fail, check_eq, note, free_port,
+# Provides: ROOT ENACT SHIM SHIM_PRELOAD T PY, fail, check_eq, note, free_port,
 # wait_accepting, start_counting_listeners, start_http, start_unix_http, start_api_http, start_redis,
 # spawn_bg, curl_code,
 # count_curls, audit_check, audit_eval.
@@ -23,6 +23,15 @@ unset LD_PRELOAD ENACT_CONFIG ENACT_AGENT ENACT_MODE
 # Known to the test, not to the programs it runs (test_env_scrub counts
 # the ENACT_* variables they see).
 unset ENACT_BUILD
+# make asan: the ASan runtime preloaded into every program of the test, so
+# that it comes first when the sanitized shim is loaded after it.
+# SHIM_PRELOAD is what a test puts in LD_PRELOAD itself (raw use).
+SHIM_PRELOAD=$SHIM
+if [ -n "${ENACT_TEST_PRELOAD:-}" ]; then
+    export LD_PRELOAD=$ENACT_TEST_PRELOAD
+    SHIM_PRELOAD="$ENACT_TEST_PRELOAD $SHIM"
+    unset ENACT_TEST_PRELOAD
+fi
 # Nor an outer make's (make test): a make run by a test prints as make[1].
 unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY ftp_proxy FTP_PROXY \

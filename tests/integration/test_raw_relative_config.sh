@@ -18,7 +18,7 @@ INI
 mkdir "$T/sub"
 
 set +e
-(cd "$T" && LD_PRELOAD="$SHIM" ENACT_CONFIG=enact.ini sh -c '
+(cd "$T" && LD_PRELOAD="$SHIM_PRELOAD" ENACT_CONFIG=enact.ini sh -c '
     cd sub || exit 9
     env true; echo "env true: $?"
     env touch a; echo "env touch a: $?"

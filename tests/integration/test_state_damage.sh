@@ -24,6 +24,17 @@ after = [attempt() for _ in range(5)]
 print(" ".join(before), "|", " ".join(after))
 PY
 
+# overwrite FILE zero|random: every byte in place, the size kept.
+overwrite() {
+    "$PY" - "$1" "$2" <<'PY'
+import os, sys
+path, kind = sys.argv[1], sys.argv[2]
+size = os.path.getsize(path)
+with open(path, "r+b") as f:
+    f.write(bytes(size) if kind == "zero" else os.urandom(size))
+PY
+}
+
 for damage in truncate zero scribble remove; do
     rm -f "$T/ready" "$T/go" "$T"/t.state* "$T/audit.jsonl"
     cat >"$T/enact.ini" <<INI
@@ -40,11 +51,10 @@ INI
     agent=$!
     for _ in $(seq 500); do [ -e "$T/ready" ] && break; sleep 0.02; done
     [ -e "$T/ready" ] || fail "$damage: the agent did not get ready"
-    size=$(stat -c %s "$T/t.state")
     case $damage in
     truncate) truncate -s 100 "$T/t.state" ;;
-    zero) dd if=/dev/zero of="$T/t.state" bs="$size" count=1 conv=notrunc status=none ;;
-    scribble) head -c "$size" /dev/urandom | dd of="$T/t.state" conv=notrunc status=none ;;
+    zero) overwrite "$T/t.state" zero ;;
+    scribble) overwrite "$T/t.state" random ;;
     remove) rm -f "$T/t.state" ;;
     esac
     : >"$T/go"
