@@ -1,4 +1,5 @@
 #include "jsonw.h"
+#include "num.h"
 
 #include <string.h>
 
@@ -159,24 +160,11 @@ bool jw_bytes(struct jsonw *w, const char *key, const void *data, size_t len, si
     return complete;
 }
 
-static size_t format_uint(char *out, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 void jw_uint(struct jsonw *w, const char *key, uint64_t value)
 {
     char num[20];
     put_key(w, key);
-    jw_raw(w, num, format_uint(num, value));
+    jw_raw(w, num, num_format_u64(num, value));
 }
 
 void jw_int(struct jsonw *w, const char *key, int64_t value)
@@ -188,7 +176,7 @@ void jw_int(struct jsonw *w, const char *key, int64_t value)
         num[n++] = '-';
         mag = 0 - mag;
     }
-    n += format_uint(num + n, mag);
+    n += num_format_u64(num + n, mag);
     put_key(w, key);
     jw_raw(w, num, n);
 }

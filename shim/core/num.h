@@ -5,6 +5,7 @@
 #ifndef ENACT_NUM_H
 #define ENACT_NUM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Nearest whole number, halves away from zero (as llround). */
@@ -18,6 +19,21 @@ static inline uint64_t num_ceil_u64(double x)
 {
     uint64_t n = (uint64_t)x;
     return (double)n < x ? n + 1 : n;
+}
+
+/* The decimal digits of v at out (room for 20, no NUL); returns how many.
+ * Without stdio: used where snprintf would cost more than the work. */
+static inline size_t num_format_u64(char *out, uint64_t v)
+{
+    char rev[20];
+    size_t n = 0;
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = rev[n - 1 - i];
+    return n;
 }
 
 /* min(cap, initial * base^n), exponentiation by squaring: exact for the

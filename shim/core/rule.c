@@ -1,6 +1,7 @@
 #include "rule.h"
 
 #include "glob.h"
+#include "num.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -305,20 +306,6 @@ bool connect_rule_matches(const struct connect_rule *r, const struct net_target 
     return r->any_host || prefix_equal(r->addr, t->addr, r->prefix_bits);
 }
 
-/* Decimal digits of v at out (room for 5); returns how many. */
-static size_t put_decimal(char *out, unsigned v)
-{
-    char rev[5];
-    size_t n = 0;
-    do {
-        rev[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && n < sizeof rev);
-    for (size_t i = 0; i < n; i++)
-        out[i] = rev[n - 1 - i];
-    return n;
-}
-
 /* "a.b.c.d:port" without stdio: this runs at every governed connect, and
  * snprintf with inet_ntop cost more than the whole decision. */
 static size_t format_v4(const struct net_target *t, char *out, size_t cap)
@@ -326,10 +313,10 @@ static size_t format_v4(const struct net_target *t, char *out, size_t cap)
     char text[sizeof "255.255.255.255:65535"];
     size_t n = 0;
     for (int i = 12; i < 16; i++) {
-        n += put_decimal(text + n, t->addr[i]);
+        n += num_format_u64(text + n, t->addr[i]);
         text[n++] = i < 15 ? '.' : ':';
     }
-    n += put_decimal(text + n, t->port);
+    n += num_format_u64(text + n, t->port);
     if (n >= cap)
         n = cap - 1;
     memcpy(out, text, n);
