@@ -13,8 +13,8 @@
  *    "no query sent";
  *  - a Redis command known by its RESP form is judged the same inline;
  *  - a command run as `sh -c "WORDS"` is judged as high as the command run
- *    directly (when it is plain words and no wrapper or shell, whose
- *    nesting depth would differ).
+ *    directly, with or without the [impact] table (when it is plain words
+ *    and no wrapper or shell, whose nesting depth would differ).
  *
  * Input: byte 0 picks which [impact] table applies (none or one from a
  * config); the rest is the payload, and also, split at NUL and blanks, an
@@ -180,7 +180,7 @@ static void check_exec(const uint8_t *data, size_t n, const struct impact_table 
     check_result(direct, "exec");
 
     /* The same words as a one-command script. */
-    bool plain = argc <= 16 && !extra;
+    bool plain = argc <= 16;
     size_t total = 0;
     for (size_t i = 0; plain && i < argc; i++) {
         plain = plain_word(argv[i]);

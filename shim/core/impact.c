@@ -191,7 +191,8 @@ static bool force_push(char *const argv[])
 /* Nesting bound for wrappers and shells inside one another. */
 #define MAX_DEPTH 4
 
-static struct impact of_words(char *const argv[], unsigned depth);
+static struct impact of_words(char *const argv[], unsigned depth,
+                              const struct impact_table *extra);
 
 static bool script_separator(char c)
 {
@@ -206,7 +207,8 @@ static bool blank(char c)
 /* sh -c "cd x && rm -rf y": every command of the script is judged (split at
  * ; & | newlines and parentheses, words at blanks, no quoting) and the
  * highest impact wins. */
-static struct impact of_shell_script(const char *script, unsigned depth)
+static struct impact of_shell_script(const char *script, unsigned depth,
+                                     const struct impact_table *extra)
 {
     struct impact worst = make(IMPACT_UNKNOWN, "shell script without a known command", NULL,
                                0, NULL);
@@ -238,19 +240,27 @@ static struct impact of_shell_script(const char *script, unsigned depth)
         argv[argc] = NULL;
         if (argc == 0)
             continue;
-        struct impact im = of_words(argv, depth + 1);
+        struct impact im = of_words(argv, depth + 1, extra);
         if (im.level > worst.level)
             worst = make(im.level, "shell script: ", im.reason, strlen(im.reason), NULL);
     }
     return worst;
 }
 
-static struct impact of_words(char *const argv[], unsigned depth)
+/* argv[0] is the program's path, or its name inside a wrapper or a script.
+ * The [impact] table comes first, at every depth: `sudo terraform destroy`
+ * and `sh -c "terraform destroy"` meet the same rule as the bare command. */
+static struct impact of_words(char *const argv[], unsigned depth,
+                              const struct impact_table *extra)
 {
-    const char *program = base_name(argv[0]);
-    size_t plen = strlen(program);
     if (depth > MAX_DEPTH)
         return make(IMPACT_UNKNOWN, "commands nested too deep", NULL, 0, NULL);
+    for (size_t i = 0; extra && i < extra->nexec; i++)
+        if (exec_rule_matches(&extra->exec[i].rule, argv[0], argv))
+            return make(extra->exec[i].level, "[impact] rule for ", extra->exec[i].rule.words[0],
+                        strlen(extra->exec[i].rule.words[0]), NULL);
+    const char *program = base_name(argv[0]);
+    size_t plen = strlen(program);
     if (strncmp(program, "mkfs", 4) == 0)
         plen = 4; /* mkfs.ext4, mkfs.xfs, ... */
     const struct verb_class *c = classify(PROGRAMS, program, plen);
@@ -268,24 +278,20 @@ static struct impact of_words(char *const argv[], unsigned depth)
         return make(c->level, "kubectl ", argv[k], strlen(argv[k]), level_verb(c->level));
     for (const struct wrapper *w = WRAPPERS; w->name; w++)
         if (strcmp(program, w->name) == 0 && (k = first_operand(argv, w->value_opts, true)))
-            return of_words(argv + k, depth + 1);
+            return of_words(argv + k, depth + 1, extra);
     bool shell = strcmp(program, "sh") == 0 || strcmp(program, "bash") == 0 ||
                  strcmp(program, "dash") == 0 || strcmp(program, "zsh") == 0;
     if (shell && argv[1] && strcmp(argv[1], "-c") == 0 && argv[2])
-        return of_shell_script(argv[2], depth);
+        return of_shell_script(argv[2], depth, extra);
     return make(IMPACT_UNKNOWN, "no rule knows ", program, strlen(program), NULL);
 }
 
 struct impact impact_of_exec(const char *path, char *const argv[],
                              const struct impact_table *extra)
 {
-    for (size_t i = 0; extra && i < extra->nexec; i++)
-        if (exec_rule_matches(&extra->exec[i].rule, path, argv))
-            return make(extra->exec[i].level, "[impact] rule for ", extra->exec[i].rule.words[0],
-                        strlen(extra->exec[i].rule.words[0]), NULL);
     if (!argv || !argv[0]) {
         char *const just_path[] = {(char *)path, NULL};
-        return of_words(just_path, 0);
+        return of_words(just_path, 0, extra);
     }
     /* The file that runs names the program; argv[0] may say anything. */
     char *const *rest = argv + 1;
@@ -296,7 +302,7 @@ struct impact impact_of_exec(const char *path, char *const argv[],
     copy[0] = (char *)path;
     memcpy(copy + 1, rest, n * sizeof *copy);
     copy[n + 1] = NULL;
-    return of_words(copy, 0);
+    return of_words(copy, 0, extra);
 }
 
 /* ---- payloads ----------------------------------------------------------- */

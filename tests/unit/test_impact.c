@@ -445,6 +445,11 @@ static void test_table_exec_wins(void **state)
     EXEC_T(IMPACT_HIGH, "[impact]", "/usr/bin/kubectl", "kubectl", "get", "secrets");
     EXEC_T(IMPACT_LOW, "kubectl get", "/usr/bin/kubectl", "kubectl", "get", "pods");
     EXEC_T(IMPACT_HIGH, "git push --force", "/usr/bin/git", "git", "push", "-f");
+    /* Inside a wrapper or a shell script, the table still comes first
+     * (the fuzzer found both judged UNKNOWN). */
+    EXEC_T(IMPACT_HIGH, "[impact]", "/usr/bin/sudo", "sudo", "terraform", "destroy", "prod");
+    EXEC_T(IMPACT_HIGH, "[impact]", "/bin/sh", "sh", "-c", "cd x && terraform destroy prod");
+    EXEC_T(IMPACT_LOW, "[impact]", "/usr/bin/env", "env", "rm", "-rf", "/tmp/x");
 
     /* An empty table is no table. */
     struct impact_table none = {NULL, 0, NULL, 0};
