@@ -21,6 +21,8 @@ static bool privileged(int fd)
 /* Whether the program headers of an ELF file have PT_INTERP. */
 static enum binfmt_kind elf_kind(int fd, const unsigned char *head, size_t n)
 {
+    if (n < EI_NIDENT) /* the class byte was not read */
+        return BINFMT_UNKNOWN;
     bool is64 = head[EI_CLASS] == ELFCLASS64;
     if ((!is64 && head[EI_CLASS] != ELFCLASS32) || n < (is64 ? sizeof(Elf64_Ehdr)
                                                                : sizeof(Elf32_Ehdr)))
