@@ -61,6 +61,7 @@ void real_resolve(void)
     RESOLVE(execveat);
     RESOLVE(wait4);
     RESOLVE(waitid);
+    RESOLVE(syscall); /* before any vfork child can make the first call */
     /* Last, and released: real_ensure() takes it to mean all are set. */
     __atomic_store_n((void **)&real.fcntl64, must_find("fcntl64"), __ATOMIC_RELEASE);
 }

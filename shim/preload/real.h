@@ -57,7 +57,7 @@ struct real_libc {
     pid_t (*wait4)(pid_t, int *, int, struct rusage *);
     int (*waitid)(idtype_t, id_t, siginfo_t *, int);
     int (*fcntl64)(int, int, ...);
-    long (*syscall)(long, ...); /* resolved by syscall.c itself */
+    long (*syscall)(long, ...); /* also resolved by syscall.c, if called first */
 };
 
 /* Filled by real_resolve(); read-only afterwards. */
