@@ -42,7 +42,9 @@
 #     not load the shim (the loader's secure mode): its connect goes
 #     through, ENACT_CONFIG stays in its environment; static_binaries
 #     records it (audit) or refuses it (deny). Run by its owner, it loads
-#     the shim.
+#     the shim. Loaded into it anyway (a setuid copy of the shim in a
+#     system folder, the one preload secure mode honours), the shim ignores
+#     ENACT_CONFIG (secure_getenv) and stays inert.
 . "$(dirname "$0")/lib.sh"
 
 command -v cc >/dev/null || fail "cc is required"
@@ -589,8 +591,10 @@ as() { # UID CMD...: CMD under that uid and gid, no other groups, no XDG_RUNTIME
 PUB=$(mktemp -d /tmp/enact-threat.XXXXXX)
 VTMP=/var/tmp/enact-$VICTIM
 made_vtmp=
+SECURE_SHIM=
 cleanup() {
     rm -rf "$PUB"
+    [ -z "$SECURE_SHIM" ] || rm -f "$SECURE_SHIM"
     [ -z "$made_vtmp" ] || rm -rf "$VTMP"
     _lib_cleanup
 }
@@ -700,6 +704,29 @@ nobody-setuid: shim=no setuid=yes ENACT_CONFIG=set LD_PRELOAD=unset connect=ok" 
         "$(audit_eval "$T/main.jsonl" \
             '" ".join(r["verdict"] + " " + r["reason"] + " " + r["detail"] for r in recs if r.get("op") == "exec")')"
     check_eq "setuid run by its owner" "root-setuid: shim=yes setuid=no ENACT_CONFIG=unset LD_PRELOAD=unset connect=EPERM" "$out"
+    # Loaded into a setuid process anyway, the shim ignores ENACT_*: the one
+    # preload the loader honours in secure mode is a setuid library in a
+    # system folder, named without a slash. The shim reads its variables
+    # with secure_getenv, so it stays inert there: the connect goes
+    # through, nothing is recorded. The same library without secure mode
+    # (the plain probe) governs as ever.
+    SYSLIB=/usr/lib/$(gcc -print-multiarch 2>/dev/null || true)
+    if [ -d "$SYSLIB" ] && [ "$SYSLIB" != /usr/lib/ ]; then
+        SECURE_SHIM=$SYSLIB/enact-threat-$$-libenact_shim.so
+        install -m 4755 "$SHIM" "$SECURE_SHIM"
+        : >"$PUB/nobody/nobody.jsonl"
+        out=$(cd "$PUB/nobody" && as "$NOBODY" env LD_PRELOAD="$(basename "$SECURE_SHIM")" \
+            ENACT_CONFIG="$PUB/nobody/nobody.ini" "$PUB/suid-probe" secure-loaded "$PORT")
+        check_eq "setuid with the shim loaded in secure mode" \
+            "secure-loaded: shim=yes setuid=yes ENACT_CONFIG=set LD_PRELOAD=unset connect=ok" "$out"
+        expect_seen secure-loaded
+        check_eq "setuid with the shim loaded: no record" 0 "$(audit_eval "$PUB/nobody/nobody.jsonl" 'len(recs)')"
+        out=$(cd "$PUB/nobody" && as "$NOBODY" env LD_PRELOAD="$SECURE_SHIM" \
+            ENACT_CONFIG="$PUB/nobody/nobody.ini" "$PUB/bin/probe" plain-loaded "$PORT")
+        check_eq "the same library, no secure mode" \
+            "plain-loaded: shim=yes setuid=no ENACT_CONFIG=unset LD_PRELOAD=unset connect=EPERM" "$out"
+        note "setuid: the shim loaded into a setuid process (a setuid copy in $SYSLIB) ignores ENACT_CONFIG (secure_getenv): inert, its connect goes through unrecorded; the same library governs a plain program"
+    fi
     note "setuid: a setuid-root program run governed by uid $NOBODY: the shim is not loaded (secure mode), its connect goes through, ENACT_CONFIG is still in its environment (LD_PRELOAD is not); recorded allow/setuid; static_binaries = deny refuses its start (126); run by root, its owner, it loads the shim (connect EPERM)"
 fi
 
