@@ -28,7 +28,11 @@ int cmd_check(int argc, char **argv)
     cli_describe_agents(stdout, cfg);
     if (cfg->mode == MODE_OBSERVE)
         printf("  mode:      observe (nothing is refused; refusals are recorded as would_deny)\n");
-    printf("  state:     %s\n  audit log: %s\n", cfg->state_path, cfg->audit_path);
+    if (cfg->strict)
+        printf("  strict:    static, setuid and unreadable programs refused; syscall() governed;"
+               " io_uring refused (ENOSYS); a state file others could change refused\n");
+    printf("  state:     %s (room for %u agents per tool)\n  audit log: %s\n", cfg->state_path,
+           cfg->max_agents ? cfg->max_agents : STATE_AGENTS_DEFAULT, cfg->audit_path);
     config_free(cfg);
     return 0;
 }

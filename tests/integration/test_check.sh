@@ -55,6 +55,8 @@ check_eq "the key is on line 3" "strict = true" "$(sed -n 3p strict.ini)"
 check_run strict.ini
 [ "$RC" -eq 0 ] || fail "strict: exit status $RC"
 ! grep -q 'warning' <<<"$OUT" || fail "strict: a warning: $OUT"
+grep -q '^  strict: ' <<<"$OUT" || fail "strict: check does not say what strict mode refuses: $OUT"
+grep -q 'room for 64 agents per tool' <<<"$OUT" || fail "check does not say the state's room: $OUT"
 
 # A key for connections on a tool that only starts programs does nothing:
 # said on its line.
