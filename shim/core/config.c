@@ -443,7 +443,7 @@ struct state_sizes config_state_sizes(const struct enact_config *cfg)
         quota += cfg->tools[i].quota.enabled;
         breaker += cfg->tools[i].has_breaker;
     }
-    return state_sizes_for_demand(rate, quota, breaker, cfg->max_agents);
+    return state_sizes_for(rate, quota, breaker, cfg->max_agents);
 }
 
 void config_free(struct enact_config *cfg)

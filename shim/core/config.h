@@ -168,7 +168,14 @@ struct config_diag {
 /* NULL on any error, with diag filled; diag may be NULL. */
 struct enact_config *config_load(const char *path, struct config_diag *diag);
 
-/* How big a new state file for cfg is (state_sizes_for_demand). */
+/* Whether a program's kind (static, setuid, unreadable) is checked before
+ * it starts: static_binaries other than allow, or strict mode. */
+static inline bool config_checks_programs(const struct enact_config *cfg)
+{
+    return cfg->static_binaries != STATIC_ALLOW || cfg->strict;
+}
+
+/* How big a new state file for cfg is (state_sizes_for). */
 struct state_sizes config_state_sizes(const struct enact_config *cfg);
 void config_free(struct enact_config *cfg);
 void config_diag_free(struct config_diag *diag);

@@ -73,13 +73,8 @@ static uint32_t pow2_between(uint64_t want, uint32_t min, uint32_t max)
     return n;
 }
 
-struct state_sizes state_sizes_for(size_t ntools, uint32_t agents)
-{
-    return state_sizes_for_demand(ntools, ntools + 1, ntools, agents);
-}
-
-struct state_sizes state_sizes_for_demand(size_t rate_tools, size_t quota_kinds,
-                                          size_t breaker_tools, uint32_t agents)
+struct state_sizes state_sizes_for(size_t rate_tools, size_t quota_kinds, size_t breaker_tools,
+                                   uint32_t agents)
 {
     uint64_t a = agents ? agents : STATE_AGENTS_DEFAULT;
     /* Twice the entries expected: probes stay short. */

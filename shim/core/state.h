@@ -167,15 +167,14 @@ bool state_still_valid(const struct state_map *m, const char *path);
 #define STATE_AGENTS_MAX 1048576u
 #define STATE_AGENTS_MAX_TEXT "1048576"
 
-/* Table sizes for a config with ntools tools and room for agents agents
- * (0: STATE_AGENTS_DEFAULT). want may be zeroed: the minimum of each table. */
-struct state_sizes state_sizes_for(size_t ntools, uint32_t agents);
-/* The same, counting only what uses each table: tools with a rate limit,
- * kinds of quota (tools with one, plus one for the agents' own), tools
- * with a breaker. The file is allocated in full (no holes: a hole touched
- * on a full disk would be SIGBUS), so it is sized to what is used. */
-struct state_sizes state_sizes_for_demand(size_t rate_tools, size_t quota_kinds,
-                                          size_t breaker_tools, uint32_t agents);
+/* Table sizes for what uses each table: tools with a rate limit, kinds of
+ * quota (tools with one, plus one for the agents' own), tools with a
+ * breaker, and room for agents agents (0: STATE_AGENTS_DEFAULT). The file
+ * is allocated in full (no holes: a hole touched on a full disk would be
+ * SIGBUS), so it is sized to what is used. A zeroed state_sizes asks for
+ * the minimum of each table. */
+struct state_sizes state_sizes_for(size_t rate_tools, size_t quota_kinds, size_t breaker_tools,
+                                   uint32_t agents);
 
 /* The entry for key, claiming a free slot if needed; NULL when the table is
  * full around key (the caller applies on_error). Lock-free. */

@@ -129,7 +129,7 @@ static struct decision govern_exec(enum exec_form form, const char *file, char *
     const struct tool *tool = cfg ? config_match_exec(cfg, plan->path, argv) : NULL;
     /* Before the admission is looked at: system() decided the command,
      * not what kind of program it turns out to be. */
-    if (cfg && (cfg->static_binaries != STATIC_ALLOW || cfg->strict))
+    if (cfg && config_checks_programs(cfg))
         d = unfollowable(spawn ? "spawn" : "exec", tool, plan->path, argv);
     if (d.action != GATE_PROCEED) {
         /* refused: nothing else to decide */

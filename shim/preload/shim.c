@@ -296,7 +296,7 @@ void shim_simulated(const struct call *c, const void *sent, size_t len)
 struct decision shim_unfollowable(const struct call *c, const char *reason)
 {
     const struct enact_config *cfg = proc.cfg;
-    if (!cfg || (cfg->static_binaries == STATIC_ALLOW && !cfg->strict))
+    if (!cfg || !config_checks_programs(cfg))
         return (struct decision){.action = GATE_PROCEED};
     int saved = errno;
     /* A program that could not be read may be static or not: under deny,

@@ -4,7 +4,7 @@
 # and removes it afterwards; a test keeps everything it writes in "$T".
 #
 # Provides: ROOT ENACT SHIM SHIM_PRELOAD T PY, fail, check_eq, note, free_port,
-# wait_accepting, start_counting_listeners, start_http, start_unix_http, start_api_http, start_redis,
+# wait_accepting, problem, fail_on_problems, start_counting_listeners, start_http, start_unix_http, start_api_http, start_redis,
 # spawn_bg, curl_code,
 # count_curls, audit_check, audit_eval.
 
@@ -83,6 +83,17 @@ spawn_bg() {
     "$@" >"$log" 2>&1 </dev/null &
     BG_PID=$!
     _BG_PIDS+=("$BG_PID")
+}
+
+# problem MSG: records a failed check and goes on, so that one run reports
+# every problem; fail_on_problems (at the end) fails with all of them.
+PROBLEMS=()
+problem() {
+    echo "problem: $*" >&2
+    PROBLEMS+=("$*")
+}
+fail_on_problems() {
+    [ ${#PROBLEMS[@]} -eq 0 ] || fail "${#PROBLEMS[@]} problem(s):$(printf '\n  - %s' "${PROBLEMS[@]}")"
 }
 
 # start_counting_listeners LOG NAME...: one loopback listener per NAME,

@@ -141,12 +141,6 @@ api: ok ok EPERM EPERM
 true: ran EPERM
 done"
 
-PROBLEMS=()
-problem() {
-    echo "problem: $*" >&2
-    PROBLEMS+=("$*")
-}
-
 for mode in range loop raw; do
     : >"$T/accepts.log"
     cat >"$T/$mode.ini" <<INI
@@ -191,6 +185,4 @@ INI
         problem "$mode: $(head -2 "$T/$mode-check.err" | tr '\n' '|')"
 done
 
-if [ ${#PROBLEMS[@]} -gt 0 ]; then
-    fail "${#PROBLEMS[@]} problem(s):$(printf '\n  - %s' "${PROBLEMS[@]}")"
-fi
+fail_on_problems

@@ -339,12 +339,6 @@ EXPECTED_ACCEPTS="api 4
 apt 4
 wait 3"
 
-PROBLEMS=()
-problem() {
-    echo "problem: $*" >&2
-    PROBLEMS+=("$*")
-}
-
 for mode in none norestart restart; do
     rm -f "$T/connecting" "$T/slow.port" "$T/slow.log"
     : >"$T/accepts.log"
@@ -428,6 +422,4 @@ sys.exit(0 if ok else 1)' "$w1" "$w2" "$w3" "$total" ||
     fi
 done
 
-if [ ${#PROBLEMS[@]} -gt 0 ]; then
-    fail "${#PROBLEMS[@]} problem(s):$(printf '\n  - %s' "${PROBLEMS[@]}")"
-fi
+fail_on_problems

@@ -204,12 +204,6 @@ cc -O2 -Wall -Werror -o "$T/fdx" "$T/fdx.c" || fail "cannot compile fdx.c"
 STATIC_ARG=-
 [ "$HAVE_STATIC" = 1 ] && STATIC_ARG=$T/static_true
 
-PROBLEMS=()
-problem() {
-    echo "problem: $*" >&2
-    PROBLEMS+=("$*")
-}
-
 for k in free 0 1 2; do
     rc=0
     timeout 20 "$T/fdx" "$k" "$API_PORT" "$LIM_PORT" "$STATIC_ARG" >"$T/bare-$k.out" 2>"$T/bare-$k.err" </dev/null || rc=$?
@@ -294,6 +288,4 @@ INI
     done
 done
 
-if [ ${#PROBLEMS[@]} -gt 0 ]; then
-    fail "${#PROBLEMS[@]} problem(s):$(printf '\n  - %s' "${PROBLEMS[@]}")"
-fi
+fail_on_problems

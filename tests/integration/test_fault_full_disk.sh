@@ -61,12 +61,6 @@ fi
 umount "$T/probe" && MOUNTS=()
 
 # Problems are collected, so that one run reports every case that failed.
-PROBLEMS=()
-problem() {
-    echo "problem: $*" >&2
-    PROBLEMS+=("$*")
-}
-
 start_http 127.0.0.1
 
 cat >"$T/prog.c" <<'C'
@@ -371,6 +365,4 @@ for n, line in enumerate(open(sys.argv[1], "rb").read().split(b"\n")[:-1], 1):
 EOF
     problem "b2: once space came back, the log holds a broken line: $(cat "$T/b2-again.err")"
 
-if [ ${#PROBLEMS[@]} -gt 0 ]; then
-    fail "${#PROBLEMS[@]} problem(s):$(printf '\n  - %s' "${PROBLEMS[@]}")"
-fi
+fail_on_problems

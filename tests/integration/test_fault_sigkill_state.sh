@@ -206,12 +206,6 @@ timeout 30 "$ENACT" run -c "$T/enact.ini" -a hammer -- "$T/worker" "$PORT" "$T/m
     >"$T/last.out" 2>&1 || fail "the last worker failed: $(cat "$T/last.out")"
 note "last worker: $(cat "$T/last.out")"
 
-PROBLEMS=()
-problem() {
-    echo "problem: $*" >&2
-    PROBLEMS+=("$*")
-}
-
 status=$("$ENACT" status -c "$T/enact.ini" --json) || fail "enact status fails on the state the kills left"
 "$ENACT" status -c "$T/enact.ini" >/dev/null || fail "enact status (text) fails"
 read -r USED TOKENS AGENT_USED <<<"$("$PY" -c '
@@ -298,6 +292,4 @@ got=$(timeout 20 "$ENACT" run -c "$T/enact.ini" -a hammer -- "$T/once" "$PORT" "
 [ "$got" = "connect EPERM
 mark ran" ] || problem "after enact reset --tool mark: '$(tr '\n' ' ' <<<"$got")', expected the connect refused and mark run"
 
-if [ ${#PROBLEMS[@]} -gt 0 ]; then
-    fail "${#PROBLEMS[@]} problem(s):$(printf '\n  - %s' "${PROBLEMS[@]}")"
-fi
+fail_on_problems

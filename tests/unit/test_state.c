@@ -227,31 +227,37 @@ static void assert_sizes(struct state_sizes got, uint32_t buckets, uint32_t quot
     assert_int_equal(got.children, MIN_CHILDREN);
 }
 
+/* N tools, each with a rate limit, a quota and a breaker. */
+static struct state_sizes for_tools(size_t n, uint32_t agents)
+{
+    return state_sizes_for(n, n + 1, n, agents);
+}
+
 static void test_slots_for(void **state)
 {
     (void)state;
     /* buckets: tools x 64 agents x 2; quotas: (tools + 1) x 64 x 2 (one per
      * agent, one per agent and tool); breakers: tools x 2; each a power of
      * two between its minimum and maximum. */
-    assert_sizes(state_sizes_for(0, 0), 1024, 256, 64);
-    assert_sizes(state_sizes_for(1, 0), 1024, 256, 64);
-    assert_sizes(state_sizes_for(7, 0), 1024, 1024, 64);   /* 8 x 128 = 1024 */
-    assert_sizes(state_sizes_for(8, 0), 1024, 2048, 64);   /* 8 x 128 = 1024; 9 x 128 = 1152 */
-    assert_sizes(state_sizes_for(9, 0), 2048, 2048, 64);
-    assert_sizes(state_sizes_for(32, 0), 4096, 8192, 64);  /* 32 x 2 = 64 breakers */
-    assert_sizes(state_sizes_for(33, 0), 8192, 8192, 128);
-    assert_sizes(state_sizes_for(100, 0), 16384, 16384, 256); /* 12800, 12928, 200 */
-    assert_sizes(state_sizes_for(1000000, 0), 1u << 22, 1u << 20, 1u << 16);
+    assert_sizes(for_tools(0, 0), 1024, 256, 64);
+    assert_sizes(for_tools(1, 0), 1024, 256, 64);
+    assert_sizes(for_tools(7, 0), 1024, 1024, 64);   /* 8 x 128 = 1024 */
+    assert_sizes(for_tools(8, 0), 1024, 2048, 64);   /* 8 x 128 = 1024; 9 x 128 = 1152 */
+    assert_sizes(for_tools(9, 0), 2048, 2048, 64);
+    assert_sizes(for_tools(32, 0), 4096, 8192, 64);  /* 32 x 2 = 64 breakers */
+    assert_sizes(for_tools(33, 0), 8192, 8192, 128);
+    assert_sizes(for_tools(100, 0), 16384, 16384, 256); /* 12800, 12928, 200 */
+    assert_sizes(for_tools(1000000, 0), 1u << 22, 1u << 20, 1u << 16);
 
     /* [enact] max_agents: room for that many agents in each tool's tables
      * and in the agents table (1 tool, 10,000 agents: 20,000 -> 32768). */
-    struct state_sizes many = state_sizes_for(1, 10000);
+    struct state_sizes many = for_tools(1, 10000);
     assert_int_equal(many.buckets, 32768);
     assert_int_equal(many.quotas, 65536);
     assert_int_equal(many.breakers, 64);
     assert_int_equal(many.agents, 32768);
-    assert_int_equal(state_sizes_for(1, 0).agents, 256);
-    assert_int_equal(state_sizes_for(1, 64).buckets, state_sizes_for(1, 0).buckets);
+    assert_int_equal(for_tools(1, 0).agents, 256);
+    assert_int_equal(for_tools(1, 64).buckets, for_tools(1, 0).buckets);
 }
 
 static void test_open_creates_file_and_folders(void **state)
@@ -325,9 +331,9 @@ static void test_open_sizes_table(void **state)
     assert_valid_fresh_map(&f->m, sizes_with(1024, 256, 1u << 16, 1u << 16, 1u << 16));
     state_close(&f->m);
 
-    /* What state_sizes_for asks for is what a new file gets. */
+    /* What the sizes ask for is what a new file gets. */
     th_path(other, sizeof other, f->dir, "for.state");
-    struct state_sizes want = state_sizes_for(40, 0);
+    struct state_sizes want = for_tools(40, 0);
     assert_int_equal(state_open(other, &want, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     assert_valid_fresh_map(&f->m, sizes_with(8192, 8192, 128, MIN_AGENTS, MIN_HOSTS));
 }
