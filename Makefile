@@ -32,7 +32,10 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -linih) -lm
 
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_SRC    := $(wildcard shim/core/*.c)
+FLOORS      := pure store policy
+CORE_SRC    := $(foreach f,$(FLOORS),$(wildcard shim/$(f)/*.c))
+CORE_HDR    := $(foreach f,$(FLOORS),$(wildcard shim/$(f)/*.h))
+CORE_INC    := $(foreach f,$(FLOORS),-Ishim/$(f))
 PRELOAD_SRC := $(wildcard shim/preload/*.c)
 CLI_SRC     := $(wildcard shim/cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
@@ -43,7 +46,7 @@ CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test unit config-tests integration demo bench install clean \
-        asan asan-linked ubsan tsan valgrind
+        asan asan-linked ubsan tsan valgrind check-floors
 all: $(BUILD)/libenact_shim.so $(BUILD)/enact
 
 $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
@@ -64,9 +67,9 @@ $(BUILD)/enact: $(CLI_OBJ) $(CORE_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf) -ldl
 
 # Unit tests: each core module with cmocka, under ASan and UBSan.
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_SRC) $(wildcard shim/core/*.h tests/unit/*.h) Makefile
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_SRC) $(CORE_HDR) $(wildcard tests/unit/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -Ishim/core -o $@ $< $(CORE_SRC) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(SAN) $(CORE_INC) -o $@ $< $(CORE_SRC) $(LDLIBS) -lcmocka
 
 deps:
 	@scripts/deps.sh
@@ -80,13 +83,18 @@ config-tests: all
 integration: all
 	@tests/integration/run.sh
 
+# The floors of shim/ keep to what they may include and call (README "How a
+# call flows").
+check-floors: all
+	@scripts/check-floors.sh $(BUILD)
+
 # Then the sanitizer pass: the fuzz corpora replayed and each target fuzzed
 # for FUZZ_CI_SECONDS, the linked agent under ASan+UBSan, every integration
 # test against the UBSan build.
 FUZZ_CI_SECONDS ?= 10
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@scripts/run-unit.sh $(UNIT_BIN) && \
+	@scripts/check-floors.sh $(BUILD) && scripts/run-unit.sh $(UNIT_BIN) && \
 	    { scripts/run-config-tests.sh; c=$$?; tests/integration/run.sh && [ $$c -eq 0 ]; } && \
 	    $(MAKE) --no-print-directory fuzz-regress asan-linked ubsan && \
 	    $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)
@@ -131,9 +139,9 @@ ubsan:
 
 TSAN := -fsanitize=thread -fno-omit-frame-pointer
 TSAN_UNIT := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tsan/tests/%)
-$(BUILD)/tsan/tests/%: tests/unit/%.c $(CORE_SRC) $(wildcard shim/core/*.h tests/unit/*.h) Makefile
+$(BUILD)/tsan/tests/%: tests/unit/%.c $(CORE_SRC) $(CORE_HDR) $(wildcard tests/unit/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TSAN) -Ishim/core -o $@ $< $(CORE_SRC) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(TSAN) $(CORE_INC) -o $@ $< $(CORE_SRC) $(LDLIBS) -lcmocka
 $(BUILD)/tsan/threaded_agent: $(LINKED_SRC) $(wildcard shim/*/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TSAN) -pthread -o $@ $(LINKED_SRC) $(SHIM_LIBS) -ldl

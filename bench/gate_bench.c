@@ -22,8 +22,9 @@
  *       cannot hold every agent).
  *
  * Build (from the repository root):
- *   cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ishim/core bench/gate_bench.c
- *      (every .c of shim/core) -linih -lm -o build/bench/gate_bench
+ *   cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ishim/pure -Ishim/store
+ *      -Ishim/policy bench/gate_bench.c (every .c of those folders) -linih -lm
+ *      -o build/bench/gate_bench
  */
 #include "config.h"
 #include "gate.h"

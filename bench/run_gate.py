@@ -4,7 +4,7 @@ token bucket, and the gate's cost as rules and agents grow.
 
     python3 bench/run_gate.py [--quick] [-r R] [--json OUT]
 
-Builds build/bench/gate_bench from bench/gate_bench.c and shim/core/*.c
+Builds build/bench/gate_bench from bench/gate_bench.c and the .c files of shim/pure, shim/store, shim/policy
 when it is missing or older than its sources, then runs, R times
 (default 5; --quick: 1, short durations), alternating every case within
 each repetition:
@@ -35,17 +35,17 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bench", "gate_bench")
 SRC = os.path.join(ROOT, "bench", "gate_bench.c")
-CORE = os.path.join(ROOT, "shim", "core")
+FLOORS = [os.path.join(ROOT, "shim", f) for f in ("pure", "store", "policy")]
 
 
 def build():
-    srcs = [SRC] + [os.path.join(CORE, f) for f in sorted(os.listdir(CORE))
+    srcs = [SRC] + [os.path.join(d, f) for d in FLOORS for f in sorted(os.listdir(d))
                     if f.endswith((".c", ".h"))]
     if os.path.exists(BIN) and os.path.getmtime(BIN) >= max(os.path.getmtime(s) for s in srcs):
         return
     os.makedirs(os.path.dirname(BIN), exist_ok=True)
     cmd = ["cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
-           "-I" + CORE, SRC] + [s for s in srcs[1:] if s.endswith(".c")] + \
+           *["-I" + d for d in FLOORS], SRC] + [s for s in srcs[1:] if s.endswith(".c")] + \
           ["-linih", "-lm", "-o", BIN]
     print("building:", " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c
                                 for c in cmd), file=sys.stderr)

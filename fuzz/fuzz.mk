@@ -1,4 +1,4 @@
-# libFuzzer targets for the pure core modules (shim/core). Included by the
+# libFuzzer targets for the core modules (shim/pure, shim/store, shim/policy). Included by the
 # Makefile; see fuzz/README.md.
 #   make fuzz-build     build/fuzz/<name> for every target
 #   make fuzz           fuzz each target FUZZ_SECONDS (30) on a copy of its
@@ -16,7 +16,7 @@ FUZZ_TARGETS := config match impact jsonw audit_read tls_frame shell_words binfm
 
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(FUZZ_SAN) -Ishim/core \
+FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(FUZZ_SAN) $(CORE_INC) \
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # The static inih, as the shim links it; only the config target pulls it in.
 FUZZ_LIBS    := $(shell [ -f "$$(pkg-config --variable=libdir inih 2>/dev/null)/libinih.a" ] && \
@@ -52,7 +52,7 @@ $(FUZZ_CC_OK):
 	@rm -f $(FUZZ_DIR)/.clang-probe
 	@touch $@
 
-$(FUZZ_DIR)/obj/%.o: %.c $(wildcard shim/core/*.h) fuzz/fuzz.mk | $(FUZZ_CC_OK)
+$(FUZZ_DIR)/obj/%.o: %.c $(CORE_HDR) fuzz/fuzz.mk | $(FUZZ_CC_OK)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
@@ -60,6 +60,6 @@ $(FUZZ_CORE_LIB): $(FUZZ_CORE_OBJ)
 	@rm -f $@
 	$(FUZZ_AR) rcs $@ $^
 
-$(FUZZ_DIR)/%: fuzz/fuzz_%.c $(FUZZ_CORE_LIB) $(wildcard fuzz/*.h shim/core/*.h) fuzz/fuzz.mk \
+$(FUZZ_DIR)/%: fuzz/fuzz_%.c $(FUZZ_CORE_LIB) $(wildcard fuzz/*.h $(CORE_HDR)) fuzz/fuzz.mk \
                | $(FUZZ_CC_OK)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_CORE_LIB) $(FUZZ_LIBS)

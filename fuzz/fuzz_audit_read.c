@@ -1,6 +1,6 @@
 /* fuzz_audit_read: the audit reader behind `enact log`, `enact dry-run` and
- * `enact report` (shim/core/audit_read.h), and its round trip with the
- * writer (shim/core/audit.h).
+ * `enact report` (shim/pure/audit_read.h), and its round trip with the
+ * writer (shim/pure/audit_record.h).
  *
  * 1. Arbitrary bytes as a log line: audit_parse never reads past the line
  *    nor writes past its buffer (ASan), every field it returns lies in
@@ -21,7 +21,7 @@
  * exe, op, tool, target, host, verdict, reason, errno, from, to, impact,
  * impact_reason, detail, argv (items separated by 0x1f); the rest is
  * would_execute (bytes, NUL allowed). */
-#include "audit.h"
+#include "audit_record.h"
 #include "audit_read.h"
 #include "fuzz.h"
 #include "json_check.h"

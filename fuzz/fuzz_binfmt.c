@@ -1,4 +1,4 @@
-/* fuzz_binfmt: what kind of program a file is (shim/core/binfmt.h): the
+/* fuzz_binfmt: what kind of program a file is (shim/store/binfmt.h): the
  * ELF header and program headers of an untrusted file, read with pread.
  *
  * Properties beyond "no crash":

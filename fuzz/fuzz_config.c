@@ -1,5 +1,5 @@
 /* fuzz_config: loading and validating an INI config (config_load in
- * shim/core/config.h, with inih), then using what was loaded.
+ * shim/policy/config.h, with inih), then using what was loaded.
  *
  * Properties beyond "no crash" and "no leak" (every config and diagnostic
  * is freed):

@@ -1,4 +1,4 @@
-/* fuzz_impact: impact estimation (shim/core/impact.h) of what a connection
+/* fuzz_impact: impact estimation (shim/pure/impact.h) of what a connection
  * sends (HTTP, Redis RESP and inline, PostgreSQL, MySQL, bare SQL) and of
  * an argv (rm, git, kubectl, wrappers, sh -c scripts), with and without an
  * [impact] table.

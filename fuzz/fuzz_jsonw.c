@@ -1,4 +1,4 @@
-/* fuzz_jsonw: the JSON writer (shim/core/jsonw.h) on arbitrary bytes.
+/* fuzz_jsonw: the JSON writer (shim/pure/jsonw.h) on arbitrary bytes.
  *
  * Properties beyond "no crash":
  *  - a record written with every writer call (strings from arbitrary bytes,

@@ -1,4 +1,4 @@
-/* fuzz_match: rule parsing and matching (shim/core/rule.h, glob.h,
+/* fuzz_match: rule parsing and matching (shim/pure/rule.h, glob.h,
  * connect_index.h): connect rules (addresses, CIDRs, ports, DNS names,
  * unix sockets), exec rules, globs, and the index config_match_connect uses.
  *

@@ -1,5 +1,5 @@
 /* fuzz_shell_words: splitting a command that needs no shell into its words
- * (shim/core/shell_words.h), as system() and popen() get it.
+ * (shim/pure/shell_words.h), as system() and popen() get it.
  *
  * Properties beyond "no crash" (buffers are allocated at their exact size,
  * so ASan sees a write past cap bytes or max pointers):

@@ -1,5 +1,5 @@
 /* fuzz_tls_frame: TLS record framing followed from outside
- * (shim/core/tls_frame.h), over arbitrary byte streams.
+ * (shim/pure/tls_frame.h), over arbitrary byte streams.
  *
  * Properties beyond "no crash":
  *  - feeding a stream in random chunks leaves the same state as feeding it

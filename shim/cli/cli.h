@@ -2,7 +2,7 @@
 #ifndef ENACT_CLI_H
 #define ENACT_CLI_H
 
-#include "../core/config.h"
+#include "../policy/config.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * import, so that a program whose network or process calls do not go
  * through libc (raw syscalls, a static runtime) is told apart from one
  * the preload sees whole. */
-#include "../core/binfmt.h"
+#include "../store/binfmt.h"
 #include "cli.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
 #include "cli.h"
 #include "records.h"
 
-#include "../core/clock.h"
+#include "../store/clock.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 #ifndef ENACT_CLI_RECORDS_H
 #define ENACT_CLI_RECORDS_H
 
-#include "../core/audit_read.h"
+#include "../pure/audit_read.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -5,10 +5,10 @@
 #include "cli.h"
 #include "records.h"
 
-#include "../core/clock.h"
-#include "../core/gate.h"
-#include "../core/jsonw.h"
-#include "../core/state.h"
+#include "../store/clock.h"
+#include "../policy/gate.h"
+#include "../pure/jsonw.h"
+#include "../store/state.h"
 
 #include <errno.h>
 #include <stdlib.h>

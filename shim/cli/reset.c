@@ -2,11 +2,11 @@
  * tool, or all. */
 #include "cli.h"
 
-#include "../core/audit.h"
-#include "../core/clock.h"
-#include "../core/gate.h"
-#include "../core/pidlock.h"
-#include "../core/state.h"
+#include "../store/audit_sink.h"
+#include "../store/clock.h"
+#include "../policy/gate.h"
+#include "../store/pidlock.h"
+#include "../store/state.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,10 +2,10 @@
  * claims an entry, and quota rings are read on a copy. */
 #include "cli.h"
 
-#include "../core/clock.h"
-#include "../core/gate.h"
-#include "../core/jsonw.h"
-#include "../core/state.h"
+#include "../store/clock.h"
+#include "../policy/gate.h"
+#include "../pure/jsonw.h"
+#include "../store/state.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 #include "children.h"
 
-#include "../core/clock.h"
-#include "../core/state.h"
+#include "../store/clock.h"
+#include "../store/state.h"
 #include "shim.h"
 
 #include <errno.h>

@@ -12,7 +12,7 @@
 #ifndef ENACT_CHILDREN_H
 #define ENACT_CHILDREN_H
 
-#include "../core/config.h"
+#include "../policy/config.h"
 
 #include <stdint.h>
 #include <sys/types.h>

@@ -16,8 +16,8 @@
 #ifndef ENACT_CONN_H
 #define ENACT_CONN_H
 
-#include "../core/rule.h"
-#include "../core/tls_frame.h"
+#include "../pure/rule.h"
+#include "../pure/tls_frame.h"
 #include "shim.h"
 
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 #include "env.h"
 
-#include "../core/hash.h"
+#include "../pure/hash.h"
 
 #include <dlfcn.h>
 #include <stdint.h>

@@ -6,8 +6,8 @@
  * posix_spawn): no allocation, no stdio, no lock, stack buffers only, and
  * the re-entry guard is never held across the real exec, whose child shares
  * this thread's memory. */
-#include "../core/binfmt.h"
-#include "../core/clock.h"
+#include "../store/binfmt.h"
+#include "../store/clock.h"
 #include "children.h"
 #include "env.h"
 #include "exec.h"

@@ -15,7 +15,7 @@
  *   before it, a failure.
  * A send with a destination (UDP, TCP Fast Open) is decided like a
  * connect to it. */
-#include "../core/clock.h"
+#include "../store/clock.h"
 #include "conn.h"
 #include "net.h"
 #include "real.h"

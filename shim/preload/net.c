@@ -1,6 +1,6 @@
 /* Interposers for the network family: connect, and getsockopt(SO_ERROR)
  * to learn how a non-blocking connect ended. */
-#include "../core/clock.h"
+#include "../store/clock.h"
 #include "conn.h"
 #include "net.h"
 #include "real.h"

@@ -12,9 +12,9 @@
  * command line is governed at each program the shell starts. The exit
  * status tells the tool's breaker how the command went, and with
  * retry.on_exit_nonzero a failed system() command is run again. */
-#include "../core/backoff.h"
-#include "../core/clock.h"
-#include "../core/shell_words.h"
+#include "../pure/backoff.h"
+#include "../store/clock.h"
+#include "../pure/shell_words.h"
 #include "env.h"
 #include "children.h"
 #include "exec.h"

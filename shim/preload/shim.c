@@ -1,8 +1,8 @@
 #include "shim.h"
 
-#include "../core/clock.h"
-#include "../core/gate.h"
-#include "../core/state.h"
+#include "../store/clock.h"
+#include "../policy/gate.h"
+#include "../store/state.h"
 #include "children.h"
 #include "conn.h"
 #include "env.h"

@@ -8,9 +8,9 @@
 #ifndef ENACT_SHIM_H
 #define ENACT_SHIM_H
 
-#include "../core/audit.h"
-#include "../core/config.h"
-#include "../core/gate.h"
+#include "../store/audit_sink.h"
+#include "../policy/config.h"
+#include "../policy/gate.h"
 
 #include <stdbool.h>
 

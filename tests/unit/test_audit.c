@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "audit.h"
+#include "audit_sink.h"
 
 static struct audit_event simple_event(void)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
+#include "audit_sink.h"
 #include "audit_read.h"
 
 static void test_round_trip(void **state)

@@ -16,7 +16,7 @@
 #define ENACT_GATE_H
 
 #include "config.h"
-#include "state.h"
+#include "../store/state.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,11 +1,11 @@
 /* What each INI key means, which values it accepts, and what a key that is
  * set implies for the compiled policy. */
-#include "audit.h"
+#include "../store/audit_sink.h"
 #include "config_internal.h"
-#include "num.h"
-#include "state.h"
+#include "../pure/num.h"
+#include "../store/state.h"
 
-#include "hash.h"
+#include "../pure/hash.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -11,14 +11,14 @@
 #ifndef ENACT_CONFIG_H
 #define ENACT_CONFIG_H
 
-#include "backoff.h"
-#include "breaker.h"
-#include "bucket.h"
+#include "../pure/backoff.h"
+#include "../pure/breaker.h"
+#include "../pure/bucket.h"
 #include "connect_index.h"
-#include "impact.h"
-#include "quota.h"
-#include "rule.h"
-#include "state.h"
+#include "../pure/impact.h"
+#include "../pure/quota.h"
+#include "../pure/rule.h"
+#include "../store/state.h"
 
 #include <stdbool.h>
 #include <stddef.h>

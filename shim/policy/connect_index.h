@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rule.h"
+#include "../pure/rule.h"
 
 struct tool;
 

@@ -31,8 +31,8 @@
 #ifndef ENACT_STATE_H
 #define ENACT_STATE_H
 
-#include "breaker.h"
-#include "quota.h"
+#include "../pure/breaker.h"
+#include "../pure/quota.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "hash.h"
+#include "../pure/hash.h"
 
 static bool indexed(const struct connect_rule *r)
 {

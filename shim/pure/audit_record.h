@@ -1,22 +1,18 @@
-/* Audit records: one JSON object per line, one write(2) per record.
+/* An audit record: what happened to one call, as one JSON object on one
+ * line (the schema README's "The audit log" describes).
  *
- * Formatting and writing allocate nothing and take no lock (vfork-safe).
- * A record is at most AUDIT_RECORD_MAX bytes: long strings and argv are
- * capped and flagged, never cut mid-escape. The log is opened per record
- * with O_APPEND, so records of many processes never interleave, a rotated
- * log is followed, and no descriptor of ours outlives the call. */
-#ifndef ENACT_AUDIT_H
-#define ENACT_AUDIT_H
+ * Formatting allocates nothing and takes no lock (vfork-safe). A record is
+ * at most AUDIT_RECORD_MAX bytes: long strings and argv are capped and
+ * flagged, never cut mid-escape. Where records go is the sink's business
+ * (store/audit_sink.h). */
+#ifndef ENACT_AUDIT_RECORD_H
+#define ENACT_AUDIT_RECORD_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define AUDIT_RECORD_MAX 4096
-
-/* audit_log = syslog: records go to the local syslog socket (/dev/log) as
- * RFC 5424 messages, sent without ever waiting. */
-#define AUDIT_SYSLOG "syslog"
 
 struct audit_event {
     uint64_t unix_ns;
@@ -43,13 +39,5 @@ struct audit_event {
 /* Writes the record and its newline into buf; returns its length, or 0 if
  * it did not fit (never a partial record). */
 size_t audit_format(const struct audit_event *ev, char *buf, size_t cap);
-
-/* Appends one formatted record to the log at path. Returns 0 or an errno;
- * never blocks on a FIFO, never leaves a descriptor open. */
-int audit_append(const char *path, const char *record, size_t len);
-
-/* Formats and appends (or sends, for AUDIT_SYSLOG): the usual call.
- * Returns 0 or an errno. */
-int audit_log(const char *path, const struct audit_event *ev);
 
 #endif

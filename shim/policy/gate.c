@@ -1,7 +1,7 @@
 #include "gate.h"
 
-#include "hash.h"
-#include "pidlock.h"
+#include "../pure/hash.h"
+#include "../store/pidlock.h"
 
 uint64_t gate_agent_id(const char *agent)
 {

@@ -3,8 +3,8 @@
  * in config_keys.c. */
 #include "config_internal.h"
 
-#include "hash.h"
-#include "state.h"
+#include "../pure/hash.h"
+#include "../store/state.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
 
 #include "clock.h"
 
-#include "hash.h"
+#include "../pure/hash.h"
 #include "pidlock.h"
 
 #include <ctype.h>
