@@ -41,6 +41,10 @@ CLI_SRC     := $(wildcard shim/cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+# The shim brings its own store/sys.h (preload/sys_real.c: libc's functions
+# through real.*, never its own hooks); everything else links sys_libc.c.
+SHIM_CORE_SRC := $(filter-out shim/store/sys_libc.c,$(CORE_SRC))
+SHIM_CORE_OBJ := $(SHIM_CORE_SRC:%.c=$(BUILD)/obj/%.o)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -60,7 +64,7 @@ $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
 # a first call through the PLT is safe in a vfork child, as in any program.
 SHIM_LIBS := -Wl,--exclude-libs,ALL $(shell [ -f "$$(pkg-config --variable=libdir inih 2>/dev/null)/libinih.a" ] && echo -l:libinih.a || echo -linih)
 
-$(BUILD)/libenact_shim.so: $(PRELOAD_OBJ) $(CORE_OBJ)
+$(BUILD)/libenact_shim.so: $(PRELOAD_OBJ) $(SHIM_CORE_OBJ)
 	$(CC) $(CFLAGS) -shared -Wl,-z,defs -o $@ $^ $(SHIM_LIBS) -ldl
 
 $(BUILD)/enact: $(CLI_OBJ) $(CORE_OBJ)
@@ -110,7 +114,7 @@ test: deps
 # also check the hooks linked into a threaded agent (tests/linked), the
 # core (unit tests, fuzz corpora) and the CLI (config corpus, commands).
 SAN_ENV := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
-LINKED_SRC := tests/linked/threaded_agent.c $(PRELOAD_SRC) $(CORE_SRC)
+LINKED_SRC := tests/linked/threaded_agent.c $(PRELOAD_SRC) $(SHIM_CORE_SRC)
 $(BUILD)/asan/threaded_agent: $(LINKED_SRC) $(wildcard shim/*/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -pthread -o $@ $(LINKED_SRC) $(SHIM_LIBS) -ldl

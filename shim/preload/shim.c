@@ -44,7 +44,7 @@ static void write_record(const struct audit_event *rec)
 
 static void say(const char *text)
 {
-    (void)!write(2, text, strlen(text));
+    (void)!real.write(2, text, strlen(text));
 }
 
 /* The agent is who spends the limits: -a / ENACT_AGENT, else [enact]

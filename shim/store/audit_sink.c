@@ -1,4 +1,5 @@
 #include "audit_sink.h"
+#include "sys.h"
 
 #include "../pure/jsonw.h"
 
@@ -39,15 +40,15 @@ int audit_append(const char *path, const char *record, size_t len)
         return errno;
     int full = reserve_room(fd, len);
     if (full) {
-        close(fd);
+        sys_close(fd);
         return full;
     }
     ssize_t n;
     do {
-        n = write(fd, record, len);
+        n = sys_write(fd, record, len);
     } while (n < 0 && errno == EINTR);
     int err = n < 0 ? errno : (size_t)n != len ? EIO : 0;
-    close(fd);
+    sys_close(fd);
     return err;
 }
 
@@ -70,10 +71,10 @@ static int send_syslog(const struct audit_event *ev, const char *record, size_t 
     if (fd < 0)
         return errno;
     struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
-    ssize_t sent = sendto(fd, msg, (size_t)n + len - 1, MSG_DONTWAIT | MSG_NOSIGNAL,
+    ssize_t sent = sys_sendto(fd, msg, (size_t)n + len - 1, MSG_DONTWAIT | MSG_NOSIGNAL,
                           (struct sockaddr *)&addr, sizeof addr);
     int err = sent < 0 ? errno : 0;
-    close(fd);
+    sys_close(fd);
     return err;
 }
 

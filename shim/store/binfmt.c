@@ -1,4 +1,5 @@
 #include "binfmt.h"
+#include "sys.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -101,7 +102,7 @@ static struct binfmt classify(const char *path, int depth)
             r.script = true;
         }
     }
-    close(fd);
+    sys_close(fd);
     errno = saved;
     return r;
 }

@@ -1,4 +1,5 @@
 #include "state.h"
+#include "sys.h"
 
 #include "clock.h"
 
@@ -163,7 +164,7 @@ static int create_file(const char *path, const struct state_sizes *want)
         if (link(tmp, path) != 0)
             err = errno;
     }
-    close(fd);
+    sys_close(fd);
     unlink(tmp);
     return err;
 }
@@ -253,21 +254,21 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int err = errno;
-        close(fd);
+        sys_close(fd);
         return err;
     }
     if (!S_ISREG(st.st_mode)) {
-        close(fd);
+        sys_close(fd);
         *bad = "not a regular file";
         return 0;
     }
     if (st.st_uid != geteuid()) {
-        close(fd);
+        sys_close(fd);
         return EPERM; /* another user's file: not ours to use or to move */
     }
     size_t size = (size_t)st.st_size;
     if (size < sizeof(struct state_header)) {
-        close(fd);
+        sys_close(fd);
         *bad = "shorter than its header";
         return 0;
     }
@@ -277,12 +278,12 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
                        ? posix_fallocate(fd, 0, (off_t)size)
                        : 0;
     if (hole_err) {
-        close(fd);
+        sys_close(fd);
         return hole_err;
     }
     void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int err = base == MAP_FAILED ? errno : 0;
-    close(fd);
+    sys_close(fd);
     if (err)
         return err;
     if ((*bad = validate(base, size, layout_signature())) != NULL) {
@@ -340,7 +341,7 @@ static int move_aside(const char *path, const char *bad, char *msg, size_t msgle
         snprintf(msg, msglen, "state file %s is not valid (%s) and its folder cannot be locked: %s",
                  path, bad, strerror(errno));
         if (dfd >= 0)
-            close(dfd);
+            sys_close(dfd);
         return -1;
     }
     struct state_map probe;
@@ -373,7 +374,7 @@ static int move_aside(const char *path, const char *bad, char *msg, size_t msgle
     /* Explicitly: a child forked meanwhile shares the descriptor, and
      * close alone would leave the lock held through its copy. */
     flock(dfd, LOCK_UN);
-    close(dfd);
+    sys_close(dfd);
     return result;
 }
 

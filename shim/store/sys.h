@@ -1,0 +1,23 @@
+/* The store's system calls that the preload also interposes.
+ *
+ * In a governed process the shim's exported read, write, close and sendto
+ * come first in symbol lookup, so a plain close() in the state code or a
+ * write() in the audit sink would enter the shim's own hooks. The store
+ * calls these instead: linked into the shim (preload/sys_real.c) they go
+ * straight to libc's functions, resolved once with dlsym(RTLD_NEXT);
+ * linked into the CLI, the tests and the fuzzers (sys_libc.c) they are
+ * libc's. Same contracts as the libc calls, errno included. */
+#ifndef ENACT_SYS_H
+#define ENACT_SYS_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+ssize_t sys_read(int fd, void *buf, size_t len);
+ssize_t sys_write(int fd, const void *buf, size_t len);
+int sys_close(int fd);
+ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+                   socklen_t tolen);
+
+#endif
