@@ -5,6 +5,7 @@
 
 #include "../pure/hash.h"
 #include "../store/state.h"
+#include "../store/sys.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -284,11 +285,11 @@ static char *slurp(struct loader *ld, const char *path, size_t *len)
     if (fd < 0 || fstat(fd, &st) != 0) {
         config_error(ld, 0, "cannot open: %s", strerror(errno));
         if (fd >= 0)
-            close(fd);
+            sys_close(fd);
         return NULL;
     }
     if (st.st_size > (off_t)MAX_FILE_BYTES) {
-        close(fd);
+        sys_close(fd);
         config_error(ld, 0, "larger than %u bytes: is this the right file?", MAX_FILE_BYTES);
         return NULL;
     }
@@ -310,7 +311,7 @@ static char *slurp(struct loader *ld, const char *path, size_t *len)
             buf = grown;
             cap = grown_cap;
         }
-        ssize_t got = read(fd, buf + n, cap - n);
+        ssize_t got = sys_read(fd, buf + n, cap - n);
         if (got == 0)
             break;
         if (got < 0 && errno != EINTR)
@@ -318,7 +319,7 @@ static char *slurp(struct loader *ld, const char *path, size_t *len)
         else if (got > 0)
             n += (size_t)got;
     }
-    close(fd);
+    sys_close(fd);
     if (err) {
         config_error(ld, 0, "cannot read: %s", strerror(err));
         free(buf);

@@ -4,6 +4,7 @@
 #include "config_internal.h"
 #include "../pure/num.h"
 #include "../store/state.h"
+#include "../store/sys.h"
 
 #include "../pure/hash.h"
 
@@ -366,7 +367,7 @@ static char *read_small_file(const char *path, size_t *len, const char **err)
         *err = "out of memory";
     size_t n = 0;
     while (!*err && n < (size_t)st.st_size) {
-        ssize_t got = read(fd, buf + n, (size_t)st.st_size - n);
+        ssize_t got = sys_read(fd, buf + n, (size_t)st.st_size - n);
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
@@ -374,7 +375,7 @@ static char *read_small_file(const char *path, size_t *len, const char **err)
         n += (size_t)got;
     }
     if (fd >= 0)
-        close(fd);
+        sys_close(fd);
     if (*err) {
         free(buf);
         return NULL;
