@@ -38,9 +38,6 @@ void cli_describe_agents(FILE *out, const struct enact_config *cfg);
 struct state_map;
 bool cli_open_state(const struct enact_config *cfg, struct state_map *m);
 
-/* The agents recorded in the state (names of up to 71 bytes), malloc'd. */
-size_t cli_state_agents(struct state_map *m, char (**names)[72]);
-
 /* True when arg is -h or --help. */
 bool cli_wants_help(const char *arg);
 
