@@ -86,8 +86,8 @@ bool exec_find_program(const char *file, bool search_path, char out[PATH_MAX], s
 
 enum exec_form { FORM_PATH, FORM_SEARCH, FORM_SPAWN, FORM_SPAWN_SEARCH };
 
-/* A static or privileged program escapes the preload: static_binaries
- * decides whether it may start. */
+/* A static or privileged program escapes the preload: the gate decides,
+ * under static_binaries and strict, whether it may start. */
 static struct decision unfollowable(const char *op, const struct tool *tool, const char *path,
                                     char *const argv[])
 {
@@ -101,7 +101,6 @@ static struct decision unfollowable(const char *op, const struct tool *tool, con
                                 : "unreadable_program");
 }
 
-/* What to do with the exec or spawn. */
 /* What an admitted exec or spawn runs: the tool that governs it (NULL:
  * none) and the file found. */
 struct exec_plan {
@@ -169,8 +168,8 @@ static int refuse(int err)
 
 /* For the exec forms: true to go ahead. A refused call fails (errno set,
  * the caller returns -1); a simulated one ends the process as the program
- * would have on success (DESIGN §2: "no exec; the process exits 0"), or
- * with the tool's dry_run.exit_code. */
+ * would have on success (README "What the agent sees": no exec, the
+ * process exits 0), or with the tool's dry_run.exit_code. */
 static bool exec_proceeds(struct decision d, const struct exec_plan *plan)
 {
     if (d.action == GATE_SIMULATE)

@@ -3,7 +3,8 @@
  * verdict "timeout".
  *
  * The watchdog must not be the program's child: a program that waits for
- * any child (wait(-1)) must never find it (DESIGN §4). So an intermediate
+ * any child (wait(-1)) must never find it: the program sees the same
+ * children as without Enact (README "Reliability", process transparency). So an intermediate
  * process is cloned with no exit signal (invisible to wait(-1), reaped here
  * with __WCLONE); it clones the watchdog and exits at once, leaving the
  * watchdog to init. Both are raw clones: no atfork handler runs, so this is
