@@ -16,9 +16,12 @@
 
 #include "real.h"
 
+#include "../pure/num.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -29,18 +32,11 @@
 /* The file /proc/PID/exe names, as (dev, ino); pid 0: this process. */
 static bool exe_of(pid_t pid, struct stat *st)
 {
-    char link[32] = "/proc/self/exe";
+    char link[32] = "/proc/self/exe"; /* "/proc/", 20 digits, "/exe" and a NUL fit */
     if (pid > 0) {
-        size_t n = 6;
-        char digits[12];
-        size_t k = 0;
-        for (unsigned v = (unsigned)pid; k == 0 || v; v /= 10)
-            digits[k++] = (char)('0' + v % 10);
-        while (k)
-            link[n++] = digits[--k];
-        const char tail[] = "/exe";
-        for (size_t i = 0; i < sizeof tail; i++)
-            link[n + i] = tail[i];
+        size_t n = sizeof "/proc/" - 1;
+        n += num_format_u64(link + n, (unsigned)pid);
+        memcpy(link + n, "/exe", sizeof "/exe");
     }
     return stat(link, st) == 0;
 }
