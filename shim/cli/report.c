@@ -216,19 +216,15 @@ static void page(FILE *out, const struct enact_config *cfg, struct tool_events *
 int cmd_report(int argc, char **argv)
 {
     const char *config = NULL, *target = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (cli_wants_help(argv[i])) {
-            fputs(HELP, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            config = argv[++i];
-        } else if (strcmp(argv[i], "--html") == 0 && i + 1 < argc) {
-            target = argv[++i];
-        } else {
-            fprintf(stderr, "enact report: unknown argument '%s'\n\n%s", argv[i], HELP);
-            return EXIT_USAGE;
-        }
-    }
+    const struct cli_option options[] = {
+        {.name = "-c", .value = &config},
+        {.name = "--html", .value = &target},
+        {0},
+    };
+    int parsed = cli_parse(&(struct cli_command){.name = "report", .help = HELP, .options = options},
+                           argc, argv, NULL);
+    if (parsed >= 0)
+        return parsed;
     if (!target) {
         fprintf(stderr, "enact report: say where with --html FILE\n\n%s", HELP);
         return EXIT_USAGE;

@@ -75,21 +75,16 @@ static unsigned reset_agent(const struct enact_config *cfg, struct store st,
 int cmd_reset(int argc, char **argv)
 {
     const char *config = NULL, *agent = NULL, *tool_name = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (cli_wants_help(argv[i])) {
-            fputs(HELP, stdout);
-            return 0;
-        } else if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
-            config = argv[++i];
-        } else if (i + 1 < argc && strcmp(argv[i], "--agent") == 0) {
-            agent = argv[++i];
-        } else if (i + 1 < argc && strcmp(argv[i], "--tool") == 0) {
-            tool_name = argv[++i];
-        } else {
-            fprintf(stderr, "enact reset: unknown argument '%s'\n\n%s", argv[i], HELP);
-            return EXIT_USAGE;
-        }
-    }
+    const struct cli_option options[] = {
+        {.name = "-c", .value = &config},
+        {.name = "--agent", .value = &agent},
+        {.name = "--tool", .value = &tool_name},
+        {0},
+    };
+    int parsed = cli_parse(&(struct cli_command){.name = "reset", .help = HELP, .options = options},
+                           argc, argv, NULL);
+    if (parsed >= 0)
+        return parsed;
     int failed;
     const char *path;
     struct enact_config *cfg = cli_config(config, &failed, &path);

@@ -336,22 +336,17 @@ bool cli_open_state(const struct enact_config *cfg, struct state_map *m)
 int cmd_status(int argc, char **argv)
 {
     const char *config = NULL;
-    enum format format = TABLE;
-    for (int i = 1; i < argc; i++) {
-        if (cli_wants_help(argv[i])) {
-            fputs(HELP, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            config = argv[++i];
-        } else if (strcmp(argv[i], "--json") == 0) {
-            format = JSON;
-        } else if (strcmp(argv[i], "--prometheus") == 0) {
-            format = PROMETHEUS;
-        } else {
-            fprintf(stderr, "enact status: unknown argument '%s'\n\n%s", argv[i], HELP);
-            return EXIT_USAGE;
-        }
-    }
+    int format = TABLE;
+    const struct cli_option options[] = {
+        {.name = "-c", .value = &config},
+        {.name = "--json", .flag = &format, .to = JSON},
+        {.name = "--prometheus", .flag = &format, .to = PROMETHEUS},
+        {0},
+    };
+    int parsed = cli_parse(&(struct cli_command){.name = "status", .help = HELP, .options = options},
+                           argc, argv, NULL);
+    if (parsed >= 0)
+        return parsed;
     int failed;
     struct enact_config *cfg = cli_config(config, &failed, NULL);
     if (!cfg)

@@ -6,6 +6,7 @@
  * posix_spawn): no allocation, no stdio, no lock, stack buffers only, and
  * the re-entry guard is never held across the real exec, whose child shares
  * this thread's memory. */
+#include "../pure/num.h"
 #include "../store/binfmt.h"
 #include "../store/clock.h"
 #include "children.h"
@@ -293,13 +294,8 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 static bool fd_path(int fd, const char *rel, char out[PATH_MAX])
 {
     char link[64] = "/proc/self/fd/";
-    size_t n = 14;
-    char digits[12];
-    size_t k = 0;
-    for (unsigned v = (unsigned)fd; k == 0 || v; v /= 10)
-        digits[k++] = (char)('0' + v % 10);
-    while (k)
-        link[n++] = digits[--k];
+    size_t n = sizeof "/proc/self/fd/" - 1;
+    n += num_format_u64(link + n, (unsigned)fd);
     link[n] = '\0';
     ssize_t len = readlink(link, out, PATH_MAX - 1);
     if (len <= 0)
