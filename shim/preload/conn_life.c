@@ -1,7 +1,7 @@
 #include "conn_life.h"
 #include "../store/clock.h"
 #include "iov.h"
-#include "net.h"
+#include "net_call.h"
 #include "pending.h"
 #include "simulate.h"
 

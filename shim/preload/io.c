@@ -9,7 +9,7 @@
  * out) and told its result after. A send with a destination (UDP, TCP Fast
  * Open) is decided like a connect to it. */
 #include "conn_life.h"
-#include "net.h"
+#include "net_call.h"
 #include "real.h"
 
 #include <errno.h>

@@ -19,7 +19,7 @@
 #include "env.h"
 #include "children.h"
 #include "exec.h"
-#include "net.h"
+#include "net_call.h"
 #include "real.h"
 #include "shim.h"
 

@@ -4,8 +4,6 @@
 #include "../policy/gate.h"
 #include "../store/local_store.h"
 #include "../store/state.h"
-#include "children.h"
-#include "conn.h"
 #include "env.h"
 #include "real.h"
 
@@ -115,16 +113,9 @@ static struct state_map *current_state(const struct enact_config *cfg)
                             : NULL);
 }
 
-__attribute__((constructor)) static void shim_init(void)
+const struct enact_config *shim_start(const char *path)
 {
-    real_resolve();
-    /* secure_getenv: a setuid or setgid process ignores ENACT_* (if the
-     * loader loads the shim at all there, e.g. from /etc/ld.so.preload). */
-    const char *path = secure_getenv("ENACT_CONFIG");
-    if (!path || !*path)
-        return;
     proc.governed = true;
-    conn_init();
     char mode[16] = "";
     const char *mode_env = secure_getenv("ENACT_MODE"); /* enact run --observe */
     if (mode_env)
@@ -143,13 +134,13 @@ __attribute__((constructor)) static void shim_init(void)
             say("\n");
         }
         config_diag_free(&diag);
-        return;
+        return NULL;
     }
     if (strcmp(mode, "observe") == 0)
         cfg->mode = MODE_OBSERVE;
     proc.cfg = cfg;
-    children_init(cfg);
     map_state(cfg, NULL);
+    return cfg;
 }
 
 const struct enact_config *shim_config(void)

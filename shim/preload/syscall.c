@@ -7,7 +7,7 @@
  * refused with ENOSYS, as on a kernel without it: programs fall back to
  * plain calls. What this cannot see: an inline syscall instruction, and a
  * static program's; THREAT-MODEL.md. */
-#include "net.h"
+#include "net_call.h"
 #include "real.h"
 #include "shim.h"
 

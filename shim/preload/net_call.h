@@ -1,8 +1,8 @@
 /* What the socket interposers share: which rule a socket address falls
  * under, what a call's result says about the tool, and how a decision
  * waits on a blocking socket. */
-#ifndef ENACT_NET_H
-#define ENACT_NET_H
+#ifndef ENACT_NET_CALL_H
+#define ENACT_NET_CALL_H
 
 #include "../pure/rule.h"
 #include "shim.h"
