@@ -44,7 +44,7 @@ _Static_assert(sizeof(enum enact_mode) == 4 && sizeof(enum tool_action) == 4,
 #define QUOTA_MAX_TEXT "a whole number from 1 to 4294967295"
 #define QUOTA_WINDOW_TEXT "a number of hours above 0, at most ten years"
 
-const struct config_key CONFIG_KEYS[CONFIG_KEY_COUNT] = {
+const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
     [EK_AGENT] = {KEY("agent", SECTION_ENACT), .parse = parse_agent_name_key, ENACT(agent),
                   .max = AGENT_NAME_MAX, .help = "whose limits these are, 1 to 64 characters"},
     [EK_STATE] = {KEY("state", SECTION_ENACT), .parse = parse_path_key, ENACT(state_path),
@@ -213,7 +213,7 @@ static size_t edit_distance(const char *a, const char *b)
  * is most likely a misspelling of: the closest one-value key (the first of
  * equals), else the closest repeatable one (the last of equals: [impact]'s
  * hints read so). */
-static const struct config_key *find_key(enum config_section s, const char *name,
+static const struct key_def *find_key(enum config_section s, const char *name,
                                          const char **hint)
 {
     *hint = NULL;
@@ -225,7 +225,7 @@ static const struct config_key *find_key(enum config_section s, const char *name
     size_t best = SIZE_MAX;
     for (int repeatable = 0; repeatable < 2 && !*hint; repeatable++) {
         for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
-            const struct config_key *k = &CONFIG_KEYS[i];
+            const struct key_def *k = &CONFIG_KEYS[i];
             if (k->section != s || k->repeatable != repeatable)
                 continue;
             size_t d = edit_distance(k->name, name);
@@ -242,7 +242,7 @@ void config_key_apply(struct loader *ld, enum config_section section, const char
                       void *base, struct section_source *src, const char *name, const char *v)
 {
     const char *hint;
-    const struct config_key *k = find_key(section, name, &hint);
+    const struct key_def *k = find_key(section, name, &hint);
     if (!k) {
         if (hint)
             config_error(ld, ld->line, "unknown key '%s' in [%s]; did you mean '%s'?", name,
