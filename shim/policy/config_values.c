@@ -243,6 +243,16 @@ enum key_verdict parse_response_key(struct loader *ld, const struct key_def *k, 
     return set_string(ld, &t->dry_run_response, buf);
 }
 
+/* items grown to count elements of size bytes; NULL (reported) when out
+ * of memory, items left as they were. */
+static void *grow(struct loader *ld, void *items, size_t count, size_t size)
+{
+    void *grown = realloc(items, count * size);
+    if (!grown)
+        config_error(ld, ld->line, "out of memory");
+    return grown;
+}
+
 enum key_verdict parse_connect_key(struct loader *ld, const struct key_def *k, void *base,
                                    const char *v)
 {
@@ -255,11 +265,10 @@ enum key_verdict parse_connect_key(struct loader *ld, const struct key_def *k, v
         config_error(ld, ld->line, "%s", err);
         return KEY_REPORTED;
     }
-    struct connect_rule *grown = realloc(t->connect, (t->nconnect + n) * sizeof *grown);
+    struct connect_rule *grown = grow(ld, t->connect, t->nconnect + n, sizeof *grown);
     if (!grown) {
         for (size_t i = 0; i < n; i++)
             connect_rule_free(&parsed[i]);
-        config_error(ld, ld->line, "out of memory");
         return KEY_REPORTED;
     }
     t->connect = grown;
@@ -268,13 +277,19 @@ enum key_verdict parse_connect_key(struct loader *ld, const struct key_def *k, v
     return KEY_OK;
 }
 
-static bool exec_rule(struct loader *ld, const char *v, struct exec_rule *rule)
+/* An exec rule, and room for it at items[count] (reported when neither). */
+static void *exec_rule(struct loader *ld, const char *v, struct exec_rule *rule, void *items,
+                       size_t count, size_t size)
 {
     char err[256];
-    if (exec_rule_parse(v, rule, err, sizeof err))
-        return true;
-    config_error(ld, ld->line, "%s", err);
-    return false;
+    if (!exec_rule_parse(v, rule, err, sizeof err)) {
+        config_error(ld, ld->line, "%s", err);
+        return NULL;
+    }
+    void *grown = grow(ld, items, count + 1, size);
+    if (!grown)
+        exec_rule_free(rule);
+    return grown;
 }
 
 enum key_verdict parse_exec_key(struct loader *ld, const struct key_def *k, void *base,
@@ -283,14 +298,9 @@ enum key_verdict parse_exec_key(struct loader *ld, const struct key_def *k, void
     (void)k;
     struct tool *t = base;
     struct exec_rule rule;
-    if (!exec_rule(ld, v, &rule))
+    struct exec_rule *grown = exec_rule(ld, v, &rule, t->exec, t->nexec, sizeof *grown);
+    if (!grown)
         return KEY_REPORTED;
-    struct exec_rule *grown = realloc(t->exec, (t->nexec + 1) * sizeof *grown);
-    if (!grown) {
-        exec_rule_free(&rule);
-        config_error(ld, ld->line, "out of memory");
-        return KEY_REPORTED;
-    }
     t->exec = grown;
     t->exec[t->nexec++] = rule;
     return KEY_OK;
@@ -301,14 +311,9 @@ enum key_verdict parse_impact_exec_key(struct loader *ld, const struct key_def *
 {
     struct impact_table *tab = base;
     struct exec_rule rule;
-    if (!exec_rule(ld, v, &rule))
+    struct impact_exec_entry *grown = exec_rule(ld, v, &rule, tab->exec, tab->nexec, sizeof *grown);
+    if (!grown)
         return KEY_REPORTED;
-    struct impact_exec_entry *grown = realloc(tab->exec, (tab->nexec + 1) * sizeof *grown);
-    if (!grown) {
-        exec_rule_free(&rule);
-        config_error(ld, ld->line, "out of memory");
-        return KEY_REPORTED;
-    }
     tab->exec = grown;
     tab->exec[tab->nexec++] =
         (struct impact_exec_entry){.level = (enum impact_level)k->arg, .rule = rule};
@@ -326,11 +331,9 @@ enum key_verdict parse_impact_verb_key(struct loader *ld, const struct key_def *
         letters = letters && isalpha((unsigned char)v[i]);
     if (!letters || n >= sizeof tab->verbs[0].verb)
         return KEY_BAD_VALUE;
-    struct impact_verb_entry *grown = realloc(tab->verbs, (tab->nverbs + 1) * sizeof *grown);
-    if (!grown) {
-        config_error(ld, ld->line, "out of memory");
+    struct impact_verb_entry *grown = grow(ld, tab->verbs, tab->nverbs + 1, sizeof *grown);
+    if (!grown)
         return KEY_REPORTED;
-    }
     tab->verbs = grown;
     struct impact_verb_entry *e = &tab->verbs[tab->nverbs++];
     e->level = (enum impact_level)k->arg;
