@@ -7,12 +7,16 @@
 
 #include <stdio.h>
 
+static const char HELP[] = "usage: enact keys\n"
+                           "\n"
+                           "Lists every config key by section, with what it is for.\n";
+
 int cmd_keys(int argc, char **argv)
 {
-    (void)argv;
     if (argc > 1) {
-        fputs("usage: enact keys\n", stderr);
-        return EXIT_USAGE;
+        bool help = argc == 2 && cli_wants_help(argv[1]);
+        fputs(HELP, help ? stdout : stderr);
+        return help ? 0 : EXIT_USAGE;
     }
     for (int s = 0; s < SECTION_COUNT; s++)
         for (int k = 0; k < CONFIG_KEY_COUNT; k++)

@@ -15,8 +15,6 @@
 #define AGENT_NAME_MAX 64
 
 _Static_assert(CONFIG_KEY_COUNT <= 64, "section_source.refused has a bit per key");
-_Static_assert(sizeof(enum enact_mode) == 4 && sizeof(enum tool_action) == 4,
-               "choice slots are stored as 4-byte integers");
 
 /* Where a key's value goes in its section's struct, and how it is typed. */
 #define SLOT(T, m)                                                                               \

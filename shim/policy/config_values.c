@@ -20,14 +20,15 @@ static void *slot(const struct key_def *k, void *base)
     return (char *)base + k->offset;
 }
 
-/* An integer slot of 1, 4 or 8 bytes: a bool, an enum, an int or a count. */
+/* An integer slot: a bool, an enum, an int or a count, of its own size. */
 static void store_int(const struct key_def *k, void *base, uint64_t v)
 {
     void *p = slot(k, base);
     switch (k->size) {
     case 1: *(uint8_t *)p = (uint8_t)v; break;
+    case 2: *(uint16_t *)p = (uint16_t)v; break;
     case 4: *(uint32_t *)p = (uint32_t)v; break;
-    default: *(uint64_t *)p = v; break;
+    case 8: *(uint64_t *)p = v; break;
     }
 }
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "config_keys.h"
 #include "state.h"
 #include "hash.h"
 
@@ -2123,6 +2124,28 @@ static void test_breaker_id_ignores_call_timeout(void **state)
                base, true, true, true, "timeout_seconds edited");
 }
 
+/* Every entry of the key table is whole: a name unique in its section, a
+ * parser, a help line; a value a parser may refuse has the words for it;
+ * a default sits within the key's own bounds. */
+static void test_key_table_complete(void **state)
+{
+    (void)state;
+    for (int i = 0; i < CONFIG_KEY_COUNT; i++) {
+        const struct key_def *k = &CONFIG_KEYS[i];
+        if (!k->name || !k->parse || !k->help || !*k->help || k->section >= SECTION_COUNT)
+            fail_msg("key %d (%s) is incomplete", i, k->name ? k->name : "?");
+        for (int j = 0; j < i; j++)
+            if (CONFIG_KEYS[j].section == k->section && strcmp(CONFIG_KEYS[j].name, k->name) == 0)
+                fail_msg("'%s' twice in %s", k->name, config_section_title(k->section));
+        if (!k->repeatable && k->field != FIELD_STRING && !k->expected)
+            fail_msg("'%s' says nothing of the values it refuses", k->name);
+        if (k->max > 0 && k->dflt != 0 && (k->dflt > k->max || k->dflt < k->min))
+            fail_msg("'%s': default %g outside %g..%g", k->name, k->dflt, k->min, k->max);
+    }
+    assert_string_equal(config_key_name(TK_RATE_BURST), "rate.burst_size");
+    assert_string_equal(config_section_title(SECTION_TOOL), "[tool.NAME]");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -2180,6 +2203,7 @@ int main(void)
         T(test_dry_run_response),
         T(test_dry_run_response_not_a_regular_file),
         T(test_mechanism_ids),
+        T(test_key_table_complete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
