@@ -28,6 +28,7 @@
  */
 #include "config.h"
 #include "gate.h"
+#include "local_store.h"
 #include "state.h"
 
 #include <errno.h>
@@ -163,7 +164,7 @@ static inline struct gate_result decide(const struct enact_config *cfg, struct s
                              .owner = owner,
                              .mono_ns = now_ns(CLOCK_MONOTONIC),
                              .real_ns = now_ns(CLOCK_REALTIME)};
-    return gate_decide(cfg, m, &call);
+    return gate_decide(cfg, local_store(m), &call);
 }
 
 /* ---- B4 ---------------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /*
- * Enact micro-benchmarks (issue 8).
+ * Enact micro-benchmarks.
  *
  *   micro sendrecv N        64-byte send + recv on an AF_UNIX socketpair
  *   micro connect N PORT    connect + close to a loopback TCP listener that

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Fetch the peers of the micro-benchmarks (issue 8) from Debian without
+# Fetch the peers of the micro-benchmarks from Debian without
 # installing anything system-wide: `apt-get download` into a cache folder,
 # `dpkg-deb -x` into PEERS (default build/bench/peers). Never touches
 # /etc/ld.so.preload, /etc or the package database.

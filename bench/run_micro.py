@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Enact micro-benchmarks (issue 8): B1, B2, B3, B6.
+"""Enact micro-benchmarks: B1, B2, B3, B6.
 
 Runs every variant of a benchmark side by side in one run, alternating
 (bare, shim, peer, bare, shim, peer, ...; the order rotates each repetition),

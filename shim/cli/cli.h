@@ -39,10 +39,42 @@ void cli_describe_agents(FILE *out, const struct enact_config *cfg);
 struct state_map;
 bool cli_open_state(const struct enact_config *cfg, struct state_map *m);
 
-/* The agents recorded in the state (names of up to 71 bytes), malloc'd. */
-size_t cli_state_agents(struct state_map *m, char (**names)[72]);
-
 /* True when arg is -h or --help. */
 bool cli_wants_help(const char *arg);
+
+/* One option of a subcommand. A table of them ends with an entry without
+ * a name. */
+struct cli_option {
+    const char *name;
+    const char *alias; /* another spelling, or NULL */
+    /* An option with a value takes the next argument (without one it is an
+     * unknown argument) and stores it here... */
+    const char **value;
+    /* ...refused as "INVALID 'VALUE'" when valid (if set) says no. */
+    bool (*valid)(const char *value);
+    const char *invalid;
+    /* A switch sets *flag to `to` (the last one given wins). */
+    int *flag;
+    int to;
+};
+
+/* A subcommand's arguments: -h or --help anywhere (the help on stdout),
+ * its options, and at most one of `words` (stored in *word). */
+struct cli_command {
+    const char *name; /* as the messages say it: "enact NAME: ..." */
+    const char *help;
+    const struct cli_option *options;
+    const char *const *words; /* NULL-terminated, or NULL: none */
+    const char **word;
+    /* enact run: the arguments end at "--" or at the first that is no
+     * option (the command), and an unknown one is an "unknown option". */
+    bool until_command;
+};
+
+/* Parses argv[1] on: -1 to go on, else the status the command exits with
+ * (0 after the help; EXIT_USAGE after "enact NAME: unknown argument 'ARG'"
+ * and the help on stderr). *next (may be NULL) gets the index of the first
+ * argument left: argc, or (until_command) the command's. */
+int cli_parse(const struct cli_command *cmd, int argc, char **argv, int *next);
 
 #endif

@@ -142,21 +142,17 @@ static int clear(const struct enact_config *cfg)
 int cmd_dry_run(int argc, char **argv)
 {
     const char *config = NULL, *action = NULL, *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (cli_wants_help(argv[i])) {
-            fputs(HELP, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            config = argv[++i];
-        } else if (strcmp(argv[i], "--impact") == 0 && i + 1 < argc) {
-            only = argv[++i];
-        } else if (!action && (strcmp(argv[i], "list") == 0 || strcmp(argv[i], "clear") == 0)) {
-            action = argv[i];
-        } else {
-            fprintf(stderr, "enact dry-run: unknown argument '%s'\n\n%s", argv[i], HELP);
-            return EXIT_USAGE;
-        }
-    }
+    static const char *const actions[] = {"list", "clear", NULL};
+    const struct cli_option options[] = {
+        {.name = "-c", .value = &config},
+        {.name = "--impact", .value = &only},
+        {0},
+    };
+    int rc = cli_parse(&(struct cli_command){.name = "dry-run", .help = HELP, .options = options,
+                                             .words = actions, .word = &action},
+                       argc, argv, NULL);
+    if (rc >= 0)
+        return rc;
     bool known = !only;
     for (int i = 0; only && i < NLEVELS; i++)
         known = known || strcmp(only, LEVELS[i]) == 0;
@@ -170,7 +166,7 @@ int cmd_dry_run(int argc, char **argv)
     struct enact_config *cfg = cli_config(config, &failed, NULL);
     if (!cfg)
         return failed;
-    int rc = strcmp(action, "list") == 0 ? list(cfg, only) : clear(cfg);
+    rc = strcmp(action, "list") == 0 ? list(cfg, only) : clear(cfg);
     config_free(cfg);
     return rc;
 }

@@ -160,46 +160,40 @@ static void show(struct records *r, const struct filter *flt)
     }
 }
 
-static int usage_error(const char *what, const char *arg)
+static bool is_age(const char *s)
 {
-    fprintf(stderr, "enact log: %s '%s'\n\n%s", what, arg, HELP);
-    return EXIT_USAGE;
+    return parse_age(s) != 0;
 }
 
 int cmd_log(int argc, char **argv)
 {
-    const char *config = NULL;
+    const char *config = NULL, *since = NULL;
     struct filter flt = {.colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_value = i + 1 < argc;
-        if (cli_wants_help(a)) {
-            fputs(HELP, stdout);
-            return 0;
-        } else if (strcmp(a, "-c") == 0 && has_value) {
-            config = argv[++i];
-        } else if (strcmp(a, "--blocked") == 0) {
-            flt.blocked = true;
-        } else if (strcmp(a, "--json") == 0) {
-            flt.json = true;
-        } else if (strcmp(a, "--follow") == 0 || strcmp(a, "-f") == 0) {
-            flt.follow = true;
-        } else if (strcmp(a, "--tool") == 0 && has_value) {
-            flt.tool = argv[++i];
-        } else if (strcmp(a, "--agent") == 0 && has_value) {
-            flt.agent = argv[++i];
-        } else if (strcmp(a, "--verdict") == 0 && has_value) {
-            flt.verdict = argv[++i];
-        } else if (strcmp(a, "--since") == 0 && has_value) {
-            uint64_t age = parse_age(argv[++i]);
-            if (!age)
-                return usage_error("--since takes a duration such as 30s, 10m, 2h or 1d, not",
-                                   argv[i]);
-            uint64_t now = clock_now_ns(CLOCK_REALTIME);
-            flt.since_ns = now > age ? now - age : 1;
-        } else {
-            return usage_error("unknown argument", a);
-        }
+    int blocked = 0, json = 0, follow = 0;
+    const struct cli_option options[] = {
+        {.name = "-c", .value = &config},
+        {.name = "--blocked", .flag = &blocked, .to = 1},
+        {.name = "--json", .flag = &json, .to = 1},
+        {.name = "--follow", .alias = "-f", .flag = &follow, .to = 1},
+        {.name = "--tool", .value = &flt.tool},
+        {.name = "--agent", .value = &flt.agent},
+        {.name = "--verdict", .value = &flt.verdict},
+        {.name = "--since",
+         .value = &since,
+         .valid = is_age,
+         .invalid = "--since takes a duration such as 30s, 10m, 2h or 1d, not"},
+        {0},
+    };
+    int parsed = cli_parse(&(struct cli_command){.name = "log", .help = HELP, .options = options},
+                           argc, argv, NULL);
+    if (parsed >= 0)
+        return parsed;
+    flt.blocked = blocked;
+    flt.json = json;
+    flt.follow = follow;
+    if (since) {
+        uint64_t age = parse_age(since), now = clock_now_ns(CLOCK_REALTIME);
+        flt.since_ns = now > age ? now - age : 1;
     }
     int failed;
     struct enact_config *cfg = cli_config(config, &failed, NULL);

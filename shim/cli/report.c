@@ -8,7 +8,7 @@
 #include "../store/clock.h"
 #include "../policy/gate.h"
 #include "../pure/jsonw.h"
-#include "../store/state.h"
+#include "../store/local_store.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -145,19 +145,18 @@ static void timeline(FILE *out, const struct tool_events *t, uint64_t first, uin
     fputs("</svg>\n", out);
 }
 
-static void quota_table(FILE *out, const struct tool *t, struct state_map *m,
-                        char (*agents)[72], size_t nagents)
+static void quota_table(FILE *out, const struct tool *t, const struct store *st,
+                        char (*agents)[STORE_AGENT_NAME_MAX], size_t nagents)
 {
-    if (!m || !t->quota.enabled)
+    if (!st || !t->quota.enabled)
         return;
     uint64_t now = clock_now_ns(CLOCK_REALTIME);
     fputs("<table><tr><th>agent</th><th>quota used</th></tr>\n", out);
     for (size_t a = 0; a < nagents; a++) {
         uint64_t key = gate_tool_quota_key(gate_agent_id(agents[a]), t);
-        struct quota_slot *slot = state_find_quota(m, key);
-        if (!slot)
+        struct quota_ring copy;
+        if (!st->ops->read_quota(st->impl, key, &copy))
             continue;
-        struct quota_ring copy = slot->ring;
         uint32_t limit = (uint32_t)t->quota.policy.max_actions;
         uint32_t used = limit - quota_remaining(&copy, &t->quota.policy, now);
         fputs("<tr><td>", out);
@@ -169,7 +168,8 @@ static void quota_table(FILE *out, const struct tool *t, struct state_map *m,
 }
 
 static void page(FILE *out, const struct enact_config *cfg, struct tool_events *tools,
-                 uint64_t first, uint64_t last, struct state_map *m, char (*agents)[72],
+                 uint64_t first, uint64_t last, const struct store *st,
+                 char (*agents)[STORE_AGENT_NAME_MAX],
                  size_t nagents)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
@@ -207,7 +207,7 @@ static void page(FILE *out, const struct enact_config *cfg, struct tool_events *
             timeline(out, te, first, last);
         else
             fputs("<p>No recorded calls.</p>\n", out);
-        quota_table(out, t, m, agents, nagents);
+        quota_table(out, t, st, agents, nagents);
         fputs("</section>\n", out);
     }
     fputs("</body></html>\n", out);
@@ -216,19 +216,15 @@ static void page(FILE *out, const struct enact_config *cfg, struct tool_events *
 int cmd_report(int argc, char **argv)
 {
     const char *config = NULL, *target = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (cli_wants_help(argv[i])) {
-            fputs(HELP, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            config = argv[++i];
-        } else if (strcmp(argv[i], "--html") == 0 && i + 1 < argc) {
-            target = argv[++i];
-        } else {
-            fprintf(stderr, "enact report: unknown argument '%s'\n\n%s", argv[i], HELP);
-            return EXIT_USAGE;
-        }
-    }
+    const struct cli_option options[] = {
+        {.name = "-c", .value = &config},
+        {.name = "--html", .value = &target},
+        {0},
+    };
+    int parsed = cli_parse(&(struct cli_command){.name = "report", .help = HELP, .options = options},
+                           argc, argv, NULL);
+    if (parsed >= 0)
+        return parsed;
     if (!target) {
         fprintf(stderr, "enact report: say where with --html FILE\n\n%s", HELP);
         return EXIT_USAGE;
@@ -245,18 +241,19 @@ int cmd_report(int argc, char **argv)
         rc = EXIT_CONFIG;
     }
     struct state_map m;
-    char(*agents)[72] = NULL;
+    char(*agents)[STORE_AGENT_NAME_MAX] = NULL;
     size_t nagents = 0;
     bool mapped = rc == 0 && access(cfg->state_path, F_OK) == 0 && cli_open_state(cfg, &m);
+    struct store st = local_store(mapped ? &m : NULL);
     if (mapped)
-        nagents = cli_state_agents(&m, &agents);
+        nagents = st.ops->agents(st.impl, &agents);
     FILE *out = rc == 0 ? fopen(target, "we") : NULL;
     if (rc == 0 && !out) {
         fprintf(stderr, "enact report: cannot write %s: %s\n", target, strerror(errno));
         rc = EXIT_CONFIG;
     }
     if (out) {
-        page(out, cfg, tools, first, last, mapped ? &m : NULL, agents, nagents);
+        page(out, cfg, tools, first, last, mapped ? &st : NULL, agents, nagents);
         if (fclose(out) != 0) {
             fprintf(stderr, "enact report: cannot write %s: %s\n", target, strerror(errno));
             rc = EXIT_CONFIG;

@@ -5,8 +5,7 @@
 #include "../store/audit_sink.h"
 #include "../store/clock.h"
 #include "../policy/gate.h"
-#include "../store/pidlock.h"
-#include "../store/state.h"
+#include "../store/local_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,32 +51,11 @@ static const struct tool *find_tool(const struct enact_config *cfg, const char *
     return NULL;
 }
 
-/* Empties a quota ring under its lock; true when it was there to empty. */
-static bool reset_quota(struct quota_slot *q)
-{
-    int32_t me = (int32_t)gettid();
-    if (!q || !pidlock_acquire(&q->lock, me, pidlock_clock_ms, pidlock_pid_alive))
-        return false;
-    quota_reset(&q->ring);
-    pidlock_release(&q->lock, me);
-    return true;
-}
-
-static bool reset_breaker(struct breaker_slot *b)
-{
-    int32_t me = (int32_t)gettid();
-    if (!b || !pidlock_acquire(&b->lock, me, pidlock_clock_ms, pidlock_pid_alive))
-        return false;
-    struct breaker_event ignored;
-    breaker_reset(&b->breaker, clock_now_ns(CLOCK_MONOTONIC), &ignored);
-    pidlock_release(&b->lock, me);
-    return true;
-}
-
 /* Resets what one agent holds for the selected tools; returns how many
  * entries it touched. */
-static unsigned reset_agent(const struct enact_config *cfg, struct state_map *m,
-                            const char *agent, const struct tool *only)
+static unsigned reset_agent(const struct enact_config *cfg, struct store st,
+                            const struct store_now *now, const char *agent,
+                            const struct tool *only)
 {
     unsigned touched = 0;
     uint64_t id = gate_agent_id(agent);
@@ -85,37 +63,28 @@ static unsigned reset_agent(const struct enact_config *cfg, struct state_map *m,
         const struct tool *t = &cfg->tools[i];
         if (only && t != only)
             continue;
-        uint64_t *word = state_find_bucket(m, gate_bucket_key(id, t));
-        if (word) {
-            bucket_reset(word);
-            touched++;
-        }
-        touched += reset_quota(state_find_quota(m, gate_tool_quota_key(id, t)));
+        touched += st.ops->reset_bucket(st.impl, gate_bucket_key(id, t));
+        touched += st.ops->reset_quota(st.impl, gate_tool_quota_key(id, t), now);
     }
     const struct quota_spec *aq = config_agent_quota(cfg, agent);
     if (!only && aq)
-        touched += reset_quota(state_find_quota(m, gate_agent_quota_key(id, aq)));
+        touched += st.ops->reset_quota(st.impl, gate_agent_quota_key(id, aq), now);
     return touched;
 }
 
 int cmd_reset(int argc, char **argv)
 {
     const char *config = NULL, *agent = NULL, *tool_name = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (cli_wants_help(argv[i])) {
-            fputs(HELP, stdout);
-            return 0;
-        } else if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
-            config = argv[++i];
-        } else if (i + 1 < argc && strcmp(argv[i], "--agent") == 0) {
-            agent = argv[++i];
-        } else if (i + 1 < argc && strcmp(argv[i], "--tool") == 0) {
-            tool_name = argv[++i];
-        } else {
-            fprintf(stderr, "enact reset: unknown argument '%s'\n\n%s", argv[i], HELP);
-            return EXIT_USAGE;
-        }
-    }
+    const struct cli_option options[] = {
+        {.name = "-c", .value = &config},
+        {.name = "--agent", .value = &agent},
+        {.name = "--tool", .value = &tool_name},
+        {0},
+    };
+    int parsed = cli_parse(&(struct cli_command){.name = "reset", .help = HELP, .options = options},
+                           argc, argv, NULL);
+    if (parsed >= 0)
+        return parsed;
     int failed;
     const char *path;
     struct enact_config *cfg = cli_config(config, &failed, &path);
@@ -131,17 +100,20 @@ int cmd_reset(int argc, char **argv)
         status = EXIT_CONFIG;
     } else {
         unsigned touched = 0;
+        struct store st = local_store(&m);
+        struct store_now now = {.owner = (int32_t)gettid(),
+                                .mono_ns = clock_now_ns(CLOCK_MONOTONIC)};
         if (agent) {
-            touched = reset_agent(cfg, &m, agent, only);
+            touched = reset_agent(cfg, st, &now, agent, only);
         } else {
-            char (*names)[72];
-            size_t n = cli_state_agents(&m, &names);
+            char (*names)[STORE_AGENT_NAME_MAX];
+            size_t n = st.ops->agents(st.impl, &names);
             for (size_t i = 0; i < n; i++)
-                touched += reset_agent(cfg, &m, names[i], only);
+                touched += reset_agent(cfg, st, &now, names[i], only);
             free(names);
             for (size_t i = 0; i < cfg->ntools; i++)
                 if ((!only || only == &cfg->tools[i]) && cfg->tools[i].has_breaker)
-                    touched += reset_breaker(state_find_breaker(&m, cfg->tools[i].breaker_id));
+                    touched += st.ops->reset_breaker(st.impl, cfg->tools[i].breaker_id, &now);
         }
         printf("enact reset: %u entr%s reset (agent %s, tool %s)\n", touched,
                touched == 1 ? "y" : "ies", agent ? agent : "all", tool_name ? tool_name : "all");

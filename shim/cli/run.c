@@ -91,29 +91,19 @@ static void exec_governed(const char *shim, const char *cmd, char *const argv[])
 int cmd_run(int argc, char **argv)
 {
     const char *config = NULL, *agent = NULL;
-    bool observe = false;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        }
-        if (cli_wants_help(a)) {
-            fputs(HELP, stdout);
-            return 0;
-        }
-        if ((strcmp(a, "-c") == 0 || strcmp(a, "-a") == 0) && i + 1 < argc) {
-            *(a[1] == 'c' ? &config : &agent) = argv[++i];
-        } else if (strcmp(a, "--observe") == 0) {
-            observe = true;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "enact run: unknown option '%s'\n\n%s", a, HELP);
-            return EXIT_USAGE;
-        } else {
-            break; /* CMD without "--" */
-        }
-    }
+    int observe = 0;
+    const struct cli_option options[] = {
+        {.name = "-c", .value = &config},
+        {.name = "-a", .value = &agent},
+        {.name = "--observe", .flag = &observe, .to = 1},
+        {0},
+    };
+    int i;
+    int parsed = cli_parse(
+        &(struct cli_command){.name = "run", .help = HELP, .options = options, .until_command = true},
+        argc, argv, &i);
+    if (parsed >= 0)
+        return parsed;
     if (i >= argc) {
         fprintf(stderr, "enact run: no command given\n\n%s", HELP);
         return EXIT_USAGE;

@@ -5,7 +5,7 @@
 #include "../store/clock.h"
 #include "../policy/gate.h"
 #include "../pure/jsonw.h"
-#include "../store/state.h"
+#include "../store/local_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,18 +31,18 @@ struct quota_view {
     uint64_t frees_in_ns;
 };
 
-static struct quota_view view_quota(struct state_map *m, uint64_t key,
-                                    const struct quota_spec *q, uint64_t real_ns)
+static struct quota_view view_quota(struct store st, uint64_t key, const struct quota_spec *q,
+                                    uint64_t real_ns)
 {
     struct quota_view v = {.present = q && q->enabled};
     if (!v.present)
         return v;
     v.limit = q->policy.max_actions;
-    struct quota_slot *slot = state_find_quota(m, key);
-    if (slot) {
-        struct quota_ring copy = slot->ring;
-        v.used = v.limit - quota_remaining(&copy, &q->policy, real_ns);
-        v.frees_in_ns = quota_next_release_ns(&slot->ring, &q->policy, real_ns);
+    struct quota_ring ring;
+    if (st.ops->read_quota(st.impl, key, &ring)) {
+        struct quota_ring rolled = ring; /* quota_remaining moves the ring on to now */
+        v.used = v.limit - quota_remaining(&rolled, &q->policy, real_ns);
+        v.frees_in_ns = quota_next_release_ns(&ring, &q->policy, real_ns);
     }
     return v;
 }
@@ -53,29 +53,27 @@ struct breaker_view {
     double seconds; /* in this state; < 0 when it never changed */
 };
 
-static struct breaker_view view_breaker(struct state_map *m, const struct tool *t,
-                                        uint64_t mono_ns)
+static struct breaker_view view_breaker(struct store st, const struct tool *t, uint64_t mono_ns)
 {
     struct breaker_view v = {"CLOSED", 0, -1};
-    struct breaker_slot *slot = state_find_breaker(m, t->breaker_id);
-    if (!slot)
+    struct breaker b;
+    if (!st.ops->read_breaker(st.impl, t->breaker_id, &b))
         return v;
-    enum breaker_state s = breaker_get_state(&slot->breaker);
+    enum breaker_state s = breaker_get_state(&b);
     v.state = breaker_state_name(s);
     v.code = s == BREAKER_OPEN ? 1 : s == BREAKER_HALF_OPEN ? 2 : 0;
-    if (slot->breaker.since_ns)
-        v.seconds = mono_ns > slot->breaker.since_ns
-                        ? (double)(mono_ns - slot->breaker.since_ns) / 1e9
-                        : 0;
+    if (b.since_ns)
+        v.seconds = mono_ns > b.since_ns ? (double)(mono_ns - b.since_ns) / 1e9 : 0;
     return v;
 }
 
-static uint64_t tokens_left(struct state_map *m, uint64_t agent_id, const struct tool *t,
+/* A bucket no process has used is full: its word reads 0. */
+static uint64_t tokens_left(struct store st, uint64_t agent_id, const struct tool *t,
                             uint64_t mono_ns)
 {
-    uint64_t *word = state_find_bucket(m, gate_bucket_key(agent_id, t));
-    return bucket_remaining(word ? __atomic_load_n(word, __ATOMIC_ACQUIRE) : 0, &t->rate,
-                            mono_ns);
+    uint64_t tat;
+    st.ops->read_bucket(st.impl, gate_bucket_key(agent_id, t), &tat);
+    return bucket_remaining(tat, &t->rate, mono_ns);
 }
 
 /* "3h20m", "45s", "-" */
@@ -141,9 +139,9 @@ static void prom_sample(const char *name, const char *agent, const char *tool, d
 
 struct snapshot {
     const struct enact_config *cfg;
-    struct state_map *m;
+    struct store st;
     uint64_t mono, real;
-    char (*agents)[72];
+    char (*agents)[STORE_AGENT_NAME_MAX];
     size_t nagents;
 };
 
@@ -151,12 +149,12 @@ static void print_table(const struct snapshot *s)
 {
     const struct enact_config *cfg = s->cfg;
     char d[32];
-    const struct state_header *h = s->m->base;
+    int last_errno;
+    uint64_t failures = s->st.ops->audit_failures(s->st.impl, &last_errno);
     printf("state: %s\naudit log: %s", cfg->state_path, cfg->audit_path);
-    if (h->audit_failures)
+    if (failures)
         printf(" (%llu record%s could not be written; the last: %s)",
-               (unsigned long long)h->audit_failures, h->audit_failures == 1 ? "" : "s",
-               strerror(h->audit_last_errno));
+               (unsigned long long)failures, failures == 1 ? "" : "s", strerror(last_errno));
     printf("\n\n%-24s %-10s %s\n", "TOOL", "BREAKER", "SINCE");
     for (size_t i = 0; i < cfg->ntools; i++) {
         const struct tool *t = &cfg->tools[i];
@@ -164,7 +162,7 @@ static void print_table(const struct snapshot *s)
             printf("%-24s %-10s %s\n", t->name, "-", "-");
             continue;
         }
-        struct breaker_view b = view_breaker(s->m, t, s->mono);
+        struct breaker_view b = view_breaker(s->st, t, s->mono);
         if (b.seconds < 0)
             printf("%-24s %-10s %s\n", t->name, b.state, "start");
         else
@@ -179,13 +177,13 @@ static void print_table(const struct snapshot *s)
         uint64_t id = gate_agent_id(agent);
         for (size_t i = 0; i < cfg->ntools; i++) {
             const struct tool *t = &cfg->tools[i];
-            struct quota_view q = view_quota(s->m, gate_tool_quota_key(id, t), &t->quota, s->real);
+            struct quota_view q = view_quota(s->st, gate_tool_quota_key(id, t), &t->quota, s->real);
             if (!t->rate_limited && !q.present)
                 continue;
             char tokens[32] = "-", used[32] = "-";
             if (t->rate_limited)
                 snprintf(tokens, sizeof tokens, "%llu/%llu",
-                         (unsigned long long)tokens_left(s->m, id, t, s->mono),
+                         (unsigned long long)tokens_left(s->st, id, t, s->mono),
                          (unsigned long long)t->written.burst_size);
             if (q.present)
                 snprintf(used, sizeof used, "%u/%u", q.used, q.limit);
@@ -193,7 +191,7 @@ static void print_table(const struct snapshot *s)
                    duration(q.frees_in_ns, d, sizeof d));
         }
         const struct quota_spec *aq = config_agent_quota(cfg, agent);
-        struct quota_view q = view_quota(s->m, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
+        struct quota_view q = view_quota(s->st, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
         if (q.present) {
             char used[32];
             snprintf(used, sizeof used, "%u/%u", q.used, q.limit);
@@ -212,19 +210,20 @@ static void json_quota(const struct quota_view *q)
 static void print_json(const struct snapshot *s)
 {
     const struct enact_config *cfg = s->cfg;
-    const struct state_header *h = s->m->base;
+    int last_errno;
+    uint64_t failures = s->st.ops->audit_failures(s->st.impl, &last_errno);
     printf("{\"state\":");
     json_str(cfg->state_path);
     printf(",\"audit_log\":");
     json_str(cfg->audit_path);
-    printf(",\"audit_failures\":%llu", (unsigned long long)h->audit_failures);
+    printf(",\"audit_failures\":%llu", (unsigned long long)failures);
     printf(",\"tools\":[");
     for (size_t i = 0; i < cfg->ntools; i++) {
         const struct tool *t = &cfg->tools[i];
         printf("%s{\"name\":", i ? "," : "");
         json_str(t->name);
         if (t->has_breaker) {
-            struct breaker_view b = view_breaker(s->m, t, s->mono);
+            struct breaker_view b = view_breaker(s->st, t, s->mono);
             printf(",\"breaker\":{\"state\":\"%s\",\"seconds_in_state\":", b.state);
             if (b.seconds < 0)
                 printf("null}");
@@ -240,7 +239,7 @@ static void print_json(const struct snapshot *s)
         printf("%s{\"name\":", a ? "," : "");
         json_str(agent);
         const struct quota_spec *aq = config_agent_quota(cfg, agent);
-        struct quota_view q = view_quota(s->m, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
+        struct quota_view q = view_quota(s->st, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
         if (q.present) {
             printf(",\"quota\":");
             json_quota(&q);
@@ -250,7 +249,7 @@ static void print_json(const struct snapshot *s)
         for (size_t i = 0; i < cfg->ntools; i++) {
             const struct tool *t = &cfg->tools[i];
             struct quota_view tq =
-                view_quota(s->m, gate_tool_quota_key(id, t), &t->quota, s->real);
+                view_quota(s->st, gate_tool_quota_key(id, t), &t->quota, s->real);
             if (!t->rate_limited && !tq.present)
                 continue;
             printf("%s{\"name\":", first ? "" : ",");
@@ -258,7 +257,7 @@ static void print_json(const struct snapshot *s)
             json_str(t->name);
             if (t->rate_limited)
                 printf(",\"tokens\":%llu,\"burst\":%llu",
-                       (unsigned long long)tokens_left(s->m, id, t, s->mono),
+                       (unsigned long long)tokens_left(s->st, id, t, s->mono),
                        (unsigned long long)t->written.burst_size);
             if (tq.present) {
                 printf(",\"quota\":");
@@ -274,27 +273,28 @@ static void print_json(const struct snapshot *s)
 static void print_prometheus(const struct snapshot *s)
 {
     const struct enact_config *cfg = s->cfg;
-    const struct state_header *h = s->m->base;
+    int last_errno;
+    uint64_t failures = s->st.ops->audit_failures(s->st.impl, &last_errno);
     prom_header("audit_write_failures_total", "Audit records that could not be written.");
-    printf("enact_audit_write_failures_total %llu\n", (unsigned long long)h->audit_failures);
+    printf("enact_audit_write_failures_total %llu\n", (unsigned long long)failures);
     prom_header("breaker_state", "Circuit breaker state per tool: 0 closed, 1 open, 2 half-open.");
     for (size_t i = 0; i < cfg->ntools; i++)
         if (cfg->tools[i].has_breaker)
             prom_sample("breaker_state", NULL, cfg->tools[i].name,
-                        view_breaker(s->m, &cfg->tools[i], s->mono).code);
+                        view_breaker(s->st, &cfg->tools[i], s->mono).code);
     prom_header("tokens_remaining", "Tokens left in an agent's rate bucket for a tool.");
     for (size_t a = 0; a < s->nagents; a++)
         for (size_t i = 0; i < cfg->ntools; i++)
             if (cfg->tools[i].rate_limited)
                 prom_sample("tokens_remaining", s->agents[a], cfg->tools[i].name,
-                            (double)tokens_left(s->m, gate_agent_id(s->agents[a]),
+                            (double)tokens_left(s->st, gate_agent_id(s->agents[a]),
                                                 &cfg->tools[i], s->mono));
     prom_header("tool_quota_remaining", "Actions left in an agent's quota for a tool.");
     for (size_t a = 0; a < s->nagents; a++) {
         uint64_t id = gate_agent_id(s->agents[a]);
         for (size_t i = 0; i < cfg->ntools; i++) {
             const struct tool *t = &cfg->tools[i];
-            struct quota_view q = view_quota(s->m, gate_tool_quota_key(id, t), &t->quota, s->real);
+            struct quota_view q = view_quota(s->st, gate_tool_quota_key(id, t), &t->quota, s->real);
             if (q.present)
                 prom_sample("tool_quota_remaining", s->agents[a], t->name, q.limit - q.used);
         }
@@ -309,7 +309,7 @@ static void print_prometheus(const struct snapshot *s)
             const struct quota_spec *aq = config_agent_quota(cfg, s->agents[a]);
             uint64_t id = gate_agent_id(s->agents[a]);
             struct quota_view q =
-                view_quota(s->m, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
+                view_quota(s->st, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
             if (q.present)
                 prom_sample(agent_metrics[k][0], s->agents[a], NULL,
                             k == 0 ? q.limit - q.used : q.used);
@@ -333,41 +333,20 @@ bool cli_open_state(const struct enact_config *cfg, struct state_map *m)
     return r != STATE_FAILED;
 }
 
-/* The names of the agents recorded in the state, in table order. */
-size_t cli_state_agents(struct state_map *m, char (**names)[72])
-{
-    size_t n = 0;
-    *names = calloc(m->nagents ? m->nagents : 1, sizeof **names);
-    for (uint32_t i = 0; *names && i < m->nagents; i++) {
-        struct agent_slot *a = &m->agents[i];
-        if (__atomic_load_n(&a->key, __ATOMIC_ACQUIRE) &&
-            __atomic_load_n(&a->name[0], __ATOMIC_ACQUIRE)) {
-            memcpy((*names)[n], a->name, sizeof a->name);
-            (*names)[n++][sizeof a->name - 1] = '\0';
-        }
-    }
-    return n;
-}
-
 int cmd_status(int argc, char **argv)
 {
     const char *config = NULL;
-    enum format format = TABLE;
-    for (int i = 1; i < argc; i++) {
-        if (cli_wants_help(argv[i])) {
-            fputs(HELP, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            config = argv[++i];
-        } else if (strcmp(argv[i], "--json") == 0) {
-            format = JSON;
-        } else if (strcmp(argv[i], "--prometheus") == 0) {
-            format = PROMETHEUS;
-        } else {
-            fprintf(stderr, "enact status: unknown argument '%s'\n\n%s", argv[i], HELP);
-            return EXIT_USAGE;
-        }
-    }
+    int format = TABLE;
+    const struct cli_option options[] = {
+        {.name = "-c", .value = &config},
+        {.name = "--json", .flag = &format, .to = JSON},
+        {.name = "--prometheus", .flag = &format, .to = PROMETHEUS},
+        {0},
+    };
+    int parsed = cli_parse(&(struct cli_command){.name = "status", .help = HELP, .options = options},
+                           argc, argv, NULL);
+    if (parsed >= 0)
+        return parsed;
     int failed;
     struct enact_config *cfg = cli_config(config, &failed, NULL);
     if (!cfg)
@@ -377,9 +356,9 @@ int cmd_status(int argc, char **argv)
         config_free(cfg);
         return EXIT_CONFIG;
     }
-    struct snapshot s = {.cfg = cfg, .m = &m, .mono = clock_now_ns(CLOCK_MONOTONIC),
+    struct snapshot s = {.cfg = cfg, .st = local_store(&m), .mono = clock_now_ns(CLOCK_MONOTONIC),
                          .real = clock_now_ns(CLOCK_REALTIME)};
-    s.nagents = cli_state_agents(&m, &s.agents);
+    s.nagents = s.st.ops->agents(s.st.impl, &s.agents);
     if (format == JSON)
         print_json(&s);
     else if (format == PROMETHEUS)

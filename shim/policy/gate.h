@@ -1,22 +1,27 @@
-/* The one decision point: may this call of a mapped tool go ahead?
+/* The one decision point: what happens to a call of a mapped tool.
  *
  * For one call: dry-run -> breaker -> rate -> quotas (the tool's, per
- * agent, and the agent's own). Every limit is checked first; only when all
- * admit is anything committed, so a refused call consumes nothing. The
- * reason reported is the most restrictive one: the refusal that lasts
- * longest. In observe mode the state moves exactly as enforcement would
- * move it, and a refusal becomes an admitted call with verdict
- * "would_deny".
+ * agent, and the agent's own). The store checks every limit first and
+ * commits only when all admit, so a refused call consumes nothing; the
+ * reason reported is the most restrictive one, the refusal that lasts
+ * longest. The gate turns the store's answer into a verdict: observe mode
+ * lets a refusal through as "would_deny" (the state moves exactly as
+ * enforcement would move it), on_error decides what Enact cannot
+ * (no state, a full table, a lock not had), on_limit = wait turns a
+ * refusal that ends soon into a wait. Programs the preload cannot follow
+ * (static_binaries, strict) and system calls strict mode refuses are
+ * decided here too.
  *
- * Every interposer asks the gate the same way and acts on the answer; no
- * policy lives anywhere else. Time is passed in; nothing is printed or
- * written but the shared state entries. Safe in a vfork child: no
- * allocation, and only pidlocks (pidlock.h), never held on return. */
+ * Every interposer asks the gate and acts on the answer; no verdict is
+ * made anywhere else. Time is passed in; nothing is printed or written
+ * but through the store. Safe in a vfork child: no allocation, and only
+ * the store's locks, never held on return. */
 #ifndef ENACT_GATE_H
 #define ENACT_GATE_H
 
 #include "config.h"
-#include "../store/state.h"
+
+#include "../store/store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,42 +33,62 @@ struct gate_call {
     int32_t owner;                        /* thread id: locks, breaker leases */
     uint64_t mono_ns;                     /* CLOCK_MONOTONIC: rate, breaker */
     uint64_t real_ns;                     /* CLOCK_REALTIME: quotas */
+    uint64_t may_wait_ns; /* on_limit = wait: a refusal by a limit that ends
+                             within this is waited out (0: never) */
 };
 
 enum gate_action {
     GATE_PROCEED,  /* perform the call */
-    GATE_REFUSE,   /* fail it with the tool's errno */
+    GATE_REFUSE,   /* fail it with err */
     GATE_SIMULATE, /* do not perform it; the caller sees success */
 };
 
 struct gate_result {
     enum gate_action action;
+    int err;             /* GATE_REFUSE: the errno the caller sees */
+    uint64_t wait_ns;    /* GATE_REFUSE, to be waited out: sleep this long,
+                            then ask again (no record is due) */
     bool audit;          /* a record is due */
     bool probe;          /* a half-open lease is held: report the outcome */
     const char *verdict; /* "allow", "deny", "would_deny", "dry_run", "error" */
     const char *reason;  /* "rate_limited", "quota_exceeded", "circuit_open",
-                            "state_error", "state_full", or NULL */
+                            "state_error", "state_full", "static_binary",
+                            "setuid", "unreadable_program", "strict", or NULL */
+    const char *detail;  /* free text for the record, or NULL */
     uint64_t retry_after_ns;
     struct breaker_event breaker; /* a state change to record, if .changed */
 };
 
 uint64_t gate_agent_id(const char *agent);
 
-/* The state keys of an agent's entries, for readers such as enact status. */
+/* The store keys of an agent's entries, for readers such as enact status. */
 uint64_t gate_bucket_key(uint64_t agent_id, const struct tool *tool);
 uint64_t gate_tool_quota_key(uint64_t agent_id, const struct tool *tool);
 uint64_t gate_agent_quota_key(uint64_t agent_id, const struct quota_spec *q);
 
-/* state may be NULL (it could not be opened): on_error then decides for
- * calls that need it. */
-struct gate_result gate_decide(const struct enact_config *cfg, struct state_map *state,
+struct gate_result gate_decide(const struct enact_config *cfg, struct store store,
                                const struct gate_call *call);
+
+/* A call made while the config could not be loaded: refused (EPERM), with
+ * no record (the shim said why on stderr when the process started). */
+struct gate_result gate_without_config(void);
+
+/* A program the preload cannot follow inside (reason "static_binary",
+ * "setuid", or "unreadable_program" when it could not be read to tell),
+ * under [enact] static_binaries and strict: allow passes it silently,
+ * audit passes it with a record, deny and strict refuse it (EPERM) with
+ * one; a program that could not be read is left to on_error under deny. */
+struct gate_result gate_unfollowable(const struct enact_config *cfg, const char *reason);
+
+/* A system call strict mode refuses because the preload cannot follow what
+ * it does (io_uring): ENOSYS, or let through as would_deny when observing. */
+struct gate_result gate_strict_syscall(const struct enact_config *cfg);
 
 enum gate_outcome { OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_NEUTRAL };
 
 /* The outcome of a call the gate admitted, for the tool's breaker. Returns
  * a state change to record in ev. No-op for tools without a breaker. */
-void gate_report(struct state_map *state, const struct tool *tool, int32_t owner,
-                 uint64_t mono_ns, enum gate_outcome outcome, struct breaker_event *ev);
+void gate_report(struct store store, const struct tool *tool, int32_t owner, uint64_t mono_ns,
+                 enum gate_outcome outcome, struct breaker_event *ev);
 
 #endif

@@ -2,7 +2,7 @@
  *
  * A program started by a governed process (exec after fork or vfork,
  * posix_spawn, system, popen) succeeds when it exits 0 and fails when it
- * exits otherwise or dies of a signal (DESIGN §3). The parent learns the
+ * exits otherwise or dies of a signal (README "How limits work", Breaker). The parent learns the
  * status in its wait call; the exec that made the child happened in the
  * child, in a process image of its own, possibly one that was itself
  * exec'd in place (bash -c prog). So the notes live in the shared state

@@ -1,11 +1,12 @@
 /* The governed connections of this process: which descriptors lead to a
  * mapped tool, and what each connection has done so far.
  *
- * Per process (DESIGN §1 names this table): a pool of CONN_MAX slots and an
- * index from descriptor to slot; descriptors made by dup share a slot. A
- * slot also holds its socket's inode, so that a descriptor closed behind
- * our back (a raw syscall, glibc's internal close) and then reused is
- * recognised before anything is decided for it (conn_is).
+ * Per process: a pool of CONN_MAX slots and an index from descriptor to
+ * slot; descriptors made by dup share a slot. A slot also holds its
+ * socket's inode, so that a descriptor closed behind our back (a raw
+ * syscall, glibc's internal close) and then reused is recognised before
+ * anything is decided for it (conn_is). What a connection's flags mean
+ * and who changes them: conn_life.h.
  *
  * Lookups take no lock. Changes take a short spin lock, never held across a
  * call into the kernel, and give up rather than wait long for a lock that a

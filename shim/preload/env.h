@@ -1,6 +1,7 @@
 /* The shim's own environment variables: LD_PRELOAD (its entry), the
  * config, the agent and the mode. Read at start and removed from the
- * program's environment, so that the program cannot see them (DESIGN §4);
+ * program's environment, so that the program sees the environment it
+ * would see without Enact (README "What the agent sees");
  * put back into the environment of every program it starts, also when the
  * caller passes an explicit or empty envp (`env -i`, subprocess env={}),
  * so that children stay governed. */

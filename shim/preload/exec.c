@@ -6,6 +6,7 @@
  * posix_spawn): no allocation, no stdio, no lock, stack buffers only, and
  * the re-entry guard is never held across the real exec, whose child shares
  * this thread's memory. */
+#include "../pure/num.h"
 #include "../store/binfmt.h"
 #include "../store/clock.h"
 #include "children.h"
@@ -86,8 +87,8 @@ bool exec_find_program(const char *file, bool search_path, char out[PATH_MAX], s
 
 enum exec_form { FORM_PATH, FORM_SEARCH, FORM_SPAWN, FORM_SPAWN_SEARCH };
 
-/* A static or privileged program escapes the preload: static_binaries
- * decides whether it may start. */
+/* A static or privileged program escapes the preload: the gate decides,
+ * under static_binaries and strict, whether it may start. */
 static struct decision unfollowable(const char *op, const struct tool *tool, const char *path,
                                     char *const argv[])
 {
@@ -101,7 +102,6 @@ static struct decision unfollowable(const char *op, const struct tool *tool, con
                                 : "unreadable_program");
 }
 
-/* What to do with the exec or spawn. */
 /* What an admitted exec or spawn runs: the tool that governs it (NULL:
  * none) and the file found. */
 struct exec_plan {
@@ -169,8 +169,8 @@ static int refuse(int err)
 
 /* For the exec forms: true to go ahead. A refused call fails (errno set,
  * the caller returns -1); a simulated one ends the process as the program
- * would have on success (DESIGN §2: "no exec; the process exits 0"), or
- * with the tool's dry_run.exit_code. */
+ * would have on success (README "What the agent sees": no exec, the
+ * process exits 0), or with the tool's dry_run.exit_code. */
 static bool exec_proceeds(struct decision d, const struct exec_plan *plan)
 {
     if (d.action == GATE_SIMULATE)
@@ -294,13 +294,8 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 static bool fd_path(int fd, const char *rel, char out[PATH_MAX])
 {
     char link[64] = "/proc/self/fd/";
-    size_t n = 14;
-    char digits[12];
-    size_t k = 0;
-    for (unsigned v = (unsigned)fd; k == 0 || v; v /= 10)
-        digits[k++] = (char)('0' + v % 10);
-    while (k)
-        link[n++] = digits[--k];
+    size_t n = sizeof "/proc/self/fd/" - 1;
+    n += num_format_u64(link + n, (unsigned)fd);
     link[n] = '\0';
     ssize_t len = readlink(link, out, PATH_MAX - 1);
     if (len <= 0)

@@ -1,8 +1,7 @@
 /* Interposers that keep the descriptor -> connection table true: close,
  * close_range, dup, dup2, dup3, fcntl(F_DUPFD, F_DUPFD_CLOEXEC). Each
  * costs one load unless a governed connection is involved. */
-#include "conn.h"
-#include "net.h"
+#include "conn_life.h"
 #include "real.h"
 
 #include <errno.h>
@@ -15,7 +14,7 @@ EXPORT int close(int fd)
 {
     real_ensure();
     if (conn_of(fd))
-        net_conn_closed(conn_detach(fd));
+        life_closed(conn_detach(fd));
     return real.close(fd);
 }
 
@@ -26,7 +25,7 @@ EXPORT int close_range(unsigned int lo, unsigned int hi, int flags)
         int saved = errno;
         for (unsigned fd = lo; fd <= hi && fd < CONN_FD_MAX; fd++)
             if (conn_of((int)fd))
-                net_conn_closed(conn_detach((int)fd));
+                life_closed(conn_detach((int)fd));
         errno = saved;
     }
     return real.close_range(lo, hi, flags);
@@ -37,7 +36,7 @@ static int duplicated(int from, int to)
 {
     if (to >= 0 && to != from && (conn_of(from) || conn_of(to))) {
         int saved = errno;
-        net_conn_closed(conn_dup(from, to));
+        life_closed(conn_dup(from, to));
         errno = saved;
     }
     return to;

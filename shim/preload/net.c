@@ -1,8 +1,9 @@
 /* Interposers for the network family: connect, and getsockopt(SO_ERROR)
- * to learn how a non-blocking connect ended. */
-#include "../store/clock.h"
-#include "conn.h"
+ * to learn how a non-blocking connect ended; what the socket interposers
+ * share (net.h). What a connection does after its connect is conn_life.c's. */
 #include "net.h"
+#include "../store/clock.h"
+#include "conn_life.h"
 #include "real.h"
 
 #include <errno.h>
@@ -34,61 +35,6 @@ static bool connect_under_way(int fd)
 {
     int state = tcp_state(fd);
     return state >= 0 && state != TCP_CLOSE;
-}
-
-/* Governed non-blocking connects whose outcome is still to come (DESIGN
- * names this per-process table). A socket is known by its inode, so a
- * descriptor number that was closed and reused is never taken for it. An
- * entry whose outcome was never asked for (the socket was closed first)
- * may be taken over once it is PENDING_STALE_NS old. */
-#define PENDING_MAX 64
-#define PENDING_STALE_NS (UINT64_C(60) * 1000000000u)
-static struct pending {
-    uint64_t ino; /* 0: free */
-    uint64_t since_ns;
-    const struct tool *tool;
-    int32_t owner;
-} pending[PENDING_MAX];
-static unsigned pending_live; /* entries in use: 0 spares getsockopt every look */
-
-
-
-static void pending_add(int fd, const struct tool *tool, int32_t owner)
-{
-    uint64_t ino = conn_socket_inode(fd), now = clock_now_ns(CLOCK_MONOTONIC);
-    for (size_t i = 0; ino && i < PENDING_MAX; i++) {
-        uint64_t seen = __atomic_load_n(&pending[i].ino, __ATOMIC_ACQUIRE);
-        bool usable = seen == 0 || now - pending[i].since_ns >= PENDING_STALE_NS;
-        if (usable && __atomic_compare_exchange_n(&pending[i].ino, &seen, ino, false,
-                                                  __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-            pending[i].since_ns = now;
-            pending[i].tool = tool;
-            pending[i].owner = owner;
-            if (seen == 0)
-                __atomic_fetch_add(&pending_live, 1, __ATOMIC_RELEASE);
-            return;
-        }
-    }
-    /* Full: this outcome goes unseen, and a probe's lease expires instead. */
-}
-
-/* The pending connect of fd's socket, removed from the table; NULL if none. */
-static const struct tool *pending_take(int fd, int32_t *owner)
-{
-    uint64_t ino = conn_socket_inode(fd);
-    for (size_t i = 0; ino && i < PENDING_MAX; i++) {
-        if (__atomic_load_n(&pending[i].ino, __ATOMIC_ACQUIRE) != ino)
-            continue;
-        const struct tool *tool = pending[i].tool;
-        *owner = pending[i].owner;
-        uint64_t mine = ino;
-        if (__atomic_compare_exchange_n(&pending[i].ino, &mine, 0, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED)) {
-            __atomic_fetch_sub(&pending_live, 1, __ATOMIC_RELEASE);
-            return tool;
-        }
-    }
-    return NULL;
 }
 
 enum gate_outcome net_outcome(int rc, int err)
@@ -140,6 +86,30 @@ struct decision net_decide(struct call *call, int fd)
     }
 }
 
+bool net_classify(const struct enact_config *cfg, const struct sockaddr *addr, socklen_t len,
+                  struct net_call *nc)
+{
+    nc->call = (struct call){.target = nc->text};
+    if (!net_target_from_sockaddr(addr, len, &nc->target))
+        return false;
+    if (nc->target.kind == TARGET_INET &&
+        shim_host_of(cfg, nc->target.addr, nc->host, sizeof nc->host))
+        nc->call.host = nc->target.host = nc->host;
+    nc->call.tool = cfg ? config_match_connect(cfg, &nc->target) : NULL;
+    return true;
+}
+
+void net_call_name(struct net_call *nc)
+{
+    net_target_format(&nc->target, nc->text, sizeof nc->text);
+}
+
+int net_refused(const struct decision *d)
+{
+    errno = d->err ? d->err : EPERM;
+    return -1;
+}
+
 /* A connect on a blocking socket that gives up at deadline (CLOCK_MONOTONIC
  * ns) with ETIMEDOUT, *timed_out then set; the socket's flags are as they
  * were. A connect still under way at the deadline is left so: the caller
@@ -178,33 +148,25 @@ static int connect_until(int fd, const struct sockaddr *addr, socklen_t len, uin
     return rc;
 }
 
-/* Reports how one attempt ended to the tool's breaker. A connect that
- * succeeds says only that the port is open: whether the tool works is told
- * by the exchange that follows (io.c), so that a service that accepts and
- * then resets or hangs still opens its breaker. A connect left in progress
- * is told when the client reads SO_ERROR. */
-/* A connect interrupted by a signal goes on in the background, as one left
- * in progress does: its end is known later (SO_ERROR, the first exchange). */
-static bool connect_goes_on(int err)
+/* Whether a failed attempt is tried again, and after how long: only on a
+ * blocking socket, after a failure that says the tool is down, within the
+ * tool's retry.max_attempts and the connect's deadline (0: none). */
+static bool retry_after(const struct tool *t, uint32_t attempt, int rc, int err, uint64_t deadline,
+                        struct random_source *rng, uint64_t *delay)
 {
-    return err == EINPROGRESS || err == EINTR;
-}
-
-static void report(struct call *call, int fd, int rc, int err)
-{
-    if (!call->tool->has_breaker || rc == 0)
-        return;
-    if (connect_goes_on(err))
-        pending_add(fd, call->tool, shim_thread_id());
-    else
-        shim_outcome(call, net_outcome(rc, err), shim_thread_id());
+    if (rc == 0 || net_outcome(rc, err) != OUTCOME_FAILURE ||
+        !backoff_should_retry(&t->retry, attempt))
+        return false;
+    *delay = backoff_delay_ns(&t->retry, attempt - 1, rng);
+    return !deadline || clock_now_ns(CLOCK_MONOTONIC) + *delay < deadline;
 }
 
 /* A connect the gate admitted, made as the tool says: on a blocking socket
  * within timeout_seconds (all attempts together), and retried with the
  * tool's backoff after the failures that say it is down, every attempt
  * through the gate again. Never on a non-blocking socket: an event loop
- * must not be kept waiting. */
+ * must not be kept waiting. Each attempt's end is told to the connection's
+ * owner. */
 static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
                            struct call *call, bool inet)
 {
@@ -221,16 +183,11 @@ static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
         int rc = deadline ? connect_until(fd, addr, len, deadline, &timed_out)
                           : real.connect(fd, addr, len);
         int err = errno;
-        report(call, fd, rc, err);
+        life_connect_ended(fd, call, rc, err);
         if (timed_out)
             shim_record(call, "timeout", ETIMEDOUT, 0, NULL);
-        bool retry = rc != 0 && block && !timed_out &&
-                     net_outcome(rc, err) == OUTCOME_FAILURE &&
-                     backoff_should_retry(&t->retry, attempt);
-        uint64_t delay = retry ? backoff_delay_ns(&t->retry, attempt - 1, &rng) : 0;
-        if (retry && deadline && clock_now_ns(CLOCK_MONOTONIC) + delay >= deadline)
-            retry = false;
-        if (!retry) {
+        uint64_t delay = 0;
+        if (!block || timed_out || !retry_after(t, attempt, rc, err, deadline, &rng, &delay)) {
             errno = err;
             return rc;
         }
@@ -243,58 +200,42 @@ static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
         if (shim_enter(&cfg)) {
             struct decision d = net_decide(call, fd);
             shim_leave();
-            if (d.action != GATE_PROCEED) {
-                errno = d.err ? d.err : EPERM;
-                return -1;
-            }
+            if (d.action != GATE_PROCEED)
+                return net_refused(&d);
         }
     }
 }
 
+/* A connect is governed when a tool's rule matches its address (or the
+ * config is broken: then it is refused), and it is not an event loop's
+ * second call for a connect already decided. */
 EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     const struct enact_config *cfg;
     if (!shim_enter(&cfg))
         return real.connect(fd, addr, len);
-    struct net_target target;
-    char text[160], host[HOST_NAME_MAX_LEN + 1];
-    struct call call = {.op = "connect", .target = text, .defer_dry_run = true};
+    struct net_call nc;
     struct decision d = {.action = GATE_PROCEED};
-    bool governed = false;
-    if (net_target_from_sockaddr(addr, len, &target)) {
-        if (target.kind == TARGET_INET && shim_host_of(cfg, target.addr, host, sizeof host))
-            call.host = target.host = host;
-        call.tool = cfg ? config_match_connect(cfg, &target) : NULL;
-        governed = (call.tool || !cfg) &&
-                   !(target.kind == TARGET_INET && connect_under_way(fd));
-        if (governed) {
-            net_target_format(&target, text, sizeof text);
-            call.tid = shim_thread_id();
-            d = net_decide(&call, fd);
-        }
+    bool governed = net_classify(cfg, addr, len, &nc) && (nc.call.tool || !cfg) &&
+                    !(nc.target.kind == TARGET_INET && connect_under_way(fd));
+    if (governed) {
+        nc.call.op = "connect";
+        nc.call.defer_dry_run = true;
+        nc.call.tid = shim_thread_id();
+        net_call_name(&nc);
+        d = net_decide(&nc.call, fd);
     }
     shim_leave();
-    if (d.action == GATE_REFUSE) {
-        errno = d.err ? d.err : EPERM;
-        return -1;
-    }
-    if (!governed || !call.tool)
-        return real.connect(fd, addr, len);
-    if (d.action == GATE_SIMULATE)
-        return net_simulated(fd, &call);
-    int rc = connect_as_tool(fd, addr, len, &call, target.kind == TARGET_INET);
-    if (rc == 0 || connect_goes_on(errno))
-        net_track(fd, &call);
+    int rc;
+    if (d.action == GATE_REFUSE)
+        rc = net_refused(&d);
+    else if (!governed || !nc.call.tool)
+        rc = real.connect(fd, addr, len);
+    else if (d.action == GATE_SIMULATE)
+        rc = life_simulate(fd, &nc.call);
+    else
+        rc = connect_as_tool(fd, addr, len, &nc.call, nc.target.kind == TARGET_INET);
     return rc;
-}
-
-void net_track(int fd, const struct call *call)
-{
-    int saved = errno;
-    bool breaker = call->tool->has_breaker;
-    if (!conn_open(fd, call, breaker ? CONN_OUTCOME_DUE : 0) && breaker && !connect_goes_on(saved))
-        shim_outcome(call, OUTCOME_SUCCESS, shim_thread_id()); /* untracked: the connect says it */
-    errno = saved;
 }
 
 /* Clients learn how a non-blocking connect ended from SO_ERROR (curl,
@@ -303,23 +244,12 @@ EXPORT int getsockopt(int fd, int level, int name, void *value, socklen_t *len)
 {
     real_ensure();
     int rc = real.getsockopt(fd, level, name, value, len);
-    if (rc != 0 || level != SOL_SOCKET || name != SO_ERROR || !value || !len ||
-        *len < sizeof(int) || __atomic_load_n(&pending_live, __ATOMIC_ACQUIRE) == 0)
-        return rc;
-    int err = errno, so_error = *(int *)value;
-    int state = so_error ? -1 : tcp_state(fd);
-    if (so_error == 0 && state == TCP_SYN_SENT)
-        return rc; /* asked too early: the outcome is still to come */
-    int32_t owner = 0;
-    const struct tool *tool = pending_take(fd, &owner);
-    struct conn *c = conn_of(fd);
-    bool tracked = c && c->tool == tool && conn_is(c, fd);
-    /* Connected: the exchange will tell, if the connection is followed. */
-    bool tell = so_error ? !tracked || conn_take(c, CONN_OUTCOME_DUE) : !tracked;
-    if (tool && tell) {
-        struct call call = {.op = "connect", .tool = tool};
-        shim_outcome(&call, net_outcome(so_error ? -1 : 0, so_error), owner);
+    if (rc == 0 && level == SOL_SOCKET && name == SO_ERROR && value && len &&
+        *len >= sizeof(int) && life_any_under_way()) {
+        int so_error = *(int *)value;
+        /* Connected but still in SYN_SENT: asked too early, the end is to come. */
+        if (so_error != 0 || tcp_state(fd) != TCP_SYN_SENT)
+            life_so_error(fd, so_error);
     }
-    errno = err;
     return rc;
 }

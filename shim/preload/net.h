@@ -1,17 +1,40 @@
-/* What the socket interposers share: how a connect's result speaks for the
- * tool, and how a decision waits on a blocking socket. */
+/* What the socket interposers share: which rule a socket address falls
+ * under, what a call's result says about the tool, and how a decision
+ * waits on a blocking socket. */
 #ifndef ENACT_NET_H
 #define ENACT_NET_H
 
+#include "../pure/rule.h"
 #include "shim.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* Whether a call's result says the tool is failing (DESIGN §3): rc 0 is a
- * success; ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ECONNRESET
- * and EPIPE are failures; other errors say nothing about the tool. */
+/* A call to a socket address, as the rules see it. call.target points at
+ * text and call.host at host (when the address has a known name): keep it
+ * where it was classified. */
+struct net_call {
+    struct call call;
+    struct net_target target;
+    char text[160];
+    char host[HOST_NAME_MAX_LEN + 1];
+};
+
+/* Whether addr is an address the rules can match (internet or unix). Then
+ * nc->target and the name are filled in, and nc->call.tool is the tool it
+ * falls under (NULL when none does, or when cfg is). nc->text is left for
+ * net_call_name. Inside shim_enter()/shim_leave(). */
+bool net_classify(const struct enact_config *cfg, const struct sockaddr *addr, socklen_t len,
+                  struct net_call *nc);
+
+/* Writes the target's text, as records show it, into nc->text. */
+void net_call_name(struct net_call *nc);
+
+/* Whether a call's result says the tool is failing (README "Connections",
+ * Breaker): rc 0 is a success; ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH,
+ * ENETUNREACH, ECONNRESET and EPIPE are failures; other errors say nothing
+ * about the tool. */
 enum gate_outcome net_outcome(int rc, int err);
 
 /* Whether fd is in blocking mode (errno kept). */
@@ -26,22 +49,8 @@ void net_nap(uint64_t ns);
  * shim_enter()/shim_leave(). */
 struct decision net_decide(struct call *call, int fd);
 
-/* A connection on fd made without reaching the tool, for a dry run: the
- * socket ends up connected to a peer that has gone (reads see EOF until
- * the interposers serve dry_run.response); a datagram socket is left as it
- * is. *datagram says which. Returns 0 or an errno. Holds no descriptor on
- * return. */
-int net_simulate_connect(int fd, bool *datagram);
-
-/* Connection-level bookkeeping after a connect the gate decided: starts
- * tracking fd for the tool (admitted: rc 0 or EINPROGRESS), or simulates
- * it. Returns what connect returns, errno set. */
-int net_simulated(int fd, const struct call *call);
-void net_track(int fd, const struct call *call);
-
-/* The last descriptor of c was closed: writes the record a simulated
- * connection still owes, and frees c. */
-struct conn;
-void net_conn_closed(struct conn *c);
+/* What a refused call returns: -1, errno the decision's (EPERM when it
+ * names none). */
+int net_refused(const struct decision *d);
 
 #endif

@@ -1,18 +1,26 @@
 #include "real.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 struct real_libc real;
 
+/* The message goes to the kernel without write() or syscall(), which are
+ * our hooks: through libc's syscall() once it is found (it is found first),
+ * else through stdio, which writes with libc's internal write. */
 static void *must_find(const char *name)
 {
     void *fn = dlsym(RTLD_NEXT, name);
     if (!fn) {
         static const char msg[] = "enact: cannot find the C library's own functions; aborting\n";
-        (void)!syscall(SYS_write, 2, msg, sizeof msg - 1); /* write() may be ours */
+        long (*sys)(long, ...) = __atomic_load_n(&real.syscall, __ATOMIC_ACQUIRE);
+        if (sys)
+            (void)sys(SYS_write, 2L, (long)msg, (long)(sizeof msg - 1));
+        else
+            fputs(msg, stderr);
         abort();
     }
     return fn;
@@ -25,6 +33,9 @@ void real_resolve(void)
 {
     if (__atomic_load_n(&real.fcntl64, __ATOMIC_ACQUIRE))
         return;
+    /* First: must_find's message needs it. Atomic, as syscall.c may set it
+     * too. */
+    __atomic_store_n((void **)&real.syscall, must_find("syscall"), __ATOMIC_RELEASE);
     RESOLVE(connect);
     RESOLVE(getsockopt);
     RESOLVE(execve);
@@ -61,7 +72,6 @@ void real_resolve(void)
     RESOLVE(execveat);
     RESOLVE(wait4);
     RESOLVE(waitid);
-    RESOLVE(syscall); /* before any vfork child can make the first call */
     /* Last, and released: real_ensure() takes it to mean all are set. */
     __atomic_store_n((void **)&real.fcntl64, must_find("fcntl64"), __ATOMIC_RELEASE);
 }

@@ -4,7 +4,8 @@
  * interposer sees, with the program's environment, from which the shim's
  * variables are gone (env.c): so Enact runs the shell itself, with them
  * put back. A simple command (shell_words.h) is decided here, as op
- * "system" or "popen", with the answers of DESIGN §2: refused, system()
+ * "system" or "popen", with the answers README "What the agent sees"
+ * gives: refused, system()
  * returns the status of a shell that exited 126 and popen() NULL with the
  * tool's errno; simulated, system() returns 0 and popen() an empty stream
  * whose pclose() is 0. The shell is then admitted to run exactly that

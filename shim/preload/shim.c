@@ -2,6 +2,7 @@
 
 #include "../store/clock.h"
 #include "../policy/gate.h"
+#include "../store/local_store.h"
 #include "../store/state.h"
 #include "children.h"
 #include "conn.h"
@@ -217,24 +218,56 @@ static void join_argv(char *const argv[], char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* The errno a record names: a tool's (config_errno_name) or strict mode's. */
+static const char *errno_name(int err)
+{
+    return err == ENOSYS ? "ENOSYS" : config_errno_name(err);
+}
+
 int32_t shim_thread_id(void)
 {
     return (int32_t)gettid(); /* a syscall: a vfork child gets its own */
 }
 
-/* Refusals that end by themselves, so that waiting for them makes sense. */
-static bool waitable(const char *reason)
+/* The record of a verdict, when one is due. A simulated program start
+ * says what would have run; a simulated connection's record waits for
+ * what it sends (shim_simulated). */
+static void record_verdict(const struct call *c, const struct gate_result *g)
 {
-    return reason && (strcmp(reason, "rate_limited") == 0 ||
-                      strcmp(reason, "quota_exceeded") == 0 ||
-                      strcmp(reason, "circuit_open") == 0);
+    if (!g->audit || c->quiet || (g->action == GATE_SIMULATE && c->defer_dry_run))
+        return;
+    struct audit_event rec = record_for(c);
+    rec.verdict = g->verdict;
+    rec.reason = g->reason;
+    rec.detail = g->detail;
+    rec.errno_name = g->err ? errno_name(g->err) : NULL;
+    rec.has_retry_after = g->retry_after_ns > 0;
+    rec.retry_after_ms = (g->retry_after_ns + 999999) / 1000000;
+    char line[512];
+    if (g->action == GATE_SIMULATE) {
+        struct impact im =
+            c->argv ? impact_of_exec(c->target, c->argv, &proc.cfg->impact)
+                    : (struct impact){.level = IMPACT_UNKNOWN, .reason = "nothing sent"};
+        join_argv(c->argv, line, sizeof line);
+        rec.would_execute = c->argv ? line : c->target;
+        rec.impact = impact_level_name(im.level);
+        rec.impact_reason = im.reason;
+    }
+    write_record(&rec);
+}
+
+static struct decision act_on(const struct gate_result *g)
+{
+    return (struct decision){.action = g->action, .err = g->err, .wait_ns = g->wait_ns};
 }
 
 struct decision shim_govern(const struct call *c)
 {
     const struct enact_config *cfg = proc.cfg;
-    if (!cfg || !c->tool)
-        return (struct decision){.action = GATE_REFUSE, .err = EPERM}; /* said at start */
+    if (!cfg || !c->tool) {
+        struct gate_result g = gate_without_config();
+        return act_on(&g);
+    }
     int saved = errno;
     struct gate_call call = {
         .tool = c->tool,
@@ -243,38 +276,13 @@ struct decision shim_govern(const struct call *c)
         .owner = c->tid ? c->tid : shim_thread_id(),
         .mono_ns = clock_now_ns(CLOCK_MONOTONIC),
         .real_ns = clock_now_ns(CLOCK_REALTIME),
+        .may_wait_ns = c->may_wait_ns,
     };
-    struct gate_result g = gate_decide(cfg, current_state(cfg), &call);
-    struct decision d = {.action = g.action,
-                         .err = g.action == GATE_REFUSE ? c->tool->deny_errno : 0};
+    struct gate_result g = gate_decide(cfg, local_store(current_state(cfg)), &call);
     record_breaker_change(c, &g.breaker);
-    if (g.action == GATE_REFUSE && waitable(g.reason) && g.retry_after_ns > 0 &&
-        g.retry_after_ns <= c->may_wait_ns) {
-        d.wait_ns = g.retry_after_ns;
-        errno = saved;
-        return d;
-    }
-    if (g.audit && !c->quiet && !(g.action == GATE_SIMULATE && c->defer_dry_run)) {
-        struct audit_event rec = record_for(c);
-        rec.verdict = g.verdict;
-        rec.reason = g.reason;
-        rec.errno_name = d.err ? config_errno_name(d.err) : NULL;
-        rec.has_retry_after = g.retry_after_ns > 0;
-        rec.retry_after_ms = (g.retry_after_ns + 999999) / 1000000;
-        char line[512];
-        struct impact im;
-        if (g.action == GATE_SIMULATE) {
-            im = c->argv ? impact_of_exec(c->target, c->argv, &cfg->impact)
-                         : (struct impact){.level = IMPACT_UNKNOWN, .reason = "nothing sent"};
-            join_argv(c->argv, line, sizeof line);
-            rec.would_execute = c->argv ? line : c->target;
-            rec.impact = impact_level_name(im.level);
-            rec.impact_reason = im.reason;
-        }
-        write_record(&rec);
-    }
+    record_verdict(c, &g);
     errno = saved;
-    return d;
+    return act_on(&g);
 }
 
 void shim_simulated(const struct call *c, const void *sent, size_t len)
@@ -295,30 +303,11 @@ void shim_simulated(const struct call *c, const void *sent, size_t len)
 
 struct decision shim_unfollowable(const struct call *c, const char *reason)
 {
-    const struct enact_config *cfg = proc.cfg;
-    if (!cfg || !config_checks_programs(cfg))
-        return (struct decision){.action = GATE_PROCEED};
     int saved = errno;
-    /* A program that could not be read may be static or not: under deny,
-     * on_error decides, as for any call Enact cannot decide; strict mode
-     * refuses whatever it cannot follow. */
-    bool unknown = strcmp(reason, "unreadable_program") == 0;
-    bool deny = cfg->strict || (cfg->static_binaries == STATIC_DENY &&
-                                !(unknown && cfg->on_error == ON_ERROR_ALLOW));
-    bool observing = cfg->mode == MODE_OBSERVE;
-    struct audit_event rec = record_for(c);
-    rec.verdict = !deny ? (unknown && cfg->static_binaries == STATIC_DENY ? "error" : "allow")
-                  : observing ? "would_deny"
-                              : "deny";
-    rec.reason = reason;
-    rec.errno_name = deny && !observing ? "EPERM" : NULL;
-    rec.detail = unknown ? "the program could not be read before it starts, so whether the "
-                           "preload can follow it is not known"
-                         : "the preload cannot follow this program: its own calls are not governed";
-    write_record(&rec);
+    struct gate_result g = gate_unfollowable(proc.cfg, reason);
+    record_verdict(c, &g);
     errno = saved;
-    return deny && !observing ? (struct decision){.action = GATE_REFUSE, .err = EPERM}
-                              : (struct decision){.action = GATE_PROCEED};
+    return act_on(&g);
 }
 
 void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner)
@@ -327,8 +316,8 @@ void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner
         return;
     int saved = errno;
     struct breaker_event ev;
-    gate_report(current_state(proc.cfg), c->tool, owner, clock_now_ns(CLOCK_MONOTONIC), outcome,
-                &ev);
+    gate_report(local_store(current_state(proc.cfg)), c->tool, owner,
+                clock_now_ns(CLOCK_MONOTONIC), outcome, &ev);
     record_breaker_change(c, &ev);
     errno = saved;
 }
@@ -349,15 +338,10 @@ bool shim_host_of(const struct enact_config *cfg, const uint8_t addr[16], char *
 bool shim_strict_refusal(const char *syscall_name)
 {
     int saved = errno;
-    bool observing = proc.cfg && proc.cfg->mode == MODE_OBSERVE;
-    struct audit_event rec = record_for(&(struct call){.op = "syscall", .target = syscall_name});
-    rec.verdict = observing ? "would_deny" : "deny";
-    rec.reason = "strict";
-    rec.errno_name = observing ? NULL : "ENOSYS";
-    rec.detail = "strict = true: io_uring performs calls the preload cannot see";
-    write_record(&rec);
+    struct gate_result g = gate_strict_syscall(proc.cfg);
+    record_verdict(&(struct call){.op = "syscall", .target = syscall_name}, &g);
     errno = saved;
-    return !observing;
+    return g.action == GATE_REFUSE;
 }
 
 void shim_record(const struct call *c, const char *verdict, int err, uint64_t after_ns,
@@ -368,7 +352,7 @@ void shim_record(const struct call *c, const char *verdict, int err, uint64_t af
     int saved = errno;
     struct audit_event rec = record_for(c);
     rec.verdict = verdict;
-    rec.errno_name = err ? config_errno_name(err) : NULL;
+    rec.errno_name = err ? errno_name(err) : NULL;
     rec.has_retry_after = after_ns > 0;
     rec.retry_after_ms = (after_ns + 999999) / 1000000;
     rec.detail = detail;

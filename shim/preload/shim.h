@@ -1,9 +1,9 @@
 /* The governed process: its configuration, its view of the shared state,
  * and the one path every interposer takes to decide and report.
  *
- * Process-wide state (named in DESIGN §1): the immutable config, the state
- * mapping, the agent's identity; set once by the constructor, read-only
- * afterwards. Per thread: a re-entry guard, so that calls enact makes
+ * Process-wide state, the one the library keeps besides the descriptor
+ * table (conn.h): the immutable config, the state mapping, the agent's
+ * identity; set once by the constructor, read-only afterwards. Per thread: a re-entry guard, so that calls enact makes
  * itself are never governed. */
 #ifndef ENACT_SHIM_H
 #define ENACT_SHIM_H
@@ -49,13 +49,13 @@ struct decision {
     uint64_t wait_ns; /* GATE_REFUSE within may_wait_ns: sleep this long, ask again */
 };
 
-/* Decides a call and writes its audit records (the verdict, a breaker
- * change). Keeps the caller's errno. vfork-safe. */
+/* Asks the gate about a call and writes its audit records (the verdict, a
+ * breaker change). Keeps the caller's errno. vfork-safe. */
 struct decision shim_govern(const struct call *c);
 
-/* A program the preload cannot follow inside (reason "static_binary" or
- * "setuid"), under [enact] static_binaries: allow passes it silently,
- * audit passes it with a record, deny refuses it (EPERM) with one. */
+/* A program the preload cannot follow inside (reason "static_binary",
+ * "setuid" or "unreadable_program"): records and returns the gate's
+ * verdict (gate_unfollowable). */
 struct decision shim_unfollowable(const struct call *c, const char *reason);
 
 /* How an admitted call ended, for the tool's breaker (recorded if it
@@ -63,14 +63,14 @@ struct decision shim_unfollowable(const struct call *c, const char *reason);
  * lease). Keeps the caller's errno. */
 void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner);
 
+/* strict = true refuses a system call the hooks cannot follow (io_uring):
+ * records the gate's verdict (op "syscall", reason "strict") and returns
+ * true, or false in observe mode (recorded as would_deny: let it through). */
+bool shim_strict_refusal(const char *syscall_name);
+
 /* Writes a record of what happened to an admitted call: verdict "retry"
  * (err: the failure, after_ns: the wait before the next attempt) or
  * "timeout". Keeps the caller's errno. */
-/* strict = true refuses a system call the hooks cannot follow (io_uring):
- * records it (op "syscall", reason "strict") and returns true, or false
- * in observe mode (recorded as would_deny: let it through). */
-bool shim_strict_refusal(const char *syscall_name);
-
 void shim_record(const struct call *c, const char *verdict, int err, uint64_t after_ns,
                  const char *detail);
 

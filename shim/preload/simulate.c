@@ -4,17 +4,16 @@
  * (or an abstract unix name) that accepts and closes at once, so it is a
  * real connected socket of the family and type the program made: options
  * such as TCP_NODELAY apply, poll and epoll report it readable, reads see
- * EOF. The interposers drop what is sent (recording it) and serve
- * dry_run.response to reads (io.c). No descriptor of ours outlives the call. */
-#include "conn.h"
-#include "net.h"
+ * EOF. What is sent is dropped (and recorded) and reads are served
+ * dry_run.response by the connection's owner (conn_life.c). No descriptor
+ * of ours outlives the call. */
+#include "simulate.h"
 #include "real.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -66,7 +65,7 @@ static int connect_now(int fd, const struct sockaddr *a, socklen_t alen)
     return sockopt_int(fd, SO_ERROR);
 }
 
-int net_simulate_connect(int fd, bool *datagram)
+int simulate_connect(int fd, bool *datagram)
 {
     int saved = errno;
     int domain = sockopt_int(fd, SO_DOMAIN), type = sockopt_int(fd, SO_TYPE);
@@ -93,22 +92,4 @@ int net_simulate_connect(int fd, bool *datagram)
     real.close(ls);
     errno = saved;
     return err;
-}
-
-int net_simulated(int fd, const struct call *call)
-{
-    bool datagram = false;
-    int err = net_simulate_connect(fd, &datagram);
-    uint32_t flags = CONN_SIMULATED | (datagram ? CONN_DATAGRAM : 0);
-    if (err == 0 && !conn_open(fd, call, flags))
-        err = EMFILE;
-    if (err == 0)
-        return 0;
-    /* Half a simulation would let bytes through unrecorded: refuse instead. */
-    char detail[128];
-    snprintf(detail, sizeof detail, "the connection could not be simulated: %s",
-             err == EMFILE ? "too many simulated connections or descriptors" : strerror(err));
-    shim_record(call, "error", call->tool->deny_errno, 0, detail);
-    errno = call->tool->deny_errno;
-    return -1;
 }

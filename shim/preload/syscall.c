@@ -18,9 +18,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* real_resolve sets it in the constructor. The shim's own code (real.c)
- * may call syscall() before that: then it is resolved here alone, never
- * through real_resolve, which would come back here if it failed. */
+/* real_resolve sets it in the constructor; a call that comes before (from
+ * another library's constructor) resolves it here alone. The shim's own
+ * code never calls this hook: it uses real.syscall. */
 static long (*next_syscall(void))(long, ...)
 {
     void *fn = __atomic_load_n((void **)&real.syscall, __ATOMIC_ACQUIRE);

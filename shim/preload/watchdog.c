@@ -3,7 +3,8 @@
  * verdict "timeout".
  *
  * The watchdog must not be the program's child: a program that waits for
- * any child (wait(-1)) must never find it (DESIGN §4). So an intermediate
+ * any child (wait(-1)) must never find it: the program sees the same
+ * children as without Enact (README "Reliability", process transparency). So an intermediate
  * process is cloned with no exit signal (invisible to wait(-1), reaped here
  * with __WCLONE); it clones the watchdog and exits at once, leaving the
  * watchdog to init. Both are raw clones: no atfork handler runs, so this is
@@ -16,9 +17,12 @@
 
 #include "real.h"
 
+#include "../pure/num.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -29,18 +33,11 @@
 /* The file /proc/PID/exe names, as (dev, ino); pid 0: this process. */
 static bool exe_of(pid_t pid, struct stat *st)
 {
-    char link[32] = "/proc/self/exe";
+    char link[32] = "/proc/self/exe"; /* "/proc/", 20 digits, "/exe" and a NUL fit */
     if (pid > 0) {
-        size_t n = 6;
-        char digits[12];
-        size_t k = 0;
-        for (unsigned v = (unsigned)pid; k == 0 || v; v /= 10)
-            digits[k++] = (char)('0' + v % 10);
-        while (k)
-            link[n++] = digits[--k];
-        const char tail[] = "/exe";
-        for (size_t i = 0; i < sizeof tail; i++)
-            link[n + i] = tail[i];
+        size_t n = sizeof "/proc/" - 1;
+        n += num_format_u64(link + n, (unsigned)pid);
+        memcpy(link + n, "/exe", sizeof "/exe");
     }
     return stat(link, st) == 0;
 }
@@ -64,16 +61,21 @@ static bool ended_within(int pidfd, int ms)
     return n != 0;
 }
 
+/* Every system call here goes through real.syscall, never our syscall()
+ * hook (which strict mode would route to the close_range hook). It is set
+ * before the program can fork (the constructor, or shim_enter, which the
+ * exec that gets here passed), so the raw clone children only read it, and
+ * libc's syscall() is async-signal-safe. */
 static void signal_it(int pidfd, int sig)
 {
-    syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+    real.syscall(SYS_pidfd_send_signal, (long)pidfd, (long)sig, 0L, 0L);
 }
 
 _Noreturn static void watch(pid_t target, const struct call *call, const struct stat *before)
 {
-    syscall(SYS_close_range, 0u, ~0u, 0);
+    real.syscall(SYS_close_range, 0L, (long)~0u, 0L);
     setsid(); /* out of the program's process group and terminal */
-    int pidfd = (int)syscall(SYS_pidfd_open, target, 0);
+    int pidfd = (int)real.syscall(SYS_pidfd_open, (long)target, 0L);
     if (pidfd < 0)
         _exit(0);
     double seconds = call->tool->timeout_seconds;
@@ -94,9 +96,9 @@ void watchdog_start(pid_t target, const struct call *call, bool running)
     int saved = errno;
     struct stat before;
     bool known = !running && exe_of(0, &before);
-    long mid = syscall(SYS_clone, 0L /* no exit signal */, NULL, NULL, NULL, NULL);
+    long mid = real.syscall(SYS_clone, 0L /* no exit signal */, 0L, 0L, 0L, 0L);
     if (mid == 0) {
-        long dog = syscall(SYS_clone, (long)SIGCHLD, NULL, NULL, NULL, NULL);
+        long dog = real.syscall(SYS_clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
         if (dog == 0)
             watch(target, call, known ? &before : NULL);
         _exit(0);

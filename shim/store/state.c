@@ -169,7 +169,6 @@ static int create_file(const char *path, const struct state_sizes *want)
     return err;
 }
 
-/* NULL when the mapping is a valid state file; else what is wrong. */
 /* An intact file of another enact build: refused, never moved aside, or
  * two builds sharing a config would keep rebuilding each other's file. */
 static const char INCOMPATIBLE[] = "written by an incompatible enact build";
@@ -217,6 +216,7 @@ bool state_is_private(const char *path, char *msg, size_t cap)
 
 /* sig: layout_signature(), passed in because it costs a thousand
  * instructions and state_still_valid runs at every decision. */
+/* NULL when the mapping is a valid state file; else what is wrong. */
 static const char *validate(const void *base, size_t size, uint64_t sig)
 {
     const struct state_header *h = base;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Concurrent writers of one audit log (issue 7, must-show 2): 8 governed
+# Concurrent writers of one audit log: 8 governed
 # processes, started together (each waits for a go file), each make 501
 # connects to a closed loopback port of a tool with burst 1 and a rate that
 # never refills; each process is its own agent (own bucket), so its first

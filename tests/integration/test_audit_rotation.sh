@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The audit log is followed when it is rotated or deleted while an agent
-# runs (issue 7, must-show 3). One governed program makes 301 connects to a
+# runs. One governed program makes 301 connects to a
 # closed loopback port, 10 ms apart, on a tool with burst 1 and a rate that
 # never refills: the first is admitted (ECONNREFUSED from the kernel, no
 # record), the other 300 refused by enact (EPERM), which the program counts

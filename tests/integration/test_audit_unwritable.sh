@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # An audit log that cannot be written changes nothing for the program
-# (issue 7): refused calls are refused exactly as before, nothing crashes
+#: refused calls are refused exactly as before, nothing crashes
 # or hangs. One program (C) makes 3 connects to a closed loopback port
 # (tool with burst 1: ECONNREFUSED from the kernel, then EPERM, EPERM) and
 # starts `true` three times (tool with burst 1: fork+execvp runs it, then

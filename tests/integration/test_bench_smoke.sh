@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark harness keeps working (issue 8): a quick run of each part,
+# The benchmark harness keeps working: a quick run of each part,
 # with small counts and no peers, prints its table. Speed is not asserted
 # here: make bench measures it.
 # timeout: 180

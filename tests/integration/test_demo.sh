@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo (issue 7, must-show 1): the quickstart agent runs governed and
+# make demo: the quickstart agent runs governed and
 # the account that follows shows, readably, what was refused and why (a
 # rate limit, an open breaker), what was only simulated (rm -rf, HIGH), and
 # the limits as they stand.

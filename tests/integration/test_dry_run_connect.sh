@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Dry run of connections (issue 5, must-show 6): the connect succeeds
+# Dry run of connections: the connect succeeds
 # without reaching the tool, what is sent is recorded and dropped, and reads
 # get the tool's dry_run.response.
 # - python3 http.client POSTs to a dry-run API on a live keep-alive server:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shim's variables (its LD_PRELOAD entry, ENACT_*) are invisible to a
 # governed program and still reach every program it starts, whatever
-# environment it passes (DESIGN §4). A governed python3 agent (agent
+# environment it passes (README "What the agent sees"). A governed python3 agent (agent
 # "scrub"), tool touch at burst 2:
 #   - its os.environ has no LD_PRELOAD and no ENACT_* variable, and keeps the
 #     caller's own variables (MY_VAR);

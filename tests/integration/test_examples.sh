@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The example agents (issue 7) run governed with the one command their
+# The example agents run governed with the one command their
 # README gives, each from fresh state in a copy of its folder: each ends
 # with exit status 0 and an audit log that shows refusals and a simulated
 # rm -rf (impact HIGH); the Python and shell agents also open a breaker.

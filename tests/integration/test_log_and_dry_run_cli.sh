@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# enact log and enact dry-run (issue 7, must-show 4) on a log a governed
+# enact log and enact dry-run on a log a governed
 # shell wrote: a refused touch (rate), a simulated `rm -rf DIR` (HIGH) and
 # `ls` (LOW).
 # - enact log: a header and one row per record; --blocked keeps the deny;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The man pages (issue 7, must-show 6): enact(1) and enact.ini(5) render
+# The man pages: enact(1) and enact.ini(5) render
 # with man -l without a warning, name every command and every key, and
 # make install puts them under PREFIX/share/man.
 . "$(dirname "$0")/lib.sh"

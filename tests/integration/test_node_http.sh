@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# node's own HTTP clients (issue 5, must-show 1): one node process makes 6
+# node's own HTTP clients: one node process makes 6
 # http.get calls in sequence to one local server (tool get_api, burst 3), then
 # 6 global fetch() calls (undici) in sequence to another (tool fetch_api,
 # burst 3). For each client: exactly calls 1-3 answer 200 "hello", and calls

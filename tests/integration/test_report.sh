@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# enact report --html (issue 7, must-show 5): one self-contained page. A
+# enact report --html: one self-contained page. A
 # governed shell makes refused touches (rate), simulated rm (dry run) and
 # failing /bin/false runs that open a breaker; the page has a section per
 # tool with the counts of each kind, an inline SVG timeline with one mark

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# action = request (issue 5, must-show 2): on a keep-alive connection each
+# action = request: on a keep-alive connection each
 # send that follows a receive begins a new request, and each request passes
 # the gate. python3 http.client sends 5 requests on one connection to a
 # tool with burst 3: requests 1-3 are answered (the connect counted as the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Programs the preload cannot follow (issue 6, must-show 3): a statically
+# Programs the preload cannot follow: a statically
 # linked binary built here with gcc -static is recognised before it starts.
 # static_binaries = deny refuses it (the shell's exec fails with EPERM,
 # status 126; record deny, reason static_binary); audit (the default) lets

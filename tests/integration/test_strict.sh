@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# strict = true (issue 9, must-show 3) closes what user space can:
+# strict = true closes what user space can:
 #   - a static binary is refused even under static_binaries = allow;
 #   - syscall(425 /* io_uring_setup */, ...) returns -1 with ENOSYS and a
 #     record (op syscall, reason strict), where without strict it reaches

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The shim exports exactly the libc names it interposes (DESIGN §5): no
+# The shim exports exactly the libc names it interposes: no
 # helper of its own can clash with the agent's symbols.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the program sees of its own process is the same with the shim as
-# without it (DESIGN §4, issue 9): its environment (the names), its open
+# without it: its environment (the names), its open
 # descriptors, its signal dispositions and mask, its children, and errno
 # after successful calls. A C program reports all of these before and after
 # a connect, a send and receive, fork+execv, posix_spawn, system() and

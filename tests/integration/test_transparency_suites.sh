@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 300
-# Transparency (issue 5, must-show 7; DESIGN §4): with a config that maps
+# Transparency: with a config that maps
 # nothing, and with one that maps all loopback traffic and every program but
 # never limits them, real clients and their own tests behave as without the
 # shim.
@@ -31,7 +31,7 @@
 # A small node program of our own (an http server and client, fetch, a unix
 # socket, execFileSync with env {}, a shell) is held to the same rule:
 # identical output in all three runs, including which of the shim's variables
-# (LD_PRELOAD, ENACT_*) it finds in its environment (DESIGN §4: none).
+# (LD_PRELOAD, ENACT_*) it finds in its environment (none: README "What the agent sees").
 #
 # Every difference is collected and reported at the end, so that one run
 # shows every way the shim shows through.

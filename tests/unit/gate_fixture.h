@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "gate.h"
+#include "local_store.h"
 #include "state.h"
 
 #define SEC UINT64_C(1000000000)
@@ -108,7 +109,7 @@ static inline struct gate_result gf_decide_at(const struct enact_config *c, stru
                              .owner = (int32_t)gettid(),
                              .mono_ns = mono,
                              .real_ns = real};
-    return gate_decide(c, m, &call);
+    return gate_decide(c, local_store(m), &call);
 }
 
 /* Both clocks moved by the same amount since MONO0 / REAL0. */
@@ -122,7 +123,7 @@ static inline struct gate_result gf_decide(const struct enact_config *c, struct 
 static inline void gf_report(struct state_map *m, const struct tool *t, uint64_t since,
                              enum gate_outcome outcome, struct breaker_event *ev)
 {
-    gate_report(m, t, (int32_t)gettid(), MONO0 + since, outcome, ev);
+    gate_report(local_store(m), t, (int32_t)gettid(), MONO0 + since, outcome, ev);
 }
 
 static inline void gf_assert_allow(struct gate_result g)

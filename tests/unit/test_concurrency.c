@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "gate.h"
+#include "local_store.h"
 #include "pidlock.h"
 #include "state.h"
 
@@ -74,7 +75,7 @@ static void *work(void *arg)
                              .mono_ns = MONO0,
                              .real_ns = REAL0};
     for (int i = 0; i < TRIES; i++) {
-        struct gate_result g = gate_decide(w->cfg, w->m, &call);
+        struct gate_result g = gate_decide(w->cfg, local_store(w->m), &call);
         if (g.action == GATE_PROCEED)
             __atomic_fetch_add(w->admitted, 1, __ATOMIC_RELAXED);
         else if (g.action != GATE_REFUSE || strcmp(g.verdict, "deny") != 0)
@@ -177,7 +178,7 @@ static void test_holder_killed_inside_the_lock(void **state)
     struct gate_call call = {.tool = &cfg->tools[0], .agent_id = gate_agent_id("agent"),
                              .owner = gettid(), .mono_ns = MONO0, .real_ns = REAL0};
     for (int i = 0; i < 2; i++)
-        assert_int_equal(gate_decide(cfg, &m, &call).action, GATE_PROCEED);
+        assert_int_equal(gate_decide(cfg, local_store(&m), &call).action, GATE_PROCEED);
 
     /* A process parks inside the quota's lock, as if killed mid-update. */
     struct quota_slot *q =
@@ -200,10 +201,10 @@ static void test_holder_killed_inside_the_lock(void **state)
 
     uint32_t start = pidlock_clock_ms();
     for (int i = 0; i < 3; i++)
-        assert_int_equal(gate_decide(cfg, &m, &call).action, GATE_PROCEED);
+        assert_int_equal(gate_decide(cfg, local_store(&m), &call).action, GATE_PROCEED);
     assert_true(pidlock_clock_ms() - start < 1000);
     /* Exact: 5 admitted in all, the 6th refused. */
-    struct gate_result g = gate_decide(cfg, &m, &call);
+    struct gate_result g = gate_decide(cfg, local_store(&m), &call);
     assert_int_equal(g.action, GATE_REFUSE);
     assert_string_equal(g.reason, "quota_exceeded");
     close(ready[0]);

@@ -1,13 +1,16 @@
 /* Unit tests for gate.c: the one decision (dry-run, breaker, rate,
- * quotas; observe, on_error). The guide's examples are in test_guide.c,
+ * quotas; observe, on_error, on_limit = wait; programs the preload cannot
+ * follow, strict mode's system calls) and its use of the store interface. The guide's examples are in test_guide.c,
  * random sequences in test_properties.c. */
 #include "helpers.h"
 
 #include "config.h"
 #include "gate.h"
+#include "local_store.h"
 #include "pidlock.h"
 #include "state.h"
 
+#include <errno.h>
 #include <sys/wait.h>
 
 #define SEC UINT64_C(1000000000)
@@ -73,7 +76,7 @@ static struct gate_result decide(const struct enact_config *c, struct state_map 
 {
     struct gate_call call = {.tool = t, .agent_id = agent_id, .owner = gettid(),
                              .mono_ns = now, .real_ns = now};
-    return gate_decide(c, m, &call);
+    return gate_decide(c, local_store(m), &call);
 }
 
 static const struct tool *tool_named(const struct enact_config *c, const char *name)
@@ -296,7 +299,7 @@ static struct gate_result decide_as(const struct enact_config *c, struct state_m
     struct gate_call call = {.tool = t, .agent_quota = config_agent_quota(c, agent),
                              .agent_id = gate_agent_id(agent), .owner = gettid(),
                              .mono_ns = now, .real_ns = now};
-    return gate_decide(c, m, &call);
+    return gate_decide(c, local_store(m), &call);
 }
 
 /* A one-minute quota (60 slots of 1 s; T0 is a slot boundary): an action
@@ -395,7 +398,7 @@ static struct gate_result decide_owner(const struct enact_config *c, struct stat
 {
     struct gate_call call = {.tool = t, .agent_id = gate_agent_id("a"), .owner = owner,
                              .mono_ns = now, .real_ns = now};
-    return gate_decide(c, m, &call);
+    return gate_decide(c, local_store(m), &call);
 }
 
 /* Opens the breaker of t at now: two failures. */
@@ -405,7 +408,7 @@ static void open_it(struct fixture *f, const struct enact_config *c, const struc
     struct breaker_event ev;
     for (int i = 0; i < 2; i++) {
         assert_allow(decide(c, &f->m, t, gate_agent_id("a"), now), false);
-        gate_report(&f->m, t, gettid(), now, OUTCOME_FAILURE, &ev);
+        gate_report(local_store(&f->m), t, gettid(), now, OUTCOME_FAILURE, &ev);
     }
     assert_true(ev.changed);
     assert_int_equal(ev.from, BREAKER_CLOSED);
@@ -439,13 +442,13 @@ static void test_breaker_leases(void **state)
                    "circuit_open", 0);
     /* A neutral outcome gives the lease back without a verdict. */
     struct breaker_event ev;
-    gate_report(&f->m, t, gettid(), T0 + 11 * SEC, OUTCOME_NEUTRAL, &ev);
+    gate_report(local_store(&f->m), t, gettid(), T0 + 11 * SEC, OUTCOME_NEUTRAL, &ev);
     assert_false(ev.changed);
     g = decide(c, &f->m, t, gate_agent_id("a"), T0 + 11 * SEC);
     assert_true(g.probe);
     assert_false(g.breaker.changed);
     /* A probe whose owner died frees its lease at once ... */
-    gate_report(&f->m, t, gettid(), T0 + 11 * SEC, OUTCOME_NEUTRAL, &ev);
+    gate_report(local_store(&f->m), t, gettid(), T0 + 11 * SEC, OUTCOME_NEUTRAL, &ev);
     int32_t gone = dead_pid();
     assert_true(decide_owner(c, &f->m, t, gone, T0 + 12 * SEC).probe);
     g = decide(c, &f->m, t, gate_agent_id("a"), T0 + 12 * SEC);
@@ -456,7 +459,7 @@ static void test_breaker_leases(void **state)
                    "circuit_open", 0);
     assert_true(decide(c, &f->m, t, gate_agent_id("a"), T0 + 42 * SEC).probe);
     /* Its success closes the breaker. */
-    gate_report(&f->m, t, gettid(), T0 + 43 * SEC, OUTCOME_SUCCESS, &ev);
+    gate_report(local_store(&f->m), t, gettid(), T0 + 43 * SEC, OUTCOME_SUCCESS, &ev);
     assert_true(ev.changed);
     assert_int_equal(ev.from, BREAKER_HALF_OPEN);
     assert_int_equal(ev.to, BREAKER_CLOSED);
@@ -466,11 +469,11 @@ static void test_breaker_leases(void **state)
 
     /* Tools without a breaker: reports are no-ops and claim nothing. */
     const struct tool *free_tool = tool_named(c, "free");
-    gate_report(&f->m, free_tool, gettid(), T0, OUTCOME_FAILURE, &ev);
+    gate_report(local_store(&f->m), free_tool, gettid(), T0, OUTCOME_FAILURE, &ev);
     assert_false(ev.changed);
     assert_null(state_find_breaker(&f->m, free_tool->breaker_id));
     /* No state: nothing to report to. */
-    gate_report(NULL, t, gettid(), T0, OUTCOME_FAILURE, &ev);
+    gate_report(local_store(NULL), t, gettid(), T0, OUTCOME_FAILURE, &ev);
     assert_false(ev.changed);
 }
 
@@ -590,6 +593,231 @@ static void test_quota_lock_holders(void **state)
     q->lock = 0;
 }
 
+/* ---- verdicts that need no store ------------------------------------------ */
+
+struct unfollowable_case {
+    const char *enact; /* the [enact] section's keys */
+    const char *reason;
+    enum gate_action action;
+    bool audit;
+    const char *verdict;
+    int err;
+};
+
+static void test_unfollowable_verdicts(void **state)
+{
+    struct fixture *f = *state;
+    static const struct unfollowable_case cases[] = {
+        /* static_binaries = audit, the default */
+        {"", "static_binary", GATE_PROCEED, true, "allow", 0},
+        {"static_binaries = allow\n", "static_binary", GATE_PROCEED, false, "allow", 0},
+        {"static_binaries = allow\n", "unreadable_program", GATE_PROCEED, false, "allow", 0},
+        {"static_binaries = audit\n", "static_binary", GATE_PROCEED, true, "allow", 0},
+        {"static_binaries = audit\n", "setuid", GATE_PROCEED, true, "allow", 0},
+        {"static_binaries = audit\n", "unreadable_program", GATE_PROCEED, true, "allow", 0},
+        {"static_binaries = deny\n", "static_binary", GATE_REFUSE, true, "deny", EPERM},
+        {"static_binaries = deny\n", "setuid", GATE_REFUSE, true, "deny", EPERM},
+        /* Whether an unreadable program is static is not known: on_error. */
+        {"static_binaries = deny\n", "unreadable_program", GATE_REFUSE, true, "deny", EPERM},
+        {"static_binaries = deny\non_error = allow\n", "unreadable_program", GATE_PROCEED, true,
+         "error", 0},
+        {"static_binaries = deny\non_error = allow\n", "static_binary", GATE_REFUSE, true,
+         "deny", EPERM},
+        {"static_binaries = deny\nmode = observe\n", "static_binary", GATE_PROCEED, true,
+         "would_deny", 0},
+        /* strict refuses whatever it cannot follow, on_error or not */
+        {"strict = true\n", "static_binary", GATE_REFUSE, true, "deny", EPERM},
+        {"strict = true\non_error = allow\n", "unreadable_program", GATE_REFUSE, true, "deny",
+         EPERM},
+        {"strict = true\nstatic_binaries = audit\n", "setuid", GATE_REFUSE, true, "deny",
+         EPERM},
+        {"strict = true\nmode = observe\n", "setuid", GATE_PROCEED, true, "would_deny", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct unfollowable_case *k = &cases[i];
+        char text[512];
+        snprintf(text, sizeof text, "[enact]\n%s%s", k->enact, RATED);
+        struct gate_result g = gate_unfollowable(cfg_from(f, text), k->reason);
+        print_message("case %zu: %s%s\n", i, k->enact, k->reason);
+        assert_int_equal(g.action, k->action);
+        assert_int_equal(g.audit, k->audit);
+        assert_string_equal(g.verdict, k->verdict);
+        assert_int_equal(g.err, k->err);
+        if (k->audit) {
+            assert_string_equal(g.reason, k->reason);
+            assert_non_null(g.detail);
+        }
+        f->nconfigs--; /* the fixture holds 16: reuse the slot */
+        config_free(f->cfgs[f->nconfigs]);
+    }
+    /* No config, nothing to follow. */
+    assert_int_equal(gate_unfollowable(NULL, "static_binary").action, GATE_PROCEED);
+}
+
+static void test_strict_syscall(void **state)
+{
+    struct fixture *f = *state;
+    char text[512];
+    snprintf(text, sizeof text, "[enact]\nstrict = true\n%s", RATED);
+    struct gate_result g = gate_strict_syscall(cfg_from(f, text));
+    assert_int_equal(g.action, GATE_REFUSE);
+    assert_int_equal(g.err, ENOSYS);
+    assert_true(g.audit);
+    assert_string_equal(g.verdict, "deny");
+    assert_string_equal(g.reason, "strict");
+    snprintf(text, sizeof text, "[enact]\nstrict = true\nmode = observe\n%s", RATED);
+    g = gate_strict_syscall(cfg_from(f, text));
+    assert_int_equal(g.action, GATE_PROCEED);
+    assert_int_equal(g.err, 0);
+    assert_string_equal(g.verdict, "would_deny");
+}
+
+static void test_without_config(void **state)
+{
+    (void)state;
+    struct gate_result g = gate_without_config();
+    assert_int_equal(g.action, GATE_REFUSE);
+    assert_int_equal(g.err, EPERM);
+    assert_false(g.audit); /* said once on stderr at start */
+}
+
+/* ---- what the caller sees ------------------------------------------------- */
+
+static void test_refusal_errno(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c =
+        cfg_from(f, "[tool.db]\nconnect = 127.0.0.1:5432\nerrno = ECONNREFUSED\n"
+                    "rate.max_calls_per_minute = 60\nrate.burst_size = 1\n");
+    const struct tool *t = tool_named(c, "db");
+    uint64_t a = gate_agent_id("a");
+    assert_int_equal(decide(c, &f->m, t, a, T0).err, 0);
+    struct gate_result g = decide(c, &f->m, t, a, T0);
+    assert_int_equal(g.action, GATE_REFUSE);
+    assert_int_equal(g.err, ECONNREFUSED);
+    /* on_error = deny refuses with the tool's errno too */
+    g = decide(c, NULL, t, a, T0);
+    assert_string_equal(g.reason, "state_error");
+    assert_int_equal(g.err, ECONNREFUSED);
+}
+
+static void test_on_limit_wait(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, RATED);
+    const struct tool *t = tool_named(c, "db");
+    uint64_t a = gate_agent_id("a");
+    struct gate_call call = {.tool = t, .agent_id = a, .owner = gettid(), .mono_ns = T0,
+                             .real_ns = T0, .may_wait_ns = 2 * SEC};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(gate_decide(c, local_store(&f->m), &call).action, GATE_PROCEED);
+    /* One token a second: within the caller's patience, waited out, no record. */
+    struct gate_result g = gate_decide(c, local_store(&f->m), &call);
+    assert_int_equal(g.action, GATE_REFUSE);
+    assert_int_equal(g.wait_ns, SEC);
+    assert_false(g.audit);
+    /* Beyond it: refused and recorded. */
+    call.may_wait_ns = SEC / 2;
+    g = gate_decide(c, local_store(&f->m), &call);
+    assert_int_equal(g.wait_ns, 0);
+    assert_refused(g, false, "deny", "rate_limited", SEC);
+    /* What Enact cannot decide is never waited for. */
+    call.may_wait_ns = 1000 * SEC;
+    g = gate_decide(c, local_store(NULL), &call);
+    assert_int_equal(g.wait_ns, 0);
+    assert_refused(g, false, "deny", "state_error", 0);
+}
+
+/* ---- the gate over another store ------------------------------------------ */
+
+/* A store that answers what it is told and remembers what it was asked: the
+ * gate must work through the interface alone. */
+struct scripted_store {
+    struct store_admission answer;
+    struct store_limits asked;
+    struct store_now asked_at;
+    int admits, reports;
+    enum store_outcome outcome;
+};
+
+static struct store_admission scripted_admit(void *impl, const struct store_limits *l,
+                                             const struct store_now *now)
+{
+    struct scripted_store *s = impl;
+    s->asked = *l;
+    s->asked_at = *now;
+    s->admits++;
+    return s->answer;
+}
+
+static void scripted_report(void *impl, const struct breaker_policy *p, uint64_t key,
+                            const struct store_now *now, enum store_outcome outcome,
+                            struct breaker_event *ev)
+{
+    struct scripted_store *s = impl;
+    (void)p, (void)key, (void)now;
+    s->reports++;
+    s->outcome = outcome;
+    *ev = (struct breaker_event){.changed = true, .from = BREAKER_HALF_OPEN,
+                                 .to = BREAKER_CLOSED};
+}
+
+static void test_gate_over_any_store(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c =
+        cfg_from(f, "[agent]\nquota.max_actions = 10\n"
+                    "[tool.db]\nconnect = 127.0.0.1:5432\nrate.max_calls_per_minute = 60\n"
+                    "quota.max_actions = 5\nbreaker.failure_threshold = 2\n");
+    const struct tool *t = tool_named(c, "db");
+    static const struct store_ops ops = {.admit = scripted_admit, .report = scripted_report};
+    struct scripted_store s = {.answer = {.answer = STORE_ADMITTED, .probe = true}};
+    struct store st = {.ops = &ops, .impl = &s};
+    uint64_t a = gate_agent_id("a");
+    struct gate_call call = {.tool = t, .agent_quota = config_agent_quota(c, "a"),
+                             .agent_id = a, .owner = 7, .mono_ns = T0, .real_ns = T0 + 1};
+    struct gate_result g = gate_decide(c, st, &call);
+    assert_int_equal(g.action, GATE_PROCEED);
+    assert_true(g.probe);
+    /* Every limit, with the keys enact status reads. */
+    assert_ptr_equal(s.asked.rate, &t->rate);
+    assert_int_equal(s.asked.bucket_key, gate_bucket_key(a, t));
+    assert_ptr_equal(s.asked.tool_quota, &t->quota.policy);
+    assert_int_equal(s.asked.tool_quota_key, gate_tool_quota_key(a, t));
+    assert_ptr_equal(s.asked.agent_quota, &c->agent_quota.policy);
+    assert_int_equal(s.asked.agent_quota_key, gate_agent_quota_key(a, &c->agent_quota));
+    assert_ptr_equal(s.asked.breaker, &t->breaker);
+    assert_int_equal(s.asked.breaker_key, t->breaker_id);
+    assert_int_equal(s.asked_at.owner, 7);
+    assert_int_equal(s.asked_at.real_ns, T0 + 1);
+
+    s.answer = (struct store_admission){.answer = STORE_REFUSED, .reason = "quota_exceeded",
+                                        .retry_after_ns = 5 * SEC};
+    assert_refused(gate_decide(c, st, &call), false, "deny", "quota_exceeded", 5 * SEC);
+    s.answer = (struct store_admission){.answer = STORE_UNAVAILABLE, .reason = "state_full"};
+    assert_refused(gate_decide(c, st, &call), false, "deny", "state_full", 0);
+
+    struct breaker_event ev;
+    gate_report(st, t, 7, T0, OUTCOME_FAILURE, &ev);
+    assert_int_equal(s.reports, 1);
+    assert_int_equal(s.outcome, STORE_FAILURE);
+    assert_true(ev.changed);
+
+    /* A tool with no limit, or simulated, never asks the store. */
+    int before = s.admits;
+    const struct enact_config *d =
+        cfg_from(f, "[tool.free]\nexec = ls\n[tool.sim]\nexec = rm\ndry_run = true\n"
+                    "rate.max_calls_per_minute = 1\n");
+    call.agent_quota = NULL;
+    call.tool = tool_named(d, "free");
+    assert_allow(gate_decide(d, st, &call), false);
+    call.tool = tool_named(d, "sim");
+    assert_int_equal(gate_decide(d, st, &call).action, GATE_SIMULATE);
+    assert_int_equal(s.admits, before);
+    gate_report(st, tool_named(d, "free"), 7, T0, OUTCOME_FAILURE, &ev);
+    assert_int_equal(s.reports, 1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -612,6 +840,12 @@ int main(void)
         T(test_idle_entries_taken_over_when_full),
         T(test_quota_and_breaker_tables_full),
         T(test_quota_lock_holders),
+        T(test_unfollowable_verdicts),
+        T(test_strict_syscall),
+        T(test_without_config),
+        T(test_refusal_errno),
+        T(test_on_limit_wait),
+        T(test_gate_over_any_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,71 @@
+/* The argument loop every subcommand with options shares (cli.h). */
+#include "cli.h"
+
+#include <string.h>
+
+static bool named(const struct cli_option *o, const char *arg)
+{
+    return strcmp(arg, o->name) == 0 || (o->alias && strcmp(arg, o->alias) == 0);
+}
+
+static int usage(const struct cli_command *cmd, const char *what, const char *arg)
+{
+    fprintf(stderr, "enact %s: %s '%s'\n\n%s", cmd->name, what, arg, cmd->help);
+    return EXIT_USAGE;
+}
+
+/* The option arg names, or NULL; one with a value counts only when a
+ * value follows. */
+static const struct cli_option *option_of(const struct cli_command *cmd, const char *arg,
+                                          bool has_value)
+{
+    for (const struct cli_option *o = cmd->options; o && o->name; o++)
+        if (named(o, arg) && (!o->value || has_value))
+            return o;
+    return NULL;
+}
+
+static bool is_word(const struct cli_command *cmd, const char *arg)
+{
+    if (!cmd->words || *cmd->word)
+        return false;
+    for (const char *const *w = cmd->words; *w; w++)
+        if (strcmp(arg, *w) == 0)
+            return true;
+    return false;
+}
+
+int cli_parse(const struct cli_command *cmd, int argc, char **argv, int *next)
+{
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (cmd->until_command && strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (cli_wants_help(a)) {
+            fputs(cmd->help, stdout);
+            return 0;
+        }
+        const struct cli_option *o = option_of(cmd, a, i + 1 < argc);
+        if (o && o->value) {
+            *o->value = argv[++i];
+            if (o->valid && !o->valid(argv[i]))
+                return usage(cmd, o->invalid, argv[i]);
+        } else if (o) {
+            *o->flag = o->to;
+        } else if (is_word(cmd, a)) {
+            *cmd->word = a;
+        } else if (!cmd->until_command) {
+            return usage(cmd, "unknown argument", a);
+        } else if (a[0] == '-') {
+            return usage(cmd, "unknown option", a);
+        } else {
+            break;
+        }
+    }
+    if (next)
+        *next = i;
+    return -1;
+}

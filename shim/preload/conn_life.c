@@ -1,0 +1,372 @@
+#include "conn_life.h"
+#include "../store/clock.h"
+#include "iov.h"
+#include "net.h"
+#include "pending.h"
+#include "simulate.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- what the breaker and the audit log hear ----------------------------- */
+
+/* How the current exchange ended, told to the breaker once (README
+ * "Connections", Breaker). A neutral end says nothing and leaves it owed. */
+static void tell(struct conn *c, enum gate_outcome outcome, const char *op)
+{
+    if (outcome == OUTCOME_NEUTRAL || !conn_take(c, CONN_OUTCOME_DUE))
+        return;
+    struct call call = conn_call(c, op);
+    shim_outcome(&call, outcome, c->owner);
+}
+
+/* The record of a simulated connection is about its connect; each later
+ * request's is about a send. */
+static const char *record_op(const struct conn *c)
+{
+    return c->requests > 1 ? "send" : "connect";
+}
+
+/* Writes a simulated connection's pending record, if one is due. */
+static void record_due(struct conn *c)
+{
+    if (!conn_take(c, CONN_RECORD_DUE))
+        return;
+    conn_set(c, CONN_RECORDED);
+    struct call call = conn_call(c, record_op(c));
+    shim_simulated(&call, c->payload, c->captured);
+}
+
+/* Keeps what a simulated connection sends, for its record: written as
+ * soon as CONN_PAYLOAD_MAX bytes are held. */
+static void capture(struct conn *c, const struct iovec *iov, size_t n)
+{
+    if (conn_flags(c) & CONN_RECORDED)
+        return;
+    c->captured += (uint32_t)iov_copy_out(iov, n, c->payload + c->captured,
+                                          CONN_PAYLOAD_MAX - c->captured);
+    conn_set(c, CONN_RECORD_DUE);
+    if (c->captured == CONN_PAYLOAD_MAX)
+        record_due(c);
+}
+
+/* ---- connected, under way, failed, simulated ----------------------------- */
+
+/* A connect interrupted by a signal goes on in the background, as one left
+ * in progress does: its end is known later (SO_ERROR, the first exchange). */
+static bool goes_on(int err)
+{
+    return err == EINPROGRESS || err == EINTR;
+}
+
+/* Followed from now on, the exchange owing the breaker its outcome. A
+ * connection the table has no room for tells its success now: nothing
+ * will later. */
+static void connected(int fd, const struct call *call, int err)
+{
+    bool breaker = call->tool->has_breaker;
+    if (!conn_open(fd, call, breaker ? CONN_OUTCOME_DUE : 0) && breaker && !goes_on(err))
+        shim_outcome(call, OUTCOME_SUCCESS, shim_thread_id());
+}
+
+/* A connect that succeeds says only that the port is open: the exchange
+ * that follows tells the breaker whether the tool works, so that a service
+ * that accepts and then resets or hangs still opens it. */
+void life_connect_ended(int fd, const struct call *call, int rc, int err)
+{
+    int saved = errno;
+    bool under_way = rc != 0 && goes_on(err);
+    if (rc != 0 && call->tool->has_breaker) {
+        if (under_way)
+            pending_add(fd, call->tool, shim_thread_id());
+        else
+            shim_outcome(call, net_outcome(rc, err), shim_thread_id());
+    }
+    if (rc == 0 || under_way)
+        connected(fd, call, err);
+    errno = saved;
+}
+
+/* Fast Open's send is the connect and its first request at once: its
+ * result is told as the connect's, and the connection is followed. */
+void life_fast_open_ended(int fd, const struct call *call, ssize_t rc, int err)
+{
+    int saved = errno;
+    if (rc >= 0 || err == EINPROGRESS)
+        connected(fd, call, err);
+    if (call->tool->has_breaker && !(rc < 0 && err == EINPROGRESS))
+        shim_outcome(call, net_outcome((int)rc, err), shim_thread_id());
+    errno = saved;
+}
+
+int life_simulate(int fd, const struct call *call)
+{
+    bool datagram = false;
+    int err = simulate_connect(fd, &datagram);
+    uint32_t flags = CONN_SIMULATED | (datagram ? CONN_DATAGRAM : 0);
+    if (err == 0 && !conn_open(fd, call, flags))
+        err = EMFILE;
+    if (err == 0)
+        return 0;
+    /* Half a simulation would let bytes through unrecorded: refuse instead. */
+    char detail[128];
+    snprintf(detail, sizeof detail, "the connection could not be simulated: %s",
+             err == EMFILE ? "too many simulated connections or descriptors" : strerror(err));
+    shim_record(call, "error", call->tool->deny_errno, 0, detail);
+    errno = call->tool->deny_errno;
+    return -1;
+}
+
+ssize_t life_simulate_send(int fd, const struct call *call, bool fast_open,
+                           const struct iovec *iov, size_t n)
+{
+    if (fast_open) {
+        if (life_simulate(fd, call) != 0)
+            return -1;
+        struct conn *c = conn_of(fd);
+        if (c)
+            capture(c, iov, n);
+    } else {
+        char bytes[CONN_PAYLOAD_MAX];
+        shim_simulated(call, bytes, iov_copy_out(iov, n, bytes, sizeof bytes));
+    }
+    return (ssize_t)iov_total(iov, n);
+}
+
+bool life_any_under_way(void)
+{
+    return pending_any();
+}
+
+void life_so_error(int fd, int so_error)
+{
+    int saved = errno;
+    int32_t owner = 0;
+    const struct tool *tool = pending_take(fd, &owner);
+    struct conn *c = conn_of(fd);
+    bool tracked = c && c->tool == tool && conn_is(c, fd);
+    /* Connected: the exchange will tell, if the connection is followed. */
+    bool tell_now = so_error ? !tracked || conn_take(c, CONN_OUTCOME_DUE) : !tracked;
+    if (tool && tell_now) {
+        struct call call = {.op = "connect", .tool = tool};
+        shim_outcome(&call, net_outcome(so_error ? -1 : 0, so_error), owner);
+    }
+    errno = saved;
+}
+
+/* ---- I/O timeouts -------------------------------------------------------- */
+
+/* With io_timeout_seconds, on a blocking socket: waits until fd is ready
+ * for events. False when the time ran out: recorded, a failure of the
+ * exchange, errno ETIMEDOUT. */
+static bool ready_in_time(struct conn *c, int fd, short events, int flags)
+{
+    double limit = c->tool->io_timeout_seconds;
+    if (limit <= 0 || (flags & MSG_DONTWAIT) || !net_blocking(fd))
+        return true;
+    uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + (uint64_t)(limit * 1e9);
+    int saved = errno;
+    for (;;) {
+        uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
+        if (now >= deadline)
+            break;
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, (int)((deadline - now + 999999) / 1000000));
+        if (n != 0 && !(n < 0 && errno == EINTR)) {
+            errno = saved;
+            return true; /* ready, or an error the call itself will report */
+        }
+    }
+    struct call call = conn_call(c, events & POLLOUT ? "send" : "recv");
+    char detail[80];
+    snprintf(detail, sizeof detail, "no %s within io_timeout_seconds = %g",
+             events & POLLOUT ? "room to send" : "data", limit);
+    shim_record(&call, "timeout", ETIMEDOUT, 0, detail);
+    tell(c, OUTCOME_FAILURE, call.op);
+    errno = ETIMEDOUT;
+    return false;
+}
+
+/* ---- request begun ------------------------------------------------------- */
+
+/* The TLS content type the next bytes sent begin with. */
+static uint8_t next_tls_type(const struct tls_stream *s, uint8_t first_byte)
+{
+    return s->left > 0 || s->have > 0 ? s->type : first_byte;
+}
+
+/* Whether this send, which follows a receive, begins a request: over TLS
+ * only application data after application data does, so that the
+ * handshake's flights are not requests. */
+static bool begins_request(struct conn *c, uint8_t first_byte)
+{
+    if (!(conn_flags(c) & CONN_TLS))
+        return true;
+    return next_tls_type(&c->tx, first_byte) == TLS_APPLICATION_DATA &&
+           c->rx.type == TLS_APPLICATION_DATA;
+}
+
+/* A new request on c, past the gate under `action = request`. False when
+ * refused (errno set). */
+static bool admit_request(struct conn *c, int fd)
+{
+    c->requests++;
+    if (c->tool->has_breaker && !(conn_flags(c) & CONN_SIMULATED))
+        conn_set(c, CONN_OUTCOME_DUE);
+    if (conn_flags(c) & CONN_SIMULATED) {
+        record_due(c);
+        c->served = 0;
+        if (c->tool->action == ACTION_REQUEST) {
+            c->captured = 0;
+            conn_clear(c, CONN_RECORDED);
+        }
+    }
+    if (c->tool->action != ACTION_REQUEST)
+        return true;
+    struct call call = conn_call(c, "send");
+    call.defer_dry_run = true;
+    struct decision d = net_decide(&call, fd);
+    if (d.action == GATE_REFUSE) {
+        /* Nothing of it was sent: the client's next send asks again. */
+        c->requests--;
+        conn_set(c, CONN_RECEIVED);
+        errno = d.err ? d.err : EPERM;
+        return false;
+    }
+    return true;
+}
+
+/* ---- send and receive ---------------------------------------------------- */
+
+/* A descriptor closed behind the shim's back and reused for something
+ * else: its entry is let go, and the call is not this connection's. */
+static enum life_step stale(int fd)
+{
+    conn_free(conn_detach(fd));
+    return LIFE_PASS;
+}
+
+static enum life_step before_send(struct conn *c, int fd, const struct life_io *io, ssize_t *rc)
+{
+    uint32_t f = conn_flags(c);
+    if ((f & CONN_SIMULATED) && !conn_is(c, fd))
+        return stale(fd);
+    uint8_t head[3] = {0};
+    size_t nhead = iov_copy_out(io->iov, io->n, head, sizeof head);
+    if (!(f & CONN_SENT)) {
+        conn_set(c, CONN_SENT | (tls_starts_handshake(head, nhead) ? CONN_TLS : 0));
+    } else if (nhead > 0 && (f & CONN_RECEIVED) && begins_request(c, head[0])) {
+        conn_clear(c, CONN_RECEIVED);
+        if (!conn_is(c, fd))
+            return stale(fd);
+        if (!admit_request(c, fd)) {
+            *rc = -1;
+            return LIFE_DONE;
+        }
+    }
+    if (nhead > 0)
+        conn_clear(c, CONN_RECEIVED);
+    if (f & CONN_SIMULATED) {
+        capture(c, io->iov, io->n);
+        if (conn_flags(c) & CONN_TLS)
+            iov_feed(&c->tx, io->iov, io->n, iov_total(io->iov, io->n));
+        *rc = (ssize_t)iov_total(io->iov, io->n);
+        return LIFE_DONE;
+    }
+    if (!ready_in_time(c, fd, POLLOUT, io->flags)) {
+        *rc = -1;
+        return LIFE_DONE;
+    }
+    return LIFE_PASS;
+}
+
+/* Serves a simulated connection's reads: the response, then EOF. */
+static ssize_t serve(struct conn *c, const struct life_io *io)
+{
+    const struct tool *t = c->tool;
+    size_t left = t->dry_run_response_len > c->served ? t->dry_run_response_len - c->served : 0;
+    size_t k = left ? iov_copy_in(io->iov, io->n, t->dry_run_response + c->served, left) : 0;
+    if (!(io->flags & MSG_PEEK))
+        c->served += (uint32_t)k;
+    if (k > 0)
+        conn_set(c, CONN_RECEIVED);
+    return (ssize_t)k;
+}
+
+static enum life_step before_recv(struct conn *c, int fd, const struct life_io *io, ssize_t *rc)
+{
+    uint32_t f = conn_flags(c);
+    if (!(f & CONN_SIMULATED)) {
+        if (ready_in_time(c, fd, POLLIN, io->flags))
+            return LIFE_PASS;
+        *rc = -1;
+        return LIFE_DONE;
+    }
+    if (!conn_is(c, fd))
+        return stale(fd);
+    record_due(c); /* the program waits for an answer: its request is whole */
+    bool nothing_left = c->served >= c->tool->dry_run_response_len;
+    if ((f & CONN_DATAGRAM) && nothing_left)
+        return LIFE_PASS; /* nothing more comes, as from a silent peer */
+    *rc = serve(c, io);
+    return LIFE_DONE;
+}
+
+enum life_step life_before(struct conn *c, int fd, const struct life_io *io, ssize_t *rc)
+{
+    return io->sending ? before_send(c, fd, io, rc) : before_recv(c, fd, io, rc);
+}
+
+void life_after(struct conn *c, const struct life_io *io, ssize_t rc, int err)
+{
+    bool tls = conn_flags(c) & CONN_TLS;
+    if (io->sending) {
+        if (rc > 0 && tls)
+            iov_feed(&c->tx, io->iov, io->n, (size_t)rc);
+        if (rc < 0)
+            tell(c, net_outcome(-1, err), "send");
+    } else if (rc > 0) {
+        conn_set(c, CONN_RECEIVED);
+        if (tls && !(io->flags & MSG_PEEK))
+            iov_feed(&c->rx, io->iov, io->n, (size_t)rc);
+        tell(c, OUTCOME_SUCCESS, "recv");
+    } else if (rc < 0) {
+        tell(c, net_outcome(-1, err), "recv");
+    }
+}
+
+/* ---- closed -------------------------------------------------------------- */
+
+void life_closed(struct conn *c)
+{
+    if (!c)
+        return;
+    const struct enact_config *cfg;
+    if (shim_enter(&cfg)) {
+        if ((conn_flags(c) & (CONN_SIMULATED | CONN_RECORDED | CONN_RECORD_DUE)) ==
+            CONN_SIMULATED)
+            conn_set(c, CONN_RECORD_DUE); /* nothing was sent: the connection is the record */
+        record_due(c);
+        shim_leave();
+    }
+    conn_free(c);
+}
+
+/* Records of simulated requests still open when the program exits. */
+__attribute__((destructor)) static void record_open_requests(void)
+{
+    if (!conn_any_in(0, CONN_FD_MAX - 1))
+        return; /* no connection at all: the usual exit costs one load */
+    for (int fd = 0; fd < CONN_FD_MAX; fd++) {
+        struct conn *c = conn_of(fd);
+        if (c && (conn_flags(c) & CONN_RECORD_DUE)) {
+            const struct enact_config *cfg;
+            if (shim_enter(&cfg)) {
+                record_due(c);
+                shim_leave();
+            }
+        }
+    }
+}
