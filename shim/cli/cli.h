@@ -16,6 +16,7 @@ int cmd_doctor(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_dry_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 
 /* Exit statuses of the CLI's own failures (run passes on CMD's). */
 #define EXIT_CONFIG 1

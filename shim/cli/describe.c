@@ -1,6 +1,8 @@
 /* Tools and their policies in words, for `enact check` and `enact match`. */
 #include "cli.h"
 
+#include "../policy/config_keys.h"
+
 #include <stdio.h>
 
 static void quota_line(FILE *out, const char *label, const struct quota_spec *q)
@@ -12,26 +14,27 @@ static void quota_line(FILE *out, const char *label, const struct quota_spec *q)
 
 void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct tool *t)
 {
-    fprintf(out, "  tool %s (line %u): %zu connect rule%s, %zu exec rule%s\n", t->name, t->line,
+    fprintf(out, "  tool %s (line %u): %zu connect rule%s, %zu exec rule%s\n", t->name, t->src.line,
             t->nconnect, t->nconnect == 1 ? "" : "s", t->nexec, t->nexec == 1 ? "" : "s");
     if (config_simulates(cfg, t) && t->nexec > 0)
         fprintf(out, "    dry-run  simulated: nothing runs, the audit log says what would\n");
     if (config_simulates(cfg, t) && t->nconnect > 0)
         fprintf(out, "    dry-run  simulated: connections never reach the tool; reads get %zu "
-                     "byte%s of dry_run.response per request, then EOF\n",
-                t->dry_run_response_len, t->dry_run_response_len == 1 ? "" : "s");
+                     "byte%s of %s per request, then EOF\n",
+                t->dry_run_response_len, t->dry_run_response_len == 1 ? "" : "s",
+                config_key_name(TK_DRY_RUN_RESPONSE));
     if (t->nconnect > 0)
         fprintf(out, "    counts   one call per %s\n",
                 t->action == ACTION_REQUEST ? "request (a send after a receive)" : "connection");
     if (t->rate_limited)
-        fprintf(out, "    rate     %g calls/min, burst %llu, per agent\n", t->max_calls_per_minute,
-                (unsigned long long)t->burst_size);
+        fprintf(out, "    rate     %g calls/min, burst %llu, per agent\n",
+                t->written.max_calls_per_minute, (unsigned long long)t->written.burst_size);
     quota_line(out, "quota", &t->quota);
     if (t->has_breaker)
         fprintf(out, "    breaker  opens after %llu failures, half-open after %g s, closes after "
                      "%llu successes\n",
-                (unsigned long long)t->failure_threshold, t->breaker_timeout_seconds,
-                (unsigned long long)t->success_threshold);
+                (unsigned long long)t->written.failure_threshold,
+                t->written.breaker_timeout_seconds, (unsigned long long)t->written.success_threshold);
     if (!t->rate_limited && !t->quota.enabled && !t->has_breaker && !config_simulates(cfg, t))
         fprintf(out, "    no limit of its own\n");
     if (t->timeout_seconds > 0 && t->nconnect > 0)

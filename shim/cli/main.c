@@ -74,7 +74,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {{"run", cmd_run}, {"check", cmd_check}, {"match", cmd_match},
-                    {"status", cmd_status}, {"reset", cmd_reset},  {"doctor", cmd_doctor}, {"log", cmd_log}, {"dry-run", cmd_dry_run}, {"report", cmd_report}};
+                    {"status", cmd_status}, {"reset", cmd_reset},  {"doctor", cmd_doctor}, {"log", cmd_log}, {"dry-run", cmd_dry_run}, {"report", cmd_report}, {"keys", cmd_keys}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

@@ -184,7 +184,7 @@ static void print_table(const struct snapshot *s)
             if (t->rate_limited)
                 snprintf(tokens, sizeof tokens, "%llu/%llu",
                          (unsigned long long)tokens_left(s->st, id, t, s->mono),
-                         (unsigned long long)t->burst_size);
+                         (unsigned long long)t->written.burst_size);
             if (q.present)
                 snprintf(used, sizeof used, "%u/%u", q.used, q.limit);
             printf("%-20s %-20s %-10s %-14s %s\n", agent, t->name, tokens, used,
@@ -258,7 +258,7 @@ static void print_json(const struct snapshot *s)
             if (t->rate_limited)
                 printf(",\"tokens\":%llu,\"burst\":%llu",
                        (unsigned long long)tokens_left(s->st, id, t, s->mono),
-                       (unsigned long long)t->burst_size);
+                       (unsigned long long)t->written.burst_size);
             if (tq.present) {
                 printf(",\"quota\":");
                 json_quota(&tq);

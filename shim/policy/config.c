@@ -1,23 +1,20 @@
-/* Reading a config file: inih plumbing with line numbers, sections,
- * defaults and the checks that need the whole file. What each key means is
- * in config_keys.c. */
+/* Reading a config file: inih plumbing with line numbers, sections, and
+ * what needs the whole file. What each key means is in the key table
+ * (config_keys.c). */
 #include "config_internal.h"
 
 #include "../pure/hash.h"
+#include "../store/file_read.h"
 #include "../store/state.h"
-#include "../store/sys.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ini.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* inih's line buffer (INI_MAX_LINE) holds this many characters plus "\n\0";
@@ -27,67 +24,6 @@
 
 /* inih keeps at most 49 characters of a section name, "tool." included. */
 #define MAX_TOOL_NAME 44
-
-static void diag_vadd(struct loader *ld, unsigned line, bool warning, const char *fmt,
-                      va_list ap)
-{
-    if (!warning)
-        ld->errors++;
-    if (!ld->diag)
-        return;
-    char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    const char *kind = warning ? "warning: " : "";
-    char *text = NULL;
-    int n = line ? asprintf(&text, "%s:%u: %s%s", ld->display_path, line, kind, msg)
-                 : asprintf(&text, "%s: %s%s", ld->display_path, kind, msg);
-    struct config_diag *d = ld->diag;
-    char **lines = n < 0 ? NULL : realloc(d->lines, (d->n + 1) * sizeof *lines);
-    if (lines)
-        d->lines = lines;
-    unsigned *at = lines ? realloc(d->at, (d->n + 1) * sizeof *at) : NULL;
-    if (at)
-        d->at = at;
-    if (!lines || !at) {
-        free(n < 0 ? NULL : text);
-        return;
-    }
-    /* Keep the list in line order (inih's syntax error arrives last). */
-    size_t i = d->n++;
-    for (; i > 0 && d->at[i - 1] > line; i--) {
-        d->lines[i] = d->lines[i - 1];
-        d->at[i] = d->at[i - 1];
-    }
-    d->lines[i] = text;
-    d->at[i] = line;
-    d->warnings += warning;
-}
-
-void config_error(struct loader *ld, unsigned line, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    diag_vadd(ld, line, false, fmt, ap);
-    va_end(ap);
-}
-
-void config_warning(struct loader *ld, unsigned line, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    diag_vadd(ld, line, true, fmt, ap);
-    va_end(ap);
-}
-
-char *config_resolve_path(const struct loader *ld, const char *v)
-{
-    char *out = NULL;
-    if (v[0] == '/')
-        return strdup(v);
-    if (asprintf(&out, "%s/%s", ld->dir, v) < 0)
-        return NULL;
-    return out;
-}
 
 /* ---- sections ------------------------------------------------------------- */
 
@@ -115,7 +51,7 @@ static struct tool *find_or_add_tool(struct loader *ld, const char *name)
     memset(t, 0, sizeof *t);
     if (!(t->name = strdup(name)))
         return NULL;
-    t->line = ld->section_line;
+    t->src.line = ld->section_line;
     cfg->ntools++;
     return t;
 }
@@ -134,7 +70,7 @@ static struct agent_override *find_or_add_agent(struct loader *ld, const char *n
     memset(a, 0, sizeof *a);
     if (!(a->name = strdup(name)))
         return NULL;
-    a->line = ld->section_line;
+    a->src.line = ld->section_line;
     cfg->nagents++;
     return a;
 }
@@ -171,33 +107,40 @@ static void on_section_header(struct loader *ld, const char *name)
     }
 }
 
-/* A key of [agent.NAME], named with the whole NAME (inih cuts sections). */
-static void agent_key(struct loader *ld, const char *name, const char *value)
+/* A key of the section being read; [tool.NAME] and [agent.NAME] are named
+ * with the whole NAME (inih cuts sections). */
+static void section_key(struct loader *ld, const char *section, const char *name,
+                        const char *value)
 {
-    char section[64];
-    snprintf(section, sizeof section, "agent.%s", ld->agent->name);
-    config_agent_key(ld, &ld->agent->quota, ld->agent->key_line, section, name, value);
+    struct enact_config *cfg = ld->cfg;
+    char label[64];
+    if (ld->tool) {
+        snprintf(label, sizeof label, "tool.%s", ld->tool->name);
+        config_key_apply(ld, SECTION_TOOL, label, ld->tool, &ld->tool->src, name, value);
+    } else if (ld->agent) {
+        snprintf(label, sizeof label, "agent.%s", ld->agent->name);
+        config_key_apply(ld, SECTION_AGENT, label, &ld->agent->quota, &ld->agent->src, name,
+                         value);
+    } else if (strcmp(section, "agent") == 0) {
+        config_key_apply(ld, SECTION_AGENT, section, &cfg->agent_quota, &cfg->agent_src, name,
+                         value);
+    } else if (strcmp(section, "impact") == 0) {
+        config_key_apply(ld, SECTION_IMPACT, section, &cfg->impact, NULL, name, value);
+    } else {
+        config_key_apply(ld, SECTION_ENACT, "enact", cfg, &cfg->enact_src, name, value);
+    }
 }
 
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
     struct loader *ld = user;
-    struct enact_config *cfg = ld->cfg;
     if (ld->section_bad)
         ; /* its header was reported */
     else if (!*section)
         config_error(ld, ld->line,
                      "'%s' is outside any section; put it under [enact] or [tool.NAME]", name);
-    else if (ld->tool)
-        config_tool_key(ld, ld->tool, name, value);
-    else if (ld->agent)
-        agent_key(ld, name, value);
-    else if (strcmp(section, "agent") == 0)
-        config_agent_key(ld, &cfg->agent_quota, cfg->agent_key_line, section, name, value);
-    else if (strcmp(section, "impact") == 0)
-        config_impact_key(ld, name, value);
     else
-        config_enact_key(ld, name, value);
+        section_key(ld, section, name, value);
     return 1; /* keep going: report every problem in one pass */
 }
 
@@ -280,59 +223,23 @@ static bool prescan(struct loader *ld, const char *text, size_t len)
  * fresh mapping and its page faults. */
 static char *slurp(struct loader *ld, const char *path, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        config_error(ld, 0, "cannot open: %s", strerror(errno));
-        if (fd >= 0)
-            sys_close(fd);
-        return NULL;
-    }
-    if (st.st_size > (off_t)MAX_FILE_BYTES) {
-        sys_close(fd);
+    struct file_read_error e;
+    char *text = file_read(path, MAX_FILE_BYTES, len, &e);
+    if (text)
+        return text;
+    switch (e.fail) {
+    case FILE_READ_OPEN: config_error(ld, 0, "cannot open: %s", strerror(e.errnum)); break;
+    case FILE_READ_TOO_LARGE:
         config_error(ld, 0, "larger than %u bytes: is this the right file?", MAX_FILE_BYTES);
-        return NULL;
+        break;
+    case FILE_READ_NOT_REGULAR:
+        config_error(ld, 0, "cannot read: %s",
+                     e.errnum ? strerror(e.errnum) : "not a regular file");
+        break;
+    case FILE_READ_NO_MEMORY:
+    case FILE_READ_READ: config_error(ld, 0, "cannot read: %s", strerror(e.errnum)); break;
     }
-    /* One byte beyond the size it claims: a file that grows while being read
-     * (or a /proc-like file of size 0) is read to its end all the same. */
-    size_t cap = (size_t)st.st_size + 1, n = 0;
-    char *buf = malloc(cap + 1);
-    int err = buf ? 0 : ENOMEM;
-    while (!err) {
-        if (n == cap) {
-            if (cap > MAX_FILE_BYTES)
-                break;
-            size_t grown_cap = cap * 2 > MAX_FILE_BYTES + 1 ? MAX_FILE_BYTES + 1 : cap * 2;
-            char *grown = realloc(buf, grown_cap + 1);
-            if (!grown) {
-                err = ENOMEM;
-                break;
-            }
-            buf = grown;
-            cap = grown_cap;
-        }
-        ssize_t got = sys_read(fd, buf + n, cap - n);
-        if (got == 0)
-            break;
-        if (got < 0 && errno != EINTR)
-            err = errno;
-        else if (got > 0)
-            n += (size_t)got;
-    }
-    sys_close(fd);
-    if (err) {
-        config_error(ld, 0, "cannot read: %s", strerror(err));
-        free(buf);
-        return NULL;
-    }
-    if (n > MAX_FILE_BYTES) {
-        config_error(ld, 0, "larger than %u bytes: is this the right file?", MAX_FILE_BYTES);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
+    return NULL;
 }
 
 /* ---- after parsing: defaults and cross-key checks ------------------------ */
@@ -363,14 +270,16 @@ static bool finalize(struct loader *ld)
     struct enact_config *cfg = ld->cfg;
     for (size_t i = 0; i < cfg->ntools; i++)
         config_finish_tool(ld, &cfg->tools[i]);
-    config_finish_quota(ld, &cfg->agent_quota, cfg->agent_key_line, "[agent]");
+    config_finish_quota(ld, &cfg->agent_quota, &cfg->agent_src, AK_QUOTA_MAX, AK_QUOTA_WINDOW,
+                        "[agent]");
     for (size_t i = 0; i < cfg->nagents; i++) {
         struct agent_override *a = &cfg->agents[i];
         char where[80];
         snprintf(where, sizeof where, "[agent.%s]", a->name);
-        if (!a->key_line[0] && !a->key_line[1])
-            config_error(ld, a->line, "%s sets nothing; give it quota.max_actions", where);
-        config_finish_quota(ld, &a->quota, a->key_line, where);
+        if (!a->src.key_line[AK_QUOTA_MAX] && !a->src.key_line[AK_QUOTA_WINDOW])
+            config_error(ld, a->src.line, "%s sets nothing; give it %s", where,
+                         config_key_name(AK_QUOTA_MAX));
+        config_finish_quota(ld, &a->quota, &a->src, AK_QUOTA_MAX, AK_QUOTA_WINDOW, where);
     }
     if (cfg->ntools == 0 && ld->errors == 0)
         config_error(ld, 0, "no [tool.NAME] section: nothing would be governed");
@@ -399,7 +308,9 @@ struct enact_config *config_load(const char *path, struct config_diag *diag)
         return NULL;
     }
     ld.cfg = cfg;
-    cfg->static_binaries = STATIC_AUDIT;
+    for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+        if (CONFIG_KEYS[k].section == SECTION_ENACT)
+            config_key_default((enum config_key)k, cfg);
     cfg->path = realpath(path, NULL);
     if (!cfg->path) {
         config_error(&ld, 0, "cannot open: %s", strerror(errno));
@@ -477,13 +388,3 @@ void config_free(struct enact_config *cfg)
     free(cfg->audit_path);
     free(cfg);
 }
-
-void config_diag_free(struct config_diag *diag)
-{
-    for (size_t i = 0; i < diag->n; i++)
-        free(diag->lines[i]);
-    free(diag->lines);
-    free(diag->at);
-    *diag = (struct config_diag){0};
-}
-

@@ -5,9 +5,12 @@
  * build accepts but does not enforce yet). After loading, the structure is
  * only read, so it is safe to use from any thread and from vfork children.
  *
- * Files: config.c (reading, inih, defaults, cross-checks), config_keys.c
- * (what each key means and accepts), config_match.c (which tool a call
- * maps to). */
+ * Files, each calling only those before it: config_diag.c (diagnostics,
+ * paths), config_values.c (the value parsers), config_keys.c (the table of
+ * every key: section, parser, where its value goes, bounds, default, help),
+ * config_finish.c (defaults and cross-key checks after the file),
+ * config.c (reading the file, inih, sections); config_match.c (which tool
+ * a call maps to) stands apart. */
 #ifndef ENACT_CONFIG_H
 #define ENACT_CONFIG_H
 
@@ -30,9 +33,23 @@ enum static_binaries_policy { STATIC_ALLOW, STATIC_AUDIT, STATIC_DENY };
 enum tool_action { ACTION_CONNECTION, ACTION_REQUEST };
 enum on_limit_policy { ON_LIMIT_FAIL, ON_LIMIT_WAIT };
 
-/* Keys of a [tool.NAME] section with one value; their index names the
- * line they were set on in struct tool's key_line[]. */
-enum tool_key {
+/* Every key of the INI, by section, in the order of the key table
+ * (config_keys.c); section sources' key_line[] and refused are by it. */
+enum config_key {
+    /* [enact] */
+    EK_AGENT,
+    EK_STATE,
+    EK_AUDIT_LOG,
+    EK_MODE,
+    EK_DRY_RUN,
+    EK_ON_ERROR,
+    EK_LOG_ALLOWED,
+    EK_STATIC_BINARIES,
+    EK_STRICT,
+    EK_MAX_AGENTS,
+    /* [tool.NAME] */
+    TK_CONNECT,
+    TK_EXEC,
     TK_RATE_PER_MINUTE,
     TK_RATE_BURST,
     TK_QUOTA_MAX,
@@ -55,55 +72,57 @@ enum tool_key {
     TK_ERRNO,
     TK_DRY_RUN_RESPONSE,
     TK_DRY_RUN_EXIT_CODE,
-    TOOL_KEY_COUNT
+    /* [agent] and [agent.NAME] */
+    AK_QUOTA_MAX,
+    AK_QUOTA_WINDOW,
+    /* [impact] */
+    IK_EXEC_HIGH,
+    IK_EXEC_MEDIUM,
+    IK_EXEC_LOW,
+    IK_VERB_HIGH,
+    IK_VERB_MEDIUM,
+    IK_VERB_LOW,
+    CONFIG_KEY_COUNT
 };
 
-enum enact_key {
-    EK_AGENT,
-    EK_STATE,
-    EK_AUDIT_LOG,
-    EK_MODE,
-    EK_DRY_RUN,
-    EK_ON_ERROR,
-    EK_LOG_ALLOWED,
-    EK_STATIC_BINARIES,
-    EK_STRICT,
-    EK_MAX_AGENTS,
-    ENACT_KEY_COUNT
+/* Where one section's keys were written: the loader's bookkeeping, for its
+ * cross-key checks and for enact check; the hooks never read it. */
+struct section_source {
+    unsigned line;                       /* its [header]; 0 for [enact] */
+    unsigned rule_lines;                 /* repeatable keys written, valid or not */
+    unsigned key_line[CONFIG_KEY_COUNT]; /* of each one-value key; 0: not set */
+    uint64_t refused;                    /* bit per key whose value was refused */
 };
 
 /* A quota as written (quota.max_actions, quota.window_hours) and compiled. */
 struct quota_spec {
     bool enabled;
-    bool refused; /* a value was refused: no further checks pile on it */
     uint64_t max_actions;
     double window_hours; /* default 24 */
     struct quota_policy policy;
 };
 
+/* A tool's values that only the policies are compiled from, as written;
+ * the loader fills in the defaults of those not written. */
+struct tool_settings {
+    double max_calls_per_minute;
+    uint64_t burst_size; /* default: max_calls_per_minute rounded up */
+    uint64_t failure_threshold, success_threshold;
+    double breaker_timeout_seconds;
+};
+
+/* What the hooks and the gate read of a tool, then how it was written. */
 struct tool {
     char *name;
-    unsigned line;       /* its [tool.NAME] header */
-    unsigned rule_lines; /* connect/exec lines written, valid or not */
-    unsigned key_line[TOOL_KEY_COUNT]; /* 0: not set */
-    uint32_t refused_keys;             /* bit per enum tool_key whose value was refused */
     struct connect_rule *connect;
     size_t nconnect;
     struct exec_rule *exec;
     size_t nexec;
 
-    /* rate.*: a token bucket per (agent, tool) */
-    bool rate_limited;
-    double max_calls_per_minute;
-    uint64_t burst_size;
+    bool rate_limited; /* rate.*: a token bucket per (agent, tool) */
     struct rate_policy rate;
-
     struct quota_spec quota; /* quota.*: per (agent, tool) */
-
-    /* breaker.*: one per tool, shared by all agents */
-    bool has_breaker;
-    uint64_t failure_threshold, success_threshold;
-    double breaker_timeout_seconds;
+    bool has_breaker;        /* breaker.*: one per tool, shared by all agents */
     struct breaker_policy breaker;
 
     double timeout_seconds, io_timeout_seconds, max_wait;
@@ -121,14 +140,16 @@ struct tool {
      * editing a tool's limits gives that mechanism fresh state and leaves
      * every other one alone. */
     uint64_t rate_id, quota_id, breaker_id;
+
+    struct tool_settings written;
+    struct section_source src;
 };
 
 /* [agent.NAME]: the guide's set_quota. */
 struct agent_override {
     char *name;
-    unsigned line;
-    unsigned key_line[2];
     struct quota_spec quota;
+    struct section_source src;
 };
 
 struct enact_config {
@@ -136,7 +157,6 @@ struct enact_config {
     char *agent;      /* [enact] agent, or NULL */
     char *state_path; /* absolute */
     char *audit_path; /* absolute */
-    unsigned key_line[ENACT_KEY_COUNT];
     enum enact_mode mode;
     bool dry_run;
     enum on_error_policy on_error;
@@ -149,10 +169,10 @@ struct enact_config {
     bool has_name_rules; /* some connect rule names a DNS name */
     struct connect_index connect_index; /* over tools[].connect */
     struct quota_spec agent_quota; /* [agent]: every agent's, unless overridden */
-    unsigned agent_key_line[2];
     struct agent_override *agents;
     size_t nagents;
     struct impact_table impact; /* [impact] */
+    struct section_source enact_src, agent_src; /* [enact], [agent] */
 };
 
 /* Diagnostics, each a line "FILE:LINE: message" (or "FILE: message"), in

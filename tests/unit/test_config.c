@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "config_keys.h"
 #include "state.h"
 #include "hash.h"
 
@@ -150,7 +151,7 @@ static void test_full_valid_file(void **state)
 
     const struct tool *db = &c->tools[0];
     assert_string_equal(db->name, "database");
-    assert_int_equal(db->line, 10);
+    assert_int_equal(db->src.line, 10);
     assert_int_equal(db->nconnect, 4); /* localhost counts twice */
     assert_int_equal(db->nexec, 0);
     assert_int_equal(db->connect[0].port_lo, 5432);
@@ -159,31 +160,31 @@ static void test_full_valid_file(void **state)
     assert_int_equal(db->connect[3].kind, TARGET_UNIX);
     assert_string_equal(db->connect[3].unix_glob, "/run/postgresql/.s.PGSQL.5432");
     assert_true(db->rate_limited);
-    assert_true(db->max_calls_per_minute == 60.0);
-    assert_int_equal(db->burst_size, 10);
+    assert_true(db->written.max_calls_per_minute == 60.0);
+    assert_int_equal(db->written.burst_size, 10);
     assert_int_equal(db->rate.interval_ns, UINT64_C(1000000000));
     assert_int_equal(db->rate.tolerance_ns, UINT64_C(9000000000));
-    assert_int_equal(db->key_line[TK_RATE_PER_MINUTE], 14);
-    assert_int_equal(db->key_line[TK_RATE_BURST], 15);
+    assert_int_equal(db->src.key_line[TK_RATE_PER_MINUTE], 14);
+    assert_int_equal(db->src.key_line[TK_RATE_BURST], 15);
 
     const struct tool *sh = &c->tools[1];
     assert_string_equal(sh->name, "shell");
-    assert_int_equal(sh->line, 18);
+    assert_int_equal(sh->src.line, 18);
     assert_int_equal(sh->nconnect, 0);
     assert_int_equal(sh->nexec, 2);
     assert_string_equal(sh->exec[0].words[0], "rm");
     assert_int_equal(sh->exec[1].nargs, 2);
     assert_string_equal(sh->exec[1].words[2], "*");
     assert_true(sh->rate_limited);
-    assert_true(sh->max_calls_per_minute == 2.5);
-    assert_int_equal(sh->burst_size, 3); /* default: ceil(rate) */
+    assert_true(sh->written.max_calls_per_minute == 2.5);
+    assert_int_equal(sh->written.burst_size, 3); /* default: ceil(rate) */
     assert_int_equal(sh->rate.interval_ns, UINT64_C(24000000000));
     assert_int_equal(sh->rate.tolerance_ns, UINT64_C(48000000000));
-    assert_int_equal(sh->key_line[TK_RATE_BURST], 0);
+    assert_int_equal(sh->src.key_line[TK_RATE_BURST], 0);
 
     const struct tool *web = &c->tools[2];
     assert_string_equal(web->name, "web");
-    assert_int_equal(web->line, 23);
+    assert_int_equal(web->src.line, 23);
     assert_false(web->rate_limited);
     assert_int_equal(web->rate.interval_ns, 0);
     assert_int_equal(web->nconnect, 1);
@@ -219,7 +220,7 @@ static void test_default_burst_is_ceil_rate(void **state)
         snprintf(text, sizeof text, "[tool.a]\nconnect = *\nrate.max_calls_per_minute = %s\n",
                  cases[i].rate);
         const struct enact_config *c = load_ok(f, text);
-        assert_int_equal(c->tools[0].burst_size, cases[i].burst);
+        assert_int_equal(c->tools[0].written.burst_size, cases[i].burst);
         assert_int_equal(c->tools[0].rate.tolerance_ns,
                          (cases[i].burst - 1) * c->tools[0].rate.interval_ns);
     }
@@ -327,7 +328,7 @@ static void test_crlf_file(void **state)
            "rate.max_calls_per_minute = 6\r\n");
     assert_string_equal(c->agent, "win");
     assert_int_equal(c->tools[0].connect[0].port_lo, 80);
-    assert_int_equal(c->tools[0].burst_size, 6);
+    assert_int_equal(c->tools[0].written.burst_size, 6);
 }
 
 /* Indenting keys under a section header is common INI style; each indented
@@ -385,12 +386,12 @@ static void test_design_keys_load_unknown_key_fails(void **state)
     /* io_timeout_seconds is enforced for connections: it loads without a word. */
     c = load_ok(f, "[tool.a]\nconnect = *\nio_timeout_seconds = 30\n");
     assert_true(c->tools[0].io_timeout_seconds == 30.0);
-    assert_int_equal(c->tools[0].key_line[TK_IO_TIMEOUT], 3);
+    assert_int_equal(c->tools[0].src.key_line[TK_IO_TIMEOUT], 3);
 
     /* timeout_seconds is enforced for connections: it loads without a word. */
     c = load_ok(f, "[tool.a]\nconnect = *\ntimeout_seconds = 30\n");
     assert_true(c->tools[0].timeout_seconds == 30.0);
-    assert_int_equal(c->tools[0].key_line[TK_TIMEOUT], 3);
+    assert_int_equal(c->tools[0].src.key_line[TK_TIMEOUT], 3);
 
     /* The keys that used to be refused are accepted now. */
     load_ok(f, "[tool.a]\nconnect = *\nquota.max_actions = 1000\n");
@@ -926,21 +927,21 @@ static void test_design_example_loads(void **state)
     assert_false(c->log_allowed);
     assert_int_equal(c->static_binaries, STATIC_AUDIT);
     assert_false(c->strict);
-    const unsigned enact_lines[ENACT_KEY_COUNT] = {
+    const unsigned enact_lines[CONFIG_KEY_COUNT] = {
         [EK_AGENT] = 2, [EK_STATE] = 3, [EK_AUDIT_LOG] = 4, [EK_MODE] = 5, [EK_DRY_RUN] = 6,
         [EK_ON_ERROR] = 7, [EK_LOG_ALLOWED] = 8, [EK_STATIC_BINARIES] = 9, [EK_STRICT] = 10};
-    for (int k = 0; k < ENACT_KEY_COUNT; k++)
-        assert_int_equal(c->key_line[k], enact_lines[k]);
+    for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+        assert_int_equal(c->enact_src.key_line[k], enact_lines[k]);
 
     /* [tool.database]: every tool key, each on its line. */
     assert_int_equal(c->ntools, 2);
     const struct tool *db = &c->tools[0];
     assert_string_equal(db->name, "database");
-    assert_int_equal(db->line, 12);
-    assert_int_equal(db->rule_lines, 2);
+    assert_int_equal(db->src.line, 12);
+    assert_int_equal(db->src.rule_lines, 2);
     assert_int_equal(db->nconnect, 2);
     assert_int_equal(db->nexec, 0);
-    const unsigned tool_lines[TOOL_KEY_COUNT] = {
+    const unsigned tool_lines[CONFIG_KEY_COUNT] = {
         [TK_RATE_PER_MINUTE] = 15, [TK_RATE_BURST] = 16,      [TK_QUOTA_MAX] = 17,
         [TK_QUOTA_WINDOW] = 18,    [TK_BREAKER_FAILURES] = 19, [TK_BREAKER_SUCCESSES] = 20,
         [TK_BREAKER_TIMEOUT] = 21, [TK_TIMEOUT] = 22,          [TK_IO_TIMEOUT] = 0,
@@ -948,12 +949,12 @@ static void test_design_example_loads(void **state)
         [TK_RETRY_BASE] = 26,      [TK_RETRY_JITTER] = 27,     [TK_RETRY_ON_EXIT] = 0,
         [TK_DRY_RUN] = 28,         [TK_ACTION] = 29,           [TK_ON_LIMIT] = 30,
         [TK_MAX_WAIT] = 0,         [TK_ERRNO] = 31,            [TK_DRY_RUN_RESPONSE] = 32};
-    for (int k = 0; k < TOOL_KEY_COUNT; k++)
-        if (db->key_line[k] != tool_lines[k])
-            fail_msg("key %d: line %u, expected %u", k, db->key_line[k], tool_lines[k]);
+    for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+        if (db->src.key_line[k] != tool_lines[k])
+            fail_msg("key %d: line %u, expected %u", k, db->src.key_line[k], tool_lines[k]);
     assert_true(db->rate_limited);
-    assert_true(db->max_calls_per_minute == 60.0);
-    assert_int_equal(db->burst_size, 10);
+    assert_true(db->written.max_calls_per_minute == 60.0);
+    assert_int_equal(db->written.burst_size, 10);
     assert_int_equal(db->rate.interval_ns, UINT64_C(1000000000));
     assert_int_equal(db->rate.tolerance_ns, UINT64_C(9000000000));
     assert_true(db->quota.enabled);
@@ -962,9 +963,9 @@ static void test_design_example_loads(void **state)
     assert_int_equal(db->quota.policy.max_actions, 1000);
     assert_int_equal(db->quota.policy.slot_ns, UINT64_C(1440000000000)); /* 24 h / 60 */
     assert_true(db->has_breaker);
-    assert_int_equal(db->failure_threshold, 5);
-    assert_int_equal(db->success_threshold, 2);
-    assert_true(db->breaker_timeout_seconds == 60.0);
+    assert_int_equal(db->written.failure_threshold, 5);
+    assert_int_equal(db->written.success_threshold, 2);
+    assert_true(db->written.breaker_timeout_seconds == 60.0);
     assert_int_equal(db->breaker.failure_threshold, 5);
     assert_int_equal(db->breaker.success_threshold, 2);
     assert_int_equal(db->breaker.open_ns, UINT64_C(60000000000));
@@ -989,12 +990,12 @@ static void test_design_example_loads(void **state)
 
     const struct tool *sh = &c->tools[1];
     assert_string_equal(sh->name, "destructive-shell");
-    assert_int_equal(sh->line, 34);
+    assert_int_equal(sh->src.line, 34);
     assert_int_equal(sh->nexec, 2);
     assert_string_equal(sh->exec[1].words[0], "kubectl");
     assert_true(sh->dry_run);
     assert_true(config_simulates(c, sh));
-    assert_int_equal(sh->key_line[TK_DRY_RUN], 37);
+    assert_int_equal(sh->src.key_line[TK_DRY_RUN], 37);
     assert_false(sh->rate_limited);
     assert_false(sh->quota.enabled);
     assert_false(sh->has_breaker);
@@ -1004,13 +1005,13 @@ static void test_design_example_loads(void **state)
     assert_true(c->agent_quota.enabled);
     assert_int_equal(c->agent_quota.max_actions, 1000);
     assert_true(c->agent_quota.window_hours == 24.0);
-    assert_int_equal(c->agent_key_line[0], 40);
-    assert_int_equal(c->agent_key_line[1], 41);
+    assert_int_equal(c->agent_src.key_line[AK_QUOTA_MAX], 40);
+    assert_int_equal(c->agent_src.key_line[AK_QUOTA_WINDOW], 41);
     assert_int_equal(c->nagents, 1);
     assert_string_equal(c->agents[0].name, "premium_agent");
-    assert_int_equal(c->agents[0].line, 43);
-    assert_int_equal(c->agents[0].key_line[0], 44);
-    assert_int_equal(c->agents[0].key_line[1], 0);
+    assert_int_equal(c->agents[0].src.line, 43);
+    assert_int_equal(c->agents[0].src.key_line[AK_QUOTA_MAX], 44);
+    assert_int_equal(c->agents[0].src.key_line[AK_QUOTA_WINDOW], 0);
     assert_true(c->agents[0].quota.enabled);
     assert_int_equal(c->agents[0].quota.max_actions, 10000);
     assert_true(c->agents[0].quota.window_hours == 24.0); /* default */
@@ -1035,13 +1036,13 @@ struct key_case {
     double (*get)(const struct tool *);
 };
 
-static double get_rate(const struct tool *t) { return t->max_calls_per_minute; }
-static double get_burst(const struct tool *t) { return (double)t->burst_size; }
+static double get_rate(const struct tool *t) { return t->written.max_calls_per_minute; }
+static double get_burst(const struct tool *t) { return (double)t->written.burst_size; }
 static double get_qmax(const struct tool *t) { return (double)t->quota.max_actions; }
 static double get_qwin(const struct tool *t) { return t->quota.window_hours; }
-static double get_bfail(const struct tool *t) { return (double)t->failure_threshold; }
-static double get_bsucc(const struct tool *t) { return (double)t->success_threshold; }
-static double get_btime(const struct tool *t) { return t->breaker_timeout_seconds; }
+static double get_bfail(const struct tool *t) { return (double)t->written.failure_threshold; }
+static double get_bsucc(const struct tool *t) { return (double)t->written.success_threshold; }
+static double get_btime(const struct tool *t) { return t->written.breaker_timeout_seconds; }
 static double get_timeout(const struct tool *t) { return t->timeout_seconds; }
 static double get_io_timeout(const struct tool *t) { return t->io_timeout_seconds; }
 static double get_max_wait(const struct tool *t) { return t->max_wait; }
@@ -1184,8 +1185,8 @@ static void test_tool_key_values(void **state)
                          k->good_value[g]);
             /* The key's line is recorded. */
             bool found = false;
-            for (int j = 0; j < TOOL_KEY_COUNT; j++)
-                found |= t->key_line[j] == line;
+            for (int j = 0; j < CONFIG_KEY_COUNT; j++)
+                found |= t->src.key_line[j] == line;
             assert_true(found);
             if (k->later) {
                 /* The warning is at the key's own line. */
@@ -1330,7 +1331,7 @@ static void test_new_key_defaults(void **state)
     assert_false(t->rate_limited);
     assert_false(t->quota.enabled);
     assert_false(t->has_breaker);
-    assert_int_equal(t->failure_threshold, 0);
+    assert_int_equal(t->written.failure_threshold, 0);
     /* The guide's RetryConfig, with one attempt: no retry unless asked. */
     assert_int_equal(t->retry.max_attempts, 1);
     assert_true(t->retry.initial_delay_s == 1.0);
@@ -1348,8 +1349,8 @@ static void test_new_key_defaults(void **state)
     assert_true(t->timeout_seconds == 0 && t->io_timeout_seconds == 0 && t->max_wait == 0);
     assert_null(t->dry_run_response);
     assert_int_equal(t->dry_run_response_len, 0);
-    for (int k = 0; k < TOOL_KEY_COUNT; k++)
-        assert_int_equal(t->key_line[k], 0);
+    for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+        assert_int_equal(t->src.key_line[k], 0);
     assert_false(c->agent_quota.enabled);
     assert_int_equal(c->nagents, 0);
     assert_null(config_agent_quota(c, "anyone"));
@@ -1362,7 +1363,7 @@ static void test_new_key_defaults(void **state)
     assert_true(t->quota.window_hours == 24.0);
     assert_int_equal(t->quota.policy.max_actions, 7);
     assert_int_equal(t->quota.policy.slot_ns, UINT64_C(1440000000000));
-    assert_int_equal(t->key_line[TK_QUOTA_WINDOW], 0);
+    assert_int_equal(t->src.key_line[TK_QUOTA_WINDOW], 0);
 
     /* breaker: any one key sets the guide's 5 / 2 / 60 s for the others. */
     const struct {
@@ -1391,7 +1392,7 @@ static void test_new_key_defaults(void **state)
 
     /* rate: the burst defaults to the rate rounded up (test_default_burst_is_ceil_rate). */
     t = &load_ok(f, "[tool.a]\nconnect = *\nrate.max_calls_per_minute = 0.5\n")->tools[0];
-    assert_int_equal(t->burst_size, 1);
+    assert_int_equal(t->written.burst_size, 1);
     assert_int_equal(t->rate.interval_ns, UINT64_C(120000000000));
 
     /* errno names */
@@ -1419,7 +1420,7 @@ static void test_static_binaries_default_is_audit(void **state)
     struct fixture *f = *state;
     const struct enact_config *c = load_ok(f, "[tool.a]\nexec = rm\n");
     assert_int_equal(c->static_binaries, STATIC_AUDIT);
-    assert_int_equal(c->key_line[EK_STATIC_BINARIES], 0);
+    assert_int_equal(c->enact_src.key_line[EK_STATIC_BINARIES], 0);
 }
 
 /* ---- warnings ------------------------------------------------------------ */
@@ -1508,7 +1509,7 @@ static void test_connection_only_keys_on_exec_tools(void **state)
     const struct tool *t = &load_ok(f, text)->tools[0];
     assert_int_equal(t->on_limit, ON_LIMIT_WAIT);
     assert_true(t->max_wait == 30.0);
-    assert_int_equal(t->key_line[TK_MAX_WAIT], 0);
+    assert_int_equal(t->src.key_line[TK_MAX_WAIT], 0);
 
     /* Exec rules only, or exec and connect rules: one warning per retry
      * key, at its line, in line order; every value kept all the same. */
@@ -1533,7 +1534,7 @@ static void test_connection_only_keys_on_exec_tools(void **state)
         assert_false(t->retry.jitter);
         assert_int_equal(t->on_limit, ON_LIMIT_WAIT);
         assert_true(t->max_wait == 30.0); /* the default, with or without exec rules */
-        assert_int_equal(t->key_line[TK_MAX_WAIT], 0);
+        assert_int_equal(t->src.key_line[TK_MAX_WAIT], 0);
     }
 
     /* Keys in another order: the warnings still follow the lines. */
@@ -1708,19 +1709,19 @@ static void test_agent_sections(void **state)
     const struct enact_config *c = load_ok(f, QUOTAS);
     assert_true(c->agent_quota.enabled);
     assert_int_equal(c->agent_quota.max_actions, 1000);
-    assert_int_equal(c->agent_key_line[0], 4);
-    assert_int_equal(c->agent_key_line[1], 5);
+    assert_int_equal(c->agent_src.key_line[AK_QUOTA_MAX], 4);
+    assert_int_equal(c->agent_src.key_line[AK_QUOTA_WINDOW], 5);
     assert_int_equal(c->nagents, 2);
     const struct agent_override *p = &c->agents[0], *fr = &c->agents[1];
     assert_string_equal(p->name, "premium_agent");
-    assert_int_equal(p->line, 6);
-    assert_int_equal(p->key_line[0], 7);
-    assert_int_equal(p->key_line[1], 8);
+    assert_int_equal(p->src.line, 6);
+    assert_int_equal(p->src.key_line[AK_QUOTA_MAX], 7);
+    assert_int_equal(p->src.key_line[AK_QUOTA_WINDOW], 8);
     assert_int_equal(p->quota.max_actions, 10000);
     assert_int_equal(p->quota.policy.max_actions, 10000);
     assert_int_equal(p->quota.policy.slot_ns, UINT64_C(1440000000000));
     assert_string_equal(fr->name, "free_agent");
-    assert_int_equal(fr->line, 9);
+    assert_int_equal(fr->src.line, 9);
     assert_int_equal(fr->quota.max_actions, 100);
     assert_true(fr->quota.window_hours == 0.5);
     assert_int_equal(fr->quota.policy.slot_ns, UINT64_C(30000000000)); /* 30 min / 60 */
@@ -1754,7 +1755,7 @@ static void test_agent_sections(void **state)
     assert_int_equal(c->nagents, 1);
     assert_int_equal(c->agents[0].quota.max_actions, 3);
     assert_true(c->agents[0].quota.window_hours == 2.0);
-    assert_int_equal(c->agents[0].key_line[1], 6);
+    assert_int_equal(c->agents[0].src.key_line[AK_QUOTA_WINDOW], 6);
 }
 
 static void test_agent_section_errors(void **state)
@@ -2123,6 +2124,28 @@ static void test_breaker_id_ignores_call_timeout(void **state)
                base, true, true, true, "timeout_seconds edited");
 }
 
+/* Every entry of the key table is whole: a name unique in its section, a
+ * parser, a help line; a value a parser may refuse has the words for it;
+ * a default sits within the key's own bounds. */
+static void test_key_table_complete(void **state)
+{
+    (void)state;
+    for (int i = 0; i < CONFIG_KEY_COUNT; i++) {
+        const struct key_def *k = &CONFIG_KEYS[i];
+        if (!k->name || !k->parse || !k->help || !*k->help || k->section >= SECTION_COUNT)
+            fail_msg("key %d (%s) is incomplete", i, k->name ? k->name : "?");
+        for (int j = 0; j < i; j++)
+            if (CONFIG_KEYS[j].section == k->section && strcmp(CONFIG_KEYS[j].name, k->name) == 0)
+                fail_msg("'%s' twice in %s", k->name, config_section_title(k->section));
+        if (!k->repeatable && k->field != FIELD_STRING && !k->expected)
+            fail_msg("'%s' says nothing of the values it refuses", k->name);
+        if (k->max > 0 && k->dflt != 0 && (k->dflt > k->max || k->dflt < k->min))
+            fail_msg("'%s': default %g outside %g..%g", k->name, k->dflt, k->min, k->max);
+    }
+    assert_string_equal(config_key_name(TK_RATE_BURST), "rate.burst_size");
+    assert_string_equal(config_section_title(SECTION_TOOL), "[tool.NAME]");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -2180,6 +2203,7 @@ int main(void)
         T(test_dry_run_response),
         T(test_dry_run_response_not_a_regular_file),
         T(test_mechanism_ids),
+        T(test_key_table_complete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,7 +113,7 @@ static void test_rate_best_practices(void **state)
                                                 "rate.max_calls_per_minute = 6\n"
                                                 "rate.burst_size = 2\n");
     const struct tool *rd = gf_tool(c, "db-read"), *wr = gf_tool(c, "db-write");
-    assert_int_equal(rd->burst_size, 60);
+    assert_int_equal(rd->written.burst_size, 60);
     for (int i = 0; i < 60; i++)
         gf_assert_allow(gf_decide(c, &f->m, rd, "agent1", 0));
     gf_assert_refused(gf_decide(c, &f->m, rd, "agent1", 0), "rate_limited", SEC);
@@ -739,7 +739,7 @@ static void test_combined_rate_and_breaker(void **state)
     struct gfix *f = *state;
     const struct enact_config *c = gf_config(f, COMBINED);
     const struct tool *t = gf_tool(c, "my_tool");
-    assert_int_equal(t->burst_size, 60);
+    assert_int_equal(t->written.burst_size, 60);
     assert_int_equal(t->breaker.success_threshold, 2);
     /* Five operations that raise: the breaker opens. */
     open_breaker(f, c, t, 0);

@@ -1,0 +1,61 @@
+/* The table of every INI key, in the manner of nginx's ngx_command_t: one
+ * entry per key says its section, how its value is parsed and checked,
+ * where the value goes, its default and what it is for. The loader, the
+ * "did you mean" hints and enact keys all read it. */
+#ifndef ENACT_CONFIG_KEYS_H
+#define ENACT_CONFIG_KEYS_H
+
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Each section's values go into one struct: [enact] into enact_config,
+ * [tool.NAME] into tool, [agent] and [agent.NAME] into a quota_spec,
+ * [impact] into the impact_table. */
+enum config_section { SECTION_ENACT, SECTION_TOOL, SECTION_AGENT, SECTION_IMPACT, SECTION_COUNT };
+
+enum key_verdict {
+    KEY_OK,
+    KEY_BAD_VALUE, /* the caller says "KEY must be EXPECTED, not 'VALUE'" */
+    KEY_REPORTED,  /* the parser said what is wrong */
+};
+
+/* How the slot at offset is typed, for the defaults the table holds. */
+enum key_field { FIELD_NONE, FIELD_INT, FIELD_DOUBLE, FIELD_STRING };
+
+struct loader;
+struct key_def;
+/* Parses v into the section's struct at base. */
+typedef enum key_verdict key_parser(struct loader *ld, const struct key_def *k, void *base,
+                                    const char *v);
+
+struct key_def {
+    const char *name;
+    enum config_section section;
+    key_parser *parse;
+    size_t offset, size; /* the value's slot in the section's struct */
+    enum key_field field;
+    double min, max;            /* a count's or a number's bounds */
+    bool open_min;              /* min itself is refused */
+    const char *const *choices; /* in the order of the enum the slot holds */
+    int arg;                    /* the parser's own: an impact level */
+    double dflt;                /* what a key not written stands for, where one does */
+    bool repeatable;            /* a rule: one more per line, never "set twice" */
+    unsigned hint_edits;        /* a misspelling within this many edits is hinted */
+    const char *expected;       /* "KEY must be EXPECTED, not 'VALUE'" */
+    const char *help;
+};
+
+extern const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT];
+
+/* "[enact]", "[tool.NAME]", "[agent]", "[impact]" ([agent] also stands for
+ * [agent.NAME]). */
+const char *config_section_title(enum config_section s);
+
+static inline const char *config_key_name(enum config_key k)
+{
+    return CONFIG_KEYS[k].name;
+}
+
+#endif

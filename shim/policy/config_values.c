@@ -1,0 +1,344 @@
+/* The value parsers the key table names: each reads one value and stores
+ * it in its key's slot, or says why not. */
+#include "config_internal.h"
+
+#include "../store/audit_sink.h"
+#include "../store/file_read.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_RESPONSE_BYTES 65536
+
+static void *slot(const struct key_def *k, void *base)
+{
+    return (char *)base + k->offset;
+}
+
+/* An integer slot: a bool, an enum, an int or a count, of its own size. */
+static void store_int(const struct key_def *k, void *base, uint64_t v)
+{
+    void *p = slot(k, base);
+    switch (k->size) {
+    case 1: *(uint8_t *)p = (uint8_t)v; break;
+    case 2: *(uint16_t *)p = (uint16_t)v; break;
+    case 4: *(uint32_t *)p = (uint32_t)v; break;
+    case 8: *(uint64_t *)p = v; break;
+    }
+}
+
+void config_value_default(const struct key_def *k, void *base)
+{
+    if (k->field == FIELD_INT)
+        store_int(k, base, (uint64_t)k->dflt);
+    else if (k->field == FIELD_DOUBLE)
+        *(double *)slot(k, base) = k->dflt;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
+                                                                               "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return *out = true, true;
+        if (strcasecmp(v, no[i]) == 0)
+            return *out = false, true;
+    }
+    return false;
+}
+
+enum key_verdict parse_bool_key(struct loader *ld, const struct key_def *k, void *base,
+                                const char *v)
+{
+    (void)ld;
+    bool b;
+    if (!parse_bool(v, &b))
+        return KEY_BAD_VALUE;
+    store_int(k, base, b);
+    return KEY_OK;
+}
+
+enum key_verdict parse_choice_key(struct loader *ld, const struct key_def *k, void *base,
+                                  const char *v)
+{
+    (void)ld;
+    for (int i = 0; k->choices[i]; i++) {
+        if (strcmp(v, k->choices[i]) == 0) {
+            store_int(k, base, (uint64_t)i);
+            return KEY_OK;
+        }
+    }
+    return KEY_BAD_VALUE;
+}
+
+/* A whole number in [min, max]; min is 0 or 1, and 0 is written "0". */
+enum key_verdict parse_count_key(struct loader *ld, const struct key_def *k, void *base,
+                                 const char *v)
+{
+    (void)ld;
+    if (k->min == 0 && strcmp(v, "0") == 0) {
+        store_int(k, base, 0);
+        return KEY_OK;
+    }
+    if (!isdigit((unsigned char)v[0]))
+        return KEY_BAD_VALUE;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end || n < 1 || n > (uint64_t)k->max)
+        return KEY_BAD_VALUE;
+    store_int(k, base, n);
+    return KEY_OK;
+}
+
+/* A finite number in [min, max] (min excluded when open_min). */
+enum key_verdict parse_number_key(struct loader *ld, const struct key_def *k, void *base,
+                                  const char *v)
+{
+    (void)ld;
+    /* Plain decimal only: strtod would also take hex, "inf" and "nan". */
+    if (v[strspn(v, "0123456789.eE+-")] != '\0')
+        return KEY_BAD_VALUE;
+    errno = 0;
+    char *end;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(d) || d > k->max || d < k->min ||
+        (k->open_min && d == k->min))
+        return KEY_BAD_VALUE;
+    *(double *)slot(k, base) = d;
+    return KEY_OK;
+}
+
+static enum key_verdict set_string(struct loader *ld, char **out, char *value)
+{
+    if (!value) {
+        config_error(ld, ld->line, "out of memory");
+        return KEY_REPORTED;
+    }
+    free(*out);
+    *out = value;
+    return KEY_OK;
+}
+
+enum key_verdict parse_path_key(struct loader *ld, const struct key_def *k, void *base,
+                                const char *v)
+{
+    if (!*v) {
+        config_error(ld, ld->line, "'%s' is empty", k->name);
+        return KEY_REPORTED;
+    }
+    return set_string(ld, slot(k, base), config_resolve_path(ld, v));
+}
+
+/* A path, or "syslog". */
+enum key_verdict parse_audit_log_key(struct loader *ld, const struct key_def *k, void *base,
+                                     const char *v)
+{
+    if (strcmp(v, AUDIT_SYSLOG) == 0)
+        return set_string(ld, slot(k, base), strdup(v));
+    return parse_path_key(ld, k, base, v);
+}
+
+enum key_verdict parse_agent_name_key(struct loader *ld, const struct key_def *k, void *base,
+                                      const char *v)
+{
+    if (!*v || strlen(v) > (size_t)k->max) {
+        config_error(ld, ld->line, "agent name must be 1 to %d characters", (int)k->max);
+        return KEY_REPORTED;
+    }
+    return set_string(ld, slot(k, base), strdup(v));
+}
+
+/* errno values a refused call may report: each is one connect(2) or
+ * execve(2) can return anyway, so callers handle it. */
+static const struct {
+    const char *name;
+    int value;
+    bool exec_ok;
+} ERRNOS[] = {
+    {"EPERM", EPERM, true},           {"EACCES", EACCES, true},
+    {"ECONNREFUSED", ECONNREFUSED, false}, {"ECONNRESET", ECONNRESET, false},
+    {"ENETUNREACH", ENETUNREACH, false},   {"EHOSTUNREACH", EHOSTUNREACH, false},
+    {"ETIMEDOUT", ETIMEDOUT, false},
+};
+
+const char *config_errno_name(int value)
+{
+    for (size_t i = 0; i < sizeof ERRNOS / sizeof ERRNOS[0]; i++)
+        if (ERRNOS[i].value == value)
+            return ERRNOS[i].name;
+    return "EPERM";
+}
+
+bool config_errno_fits_exec(int value)
+{
+    for (size_t i = 0; i < sizeof ERRNOS / sizeof ERRNOS[0]; i++)
+        if (ERRNOS[i].value == value)
+            return ERRNOS[i].exec_ok;
+    return false;
+}
+
+enum key_verdict parse_errno_key(struct loader *ld, const struct key_def *k, void *base,
+                                 const char *v)
+{
+    (void)ld;
+    for (size_t i = 0; i < sizeof ERRNOS / sizeof ERRNOS[0]; i++) {
+        if (strcmp(v, ERRNOS[i].name) == 0) {
+            store_int(k, base, (uint64_t)(uint32_t)ERRNOS[i].value);
+            return KEY_OK;
+        }
+    }
+    return KEY_BAD_VALUE;
+}
+
+/* What file_read's failure reads as after "cannot read PATH: ". */
+static const char *response_read_error(const struct file_read_error *e)
+{
+    switch (e->fail) {
+    case FILE_READ_NOT_REGULAR: return "not a regular file";
+    case FILE_READ_TOO_LARGE: return "larger than 64 KiB";
+    case FILE_READ_NO_MEMORY: return "out of memory";
+    case FILE_READ_OPEN:
+    case FILE_READ_READ: break;
+    }
+    return strerror(e->errnum);
+}
+
+/* "a\r\nb" escapes, or @file (relative to the config) read whole. */
+enum key_verdict parse_response_key(struct loader *ld, const struct key_def *k, void *base,
+                                    const char *v)
+{
+    struct tool *t = base;
+    char *buf = NULL;
+    size_t len = 0;
+    if (v[0] == '@') {
+        char *path = config_resolve_path(ld, v + 1);
+        struct file_read_error e = {.fail = FILE_READ_NO_MEMORY};
+        buf = path ? file_read(path, MAX_RESPONSE_BYTES, &len, &e) : NULL;
+        if (!buf)
+            config_error(ld, ld->line, "%s: cannot read %s: %s", k->name, path ? path : v,
+                         response_read_error(&e));
+        free(path);
+        if (!buf)
+            return KEY_REPORTED;
+    } else {
+        if (!(buf = malloc(strlen(v) + 1)))
+            return set_string(ld, &t->dry_run_response, NULL);
+        for (const char *p = v; *p; p++) {
+            if (p[0] == '\\' && (p[1] == 'r' || p[1] == 'n' || p[1] == 't' || p[1] == '\\')) {
+                buf[len++] = p[1] == 'r' ? '\r' : p[1] == 'n' ? '\n' : p[1] == 't' ? '\t' : '\\';
+                p++;
+            } else {
+                buf[len++] = *p;
+            }
+        }
+        buf[len] = '\0';
+    }
+    t->dry_run_response_len = len;
+    return set_string(ld, &t->dry_run_response, buf);
+}
+
+/* items grown to count elements of size bytes; NULL (reported) when out
+ * of memory, items left as they were. */
+static void *grow(struct loader *ld, void *items, size_t count, size_t size)
+{
+    void *grown = realloc(items, count * size);
+    if (!grown)
+        config_error(ld, ld->line, "out of memory");
+    return grown;
+}
+
+enum key_verdict parse_connect_key(struct loader *ld, const struct key_def *k, void *base,
+                                   const char *v)
+{
+    (void)k;
+    struct tool *t = base;
+    struct connect_rule parsed[CONNECT_RULE_MAX_EXPANSION];
+    size_t n;
+    char err[256];
+    if (!connect_rule_parse(v, parsed, &n, err, sizeof err)) {
+        config_error(ld, ld->line, "%s", err);
+        return KEY_REPORTED;
+    }
+    struct connect_rule *grown = grow(ld, t->connect, t->nconnect + n, sizeof *grown);
+    if (!grown) {
+        for (size_t i = 0; i < n; i++)
+            connect_rule_free(&parsed[i]);
+        return KEY_REPORTED;
+    }
+    t->connect = grown;
+    memcpy(t->connect + t->nconnect, parsed, n * sizeof *parsed);
+    t->nconnect += n;
+    return KEY_OK;
+}
+
+/* An exec rule, and room for it at items[count] (reported when neither). */
+static void *exec_rule(struct loader *ld, const char *v, struct exec_rule *rule, void *items,
+                       size_t count, size_t size)
+{
+    char err[256];
+    if (!exec_rule_parse(v, rule, err, sizeof err)) {
+        config_error(ld, ld->line, "%s", err);
+        return NULL;
+    }
+    void *grown = grow(ld, items, count + 1, size);
+    if (!grown)
+        exec_rule_free(rule);
+    return grown;
+}
+
+enum key_verdict parse_exec_key(struct loader *ld, const struct key_def *k, void *base,
+                                const char *v)
+{
+    (void)k;
+    struct tool *t = base;
+    struct exec_rule rule;
+    struct exec_rule *grown = exec_rule(ld, v, &rule, t->exec, t->nexec, sizeof *grown);
+    if (!grown)
+        return KEY_REPORTED;
+    t->exec = grown;
+    t->exec[t->nexec++] = rule;
+    return KEY_OK;
+}
+
+enum key_verdict parse_impact_exec_key(struct loader *ld, const struct key_def *k, void *base,
+                                       const char *v)
+{
+    struct impact_table *tab = base;
+    struct exec_rule rule;
+    struct impact_exec_entry *grown = exec_rule(ld, v, &rule, tab->exec, tab->nexec, sizeof *grown);
+    if (!grown)
+        return KEY_REPORTED;
+    tab->exec = grown;
+    tab->exec[tab->nexec++] =
+        (struct impact_exec_entry){.level = (enum impact_level)k->arg, .rule = rule};
+    return KEY_OK;
+}
+
+/* One word of letters, kept in capitals. */
+enum key_verdict parse_impact_verb_key(struct loader *ld, const struct key_def *k, void *base,
+                                       const char *v)
+{
+    struct impact_table *tab = base;
+    size_t n = strlen(v);
+    bool letters = n > 0;
+    for (size_t i = 0; i < n; i++)
+        letters = letters && isalpha((unsigned char)v[i]);
+    if (!letters || n >= sizeof tab->verbs[0].verb)
+        return KEY_BAD_VALUE;
+    struct impact_verb_entry *grown = grow(ld, tab->verbs, tab->nverbs + 1, sizeof *grown);
+    if (!grown)
+        return KEY_REPORTED;
+    tab->verbs = grown;
+    struct impact_verb_entry *e = &tab->verbs[tab->nverbs++];
+    e->level = (enum impact_level)k->arg;
+    for (size_t i = 0; i <= n; i++)
+        e->verb[i] = (char)toupper((unsigned char)v[i]);
+    return KEY_OK;
+}
