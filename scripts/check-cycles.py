@@ -24,7 +24,10 @@ def symbols(args):
 
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
-    objs = sorted(glob.glob(os.path.join(build, "obj", "shim", "*", "*.o")))
+    # Only objects of sources that exist: a build folder may hold objects of
+    # files since moved or removed.
+    objs = sorted(o for o in glob.glob(os.path.join(build, "obj", "shim", "*", "*.o"))
+                  if os.path.exists(os.path.relpath(o, os.path.join(build, "obj"))[:-2] + ".c"))
     if not objs:
         sys.exit("cycles: no objects under %s/obj/shim (build first)" % build)
     hooks = set(symbols(["-D", "--defined-only", os.path.join(build, "libenact_shim.so")]))

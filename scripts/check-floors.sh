@@ -6,6 +6,7 @@
 #   store   I/O behind small interfaces: may include pure/ and store/
 #   policy  the binding (config, matcher, gate): pure/, store/, policy/
 #   preload, cli   the two programs: any floor, never each other
+# and no two files of shim/ call each other round a loop (check-cycles.py).
 # Usage: scripts/check-floors.sh [BUILD]   (BUILD holds obj/shim/pure/*.o)
 set -eu
 cd "$(dirname "$0")/.."
@@ -58,4 +59,5 @@ for o in $objs; do
     done
 done
 [ $bad -eq 0 ] && echo "floors: pure, store, policy, preload and cli keep to their floors"
+scripts/check-cycles.py "$build" || bad=1
 exit $bad

@@ -69,3 +69,8 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv, int *next)
         *next = i;
     return -1;
 }
+
+bool cli_wants_help(const char *arg)
+{
+    return arg && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0);
+}

@@ -25,45 +25,6 @@ static const char USAGE[] =
     "The config is -c FILE, else $ENACT_CONFIG, else ./enact.ini.\n"
     "'enact COMMAND --help' tells more.\n";
 
-/* -c FILE, else $ENACT_CONFIG, else ./enact.ini; NULL when none. */
-static const char *config_path(const char *flag_value)
-{
-    if (flag_value)
-        return flag_value;
-    const char *env = getenv("ENACT_CONFIG");
-    if (env && *env)
-        return env;
-    if (access("enact.ini", F_OK) == 0)
-        return "enact.ini";
-    return NULL;
-}
-
-struct enact_config *cli_config(const char *flag_value, int *exit_status,
-                                const char **used_path)
-{
-    const char *path = config_path(flag_value);
-    if (used_path)
-        *used_path = path;
-    if (!path) {
-        fprintf(stderr,
-                "enact: no config: pass -c FILE, set ENACT_CONFIG, or create ./enact.ini\n");
-        *exit_status = EXIT_USAGE;
-        return NULL;
-    }
-    struct config_diag diag;
-    struct enact_config *cfg = config_load(path, &diag);
-    for (size_t i = 0; i < diag.n; i++)
-        fprintf(stderr, "%s\n", diag.lines[i]);
-    config_diag_free(&diag);
-    *exit_status = cfg ? 0 : EXIT_CONFIG;
-    return cfg;
-}
-
-bool cli_wants_help(const char *arg)
-{
-    return arg && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0);
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2 || cli_wants_help(argv[1])) {

@@ -317,22 +317,6 @@ static void print_prometheus(const struct snapshot *s)
     }
 }
 
-/* Opens the state of cfg for reading; false (said why) when there is none. */
-bool cli_open_state(const struct enact_config *cfg, struct state_map *m)
-{
-    if (access(cfg->state_path, F_OK) != 0) {
-        fprintf(stderr, "enact: no state yet at %s: nothing has run under this config\n",
-                cfg->state_path);
-        return false;
-    }
-    char msg[512];
-    struct state_sizes sizes = config_state_sizes(cfg);
-    enum state_open_result r = state_open(cfg->state_path, &sizes, m, msg, sizeof msg);
-    if (r != STATE_OPENED)
-        fprintf(stderr, "enact: %s\n", msg);
-    return r != STATE_FAILED;
-}
-
 int cmd_status(int argc, char **argv)
 {
     const char *config = NULL;

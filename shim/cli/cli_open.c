@@ -1,0 +1,58 @@
+/* What every subcommand opens: its config, and the state of that config. */
+#include "cli.h"
+
+#include "../store/state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* -c FILE, else $ENACT_CONFIG, else ./enact.ini; NULL when none. */
+static const char *config_path(const char *flag_value)
+{
+    if (flag_value)
+        return flag_value;
+    const char *env = getenv("ENACT_CONFIG");
+    if (env && *env)
+        return env;
+    if (access("enact.ini", F_OK) == 0)
+        return "enact.ini";
+    return NULL;
+}
+
+struct enact_config *cli_config(const char *flag_value, int *exit_status,
+                                const char **used_path)
+{
+    const char *path = config_path(flag_value);
+    if (used_path)
+        *used_path = path;
+    if (!path) {
+        fprintf(stderr,
+                "enact: no config: pass -c FILE, set ENACT_CONFIG, or create ./enact.ini\n");
+        *exit_status = EXIT_USAGE;
+        return NULL;
+    }
+    struct config_diag diag;
+    struct enact_config *cfg = config_load(path, &diag);
+    for (size_t i = 0; i < diag.n; i++)
+        fprintf(stderr, "%s\n", diag.lines[i]);
+    config_diag_free(&diag);
+    *exit_status = cfg ? 0 : EXIT_CONFIG;
+    return cfg;
+}
+
+/* Opens the state of cfg for reading; false (said why) when there is none. */
+bool cli_open_state(const struct enact_config *cfg, struct state_map *m)
+{
+    if (access(cfg->state_path, F_OK) != 0) {
+        fprintf(stderr, "enact: no state yet at %s: nothing has run under this config\n",
+                cfg->state_path);
+        return false;
+    }
+    char msg[512];
+    struct state_sizes sizes = config_state_sizes(cfg);
+    enum state_open_result r = state_open(cfg->state_path, &sizes, m, msg, sizeof msg);
+    if (r != STATE_OPENED)
+        fprintf(stderr, "enact: %s\n", msg);
+    return r != STATE_FAILED;
+}
