@@ -27,6 +27,7 @@
  *      -o build/bench/gate_bench
  */
 #include "config.h"
+#include "config_match.h"
 #include "gate.h"
 #include "local_store.h"
 #include "state.h"

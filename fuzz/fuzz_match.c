@@ -24,6 +24,7 @@
  *  - the connect index answers what a plain scan of every rule in file
  *    order answers, for targets at, near and far from every rule. */
 #include "config.h"
+#include "config_match.h"
 #include "connect_index.h"
 #include "fuzz.h"
 #include "glob.h"

@@ -33,6 +33,9 @@ struct enact_config *cli_config(const char *flag_value, int *exit_status,
 /* A tool's policies, and the agents' quotas, in words. */
 void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct tool *t);
 void cli_describe_agents(FILE *out, const struct enact_config *cfg);
+/* Every key the tool's section sets, its value and line, read through the
+ * key table (config_keys.h). */
+void cli_describe_written(FILE *out, const struct tool *t);
 
 /* Maps the state file of cfg; false (having said why) when there is none
  * yet or it cannot be used. */

@@ -1,6 +1,5 @@
 /* What every subcommand opens: its config, and the state of that config. */
 #include "cli.h"
-
 #include "../store/state.h"
 
 #include <stdio.h>

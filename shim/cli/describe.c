@@ -1,7 +1,8 @@
 /* Tools and their policies in words, for `enact check` and `enact match`. */
 #include "cli.h"
-
+#include "../policy/config_errno.h"
 #include "../policy/config_keys.h"
+#include "../policy/config_match.h"
 
 #include <stdio.h>
 
@@ -61,6 +62,30 @@ void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct t
     if (t->on_limit == ON_LIMIT_WAIT)
         fprintf(out, "    on limit wait up to %g s (blocking connects), then refuse\n", t->max_wait);
     fprintf(out, "    refused  -1, errno %s\n", config_errno_name(t->deny_errno));
+}
+
+void cli_describe_written(FILE *out, const struct tool *t)
+{
+    /* In the order of the file's lines. */
+    enum config_key keys[CONFIG_KEY_COUNT];
+    size_t n = 0;
+    for (int k = 0; k < CONFIG_KEY_COUNT; k++) {
+        const struct key_def *d = &CONFIG_KEYS[k];
+        if (d->section != SECTION_TOOL || d->repeatable || !key_set(&t->src, (enum config_key)k))
+            continue;
+        size_t at = n++;
+        while (at > 0 && t->src.key_line[keys[at - 1]] > t->src.key_line[k]) {
+            keys[at] = keys[at - 1];
+            at--;
+        }
+        keys[at] = (enum config_key)k;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char value[96];
+        config_key_format(keys[i], t, value, sizeof value);
+        fprintf(out, "    written  %s = %s (line %u)\n", config_key_name(keys[i]), value,
+                t->src.key_line[keys[i]]);
+    }
 }
 
 void cli_describe_agents(FILE *out, const struct enact_config *cfg)

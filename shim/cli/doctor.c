@@ -5,8 +5,8 @@
  * import, so that a program whose network or process calls do not go
  * through libc (raw syscalls, a static runtime) is told apart from one
  * the preload sees whole. */
-#include "../store/binfmt.h"
 #include "cli.h"
+#include "../store/binfmt.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,6 @@
  * ("[SECTION] KEY  help"). Unlisted in the usage: it is how the tests hold
  * the man page and config/enact.ini to the table. */
 #include "cli.h"
-
 #include "../policy/config_keys.h"
 
 #include <stdio.h>

@@ -1,7 +1,6 @@
 /* enact log: the audit log as a readable table, filtered. */
 #include "cli.h"
 #include "records.h"
-
 #include "../store/clock.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "../policy/config_match.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -105,6 +106,7 @@ static void describe(const struct enact_config *cfg, const struct tool *t, const
     }
     printf("%s: governed by\n", what);
     cli_describe_tool(stdout, cfg, t);
+    cli_describe_written(stdout, t);
     cli_describe_agents(stdout, cfg);
 }
 

@@ -4,10 +4,9 @@
  * quota its agents have used. */
 #include "cli.h"
 #include "records.h"
-
-#include "../store/clock.h"
 #include "../policy/gate.h"
 #include "../pure/jsonw.h"
+#include "../store/clock.h"
 #include "../store/local_store.h"
 
 #include <errno.h>

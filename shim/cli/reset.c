@@ -1,10 +1,10 @@
 /* enact reset: give limits back (the guide's reset), for one agent, one
  * tool, or all. */
 #include "cli.h"
-
+#include "../policy/config_match.h"
+#include "../policy/gate.h"
 #include "../store/audit_sink.h"
 #include "../store/clock.h"
-#include "../policy/gate.h"
 #include "../store/local_store.h"
 
 #include <stdlib.h>

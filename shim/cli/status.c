@@ -1,10 +1,10 @@
 /* enact status: what the shared state says right now. Reads only: it never
  * claims an entry, and quota rings are read on a copy. */
 #include "cli.h"
-
-#include "../store/clock.h"
+#include "../policy/config_match.h"
 #include "../policy/gate.h"
 #include "../pure/jsonw.h"
+#include "../store/clock.h"
 #include "../store/local_store.h"
 
 #include <stdlib.h>

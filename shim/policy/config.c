@@ -1,8 +1,10 @@
 /* Reading a config file: inih plumbing with line numbers, sections, and
  * what needs the whole file. What each key means is in the key table
  * (config_keys.c). */
-#include "config_internal.h"
-
+#include "config_diag.h"
+#include "config_finish.h"
+#include "config_keys.h"
+#include "config_loader.h"
 #include "../pure/hash.h"
 #include "../store/file_read.h"
 #include "../store/state.h"

@@ -14,10 +14,10 @@
 #ifndef ENACT_CONFIG_H
 #define ENACT_CONFIG_H
 
+#include "connect_index.h"
 #include "../pure/backoff.h"
 #include "../pure/breaker.h"
 #include "../pure/bucket.h"
-#include "connect_index.h"
 #include "../pure/impact.h"
 #include "../pure/quota.h"
 #include "../pure/rule.h"
@@ -203,19 +203,6 @@ void config_diag_free(struct config_diag *diag);
 /* Where the state file lives when [enact] state is not set:
  * $XDG_RUNTIME_DIR/enact/, else /var/tmp/enact-$UID/, one file per config. */
 bool config_default_state_path(const char *config_abs_path, char *out, size_t cap);
-
-/* The quota that applies to an agent's every mapped call: its [agent.NAME]
- * override, else [agent]; NULL when neither sets one. */
-const struct quota_spec *config_agent_quota(const struct enact_config *cfg, const char *agent);
-
-/* The first tool (file order) with a rule matching the call, or NULL. */
-const struct tool *config_match_connect(const struct enact_config *cfg,
-                                        const struct net_target *t);
-const struct tool *config_match_exec(const struct enact_config *cfg, const char *path,
-                                     char *const argv[]);
-
-/* "EPERM", "ECONNREFUSED", ... for a tool's deny_errno. */
-const char *config_errno_name(int value);
 
 /* Whether calls of this tool are simulated (its dry_run, or [enact]). */
 static inline bool config_simulates(const struct enact_config *cfg, const struct tool *t)

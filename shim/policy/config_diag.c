@@ -1,6 +1,6 @@
 /* The loader's diagnostics, "FILE:LINE: message" in line order, and the
  * paths it resolves against the config's folder. */
-#include "config_internal.h"
+#include "config_diag.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,8 +1,12 @@
 /* After the whole file: the defaults that depend on other keys, the
  * compiled policies, and the checks across keys. Keys are named through
  * the key table, never spelt out again. */
-#include "config_internal.h"
+#include "config_finish.h"
 
+#include "config_diag.h"
+#include "config_errno.h"
+#include "config_keys.h"
+#include "config_values.h"
 #include "../pure/hash.h"
 #include "../pure/num.h"
 

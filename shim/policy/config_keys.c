@@ -1,7 +1,10 @@
 /* The table of every INI key, and the one way a "key = value" line of any
  * section is looked up, checked and stored through it. */
-#include "config_internal.h"
+#include "config_keys.h"
 
+#include "config_diag.h"
+#include "config_loader.h"
+#include "config_values.h"
 #include "../store/state.h"
 
 #include <ctype.h>
@@ -270,4 +273,9 @@ void config_key_apply(struct loader *ld, enum config_section section, const char
 void config_key_default(enum config_key k, void *base)
 {
     config_value_default(&CONFIG_KEYS[k], base);
+}
+
+void config_key_format(enum config_key k, const void *base, char *out, size_t cap)
+{
+    config_value_format(&CONFIG_KEYS[k], base, out, cap);
 }

@@ -58,4 +58,26 @@ static inline const char *config_key_name(enum config_key k)
     return CONFIG_KEYS[k].name;
 }
 
+struct loader; /* config_loader.h */
+
+/* One "name = v" line of a section whose values go into base; label names
+ * the section in messages ("tool.api"). src is NULL for a section of
+ * repeatable keys only. Reports its own problems. */
+void config_key_apply(struct loader *ld, enum config_section section, const char *label,
+                      void *base, struct section_source *src, const char *name, const char *v);
+
+/* k's value as it stands in the section's struct at base (a tool, the
+ * enact_config, a quota_spec), written as the INI would write it: "60",
+ * "request", "ECONNREFUSED", "true", a response with its escapes. */
+void config_key_format(enum config_key k, const void *base, char *out, size_t cap);
+
+/* Stores the table's default of k into the section's struct at base. */
+void config_key_default(enum config_key k, void *base);
+
+/* Whether k was written (and its value kept). */
+static inline bool key_set(const struct section_source *src, enum config_key k)
+{
+    return src->key_line[k] && !(src->refused >> k & 1);
+}
+
 #endif

@@ -1,6 +1,5 @@
-/* Which tool, and which agent quota, a call is governed by. Allocation-free
- * and lock-free: called from interposers, also in vfork children. */
-#include "config.h"
+/* See config_match.h. */
+#include "config_match.h"
 
 #include <string.h>
 

@@ -1,7 +1,9 @@
 /* The value parsers the key table names: each reads one value and stores
  * it in its key's slot, or says why not. */
-#include "config_internal.h"
+#include "config_values.h"
 
+#include "config_diag.h"
+#include "config_errno.h"
 #include "../store/audit_sink.h"
 #include "../store/file_read.h"
 
@@ -9,6 +11,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,6 +41,66 @@ void config_value_default(const struct key_def *k, void *base)
         store_int(k, base, (uint64_t)k->dflt);
     else if (k->field == FIELD_DOUBLE)
         *(double *)slot(k, base) = k->dflt;
+}
+
+static uint64_t load_int(const struct key_def *k, const void *base)
+{
+    const void *p = (const char *)base + k->offset;
+    switch (k->size) {
+    case 1: return *(const uint8_t *)p;
+    case 2: return *(const uint16_t *)p;
+    case 4: return *(const uint32_t *)p;
+    case 8: return *(const uint64_t *)p;
+    }
+    return 0;
+}
+
+/* \r \n \t \\ as dry_run.response takes them, other control bytes as
+ * \xHH; cut with "..." to fit cap (at least 4). */
+static void escaped(const char *v, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; v && *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        char piece[8];
+        if (c == '\r' || c == '\n' || c == '\t' || c == '\\')
+            snprintf(piece, sizeof piece, "\\%c",
+                     c == '\r' ? 'r' : c == '\n' ? 'n' : c == '\t' ? 't' : '\\');
+        else if (c < 0x20 || c == 0x7f)
+            snprintf(piece, sizeof piece, "\\x%02x", c);
+        else
+            piece[0] = (char)c, piece[1] = '\0';
+        size_t len = strlen(piece);
+        if (n + len + 4 > cap) {
+            memcpy(out + n, "...", 3);
+            n += 3;
+            break;
+        }
+        memcpy(out + n, piece, len);
+        n += len;
+    }
+    out[n] = '\0';
+}
+
+void config_value_format(const struct key_def *k, const void *base, char *out, size_t cap)
+{
+    if (k->field == FIELD_DOUBLE) {
+        snprintf(out, cap, "%g", *(const double *)((const char *)base + k->offset));
+        return;
+    }
+    if (k->field == FIELD_STRING) {
+        escaped(*(char *const *)((const char *)base + k->offset), out, cap);
+        return;
+    }
+    uint64_t v = load_int(k, base);
+    if (k->parse == parse_bool_key)
+        snprintf(out, cap, "%s", v ? "true" : "false");
+    else if (k->parse == parse_errno_key)
+        snprintf(out, cap, "%s", config_errno_name((int)v));
+    else if (k->choices)
+        snprintf(out, cap, "%s", k->choices[v]);
+    else
+        snprintf(out, cap, "%llu", (unsigned long long)v);
 }
 
 static bool parse_bool(const char *v, bool *out)
@@ -155,46 +218,15 @@ enum key_verdict parse_agent_name_key(struct loader *ld, const struct key_def *k
     return set_string(ld, slot(k, base), strdup(v));
 }
 
-/* errno values a refused call may report: each is one connect(2) or
- * execve(2) can return anyway, so callers handle it. */
-static const struct {
-    const char *name;
-    int value;
-    bool exec_ok;
-} ERRNOS[] = {
-    {"EPERM", EPERM, true},           {"EACCES", EACCES, true},
-    {"ECONNREFUSED", ECONNREFUSED, false}, {"ECONNRESET", ECONNRESET, false},
-    {"ENETUNREACH", ENETUNREACH, false},   {"EHOSTUNREACH", EHOSTUNREACH, false},
-    {"ETIMEDOUT", ETIMEDOUT, false},
-};
-
-const char *config_errno_name(int value)
-{
-    for (size_t i = 0; i < sizeof ERRNOS / sizeof ERRNOS[0]; i++)
-        if (ERRNOS[i].value == value)
-            return ERRNOS[i].name;
-    return "EPERM";
-}
-
-bool config_errno_fits_exec(int value)
-{
-    for (size_t i = 0; i < sizeof ERRNOS / sizeof ERRNOS[0]; i++)
-        if (ERRNOS[i].value == value)
-            return ERRNOS[i].exec_ok;
-    return false;
-}
-
 enum key_verdict parse_errno_key(struct loader *ld, const struct key_def *k, void *base,
                                  const char *v)
 {
     (void)ld;
-    for (size_t i = 0; i < sizeof ERRNOS / sizeof ERRNOS[0]; i++) {
-        if (strcmp(v, ERRNOS[i].name) == 0) {
-            store_int(k, base, (uint64_t)(uint32_t)ERRNOS[i].value);
-            return KEY_OK;
-        }
-    }
-    return KEY_BAD_VALUE;
+    int value;
+    if (!config_errno_value(v, &value))
+        return KEY_BAD_VALUE;
+    store_int(k, base, (uint64_t)(uint32_t)value);
+    return KEY_OK;
 }
 
 /* What file_read's failure reads as after "cannot read PATH: ". */

@@ -1,11 +1,11 @@
 /* The connect-rule index: see connect_index.h. */
 #include "connect_index.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 #include "config.h"
 #include "../pure/hash.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static bool indexed(const struct connect_rule *r)
 {

@@ -12,11 +12,11 @@
 #ifndef ENACT_CONNECT_INDEX_H
 #define ENACT_CONNECT_INDEX_H
 
+#include "../pure/rule.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "../pure/rule.h"
 
 struct tool;
 

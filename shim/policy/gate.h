@@ -20,7 +20,6 @@
 #define ENACT_GATE_H
 
 #include "config.h"
-
 #include "../store/store.h"
 
 #include <stdbool.h>

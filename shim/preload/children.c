@@ -1,8 +1,8 @@
 #include "children.h"
 
+#include "shim.h"
 #include "../store/clock.h"
 #include "../store/state.h"
-#include "shim.h"
 
 #include <errno.h>
 #include <sys/wait.h>

@@ -17,9 +17,9 @@
 #ifndef ENACT_CONN_H
 #define ENACT_CONN_H
 
+#include "shim.h"
 #include "../pure/rule.h"
 #include "../pure/tls_frame.h"
-#include "shim.h"
 
 #include <stdbool.h>
 #include <stdint.h>

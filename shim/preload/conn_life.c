@@ -1,9 +1,10 @@
 #include "conn_life.h"
-#include "../store/clock.h"
+
 #include "iov.h"
 #include "net_call.h"
 #include "pending.h"
 #include "simulate.h"
+#include "../store/clock.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -3,8 +3,8 @@
 #include "../pure/hash.h"
 
 #include <dlfcn.h>
-#include <stdint.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

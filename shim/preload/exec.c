@@ -6,15 +6,17 @@
  * posix_spawn): no allocation, no stdio, no lock, stack buffers only, and
  * the re-entry guard is never held across the real exec, whose child shares
  * this thread's memory. */
+#include "exec.h"
+
+#include "children.h"
+#include "env.h"
+#include "real.h"
+#include "shim.h"
+#include "watchdog.h"
+#include "../policy/config_match.h"
 #include "../pure/num.h"
 #include "../store/binfmt.h"
 #include "../store/clock.h"
-#include "children.h"
-#include "env.h"
-#include "exec.h"
-#include "real.h"
-#include "watchdog.h"
-#include "shim.h"
 
 #include <errno.h>
 #include <fcntl.h>

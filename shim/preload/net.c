@@ -2,10 +2,10 @@
  * to learn how a non-blocking connect ended. What the socket interposers
  * share is net_call.c's; what a connection does after its connect is
  * conn_life.c's. */
-#include "net_call.h"
-#include "../store/clock.h"
 #include "conn_life.h"
+#include "net_call.h"
 #include "real.h"
+#include "../store/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,6 +2,7 @@
 #include "net_call.h"
 
 #include "real.h"
+#include "../policy/config_match.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,8 +4,8 @@
 #ifndef ENACT_NET_CALL_H
 #define ENACT_NET_CALL_H
 
-#include "../pure/rule.h"
 #include "shim.h"
+#include "../pure/rule.h"
 
 #include <stdbool.h>
 #include <stdint.h>

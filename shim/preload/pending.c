@@ -1,6 +1,7 @@
 #include "pending.h"
-#include "../store/clock.h"
+
 #include "conn.h"
+#include "../store/clock.h"
 
 #include <time.h>
 

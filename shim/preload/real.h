@@ -8,11 +8,11 @@
 #define ENACT_REAL_H
 
 #include <netdb.h>
-#include <stdio.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/resource.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 

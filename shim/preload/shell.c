@@ -13,15 +13,16 @@
  * command line is governed at each program the shell starts. The exit
  * status tells the tool's breaker how the command went, and with
  * retry.on_exit_nonzero a failed system() command is run again. */
-#include "../pure/backoff.h"
-#include "../store/clock.h"
-#include "../pure/shell_words.h"
-#include "env.h"
 #include "children.h"
+#include "env.h"
 #include "exec.h"
 #include "net_call.h"
 #include "real.h"
 #include "shim.h"
+#include "../policy/config_match.h"
+#include "../pure/backoff.h"
+#include "../pure/shell_words.h"
+#include "../store/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>

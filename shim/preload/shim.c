@@ -1,11 +1,13 @@
 #include "shim.h"
 
-#include "../store/clock.h"
-#include "../policy/gate.h"
-#include "../store/local_store.h"
-#include "../store/state.h"
 #include "env.h"
 #include "real.h"
+#include "../policy/config_errno.h"
+#include "../policy/config_match.h"
+#include "../policy/gate.h"
+#include "../store/clock.h"
+#include "../store/local_store.h"
+#include "../store/state.h"
 
 #include <errno.h>
 #include <stdio.h>

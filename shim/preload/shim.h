@@ -8,9 +8,9 @@
 #ifndef ENACT_SHIM_H
 #define ENACT_SHIM_H
 
-#include "../store/audit_sink.h"
 #include "../policy/config.h"
 #include "../policy/gate.h"
+#include "../store/audit_sink.h"
 
 #include <stdbool.h>
 

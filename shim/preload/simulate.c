@@ -8,6 +8,7 @@
  * dry_run.response by the connection's owner (conn_life.c). No descriptor
  * of ours outlives the call. */
 #include "simulate.h"
+
 #include "real.h"
 
 #include <errno.h>

@@ -1,9 +1,8 @@
 /* sys.h inside the shim: the store's own calls go to libc's functions, never
  * through our interposers (which would look each descriptor up as a
  * governed connection). */
-#include "../store/sys.h"
-
 #include "real.h"
+#include "../store/sys.h"
 
 ssize_t sys_read(int fd, void *buf, size_t len)
 {

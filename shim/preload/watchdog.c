@@ -16,7 +16,6 @@
 #include "watchdog.h"
 
 #include "real.h"
-
 #include "../pure/num.h"
 
 #include <errno.h>

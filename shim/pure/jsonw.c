@@ -1,4 +1,5 @@
 #include "jsonw.h"
+
 #include "num.h"
 
 #include <string.h>

@@ -1,6 +1,6 @@
 #include "audit_sink.h"
-#include "sys.h"
 
+#include "sys.h"
 #include "../pure/jsonw.h"
 
 #include <errno.h>

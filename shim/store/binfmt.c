@@ -1,4 +1,5 @@
 #include "binfmt.h"
+
 #include "sys.h"
 
 #include <elf.h>

@@ -1,19 +1,17 @@
 #include "state.h"
-#include "sys.h"
 
 #include "clock.h"
-
-#include "../pure/hash.h"
 #include "pidlock.h"
+#include "sys.h"
+#include "../pure/hash.h"
 
 #include <ctype.h>
-
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <libgen.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>

@@ -107,6 +107,26 @@ grep -q '60 calls/min' <<<"$out" || fail "the rate of tool internal is not shown
 out=$("$ENACT" match -c m.ini exec kubectl delete pod x)
 grep -qi 'dry-run' <<<"$out" || fail "the dry run of tool kdelete is not shown: $out"
 
+# Every key the tool sets, as the key table reads it back, in file order.
+cat >keys.ini <<'INI'
+[tool.api]
+connect = 127.0.0.1:8080
+rate.max_calls_per_minute = 0.5
+action = request
+errno = ECONNREFUSED
+retry.jitter = false
+dry_run.response = +OK\r\n
+io_timeout_seconds = 2.5
+INI
+out=$("$ENACT" match -c keys.ini connect 127.0.0.1:8080)
+want='    written  rate.max_calls_per_minute = 0.5 (line 3)
+    written  action = request (line 4)
+    written  errno = ECONNREFUSED (line 5)
+    written  retry.jitter = false (line 6)
+    written  dry_run.response = +OK\r\n (line 7)
+    written  io_timeout_seconds = 2.5 (line 8)'
+check_eq "the keys of tool api" "$want" "$(grep '^    written ' <<<"$out")"
+
 # Usage errors: exit 2.
 check_eq "no port" "? 2" "$(which_tool connect 10.1.2.3)"
 check_eq "not an address" "? 2" "$(which_tool connect 'not an address')"

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "config_match.h"
 #include "config_keys.h"
 #include "state.h"
 #include "hash.h"

@@ -5,6 +5,7 @@
 #include "helpers.h"
 
 #include "config.h"
+#include "config_match.h"
 #include "gate.h"
 #include "local_store.h"
 #include "pidlock.h"
