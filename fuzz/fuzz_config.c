@@ -18,6 +18,7 @@
  * directory (config_load takes a path; relative paths in the file resolve
  * there, where dry_run.response = @response.txt finds a file). */
 #include "config.h"
+#include "config_errno.h"
 #include "config_match.h"
 #include "fuzz.h"
 #include "glob.h"

@@ -1,6 +1,7 @@
 #include "gate.h"
 
 #include "../pure/hash.h"
+#include "../store/state.h"
 
 #include <errno.h>
 #include <string.h>
@@ -144,6 +145,11 @@ struct gate_result gate_strict_syscall(const struct enact_config *cfg)
     struct gate_result r = refuse(cfg, ENOSYS, "strict", 0);
     r.detail = "strict = true: io_uring performs calls the preload cannot see";
     return r;
+}
+
+bool gate_trusts_state(const struct enact_config *cfg, char *why, size_t cap)
+{
+    return !cfg->strict || state_is_private(cfg->state_path, why, cap);
 }
 
 void gate_report(struct store store, const struct tool *tool, int32_t owner, uint64_t mono_ns,

@@ -83,6 +83,12 @@ struct gate_result gate_unfollowable(const struct enact_config *cfg, const char 
  * it does (io_uring): ENOSYS, or let through as would_deny when observing. */
 struct gate_result gate_strict_syscall(const struct enact_config *cfg);
 
+/* Whether the state file cfg names may be used: strict mode refuses one
+ * that another user could change (why, cap: how). A process that cannot
+ * use it has no store, and the gate decides its calls as Enact decides
+ * what it cannot: by on_error. */
+bool gate_trusts_state(const struct enact_config *cfg, char *why, size_t cap);
+
 enum gate_outcome { OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_NEUTRAL };
 
 /* The outcome of a call the gate admitted, for the tool's breaker. Returns

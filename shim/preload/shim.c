@@ -80,12 +80,12 @@ static struct state_map *map_state(const struct enact_config *cfg, const char *w
 {
     unsigned k = __atomic_fetch_add(&proc.maps_used, 1, __ATOMIC_ACQ_REL);
     if (k >= STATE_MAPS)
-        return NULL; /* on_error decides from now on */
+        return NULL; /* the gate decides without state from now on */
     struct state_map *m = &proc.maps[k];
     char msg[512];
-    if (cfg->strict && !state_is_private(cfg->state_path, msg, sizeof msg)) {
+    if (!gate_trusts_state(cfg, msg, sizeof msg)) {
         audit_state_problem(msg);
-        return NULL; /* on_error decides */
+        return NULL;
     }
     struct state_sizes sizes = config_state_sizes(cfg);
     enum state_open_result r = state_open(cfg->state_path, &sizes, m, msg, sizeof msg);

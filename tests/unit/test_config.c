@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "config_errno.h"
 #include "config_match.h"
 #include "config_keys.h"
 #include "state.h"
@@ -862,8 +863,8 @@ static void assert_diag_is(const struct fixture *f, size_t i, unsigned line, con
     assert_string_equal(f->diag.lines[i], full);
 }
 
-/* The INI example of DESIGN.md section 2, as written there. */
-static const char *DESIGN_EXAMPLE =
+/* An INI that sets every key of the first design, comments and all. */
+static const char *FULL_EXAMPLE =
     "[enact]\n"                                                                          /* 1 */
     "agent     = my-agent          ; default: $ENACT_AGENT, else the first governed program's name\n"
     "state     = /var/tmp/enact/my-agent.state\n"                                         /* 3 */
@@ -914,7 +915,7 @@ static void test_design_example_loads(void **state)
     struct fixture *f = *state;
     /* Every key is enforced: timeout_seconds and retry.* (22-27) for
      * connections, dry_run.response (32) for simulated ones. */
-    const struct enact_config *c = load_ok(f, DESIGN_EXAMPLE);
+    const struct enact_config *c = load_ok(f, FULL_EXAMPLE);
 
     /* [enact] */
     assert_string_equal(c->agent, "my-agent");
@@ -1413,9 +1414,9 @@ static void test_new_key_defaults(void **state)
 }
 
 /* The reference config (config/enact.ini: "static_binaries = allow | audit
- * | deny (default audit)") and DESIGN.md's example both give audit as the
- * default; the key is not enforced yet, but the day it is, a config that
- * does not set it must not silently allow what the docs say is audited. */
+ * | deny (default audit)") and README give audit as the default: a config
+ * that does not set it must not silently allow what the docs say is
+ * audited. */
 static void test_static_binaries_default_is_audit(void **state)
 {
     struct fixture *f = *state;

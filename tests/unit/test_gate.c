@@ -12,6 +12,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #define SEC UINT64_C(1000000000)
@@ -682,6 +683,26 @@ static void test_without_config(void **state)
     assert_false(g.audit); /* said once on stderr at start */
 }
 
+static void test_trusts_state(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_MAX], text[PATH_MAX + 256], why[512];
+    th_path(path, sizeof path, f->dir, "shared.state");
+    th_write_file(path, "");
+    snprintf(text, sizeof text, "[enact]\nstate = %s\n%s", path, RATED);
+    const struct enact_config *lax = cfg_from(f, text);
+    snprintf(text, sizeof text, "[enact]\nstrict = true\nstate = %s\n%s", path, RATED);
+    const struct enact_config *strict = cfg_from(f, text);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_true(gate_trusts_state(strict, why, sizeof why));
+    /* Others may write it: only strict mode refuses it, and says why. */
+    assert_int_equal(chmod(path, 0666), 0);
+    assert_true(gate_trusts_state(lax, why, sizeof why));
+    why[0] = '\0';
+    assert_false(gate_trusts_state(strict, why, sizeof why));
+    assert_non_null(strstr(why, path));
+}
+
 /* ---- what the caller sees ------------------------------------------------- */
 
 static void test_refusal_errno(void **state)
@@ -844,6 +865,7 @@ int main(void)
         T(test_unfollowable_verdicts),
         T(test_strict_syscall),
         T(test_without_config),
+        T(test_trusts_state),
         T(test_refusal_errno),
         T(test_on_limit_wait),
         T(test_gate_over_any_store),
