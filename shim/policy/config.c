@@ -115,21 +115,19 @@ static void section_key(struct loader *ld, const char *section, const char *name
                         const char *value)
 {
     struct enact_config *cfg = ld->cfg;
-    char label[64];
     if (ld->tool) {
-        snprintf(label, sizeof label, "tool.%s", ld->tool->name);
-        config_key_apply(ld, SECTION_TOOL, label, ld->tool, &ld->tool->src, name, value);
+        config_key_apply(ld, SECTION_TOOL, "tool.", ld->tool->name, ld->tool, &ld->tool->src,
+                         name, value);
     } else if (ld->agent) {
-        snprintf(label, sizeof label, "agent.%s", ld->agent->name);
-        config_key_apply(ld, SECTION_AGENT, label, &ld->agent->quota, &ld->agent->src, name,
-                         value);
+        config_key_apply(ld, SECTION_AGENT, "agent.", ld->agent->name, &ld->agent->quota,
+                         &ld->agent->src, name, value);
     } else if (strcmp(section, "agent") == 0) {
-        config_key_apply(ld, SECTION_AGENT, section, &cfg->agent_quota, &cfg->agent_src, name,
-                         value);
+        config_key_apply(ld, SECTION_AGENT, "", section, &cfg->agent_quota, &cfg->agent_src,
+                         name, value);
     } else if (strcmp(section, "impact") == 0) {
-        config_key_apply(ld, SECTION_IMPACT, section, &cfg->impact, NULL, name, value);
+        config_key_apply(ld, SECTION_IMPACT, "", section, &cfg->impact, NULL, name, value);
     } else {
-        config_key_apply(ld, SECTION_ENACT, "enact", cfg, &cfg->enact_src, name, value);
+        config_key_apply(ld, SECTION_ENACT, "", "enact", cfg, &cfg->enact_src, name, value);
     }
 }
 
@@ -226,7 +224,7 @@ static bool prescan(struct loader *ld, const char *text, size_t len)
 static char *slurp(struct loader *ld, const char *path, size_t *len)
 {
     struct file_read_error e;
-    char *text = file_read(path, MAX_FILE_BYTES, len, &e);
+    char *text = file_read(path, FILE_READ_ANY, MAX_FILE_BYTES, len, &e);
     if (text)
         return text;
     switch (e.fail) {

@@ -239,17 +239,18 @@ static const struct key_def *find_key(enum config_section s, const char *name,
     return NULL;
 }
 
-void config_key_apply(struct loader *ld, enum config_section section, const char *label,
-                      void *base, struct section_source *src, const char *name, const char *v)
+void config_key_apply(struct loader *ld, enum config_section section, const char *kind,
+                      const char *label, void *base, struct section_source *src,
+                      const char *name, const char *v)
 {
     const char *hint;
     const struct key_def *k = find_key(section, name, &hint);
     if (!k) {
         if (hint)
-            config_error(ld, ld->line, "unknown key '%s' in [%s]; did you mean '%s'?", name,
-                         label, hint);
+            config_error(ld, ld->line, "unknown key '%s' in [%s%s]; did you mean '%s'?", name,
+                         kind, label, hint);
         else
-            config_error(ld, ld->line, "unknown key '%s' in [%s]", name, label);
+            config_error(ld, ld->line, "unknown key '%s' in [%s%s]", name, kind, label);
         return;
     }
     size_t id = (size_t)(k - CONFIG_KEYS);

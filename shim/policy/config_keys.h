@@ -60,11 +60,14 @@ static inline const char *config_key_name(enum config_key k)
 
 struct loader; /* config_loader.h */
 
-/* One "name = v" line of a section whose values go into base; label names
- * the section in messages ("tool.api"). src is NULL for a section of
+/* One "name = v" line of a section whose values go into base; kind and
+ * label name the section in messages ("tool." "api", "" "enact"), put
+ * together only when there is something to say: this runs for every line
+ * at every governed program's start. src is NULL for a section of
  * repeatable keys only. Reports its own problems. */
-void config_key_apply(struct loader *ld, enum config_section section, const char *label,
-                      void *base, struct section_source *src, const char *name, const char *v);
+void config_key_apply(struct loader *ld, enum config_section section, const char *kind,
+                      const char *label, void *base, struct section_source *src,
+                      const char *name, const char *v);
 
 /* k's value as it stands in the section's struct at base (a tool, the
  * enact_config, a quota_spec), written as the INI would write it: "60",

@@ -252,7 +252,7 @@ enum key_verdict parse_response_key(struct loader *ld, const struct key_def *k, 
     if (v[0] == '@') {
         char *path = config_resolve_path(ld, v + 1);
         struct file_read_error e = {.fail = FILE_READ_NO_MEMORY};
-        buf = path ? file_read(path, MAX_RESPONSE_BYTES, &len, &e) : NULL;
+        buf = path ? file_read(path, FILE_READ_REGULAR, MAX_RESPONSE_BYTES, &len, &e) : NULL;
         if (!buf)
             config_error(ld, ld->line, "%s: cannot read %s: %s", k->name, path ? path : v,
                          response_read_error(&e));

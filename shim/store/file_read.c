@@ -3,6 +3,7 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -17,13 +18,15 @@ static char *fail(struct file_read_error *err, enum file_read_fail why, int errn
     return NULL;
 }
 
-char *file_read(const char *path, size_t max, size_t *len, struct file_read_error *err)
+char *file_read(const char *path, enum file_read_kind kind, size_t max, size_t *len,
+                struct file_read_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    bool regular = kind == FILE_READ_REGULAR;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (regular ? O_NONBLOCK | O_NOCTTY : 0));
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0)
         return fail(err, FILE_READ_OPEN, errno, fd, NULL);
-    if (!S_ISREG(st.st_mode))
+    if (regular && !S_ISREG(st.st_mode))
         return fail(err, FILE_READ_NOT_REGULAR, S_ISDIR(st.st_mode) ? EISDIR : 0, fd, NULL);
     if (st.st_size < 0 || (unsigned long long)st.st_size > max)
         return fail(err, FILE_READ_TOO_LARGE, 0, fd, NULL);

@@ -76,3 +76,12 @@ grep -q '^quota\.ini:9: quota.max_actions must be a whole number' <<<"$OUT" ||
 # An absolute path is reported as given.
 check_run "$T/misspelt.ini"
 grep -q "^$T/misspelt\.ini:4: " <<<"$OUT" || fail "absolute path: no '$T/misspelt.ini:4:' line"
+
+# A config that is not a regular file is read to its end as before: a FIFO
+# fed by another process (as from a generator) loads.
+mkfifo fifo.ini
+cat valid.ini >fifo.ini &
+feeder=$!
+check_run fifo.ini
+wait "$feeder"
+[ "$RC" -eq 0 ] || fail "a config read from a FIFO: exit status $RC: $OUT"
