@@ -1,8 +1,9 @@
 # Enact: build the preload shim and the CLI, run the tests, run the demo.
 #   make            build/libenact_shim.so and build/enact
-#   make test       install missing dependencies, build, run every test (unit,
-#                   config corpus, integration), then the sanitizer pass
-#                   (fuzz corpora, asan-linked, ubsan)
+#   make test       install missing dependencies, build, check the floors, run
+#                   every test (unit, config corpus, integration), then the
+#                   sanitizer pass (fuzz corpora, asan-linked, asan-integration,
+#                   ubsan)
 #   make demo       run the example agent governed, show what was blocked
 #   make bench      measure the shim against the bare calls and peer tools;
 #                   rewrites BENCHMARKS.md (BENCH_QUICK=1: a smoke run)
@@ -50,7 +51,7 @@ CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test unit config-tests integration demo bench install clean \
-        asan asan-linked ubsan tsan valgrind check-floors
+        asan asan-linked asan-integration ubsan tsan valgrind check-floors
 all: $(BUILD)/libenact_shim.so $(BUILD)/enact
 
 $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
@@ -93,14 +94,15 @@ check-floors: all
 	@scripts/check-floors.sh $(BUILD)
 
 # Then the sanitizer pass: the fuzz corpora replayed and each target fuzzed
-# for FUZZ_CI_SECONDS, the linked agent under ASan+UBSan, every integration
-# test against the UBSan build.
+# for FUZZ_CI_SECONDS, the linked agent under ASan+UBSan, the integration
+# tests that can run under a preloaded ASan runtime against the ASan build,
+# every integration test against the UBSan build.
 FUZZ_CI_SECONDS ?= 10
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@scripts/check-floors.sh $(BUILD) && scripts/run-unit.sh $(UNIT_BIN) && \
 	    { scripts/run-config-tests.sh; c=$$?; tests/integration/run.sh && [ $$c -eq 0 ]; } && \
-	    $(MAKE) --no-print-directory fuzz-regress asan-linked ubsan && \
+	    $(MAKE) --no-print-directory fuzz-regress asan-linked asan-integration ubsan && \
 	    $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)
 
 # Sanitizers. UBSan checks the shim under the whole integration suite. An
@@ -134,6 +136,13 @@ asan: $(UNIT_BIN) asan-linked fuzz-regress
 	    scripts/run-config-tests.sh
 	@ENACT_BIN=$(CURDIR)/$(BUILD)/asan/enact ASAN_OPTIONS=detect_leaks=1 $(SAN_ENV) \
 	    ENACT_TEST_PRELOAD=$$($(CC) -print-file-name=libasan.so) scripts/cli-commands.sh
+	@$(MAKE) --no-print-directory asan-integration
+
+# The integration tests that can take a preloaded ASan runtime, against the
+# ASan shim and CLI: what only a real program under the shim reaches (an
+# exec's dry-run record, say) is checked for memory errors too.
+asan-integration:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANFLAGS="$(SAN)" all
 	@ENACT_BUILD=$(CURDIR)/$(BUILD)/asan ENACT_TEST_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
 	    ASAN_OPTIONS=detect_leaks=0:exitcode=86 $(SAN_ENV) tests/integration/run.sh $(ASAN_TESTS)
 

@@ -237,10 +237,10 @@ static void record_verdict(const struct call *c, const struct gate_result *g)
     rec.has_retry_after = g->retry_after_ns > 0;
     rec.retry_after_ms = (g->retry_after_ns + 999999) / 1000000;
     char line[512];
+    struct impact im; /* rec.impact_reason may point into it */
     if (g->action == GATE_SIMULATE) {
-        struct impact im =
-            c->argv ? impact_of_exec(c->target, c->argv, &proc.cfg->impact)
-                    : (struct impact){.level = IMPACT_UNKNOWN, .reason = "nothing sent"};
+        im = c->argv ? impact_of_exec(c->target, c->argv, &proc.cfg->impact)
+                     : (struct impact){.level = IMPACT_UNKNOWN, .reason = "nothing sent"};
         join_argv(c->argv, line, sizeof line);
         rec.would_execute = c->argv ? line : c->target;
         rec.impact = impact_level_name(im.level);
