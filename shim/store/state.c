@@ -212,9 +212,9 @@ bool state_is_private(const char *path, char *msg, size_t cap)
     return true;
 }
 
-/* sig: layout_signature(), passed in because it costs a thousand
- * instructions and state_still_valid runs at every decision. */
-/* NULL when the mapping is a valid state file; else what is wrong. */
+/* NULL when the mapping is a valid state file; else what is wrong. sig:
+ * layout_signature(), passed in because it costs a thousand instructions
+ * and state_still_valid runs at every decision. */
 static const char *validate(const void *base, size_t size, uint64_t sig)
 {
     const struct state_header *h = base;
