@@ -43,9 +43,14 @@ void config_value_default(const struct key_def *k, void *base)
         *(double *)slot(k, base) = k->dflt;
 }
 
+static const void *slot_of(const struct key_def *k, const void *base)
+{
+    return (const char *)base + k->offset;
+}
+
 static uint64_t load_int(const struct key_def *k, const void *base)
 {
-    const void *p = (const char *)base + k->offset;
+    const void *p = slot_of(k, base);
     switch (k->size) {
     case 1: return *(const uint8_t *)p;
     case 2: return *(const uint16_t *)p;
@@ -85,11 +90,11 @@ static void escaped(const char *v, char *out, size_t cap)
 void config_value_format(const struct key_def *k, const void *base, char *out, size_t cap)
 {
     if (k->field == FIELD_DOUBLE) {
-        snprintf(out, cap, "%g", *(const double *)((const char *)base + k->offset));
+        snprintf(out, cap, "%g", *(const double *)slot_of(k, base));
         return;
     }
     if (k->field == FIELD_STRING) {
-        escaped(*(char *const *)((const char *)base + k->offset), out, cap);
+        escaped(*(char *const *)slot_of(k, base), out, cap);
         return;
     }
     uint64_t v = load_int(k, base);

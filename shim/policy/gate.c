@@ -153,17 +153,11 @@ bool gate_trusts_state(const struct enact_config *cfg, char *why, size_t cap)
 }
 
 void gate_report(struct store store, const struct tool *tool, int32_t owner, uint64_t mono_ns,
-                 enum gate_outcome outcome, struct breaker_event *ev)
+                 enum call_outcome outcome, struct breaker_event *ev)
 {
     ev->changed = false;
     if (!tool->has_breaker)
         return;
-    static const enum store_outcome as_stored[] = {
-        [OUTCOME_SUCCESS] = STORE_SUCCESS,
-        [OUTCOME_FAILURE] = STORE_FAILURE,
-        [OUTCOME_NEUTRAL] = STORE_NEUTRAL,
-    };
     struct store_now now = {.owner = owner, .mono_ns = mono_ns};
-    store.ops->report(store.impl, &tool->breaker, tool->breaker_id, &now, as_stored[outcome],
-                      ev);
+    store.ops->report(store.impl, &tool->breaker, tool->breaker_id, &now, outcome, ev);
 }

@@ -89,11 +89,9 @@ struct gate_result gate_strict_syscall(const struct enact_config *cfg);
  * what it cannot: by on_error. */
 bool gate_trusts_state(const struct enact_config *cfg, char *why, size_t cap);
 
-enum gate_outcome { OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_NEUTRAL };
-
 /* The outcome of a call the gate admitted, for the tool's breaker. Returns
  * a state change to record in ev. No-op for tools without a breaker. */
 void gate_report(struct store store, const struct tool *tool, int32_t owner, uint64_t mono_ns,
-                 enum gate_outcome outcome, struct breaker_event *ev);
+                 enum call_outcome outcome, struct breaker_event *ev);
 
 #endif

@@ -15,7 +15,7 @@
 
 /* How the current exchange ended, told to the breaker once (README
  * "Connections", Breaker). A neutral end says nothing and leaves it owed. */
-static void tell(struct conn *c, enum gate_outcome outcome, const char *op)
+static void tell(struct conn *c, enum call_outcome outcome, const char *op)
 {
     if (outcome == OUTCOME_NEUTRAL || !conn_take(c, CONN_OUTCOME_DUE))
         return;
@@ -233,7 +233,7 @@ static bool admit_request(struct conn *c, int fd)
         /* Nothing of it was sent: the client's next send asks again. */
         c->requests--;
         conn_set(c, CONN_RECEIVED);
-        errno = d.err ? d.err : EPERM;
+        net_refused(&d);
         return false;
     }
     return true;

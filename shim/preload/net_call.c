@@ -8,7 +8,7 @@
 #include <fcntl.h>
 #include <time.h>
 
-enum gate_outcome net_outcome(int rc, int err)
+enum call_outcome net_outcome(int rc, int err)
 {
     if (rc >= 0)
         return OUTCOME_SUCCESS;

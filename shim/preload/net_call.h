@@ -35,7 +35,7 @@ void net_call_name(struct net_call *nc);
  * Breaker): rc 0 is a success; ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH,
  * ENETUNREACH, ECONNRESET and EPIPE are failures; other errors say nothing
  * about the tool. */
-enum gate_outcome net_outcome(int rc, int err);
+enum call_outcome net_outcome(int rc, int err);
 
 /* Whether fd is in blocking mode (errno kept). */
 bool net_blocking(int fd);

@@ -303,7 +303,7 @@ struct decision shim_unfollowable(const struct call *c, const char *reason)
     return act_on(&g);
 }
 
-void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner)
+void shim_outcome(const struct call *c, enum call_outcome outcome, int32_t owner)
 {
     if (!proc.cfg || !c->tool || !c->tool->has_breaker)
         return;

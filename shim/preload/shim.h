@@ -68,7 +68,7 @@ struct decision shim_unfollowable(const struct call *c, const char *reason);
 /* How an admitted call ended, for the tool's breaker (recorded if it
  * changes state); owner is the thread that made the call (its probe
  * lease). Keeps the caller's errno. */
-void shim_outcome(const struct call *c, enum gate_outcome outcome, int32_t owner);
+void shim_outcome(const struct call *c, enum call_outcome outcome, int32_t owner);
 
 /* strict = true refuses a system call the hooks cannot follow (io_uring):
  * records the gate's verdict (op "syscall", reason "strict") and returns

@@ -125,7 +125,7 @@ static struct store_admission admit(void *impl, const struct store_limits *l,
 }
 
 static void report(void *impl, const struct breaker_policy *policy, uint64_t breaker_key,
-                   const struct store_now *now, enum store_outcome outcome,
+                   const struct store_now *now, enum call_outcome outcome,
                    struct breaker_event *ev)
 {
     struct state_map *m = impl;
@@ -133,11 +133,11 @@ static void report(void *impl, const struct breaker_policy *policy, uint64_t bre
     struct breaker_slot *br = m && m->base ? state_breaker(m, breaker_key) : NULL;
     if (!br || !pidlock_acquire(&br->lock, now->owner, pidlock_clock_ms, pidlock_pid_alive))
         return;
-    if (outcome == STORE_NEUTRAL)
+    if (outcome == OUTCOME_NEUTRAL)
         breaker_release(&br->breaker, now->owner);
     else
         breaker_record(&br->breaker, policy, now->mono_ns, now->owner,
-                       outcome == STORE_SUCCESS, ev);
+                       outcome == OUTCOME_SUCCESS, ev);
     pidlock_release(&br->lock, now->owner);
 }
 

@@ -61,7 +61,9 @@ struct store_admission {
     struct breaker_event breaker; /* a state change, if .changed */
 };
 
-enum store_outcome { STORE_SUCCESS, STORE_FAILURE, STORE_NEUTRAL };
+/* How an admitted call ended, for its tool's breaker: a neutral end (no
+ * answer, no error) says nothing of the tool. */
+enum call_outcome { OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_NEUTRAL };
 
 struct store_ops {
     struct store_admission (*admit)(void *impl, const struct store_limits *limits,
@@ -70,7 +72,7 @@ struct store_ops {
      * in *ev. An outcome that cannot be stored is lost: a probe's lease
      * then expires at its deadline. */
     void (*report)(void *impl, const struct breaker_policy *policy, uint64_t breaker_key,
-                   const struct store_now *now, enum store_outcome outcome,
+                   const struct store_now *now, enum call_outcome outcome,
                    struct breaker_event *ev);
 
     /* Readers: copies of entries, false when no process has used them;

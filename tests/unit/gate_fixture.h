@@ -122,7 +122,7 @@ static inline struct gate_result gf_decide(const struct enact_config *c, struct 
 }
 
 static inline void gf_report(struct state_map *m, const struct tool *t, uint64_t since,
-                             enum gate_outcome outcome, struct breaker_event *ev)
+                             enum call_outcome outcome, struct breaker_event *ev)
 {
     gate_report(local_store(m), t, (int32_t)gettid(), MONO0 + since, outcome, ev);
 }

@@ -759,7 +759,7 @@ struct scripted_store {
     struct store_limits asked;
     struct store_now asked_at;
     int admits, reports;
-    enum store_outcome outcome;
+    enum call_outcome outcome;
 };
 
 static struct store_admission scripted_admit(void *impl, const struct store_limits *l,
@@ -773,7 +773,7 @@ static struct store_admission scripted_admit(void *impl, const struct store_limi
 }
 
 static void scripted_report(void *impl, const struct breaker_policy *p, uint64_t key,
-                            const struct store_now *now, enum store_outcome outcome,
+                            const struct store_now *now, enum call_outcome outcome,
                             struct breaker_event *ev)
 {
     struct scripted_store *s = impl;
@@ -822,7 +822,7 @@ static void test_gate_over_any_store(void **state)
     struct breaker_event ev;
     gate_report(st, t, 7, T0, OUTCOME_FAILURE, &ev);
     assert_int_equal(s.reports, 1);
-    assert_int_equal(s.outcome, STORE_FAILURE);
+    assert_int_equal(s.outcome, OUTCOME_FAILURE);
     assert_true(ev.changed);
 
     /* A tool with no limit, or simulated, never asks the store. */
