@@ -13,6 +13,23 @@ static void quota_line(FILE *out, const char *label, const struct quota_spec *q)
                 (unsigned long long)q->max_actions, q->window_hours);
 }
 
+/* What a dry-run connection of t is answered with. */
+static void describe_peer(FILE *out, const struct tool *t)
+{
+    enum peer_protocol p = config_peer_protocol(t);
+    fprintf(out, "    dry-run  simulated: connections never reach the tool; ");
+    if (p == PEER_RAW && t->dry_run_response.data)
+        fprintf(out, "each request is answered with the %zu byte%s of %s\n",
+                t->dry_run_response.len, t->dry_run_response.len == 1 ? "" : "s",
+                config_key_name(TK_DRY_RUN_RESPONSE));
+    else if (p == PEER_RAW)
+        fprintf(out, "the peer hangs up at once (no %s)\n", config_key_name(TK_DRY_RUN_RESPONSE));
+    else
+        fprintf(out, "a simulated %s server answers each request (%s)\n",
+                p == PEER_AUTO ? "HTTP, Redis or PostgreSQL" : peer_protocol_name(p),
+                p == PEER_AUTO ? "told by the first bytes and the port" : "dry_run.protocol");
+}
+
 void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct tool *t)
 {
     fprintf(out, "  tool %s (line %u): %zu connect rule%s, %zu exec rule%s\n", t->name, t->src.line,
@@ -20,13 +37,14 @@ void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct t
     if (config_simulates(cfg, t) && t->nexec > 0)
         fprintf(out, "    dry-run  simulated: nothing runs, the audit log says what would\n");
     if (config_simulates(cfg, t) && t->nconnect > 0)
-        fprintf(out, "    dry-run  simulated: connections never reach the tool; reads get %zu "
-                     "byte%s of %s per request, then EOF\n",
-                t->dry_run_response_len, t->dry_run_response_len == 1 ? "" : "s",
-                config_key_name(TK_DRY_RUN_RESPONSE));
+        describe_peer(out, t);
     if (t->nconnect > 0)
         fprintf(out, "    counts   one call per %s\n",
-                t->action == ACTION_REQUEST ? "request (a send after a receive)" : "connection");
+                t->action == ACTION_REQUEST      ? "request (a send after a receive)"
+                : t->action == ACTION_CONNECTION ? "connection"
+                                                 : "request of HTTP, Redis, PostgreSQL or TLS "
+                                                   "(auto); per connection of any other "
+                                                   "protocol");
     if (t->rate_limited)
         fprintf(out, "    rate     %g calls/min, burst %llu, per agent\n",
                 t->written.max_calls_per_minute, (unsigned long long)t->written.burst_size);

@@ -371,7 +371,8 @@ void config_free(struct enact_config *cfg)
         free(t->connect);
         free(t->exec);
         free(t->name);
-        free(t->dry_run_response);
+        free(t->dry_run_response.data);
+        free(t->dry_run_http_body.data);
     }
     free(cfg->tools);
     connect_index_free(&cfg->connect_index);

@@ -19,6 +19,7 @@
 #include "../pure/breaker.h"
 #include "../pure/bucket.h"
 #include "../pure/impact.h"
+#include "../pure/peer.h"
 #include "../pure/quota.h"
 #include "../pure/rule.h"
 #include "../store/state.h"
@@ -30,7 +31,9 @@
 enum enact_mode { MODE_ENFORCE, MODE_OBSERVE };
 enum on_error_policy { ON_ERROR_DENY, ON_ERROR_ALLOW };
 enum static_binaries_policy { STATIC_ALLOW, STATIC_AUDIT, STATIC_DENY };
-enum tool_action { ACTION_CONNECTION, ACTION_REQUEST };
+/* What a call of a connect tool is (README "Connections"): auto counts
+ * each request of a protocol that has them (peer.h), else the connection. */
+enum tool_action { ACTION_AUTO, ACTION_CONNECTION, ACTION_REQUEST };
 enum on_limit_policy { ON_LIMIT_FAIL, ON_LIMIT_WAIT };
 
 /* Every key of the INI, by section, in the order of the key table
@@ -71,6 +74,9 @@ enum config_key {
     TK_MAX_WAIT,
     TK_ERRNO,
     TK_DRY_RUN_RESPONSE,
+    TK_DRY_RUN_PROTOCOL,
+    TK_DRY_RUN_HTTP_STATUS,
+    TK_DRY_RUN_HTTP_BODY,
     TK_DRY_RUN_EXIT_CODE,
     /* [agent] and [agent.NAME] */
     AK_QUOTA_MAX,
@@ -111,6 +117,13 @@ struct tool_settings {
     double breaker_timeout_seconds;
 };
 
+/* Bytes as a key gave them: escapes undone or a file read whole, so any
+ * byte (NUL included) may be among them; data is NUL-terminated too. */
+struct config_bytes {
+    char *data; /* NULL: not written */
+    size_t len;
+};
+
 /* What the hooks and the gate read of a tool, then how it was written. */
 struct tool {
     char *name;
@@ -132,8 +145,10 @@ struct tool {
     enum tool_action action;
     enum on_limit_policy on_limit;
     int deny_errno; /* what a refused call returns (EPERM) */
-    char *dry_run_response;
-    size_t dry_run_response_len;
+    struct config_bytes dry_run_response;  /* a raw peer's answer */
+    enum peer_protocol dry_run_protocol;  /* as written; config_peer_protocol decides */
+    uint32_t dry_run_http_status;
+    struct config_bytes dry_run_http_body;
     uint8_t dry_run_exit_code; /* a simulated exec's process ends with it */
 
     /* Name this tool's state in the state file, one per mechanism:
@@ -203,6 +218,14 @@ void config_diag_free(struct config_diag *diag);
 /* Where the state file lives when [enact] state is not set:
  * $XDG_RUNTIME_DIR/enact/, else /var/tmp/enact-$UID/, one file per config. */
 bool config_default_state_path(const char *config_abs_path, char *out, size_t cap);
+
+/* The protocol a dry-run connection of t speaks: as written, except that
+ * auto with a dry_run.response is raw (the response says what to answer). */
+static inline enum peer_protocol config_peer_protocol(const struct tool *t)
+{
+    return t->dry_run_protocol == PEER_AUTO && t->dry_run_response.data ? PEER_RAW
+                                                                         : t->dry_run_protocol;
+}
 
 /* Whether calls of this tool are simulated (its dry_run, or [enact]). */
 static inline bool config_simulates(const struct enact_config *cfg, const struct tool *t)

@@ -124,7 +124,9 @@ static void warn_inapplicable(struct loader *ld, const struct tool *t)
                            "tool '%s': '%s' applies to programs, and this tool has no '%s =' "
                            "rule",
                            t->name, NAME(exec_only[i]), NAME(TK_EXEC));
-    static const enum config_key socket_only[] = {TK_IO_TIMEOUT, TK_ACTION, TK_DRY_RUN_RESPONSE};
+    static const enum config_key socket_only[] = {
+        TK_IO_TIMEOUT,       TK_ACTION,           TK_DRY_RUN_RESPONSE, TK_DRY_RUN_PROTOCOL,
+        TK_DRY_RUN_HTTP_STATUS, TK_DRY_RUN_HTTP_BODY};
     for (size_t i = 0; t->nconnect == 0 && i < sizeof socket_only / sizeof socket_only[0]; i++)
         if (key_set(src, socket_only[i]))
             config_warning(ld, at[socket_only[i]],
@@ -140,6 +142,27 @@ static void warn_inapplicable(struct loader *ld, const struct tool *t)
 
 /* Each mechanism's state is named by the tool and that mechanism's
  * numbers only: editing the quota keeps the bucket, and so on. */
+/* The simulated peer's keys must fit the protocol it speaks: a response
+ * is a raw peer's, a status and a body an HTTP one's. */
+static void check_peer(struct loader *ld, const struct tool *t)
+{
+    const unsigned *at = t->src.key_line;
+    enum peer_protocol p = config_peer_protocol(t);
+    if (at[TK_DRY_RUN_RESPONSE] && p != PEER_RAW)
+        config_error(ld, at[TK_DRY_RUN_RESPONSE],
+                     "tool '%s': %s is what a raw peer answers, and %s = %s; an HTTP peer "
+                     "answers with %s and %s",
+                     t->name, NAME(TK_DRY_RUN_RESPONSE), NAME(TK_DRY_RUN_PROTOCOL),
+                     peer_protocol_name(p), NAME(TK_DRY_RUN_HTTP_STATUS),
+                     NAME(TK_DRY_RUN_HTTP_BODY));
+    static const enum config_key http_only[] = {TK_DRY_RUN_HTTP_STATUS, TK_DRY_RUN_HTTP_BODY};
+    for (size_t i = 0; i < 2; i++)
+        if (at[http_only[i]] && p != PEER_HTTP && p != PEER_AUTO)
+            config_warning(ld, at[http_only[i]],
+                           "tool '%s': '%s' is for an HTTP peer, and %s = %s", t->name,
+                           NAME(http_only[i]), NAME(TK_DRY_RUN_PROTOCOL), peer_protocol_name(p));
+}
+
 static void name_state(struct tool *t)
 {
     uint64_t base = fnv64_str(FNV64_OFFSET, t->name);
@@ -181,6 +204,7 @@ void config_finish_tool(struct loader *ld, struct tool *t)
                      NAME(TK_MAX_WAIT), NAME(TK_ON_LIMIT),
                      CONFIG_KEYS[TK_ON_LIMIT].choices[ON_LIMIT_WAIT]);
     warn_inapplicable(ld, t);
+    check_peer(ld, t);
     if (t->on_limit == ON_LIMIT_WAIT && !at[TK_MAX_WAIT])
         config_key_default(TK_MAX_WAIT, t);
     name_state(t);

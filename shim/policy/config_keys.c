@@ -22,7 +22,8 @@ _Static_assert(CONFIG_KEY_COUNT <= 64, "section_source.refused has a bit per key
 /* Where a key's value goes in its section's struct, and how it is typed. */
 #define SLOT(T, m)                                                                               \
     .offset = offsetof(T, m), .size = sizeof(((T *)0)->m),                                       \
-    .field = _Generic(((T *)0)->m, double: FIELD_DOUBLE, char *: FIELD_STRING, default: FIELD_INT)
+    .field = _Generic(((T *)0)->m, double: FIELD_DOUBLE, char *: FIELD_STRING,            \
+                                   struct config_bytes: FIELD_BYTES, default: FIELD_INT)
 #define ENACT(m) SLOT(struct enact_config, m)
 #define TOOL(m) SLOT(struct tool, m)
 #define QUOTA(m) SLOT(struct quota_spec, m)
@@ -135,9 +136,11 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                           .help = "run a system() command that exits non-zero again"},
     [TK_DRY_RUN] = {KEY("dry_run", SECTION_TOOL), BOOL, TOOL(dry_run),
                     .help = "simulate the tool's calls"},
-    [TK_ACTION] = {KEY("action", SECTION_TOOL), CHOICE("connection", "request"), TOOL(action),
-                   .dflt = ACTION_CONNECTION, .expected = "'connection' or 'request'",
-                   .help = "request: each send after a receive is a call of its own"},
+    [TK_ACTION] = {KEY("action", SECTION_TOOL), CHOICE("auto", "connection", "request"),
+                   TOOL(action), .dflt = ACTION_AUTO,
+                   .expected = "'auto', 'connection' or 'request'",
+                   .help = "what a call is: each request (HTTP, Redis, PostgreSQL) or each "
+                           "connection; auto: by the protocol (default)"},
     [TK_ON_LIMIT] = {KEY("on_limit", SECTION_TOOL), CHOICE("fail", "wait"), TOOL(on_limit),
                      .dflt = ON_LIMIT_FAIL, .expected = "'fail' or 'wait'",
                      .help = "wait: a refused blocking connect waits for the limit to end"},
@@ -148,9 +151,24 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                   .expected = "one of EPERM, EACCES, ECONNREFUSED, ECONNRESET, ENETUNREACH, "
                               "EHOSTUNREACH, ETIMEDOUT",
                   .help = "what a refused call fails with (default EPERM)"},
-    [TK_DRY_RUN_RESPONSE] = {KEY("dry_run.response", SECTION_TOOL), .parse = parse_response_key,
+    [TK_DRY_RUN_RESPONSE] = {KEY("dry_run.response", SECTION_TOOL), .parse = parse_bytes_key,
                              TOOL(dry_run_response),
-                             .help = "what a simulated connection answers: TEXT or @FILE"},
+                             .help = "what a raw simulated peer answers each request: TEXT "
+                                     "(escapes \\r \\n \\t \\0 \\xHH) or @FILE"},
+    [TK_DRY_RUN_PROTOCOL] = {KEY("dry_run.protocol", SECTION_TOOL),
+                             CHOICE("auto", "http", "redis", "postgresql", "raw"),
+                             TOOL(dry_run_protocol), .dflt = PEER_AUTO,
+                             .expected = "'auto', 'http', 'redis', 'postgresql' or 'raw'",
+                             .help = "what a simulated peer speaks (default auto: by the port "
+                                     "and the first bytes)"},
+    [TK_DRY_RUN_HTTP_STATUS] = {KEY("dry_run.http_status", SECTION_TOOL),
+                                COUNT_FROM(200, 599, "an HTTP status from 200 to 599"),
+                                TOOL(dry_run_http_status), .dflt = 200,
+                                .help = "the status a simulated HTTP peer answers (default 200)"},
+    [TK_DRY_RUN_HTTP_BODY] = {KEY("dry_run.http_body", SECTION_TOOL), .parse = parse_bytes_key,
+                              TOOL(dry_run_http_body),
+                              .help = "the body a simulated HTTP peer answers: TEXT or @FILE "
+                                      "(default a JSON object saying it was simulated)"},
     [TK_DRY_RUN_EXIT_CODE] = {KEY("dry_run.exit_code", SECTION_TOOL),
                               COUNT_FROM(0, 255, "a whole number from 0 to 255"),
                               TOOL(dry_run_exit_code),

@@ -22,7 +22,7 @@ enum key_verdict {
 };
 
 /* How the slot at offset is typed, for the defaults the table holds. */
-enum key_field { FIELD_NONE, FIELD_INT, FIELD_DOUBLE, FIELD_STRING };
+enum key_field { FIELD_NONE, FIELD_INT, FIELD_DOUBLE, FIELD_STRING, FIELD_BYTES };
 
 struct loader;
 struct key_def;

@@ -62,10 +62,10 @@ static uint64_t load_int(const struct key_def *k, const void *base)
 
 /* \r \n \t \\ as dry_run.response takes them, other control bytes as
  * \xHH; cut with "..." to fit cap (at least 4). */
-static void escaped(const char *v, char *out, size_t cap)
+static void escaped(const char *v, size_t len, char *out, size_t cap)
 {
     size_t n = 0;
-    for (; v && *v; v++) {
+    for (const char *end = v ? v + len : v; v && v < end; v++) {
         unsigned char c = (unsigned char)*v;
         char piece[8];
         if (c == '\r' || c == '\n' || c == '\t' || c == '\\')
@@ -94,7 +94,13 @@ void config_value_format(const struct key_def *k, const void *base, char *out, s
         return;
     }
     if (k->field == FIELD_STRING) {
-        escaped(*(char *const *)slot_of(k, base), out, cap);
+        const char *v = *(char *const *)slot_of(k, base);
+        escaped(v, v ? strlen(v) : 0, out, cap);
+        return;
+    }
+    if (k->field == FIELD_BYTES) {
+        const struct config_bytes *b = slot_of(k, base);
+        escaped(b->data, b->len, out, cap);
         return;
     }
     uint64_t v = load_int(k, base);
@@ -247,11 +253,42 @@ static const char *response_read_error(const struct file_read_error *e)
     return strerror(e->errnum);
 }
 
-/* "a\r\nb" escapes, or @file (relative to the config) read whole. */
-enum key_verdict parse_response_key(struct loader *ld, const struct key_def *k, void *base,
-                                    const char *v)
+static int hex_digit(char c)
 {
-    struct tool *t = base;
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* v with \r \n \t \\ \0 and \xHH undone into buf (as long as v); other
+ * backslashes stay as written. Returns the length. */
+static size_t unescape(const char *v, char *buf)
+{
+    size_t len = 0;
+    for (const char *p = v; *p; p++) {
+        static const char SIMPLE[] = "r\rn\nt\t\\\\0";
+        const char *e = p[0] == '\\' && p[1] ? strchr(SIMPLE, p[1]) : NULL;
+        int hi, lo;
+        if (e && (e - SIMPLE) % 2 == 0) {
+            buf[len++] = p[1] == '0' ? '\0' : e[1];
+            p++;
+        } else if (p[0] == '\\' && p[1] == 'x' && (hi = hex_digit(p[2])) >= 0 &&
+                   (lo = hex_digit(p[3])) >= 0) {
+            buf[len++] = (char)(hi << 4 | lo);
+            p += 3;
+        } else {
+            buf[len++] = *p;
+        }
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+/* TEXT with escapes, or @file (relative to the config) read whole: any
+ * bytes, into the key's config_bytes. */
+enum key_verdict parse_bytes_key(struct loader *ld, const struct key_def *k, void *base,
+                                 const char *v)
+{
+    struct config_bytes *out = slot(k, base);
     char *buf = NULL;
     size_t len = 0;
     if (v[0] == '@') {
@@ -265,20 +302,16 @@ enum key_verdict parse_response_key(struct loader *ld, const struct key_def *k, 
         if (!buf)
             return KEY_REPORTED;
     } else {
-        if (!(buf = malloc(strlen(v) + 1)))
-            return set_string(ld, &t->dry_run_response, NULL);
-        for (const char *p = v; *p; p++) {
-            if (p[0] == '\\' && (p[1] == 'r' || p[1] == 'n' || p[1] == 't' || p[1] == '\\')) {
-                buf[len++] = p[1] == 'r' ? '\r' : p[1] == 'n' ? '\n' : p[1] == 't' ? '\t' : '\\';
-                p++;
-            } else {
-                buf[len++] = *p;
-            }
+        if (!(buf = malloc(strlen(v) + 1))) {
+            config_error(ld, ld->line, "out of memory");
+            return KEY_REPORTED;
         }
-        buf[len] = '\0';
+        len = unescape(v, buf);
     }
-    t->dry_run_response_len = len;
-    return set_string(ld, &t->dry_run_response, buf);
+    free(out->data);
+    out->data = buf;
+    out->len = len;
+    return KEY_OK;
 }
 
 /* items grown to count elements of size bytes; NULL (reported) when out

@@ -55,6 +55,11 @@ static bool indexable(int fd)
     return fd >= 0 && fd < CONN_FD_MAX;
 }
 
+size_t conn_index(const struct conn *c)
+{
+    return (size_t)(c - pool);
+}
+
 struct conn *conn_of(int fd)
 {
     if (__atomic_load_n(&live, __ATOMIC_ACQUIRE) == 0 || !indexable(fd))
@@ -120,6 +125,7 @@ struct conn *conn_open(int fd, const struct call *call, uint32_t flags)
         c->tool = call->tool;
         c->owner = call->tid ? call->tid : shim_thread_id();
         c->requests = 1;
+        c->port = call->port;
         copy_text(c->target, sizeof c->target, call->target);
         copy_text(c->host, sizeof c->host, call->host);
         __atomic_store_n(&c->ino, ino, __ATOMIC_RELEASE);
@@ -170,6 +176,7 @@ struct call conn_call(const struct conn *c, const char *op)
         .tool = c->tool,
         .target = c->target,
         .host = c->host[0] ? c->host : NULL,
+        .port = c->port,
     };
 }
 

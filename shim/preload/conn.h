@@ -26,16 +26,13 @@
 
 #define CONN_MAX 256
 #define CONN_FD_MAX 16384     /* higher descriptors are governed at connect only */
-#define CONN_PAYLOAD_MAX 256  /* bytes of a simulated request kept for its record */
-
 enum conn_flag {
-    CONN_SIMULATED = 1u << 0, /* dry run: nothing reaches the tool */
+    CONN_SIMULATED = 1u << 0, /* dry run: nothing reaches the tool (simulate.h) */
     CONN_DATAGRAM = 1u << 1,
-    CONN_RECEIVED = 1u << 2,  /* received since the last send: the next send begins a request */
+    CONN_RECEIVED = 1u << 2,  /* received since the last send: the next send may begin a request */
     CONN_TLS = 1u << 3,
-    CONN_RECORD_DUE = 1u << 4, /* simulated: bytes captured, their record not yet written */
+    CONN_PREPAID = 1u << 4,   /* the connect's admission pays for the first request */
     CONN_SENT = 1u << 6,      /* something was sent */
-    CONN_RECORDED = 1u << 7,  /* simulated: the record of this connection or request is written */
     CONN_OUTCOME_DUE = 1u << 8, /* the breaker waits to hear how this exchange ends */
 };
 
@@ -46,16 +43,18 @@ struct conn {
     const struct tool *tool;
     int32_t owner;     /* the thread that connected: its breaker probe lease */
     uint32_t requests; /* begun on this connection; the connect began the first */
-    uint32_t served;   /* simulated: response bytes read in this request */
-    uint32_t captured; /* simulated: bytes of payload[] held */
+    uint16_t port;     /* of the target; 0 for a unix socket */
+    uint8_t protocol;  /* enum peer_protocol, from the port or the first bytes sent */
     struct tls_stream tx, rx;
-    char payload[CONN_PAYLOAD_MAX];
     char target[160];
     char host[HOST_NAME_MAX_LEN + 1]; /* "" when unknown */
 };
 
 /* Run once from the library constructor. */
 void conn_init(void);
+
+/* c's place in the pool: [0, CONN_MAX). */
+size_t conn_index(const struct conn *c);
 
 /* The connection fd leads to, or NULL. O(1), no system call. */
 struct conn *conn_of(int fd);
@@ -86,7 +85,7 @@ void conn_free(struct conn *c);
 /* Whether any descriptor in [lo, hi] leads to a connection. */
 bool conn_any_in(unsigned lo, unsigned hi);
 
-/* The record a connection is the subject of: op, tool, target and host. */
+/* The record a connection is the subject of: op, tool, target, host, port. */
 struct call conn_call(const struct conn *c, const char *op);
 
 uint32_t conn_flags(const struct conn *c);

@@ -3,6 +3,7 @@
 #include "iov.h"
 #include "net_call.h"
 #include "pending.h"
+#include "real.h"
 #include "simulate.h"
 #include "../store/clock.h"
 
@@ -23,36 +24,6 @@ static void tell(struct conn *c, enum call_outcome outcome, const char *op)
     shim_outcome(&call, outcome, c->owner);
 }
 
-/* The record of a simulated connection is about its connect; each later
- * request's is about a send. */
-static const char *record_op(const struct conn *c)
-{
-    return c->requests > 1 ? "send" : "connect";
-}
-
-/* Writes a simulated connection's pending record, if one is due. */
-static void record_due(struct conn *c)
-{
-    if (!conn_take(c, CONN_RECORD_DUE))
-        return;
-    conn_set(c, CONN_RECORDED);
-    struct call call = conn_call(c, record_op(c));
-    shim_simulated(&call, c->payload, c->captured);
-}
-
-/* Keeps what a simulated connection sends, for its record: written as
- * soon as CONN_PAYLOAD_MAX bytes are held. */
-static void capture(struct conn *c, const struct iovec *iov, size_t n)
-{
-    if (conn_flags(c) & CONN_RECORDED)
-        return;
-    c->captured += (uint32_t)iov_copy_out(iov, n, c->payload + c->captured,
-                                          CONN_PAYLOAD_MAX - c->captured);
-    conn_set(c, CONN_RECORD_DUE);
-    if (c->captured == CONN_PAYLOAD_MAX)
-        record_due(c);
-}
-
 /* ---- connected, under way, failed, simulated ----------------------------- */
 
 /* A connect interrupted by a signal goes on in the background, as one left
@@ -68,7 +39,8 @@ static bool goes_on(int err)
 static void connected(int fd, const struct call *call, int err)
 {
     bool breaker = call->tool->has_breaker;
-    if (!conn_open(fd, call, breaker ? CONN_OUTCOME_DUE : 0) && breaker && !goes_on(err))
+    if (!conn_open(fd, call, CONN_PREPAID | (breaker ? CONN_OUTCOME_DUE : 0)) && breaker &&
+        !goes_on(err))
         shim_outcome(call, OUTCOME_SUCCESS, shim_thread_id());
 }
 
@@ -105,12 +77,18 @@ void life_fast_open_ended(int fd, const struct call *call, ssize_t rc, int err)
 int life_simulate(int fd, const struct call *call)
 {
     bool datagram = false;
-    int err = simulate_connect(fd, &datagram);
-    uint32_t flags = CONN_SIMULATED | (datagram ? CONN_DATAGRAM : 0);
-    if (err == 0 && !conn_open(fd, call, flags))
-        err = EMFILE;
-    if (err == 0)
+    int peer = -1;
+    int err = simulate_connect(fd, &datagram, &peer);
+    uint32_t flags = CONN_SIMULATED | CONN_PREPAID | (datagram ? CONN_DATAGRAM : 0);
+    struct conn *c = err == 0 ? conn_open(fd, call, flags) : NULL;
+    if (c) {
+        simulate_open(c, peer);
         return 0;
+    }
+    if (peer >= 0)
+        real.close(peer);
+    if (err == 0)
+        err = EMFILE;
     /* Half a simulation would let bytes through unrecorded: refuse instead. */
     char detail[128];
     snprintf(detail, sizeof detail, "the connection could not be simulated: %s",
@@ -123,15 +101,16 @@ int life_simulate(int fd, const struct call *call)
 ssize_t life_simulate_send(int fd, const struct call *call, bool fast_open,
                            const struct iovec *iov, size_t n)
 {
-    if (fast_open) {
+    if (!fast_open) {
+        simulate_datagram(call, iov, n);
+    } else {
         if (life_simulate(fd, call) != 0)
             return -1;
         struct conn *c = conn_of(fd);
-        if (c)
-            capture(c, iov, n);
-    } else {
-        char bytes[CONN_PAYLOAD_MAX];
-        shim_simulated(call, bytes, iov_copy_out(iov, n, bytes, sizeof bytes));
+        if (c) {
+            conn_set(c, CONN_SENT);
+            simulate_sent(c, iov, n);
+        }
     }
     return (ssize_t)iov_total(iov, n);
 }
@@ -198,33 +177,61 @@ static uint8_t next_tls_type(const struct tls_stream *s, uint8_t first_byte)
     return s->left > 0 || s->have > 0 ? s->type : first_byte;
 }
 
-/* Whether this send, which follows a receive, begins a request: over TLS
- * only application data after application data does, so that the
- * handshake's flights are not requests. */
-static bool begins_request(struct conn *c, uint8_t first_byte)
+/* Protocols whose requests the shim tells apart by their first bytes. */
+static bool framed(enum peer_protocol p)
 {
-    if (!(conn_flags(c) & CONN_TLS))
-        return true;
-    return next_tls_type(&c->tx, first_byte) == TLS_APPLICATION_DATA &&
-           c->rx.type == TLS_APPLICATION_DATA;
+    return p == PEER_HTTP || p == PEER_REDIS || p == PEER_POSTGRESQL;
 }
 
-/* A new request on c, past the gate under `action = request`. False when
+/* Under `action = auto`, a connection counts its requests when it speaks
+ * a protocol that has them, TLS to any of them included. */
+static bool counts_requests(const struct conn *c)
+{
+    switch (c->tool->action) {
+    case ACTION_REQUEST: return true;
+    case ACTION_CONNECTION: return false;
+    default: return framed(c->protocol) || (conn_flags(c) & CONN_TLS);
+    }
+}
+
+/* The first send: what the connection speaks. The connect's admission
+ * pays for the first request of a protocol whose requests are told apart;
+ * of any other, the connect was the first. */
+static void first_send(struct conn *c, const uint8_t *head, size_t n)
+{
+    bool tls = tls_starts_handshake(head, n);
+    conn_set(c, CONN_SENT | (tls ? CONN_TLS : 0));
+    enum peer_protocol configured =
+        conn_flags(c) & CONN_SIMULATED ? config_peer_protocol(c->tool) : PEER_AUTO;
+    c->protocol = (uint8_t)(tls ? PEER_TLS : peer_resolve(configured, c->port, head, n));
+    if (!framed(c->protocol))
+        conn_clear(c, CONN_PREPAID);
+}
+
+/* Whether this send, the first or one after a receive, begins a request:
+ * a request of the protocol (not its set-up); over TLS only application
+ * data after application data, so that the handshake's flights are not
+ * requests; else any send after a receive. */
+static bool begins_request(const struct conn *c, bool first, const uint8_t *head, size_t n)
+{
+    if (conn_flags(c) & CONN_TLS)
+        return !first && next_tls_type(&c->tx, head[0]) == TLS_APPLICATION_DATA &&
+               c->rx.type == TLS_APPLICATION_DATA;
+    if (framed(c->protocol))
+        return peer_begins_request(c->protocol, head, n);
+    return !first;
+}
+
+/* A new request on c, past the gate when c counts requests. False when
  * refused (errno set). */
 static bool admit_request(struct conn *c, int fd)
 {
+    if (conn_take(c, CONN_PREPAID))
+        return true;
     c->requests++;
     if (c->tool->has_breaker && !(conn_flags(c) & CONN_SIMULATED))
         conn_set(c, CONN_OUTCOME_DUE);
-    if (conn_flags(c) & CONN_SIMULATED) {
-        record_due(c);
-        c->served = 0;
-        if (c->tool->action == ACTION_REQUEST) {
-            c->captured = 0;
-            conn_clear(c, CONN_RECORDED);
-        }
-    }
-    if (c->tool->action != ACTION_REQUEST)
+    if (!counts_requests(c))
         return true;
     struct call call = conn_call(c, "send");
     call.defer_dry_run = true;
@@ -249,18 +256,23 @@ static enum life_step stale(int fd)
     return LIFE_PASS;
 }
 
+/* Bytes of a send looked at to tell its protocol and whether it begins a
+ * request: a Redis command's name comes after its array header. */
+#define HEAD_BYTES 32
+
 static enum life_step before_send(struct conn *c, int fd, const struct life_io *io, ssize_t *rc)
 {
     uint32_t f = conn_flags(c);
     if ((f & CONN_SIMULATED) && !conn_is(c, fd))
         return stale(fd);
-    uint8_t head[3] = {0};
+    uint8_t head[HEAD_BYTES];
     size_t nhead = iov_copy_out(io->iov, io->n, head, sizeof head);
-    if (!(f & CONN_SENT)) {
-        conn_set(c, CONN_SENT | (tls_starts_handshake(head, nhead) ? CONN_TLS : 0));
-    } else if (nhead > 0 && (f & CONN_RECEIVED) && begins_request(c, head[0])) {
+    bool first = !(f & CONN_SENT);
+    if (first && nhead > 0)
+        first_send(c, head, nhead);
+    if (nhead > 0 && (first || (f & CONN_RECEIVED)) && begins_request(c, first, head, nhead)) {
         conn_clear(c, CONN_RECEIVED);
-        if (!conn_is(c, fd))
+        if (!first && !conn_is(c, fd))
             return stale(fd);
         if (!admit_request(c, fd)) {
             *rc = -1;
@@ -270,9 +282,9 @@ static enum life_step before_send(struct conn *c, int fd, const struct life_io *
     if (nhead > 0)
         conn_clear(c, CONN_RECEIVED);
     if (f & CONN_SIMULATED) {
-        capture(c, io->iov, io->n);
         if (conn_flags(c) & CONN_TLS)
             iov_feed(&c->tx, io->iov, io->n, iov_total(io->iov, io->n));
+        simulate_sent(c, io->iov, io->n);
         *rc = (ssize_t)iov_total(io->iov, io->n);
         return LIFE_DONE;
     }
@@ -283,19 +295,8 @@ static enum life_step before_send(struct conn *c, int fd, const struct life_io *
     return LIFE_PASS;
 }
 
-/* Serves a simulated connection's reads: the response, then EOF. */
-static ssize_t serve(struct conn *c, const struct life_io *io)
-{
-    const struct tool *t = c->tool;
-    size_t left = t->dry_run_response_len > c->served ? t->dry_run_response_len - c->served : 0;
-    size_t k = left ? iov_copy_in(io->iov, io->n, t->dry_run_response + c->served, left) : 0;
-    if (!(io->flags & MSG_PEEK))
-        c->served += (uint32_t)k;
-    if (k > 0)
-        conn_set(c, CONN_RECEIVED);
-    return (ssize_t)k;
-}
-
+/* A simulated connection's reads come from its server through the kernel
+ * (simulate.h); a datagram socket's answer is served here. */
 static enum life_step before_recv(struct conn *c, int fd, const struct life_io *io, ssize_t *rc)
 {
     uint32_t f = conn_flags(c);
@@ -307,11 +308,10 @@ static enum life_step before_recv(struct conn *c, int fd, const struct life_io *
     }
     if (!conn_is(c, fd))
         return stale(fd);
-    record_due(c); /* the program waits for an answer: its request is whole */
-    bool nothing_left = c->served >= c->tool->dry_run_response_len;
-    if ((f & CONN_DATAGRAM) && nothing_left)
-        return LIFE_PASS; /* nothing more comes, as from a silent peer */
-    *rc = serve(c, io);
+    if (!simulate_reads(c, io->iov, io->n, io->flags, rc))
+        return LIFE_PASS;
+    if (*rc > 0)
+        conn_set(c, CONN_RECEIVED);
     return LIFE_DONE;
 }
 
@@ -344,30 +344,27 @@ void life_closed(struct conn *c)
 {
     if (!c)
         return;
-    const struct enact_config *cfg;
-    if (shim_enter(&cfg)) {
-        if ((conn_flags(c) & (CONN_SIMULATED | CONN_RECORDED | CONN_RECORD_DUE)) ==
-            CONN_SIMULATED)
-            conn_set(c, CONN_RECORD_DUE); /* nothing was sent: the connection is the record */
-        record_due(c);
-        shim_leave();
+    if (conn_flags(c) & CONN_SIMULATED) {
+        const struct enact_config *cfg;
+        bool records = shim_enter(&cfg);
+        simulate_closed(c, records ? SIMULATE_CLOSED : SIMULATE_DROPPED);
+        if (records)
+            shim_leave();
     }
     conn_free(c);
 }
 
-/* Records of simulated requests still open when the program exits. */
+/* Records of simulated requests still held when the program exits. */
 __attribute__((destructor)) static void record_open_requests(void)
 {
     if (!conn_any_in(0, CONN_FD_MAX - 1))
         return; /* no connection at all: the usual exit costs one load */
     for (int fd = 0; fd < CONN_FD_MAX; fd++) {
         struct conn *c = conn_of(fd);
-        if (c && (conn_flags(c) & CONN_RECORD_DUE)) {
-            const struct enact_config *cfg;
-            if (shim_enter(&cfg)) {
-                record_due(c);
-                shim_leave();
-            }
+        const struct enact_config *cfg;
+        if (c && (conn_flags(c) & CONN_SIMULATED) && shim_enter(&cfg)) {
+            simulate_closed(c, SIMULATE_EXITING);
+            shim_leave();
         }
     }
 }

@@ -67,6 +67,7 @@ bool net_classify(const struct enact_config *cfg, const struct sockaddr *addr, s
         shim_host_of(cfg, nc->target.addr, nc->host, sizeof nc->host))
         nc->call.host = nc->target.host = nc->host;
     nc->call.tool = cfg ? config_match_connect(cfg, &nc->target) : NULL;
+    nc->call.port = nc->target.port;
     return true;
 }
 

@@ -278,18 +278,17 @@ struct decision shim_govern(const struct call *c)
     return act_on(&g);
 }
 
-void shim_simulated(const struct call *c, const void *sent, size_t len)
+void shim_simulated(const struct call *c, const char *text, size_t len, const struct impact *im)
 {
     if (!proc.cfg || !c->tool)
         return;
     int saved = errno;
     struct audit_event rec = record_for(c);
     rec.verdict = "dry_run";
-    struct impact im = impact_of_payload(sent, len, &proc.cfg->impact);
-    rec.would_execute = len ? sent : "";
+    rec.would_execute = len ? text : "";
     rec.would_execute_len = len;
-    rec.impact = impact_level_name(im.level);
-    rec.impact_reason = im.reason;
+    rec.impact = impact_level_name(im->level);
+    rec.impact_reason = im->reason;
     write_record(&rec);
     errno = saved;
 }

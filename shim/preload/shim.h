@@ -23,6 +23,7 @@ struct call {
     const struct tool *tool; /* NULL only when the config is broken */
     const char *target;
     const char *host;        /* connect: the DNS name of the address, if known */
+    uint16_t port;           /* connect: the target's port (0: a unix socket) */
     char *const *argv;       /* exec family */
     bool quiet;              /* a repeat of a refusal already recorded: no record */
     bool defer_dry_run;      /* a simulated connection or request: its record waits
@@ -81,10 +82,10 @@ bool shim_strict_refusal(const char *syscall_name);
 void shim_record(const struct call *c, const char *verdict, int err, uint64_t after_ns,
                  const char *detail);
 
-/* Writes the dry_run record of a simulated connection or request: what it
- * sent (len bytes, any content), with the impact judged from them. Keeps
- * the caller's errno. */
-void shim_simulated(const struct call *c, const void *sent, size_t len);
+/* Writes the dry_run record of a simulated request: what it would have
+ * executed (readable text, len bytes) and its impact. Keeps the caller's
+ * errno. */
+void shim_simulated(const struct call *c, const char *text, size_t len, const struct impact *im);
 
 /* The config (NULL when broken) and the current state mapping (NULL when
  * it cannot be had), for interposers that need more than a decision. */

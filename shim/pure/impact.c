@@ -51,7 +51,20 @@ static const struct verb_class REDIS[] = {
     {"FLUSHDB", IMPACT_HIGH},  {"SET", IMPACT_MEDIUM},    {"SETEX", IMPACT_MEDIUM},
     {"MSET", IMPACT_MEDIUM},   {"HSET", IMPACT_MEDIUM},   {"LPUSH", IMPACT_MEDIUM},
     {"RPUSH", IMPACT_MEDIUM},  {"SADD", IMPACT_MEDIUM},   {"ZADD", IMPACT_MEDIUM},
-    {"INCR", IMPACT_MEDIUM},   {"EXPIRE", IMPACT_MEDIUM}, {"GET", IMPACT_LOW},
+    {"INCR", IMPACT_MEDIUM},   {"EXPIRE", IMPACT_MEDIUM}, {"GETDEL", IMPACT_HIGH},
+    {"INCRBY", IMPACT_MEDIUM}, {"DECR", IMPACT_MEDIUM},   {"DECRBY", IMPACT_MEDIUM},
+    {"INCRBYFLOAT", IMPACT_MEDIUM}, {"HINCRBY", IMPACT_MEDIUM}, {"APPEND", IMPACT_MEDIUM},
+    {"SETNX", IMPACT_MEDIUM},  {"PSETEX", IMPACT_MEDIUM}, {"HMSET", IMPACT_MEDIUM},
+    {"HSETNX", IMPACT_MEDIUM}, {"GETSET", IMPACT_MEDIUM}, {"LPOP", IMPACT_MEDIUM},
+    {"RPOP", IMPACT_MEDIUM},   {"SPOP", IMPACT_MEDIUM},   {"SREM", IMPACT_MEDIUM},
+    {"ZREM", IMPACT_MEDIUM},   {"HDEL", IMPACT_MEDIUM},   {"LREM", IMPACT_MEDIUM},
+    {"LSET", IMPACT_MEDIUM},   {"LTRIM", IMPACT_MEDIUM},  {"RENAME", IMPACT_MEDIUM},
+    {"PERSIST", IMPACT_MEDIUM}, {"PEXPIRE", IMPACT_MEDIUM}, {"MSETNX", IMPACT_MEDIUM},
+    {"GET", IMPACT_LOW},       {"STRLEN", IMPACT_LOW},    {"LLEN", IMPACT_LOW},
+    {"SCARD", IMPACT_LOW},     {"HLEN", IMPACT_LOW},      {"ZCARD", IMPACT_LOW},
+    {"DBSIZE", IMPACT_LOW},    {"TYPE", IMPACT_LOW},      {"PTTL", IMPACT_LOW},
+    {"LRANGE", IMPACT_LOW},    {"SMEMBERS", IMPACT_LOW},  {"ZRANGE", IMPACT_LOW},
+    {"HMGET", IMPACT_LOW},     {"HKEYS", IMPACT_LOW},     {"INFO", IMPACT_LOW},
     {"MGET", IMPACT_LOW},      {"HGET", IMPACT_LOW},      {"HGETALL", IMPACT_LOW},
     {"EXISTS", IMPACT_LOW},    {"KEYS", IMPACT_LOW},      {"SCAN", IMPACT_LOW},
     {"TTL", IMPACT_LOW},       {NULL, IMPACT_UNKNOWN},
@@ -348,6 +361,18 @@ static struct impact of_sql(const char *s, size_t len, const struct impact_table
     if (i >= len)
         return make(IMPACT_UNKNOWN, "SQL without a keyword", NULL, 0, NULL);
     return of_verb(SQL, "SQL ", s + i, alpha_run(s + i, len - i), extra);
+}
+
+struct impact impact_of_sql(const char *sql, size_t len, const struct impact_table *extra)
+{
+    return of_sql(sql, len, extra);
+}
+
+struct impact impact_of_verb(enum impact_protocol protocol, const char *word, size_t n,
+                             const struct impact_table *extra)
+{
+    return protocol == IMPACT_HTTP ? of_verb(HTTP, "HTTP ", word, n, extra)
+                                   : of_verb(REDIS, "Redis ", word, n, extra);
 }
 
 static uint32_t be32(const unsigned char *p)

@@ -46,6 +46,15 @@ bool impact_level_parse(const char *text, enum impact_level *out);
 struct impact impact_of_exec(const char *path, char *const argv[],
                              const struct impact_table *extra);
 
+/* The word that names a request of a protocol the simulated peer frames
+ * (peer.h): an HTTP method or a Redis command. */
+enum impact_protocol { IMPACT_HTTP, IMPACT_REDIS };
+struct impact impact_of_verb(enum impact_protocol protocol, const char *word, size_t n,
+                             const struct impact_table *extra);
+
+/* One SQL statement, by its first keyword past blanks and comments. */
+struct impact impact_of_sql(const char *sql, size_t len, const struct impact_table *extra);
+
 /* The first bytes of what a connection sends. extra may be NULL. */
 struct impact impact_of_payload(const void *data, size_t len, const struct impact_table *extra);
 
