@@ -148,7 +148,7 @@ static void check_peer(struct loader *ld, const struct tool *t)
 {
     const unsigned *at = t->src.key_line;
     enum peer_protocol p = config_peer_protocol(t);
-    if (at[TK_DRY_RUN_RESPONSE] && p != PEER_RAW)
+    if (key_set(&t->src, TK_DRY_RUN_RESPONSE) && p != PEER_RAW)
         config_error(ld, at[TK_DRY_RUN_RESPONSE],
                      "tool '%s': %s is what a raw peer answers, and %s = %s; an HTTP peer "
                      "answers with %s and %s",

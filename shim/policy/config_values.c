@@ -151,7 +151,7 @@ enum key_verdict parse_choice_key(struct loader *ld, const struct key_def *k, vo
     return KEY_BAD_VALUE;
 }
 
-/* A whole number in [min, max]; min is 0 or 1, and 0 is written "0". */
+/* A whole number in [min, max]; 0 is written "0". */
 enum key_verdict parse_count_key(struct loader *ld, const struct key_def *k, void *base,
                                  const char *v)
 {
@@ -165,7 +165,7 @@ enum key_verdict parse_count_key(struct loader *ld, const struct key_def *k, voi
     errno = 0;
     char *end;
     unsigned long long n = strtoull(v, &end, 10);
-    if (errno || *end || n < 1 || n > (uint64_t)k->max)
+    if (errno || *end || n < 1 || n < (uint64_t)k->min || n > (uint64_t)k->max)
         return KEY_BAD_VALUE;
     store_int(k, base, n);
     return KEY_OK;

@@ -987,8 +987,8 @@ static void test_design_example_loads(void **state)
     assert_int_equal(db->on_limit, ON_LIMIT_FAIL);
     assert_true(db->max_wait == 0.0);
     assert_int_equal(db->deny_errno, EPERM);
-    assert_int_equal(db->dry_run_response_len, 27);
-    assert_memory_equal(db->dry_run_response, "HTTP/1.1 204 No Content\r\n\r\n", 28);
+    assert_int_equal(db->dry_run_response.len, 27);
+    assert_memory_equal(db->dry_run_response.data, "HTTP/1.1 204 No Content\r\n\r\n", 28);
 
     const struct tool *sh = &c->tools[1];
     assert_string_equal(sh->name, "destructive-shell");
@@ -1057,6 +1057,8 @@ static double get_on_exit(const struct tool *t) { return t->retry_on_exit_nonzer
 static double get_dry_run(const struct tool *t) { return t->dry_run; }
 static double get_action(const struct tool *t) { return t->action; }
 static double get_on_limit(const struct tool *t) { return t->on_limit; }
+static double get_protocol(const struct tool *t) { return t->dry_run_protocol; }
+static double get_http_status(const struct tool *t) { return t->dry_run_http_status; }
 static double get_errno(const struct tool *t) { return t->deny_errno; }
 static double get_exit_code(const struct tool *t) { return t->dry_run_exit_code; }
 
@@ -1122,9 +1124,16 @@ static const struct key_case KEY_CASES[] = {
     {"dry_run.exit_code", "exec = rm", NULL, 0, false, {"0", "3", "255"}, {0, 3, 255},
      {"-1", "256", "x", "", "1.5", "00x"}, "a whole number from 0 to 255", get_exit_code},
     {"action", NULL, NULL, 0, false,
-     {"connection"}, {ACTION_CONNECTION},
+     {"auto", "connection", "request"}, {ACTION_AUTO, ACTION_CONNECTION, ACTION_REQUEST},
      {"packet", "Connection", "", "requests"},
-     "'connection' or 'request'", get_action},
+     "'auto', 'connection' or 'request'", get_action},
+    {"dry_run.protocol", NULL, NULL, 0, false,
+     {"auto", "http", "redis", "postgresql", "raw"},
+     {PEER_AUTO, PEER_HTTP, PEER_REDIS, PEER_POSTGRESQL, PEER_RAW},
+     {"mysql", "HTTP", "", "tls"},
+     "'auto', 'http', 'redis', 'postgresql' or 'raw'", get_protocol},
+    {"dry_run.http_status", NULL, NULL, 0, false, {"200", "404", "599"}, {200, 404, 599},
+     {"199", "600", "x", "", "2e2"}, "an HTTP status from 200 to 599", get_http_status},
     {"on_limit", NULL, NULL, 0, false,
      {"fail", "wait"}, {ON_LIMIT_FAIL, ON_LIMIT_WAIT},
      {"block", "Wait", "", "deny"},
@@ -1346,11 +1355,11 @@ static void test_new_key_defaults(void **state)
     assert_int_equal(t->deny_errno, EPERM);
     assert_string_equal(config_errno_name(t->deny_errno), "EPERM");
     assert_false(t->dry_run);
-    assert_int_equal(t->action, ACTION_CONNECTION);
+    assert_int_equal(t->action, ACTION_AUTO);
     assert_int_equal(t->on_limit, ON_LIMIT_FAIL);
     assert_true(t->timeout_seconds == 0 && t->io_timeout_seconds == 0 && t->max_wait == 0);
-    assert_null(t->dry_run_response);
-    assert_int_equal(t->dry_run_response_len, 0);
+    assert_null(t->dry_run_response.data);
+    assert_int_equal(t->dry_run_response.len, 0);
     for (int k = 0; k < CONFIG_KEY_COUNT; k++)
         assert_int_equal(t->src.key_line[k], 0);
     assert_false(c->agent_quota.enabled);
@@ -1466,8 +1475,8 @@ static void test_not_enforced_warnings(void **state)
     assert_int_equal(net->action, ACTION_REQUEST);
     assert_int_equal(net->on_limit, ON_LIMIT_WAIT);
     assert_true(net->max_wait == 1.5);
-    assert_int_equal(net->dry_run_response_len, 5);
-    assert_memory_equal(net->dry_run_response, "+OK\r\n", 5);
+    assert_int_equal(net->dry_run_response.len, 5);
+    assert_memory_equal(net->dry_run_response.data, "+OK\r\n", 5);
     assert_true(net->rate_limited);
     assert_true(c->tools[1].has_breaker);
     assert_true(c->tools[1].retry_on_exit_nonzero);
@@ -1934,38 +1943,68 @@ static void test_impact_verb_must_be_a_word(void **state)
 
 /* ---- dry_run.response ---------------------------------------------------- */
 
+/* The simulated peer's keys fit its protocol: a response is a raw peer's
+ * (an error elsewhere), a status and a body an HTTP peer's (a warning). */
+static void test_dry_run_peer_keys(void **state)
+{
+    struct fixture *f = *state;
+    const struct tool *t = &load_ok(f, "[tool.a]\nconnect = *\ndry_run = true\n")->tools[0];
+    assert_int_equal(config_peer_protocol(t), PEER_AUTO);
+    t = &load_ok(f, "[tool.a]\nconnect = *\ndry_run.protocol = http\ndry_run.http_status = 201\n"
+                    "dry_run.http_body = {\"id\": 7}\n")->tools[0];
+    assert_int_equal(t->dry_run_http_status, 201);
+    assert_int_equal(t->dry_run_http_body.len, 9);
+    expect_error_w(f, "[tool.a]\nconnect = *\ndry_run.protocol = redis\ndry_run.response = +OK\n",
+                   4,
+                   "tool 'a': dry_run.response is what a raw peer answers, and dry_run.protocol "
+                   "= redis; an HTTP peer answers with dry_run.http_status and dry_run.http_body",
+                   0);
+    load_warn(f, "[tool.a]\nconnect = *\ndry_run.protocol = postgresql\ndry_run.http_body = x\n",
+              1);
+    assert_diag(f, 0, 4, "warning: tool 'a': 'dry_run.http_body' is for an HTTP peer, and "
+                         "dry_run.protocol = postgresql");
+}
+
 static void test_dry_run_response(void **state)
 {
     struct fixture *f = *state;
     const struct tool *t =
         &load_ok(f, "[tool.a]\nconnect = *\ndry_run.response = HTTP/1.1 204 No Content\\r\\n\\r\\n\n")->tools[0];
-    assert_int_equal(t->dry_run_response_len, 27);
-    assert_memory_equal(t->dry_run_response, "HTTP/1.1 204 No Content\r\n\r\n", 28);
+    assert_int_equal(t->dry_run_response.len, 27);
+    assert_memory_equal(t->dry_run_response.data, "HTTP/1.1 204 No Content\r\n\r\n", 28);
     /* \r \n \t \\ are escapes; any other backslash is itself. */
     t = &load_ok(f, "[tool.a]\nconnect = *\ndry_run.response = a\\tb\\\\c\\x\\\n")->tools[0];
-    assert_int_equal(t->dry_run_response_len, 8);
-    assert_memory_equal(t->dry_run_response, "a\tb\\c\\x\\", 9);
+    assert_int_equal(t->dry_run_response.len, 8);
+    assert_memory_equal(t->dry_run_response.data, "a\tb\\c\\x\\", 9);
     t = &load_ok(f, "[tool.a]\nconnect = *\ndry_run.response =\n")->tools[0];
-    assert_int_equal(t->dry_run_response_len, 0);
+    assert_int_equal(t->dry_run_response.len, 0);
+    /* \0 and \xHH give any byte, NUL included; a response makes auto raw. */
+    t = &load_ok(f, "[tool.a]\nconnect = *\ndry_run.response = N\\0\\x01\\x7F!\n")->tools[0];
+    assert_int_equal(t->dry_run_response.len, 5);
+    assert_memory_equal(t->dry_run_response.data, "N\0\x01\x7f!", 5);
+    assert_int_equal(config_peer_protocol(t), PEER_RAW);
+    char shown[64];
+    config_key_format(TK_DRY_RUN_RESPONSE, t, shown, sizeof shown);
+    assert_string_equal(shown, "N\\x00\\x01\\x7f!");
 
     /* @file: relative to the config's folder, read whole, any bytes. */
     char path[PATH_MAX];
     const char bin[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\na\0b";
     th_write_bytes(th_path(path, sizeof path, f->dir, "resp.bin"), bin, sizeof bin - 1);
     t = &load_ok(f, "[tool.a]\nconnect = *\ndry_run.response = @resp.bin\n")->tools[0];
-    assert_int_equal(t->dry_run_response_len, sizeof bin - 1);
-    assert_memory_equal(t->dry_run_response, bin, sizeof bin - 1);
+    assert_int_equal(t->dry_run_response.len, sizeof bin - 1);
+    assert_memory_equal(t->dry_run_response.data, bin, sizeof bin - 1);
     char text[PATH_MAX + 128];
     snprintf(text, sizeof text, "[tool.a]\nconnect = *\ndry_run.response = @%s\n", path);
     t = &load_ok(f, text)->tools[0];
-    assert_int_equal(t->dry_run_response_len, sizeof bin - 1);
+    assert_int_equal(t->dry_run_response.len, sizeof bin - 1);
 
     /* 64 KiB is the most. */
     static char big[65537];
     memset(big, 'z', sizeof big);
     th_write_bytes(th_path(path, sizeof path, f->dir, "big.txt"), big, 65536);
     t = &load_ok(f, "[tool.a]\nconnect = *\ndry_run.response = @big.txt\n")->tools[0];
-    assert_int_equal(t->dry_run_response_len, 65536);
+    assert_int_equal(t->dry_run_response.len, 65536);
     th_write_bytes(path, big, 65537);
     snprintf(text, sizeof text, "dry_run.response: cannot read %s: larger than 64 KiB", path);
     expect_error_w(f, "[tool.a]\nconnect = *\ndry_run.response = @big.txt\n", 3, text, 0);
@@ -2139,7 +2178,8 @@ static void test_key_table_complete(void **state)
         for (int j = 0; j < i; j++)
             if (CONFIG_KEYS[j].section == k->section && strcmp(CONFIG_KEYS[j].name, k->name) == 0)
                 fail_msg("'%s' twice in %s", k->name, config_section_title(k->section));
-        if (!k->repeatable && k->field != FIELD_STRING && !k->expected)
+        if (!k->repeatable && k->field != FIELD_STRING && k->field != FIELD_BYTES &&
+            !k->expected)
             fail_msg("'%s' says nothing of the values it refuses", k->name);
         if (k->max > 0 && k->dflt != 0 && (k->dflt > k->max || k->dflt < k->min))
             fail_msg("'%s': default %g outside %g..%g", k->name, k->dflt, k->min, k->max);
@@ -2202,6 +2242,7 @@ int main(void)
         T(test_tiny_window_reported_at_its_line),
         T(test_agent_key_message_names_whole_section),
         T(test_breaker_id_ignores_call_timeout),
+        T(test_dry_run_peer_keys),
         T(test_dry_run_response),
         T(test_dry_run_response_not_a_regular_file),
         T(test_mechanism_ids),
