@@ -87,9 +87,9 @@ static int connect_now(int fd, const struct sockaddr *a, socklen_t alen)
 static int move_high(int fd)
 {
     struct rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur <= 2 * PEER_FD_FLOOR)
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur <= PEER_FD_FLOOR + 64)
         return fd;
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, PEER_FD_FLOOR);
+    int high = real.fcntl(fd, F_DUPFD_CLOEXEC, PEER_FD_FLOOR);
     if (high < 0)
         return fd;
     real.close(fd);

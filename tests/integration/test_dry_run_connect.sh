@@ -4,9 +4,9 @@
 # get the tool's dry_run.response.
 # - python3 http.client POSTs to a dry-run API on a live keep-alive server:
 #   it gets the configured response, twice on one connection (the response
-#   is served again for each request); the server sees no connection; one
-#   record for the connection, would_execute starting "POST /", impact
-#   MEDIUM.
+#   is served again for each request: a raw simulated server); the server
+#   sees no connection; one record per request, would_execute starting
+#   "POST /", impact MEDIUM.
 # - redis-cli DEL against a real redis-server, on a dry-run tool: the key
 #   survives, redis-cli prints the configured reply, impact HIGH.
 # - with `action = request`, each request is a record of its own.
@@ -45,14 +45,15 @@ check_eq "what the client got" "201 simulated
 201 simulated" "$out"
 check_eq "what the server saw" "" "$(cat "$T/api.log")"
 
-audit_check "$T/audit.jsonl" 1 verdict=dry_run tool=api op=connect impact=MEDIUM \
+# A raw server (dry_run.response) answers each request; each is a record.
+audit_check "$T/audit.jsonl" 2 verdict=dry_run tool=api impact=MEDIUM \
     "target=127.0.0.1:$API_PORT" "impact_reason=HTTP POST"
 check_eq "would_execute: the request as sent" \
     'POST /items HTTP/1.1|Content-Length: 13|{"name": "x"}' \
     "$(audit_eval "$T/audit.jsonl" \
         '"|".join(l for l in recs[0]["would_execute"].split("\r\n") if l.startswith(("POST", "Content-Length", "{")))')"
-check_eq "would_execute holds the first request only, up to 256 bytes" True \
-    "$(audit_eval "$T/audit.jsonl" 'len(recs[0]["would_execute"].encode()) <= 256 and recs[0]["would_execute"].startswith("POST /items ")')"
+check_eq "one record per request, in order" "connect POST /items HTTP/1.1|send POST /items/2 HTTP/1.1" \
+    "$(audit_eval "$T/audit.jsonl" '"|".join(r["op"] + " " + r["would_execute"].split("\r\n")[0] for r in recs)')"
 
 # redis-cli: a destructive command that is never performed.
 rm -f "$T/audit.jsonl"
@@ -61,10 +62,10 @@ check_eq "redis-cli prints the simulated reply" 1 "$out"
 check_eq "the key survives" 1 "$(redis-cli -p "$REDIS_PORT" get precious)"
 audit_check "$T/audit.jsonl" 1 verdict=dry_run tool=redis op=connect impact=HIGH \
     "impact_reason=Redis DEL" "target=127.0.0.1:$REDIS_PORT"
-check_eq "would_execute: the RESP command" '*2\r\n$3\r\nDEL\r\n$8\r\nprecious\r\n' \
+check_eq "would_execute: the RESP command as sent (raw)" '*2\r\n$3\r\nDEL\r\n$8\r\nprecious\r\n' \
     "$(audit_eval "$T/audit.jsonl" 'recs[0]["would_execute"].encode("unicode_escape").decode()')"
 
-# action = request: one record per request on the keep-alive connection.
+# action = request: the same, one record per request on the keep-alive connection.
 rm -f "$T/audit.jsonl"
 sed -i 's/^dry_run = true$/dry_run = true\naction = request/' "$T/enact.ini"
 out=$("$ENACT" run -c "$T/enact.ini" -- "$PY" "$T/post.py" "$API_PORT")

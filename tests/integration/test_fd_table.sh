@@ -5,7 +5,8 @@
 # with the bytes it got: python3 connects twice, and the server gets no
 # connection at all (checked between two ungoverned marker connections).
 # - connection 1: sendall(b"GET /one\r\n"); os.read on an os.dup() of the
-#   socket's descriptor gets b"HELLO\r\n", then b"" (EOF); the original
+#   socket's descriptor gets b"HELLO\r\n", then nothing more (the
+#   simulated server answers each request once); the original
 #   and the dup are closed, and an os.pipe() made next reuses the
 #   descriptor numbers: bytes written to it are read back unchanged, not
 #   replaced by the dry-run response.
@@ -14,8 +15,8 @@
 #   socket.socketpair() reuses the original's number: recv on it gets what
 #   its peer sent, and descriptor 100, dup2'd from a fresh pipe, reads the
 #   pipe's bytes. A fcntl(F_DUPFD_CLOEXEC) copy made before the read
-#   shares the connection: after the response was read on 100, it reads
-#   EOF.
+#   shares the connection: after the response was read on 100, it finds
+#   nothing more.
 # - connection 3: sendall(b"GET /three\r\n"), closed by os.closerange
 #   (close_range): its record is written by that close (nothing was read,
 #   so not before), and a pipe reusing the number reads its own bytes.
@@ -81,7 +82,11 @@ dry_run.response = HELLO\r\n
 INI
 
 cat >"$T/client.py" <<'PY'
-import fcntl, os, socket, sys
+import fcntl, os, select, socket, sys
+
+def more(fd):
+    """What a read would find now: the simulated server answered once."""
+    return "nothing more" if not select.select([fd], [], [], 0.3)[0] else os.read(fd, 100)
 addr = ("127.0.0.1", int(sys.argv[1]))
 
 # ---- connection 1: dup ----
@@ -92,7 +97,7 @@ print("1 connected")
 s.sendall(b"GET /one\r\n")
 orig = s.fileno()
 d = os.dup(orig)
-print("1 dup read", os.read(d, 100), os.read(d, 100))
+print("1 dup read", os.read(d, 100), more(d))
 s.close()
 os.close(d)
 r, w = os.pipe()
@@ -113,7 +118,7 @@ print("2 dup2", os.dup2(orig, 100))
 f = fcntl.fcntl(orig, fcntl.F_DUPFD_CLOEXEC, 200)
 print("2 fcntl F_DUPFD_CLOEXEC", f >= 200)
 print("2 dup2 read", os.read(100, 100))
-print("2 fcntl dup read after", os.read(f, 100))
+print("2 fcntl dup read after", more(f))
 s.close()
 os.close(100)
 os.close(f)
@@ -151,14 +156,14 @@ PY
 
 out=$(timeout 30 "$ENACT" run -c "$T/enact.ini" -- "$PY" "$T/client.py" "$PORT" "$T/audit.jsonl")
 expected="1 connected
-1 dup read b'HELLO\r\n' b''
+1 dup read b'HELLO\r\n' nothing more
 1 pipe reuses both numbers True
 1 pipe read b'pipe bytes'
 2 connected
 2 dup2 100
 2 fcntl F_DUPFD_CLOEXEC True
 2 dup2 read b'HELLO\r\n'
-2 fcntl dup read after b''
+2 fcntl dup read after nothing more
 2 socketpair reuses the number True
 2 socketpair recv b'pair bytes'
 2 fd 100 read b'more pipe bytes'

@@ -113,4 +113,4 @@ check_eq "udpsim: datagrams received" "b'end'" "$(cat "$T/sim.log")"
 audit_check "$T/audit.jsonl" 3 verdict=dry_run op=send tool=udpsim "target=127.0.0.1:$SIM"
 check_eq "udpsim: would_execute is each datagram" "True" "$(audit_eval "$T/audit.jsonl" \
     '([r["would_execute"] for r in recs] ==
-      [f"datagram {i} \x00\xff" for i in (1, 2, 3)])')"
+      [f"datagram {i} \\x00\\xff" for i in (1, 2, 3)])')"
