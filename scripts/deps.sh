@@ -1,7 +1,12 @@
 #!/bin/sh
-# Installs the Debian packages that building and testing need, when missing.
+# Installs the Debian packages that building and testing need, when missing,
+# and the node packages of tests/integration/node (npm ci, from its
+# package-lock.json) when they are not installed there.
+# The clients the integration tests run: python3-redis, python3-psycopg2,
+# python3-requests (for Debian's /usr/bin/python3), postgresql (initdb,
+# pg_ctl, postgres, psql), npm (when node comes without it).
 set -eu
-need="build-essential binutils pkg-config libinih-dev libcmocka-dev libelf-dev curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev"
+need="build-essential binutils pkg-config libinih-dev libcmocka-dev libelf-dev curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev python3-redis python3-psycopg2 python3-requests postgresql npm"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -9,10 +14,19 @@ for p in $need; do
 done
 # nodejs may come from elsewhere than Debian; a working node is enough.
 case " $missing " in *" nodejs "*) command -v node >/dev/null && missing=$(echo "$missing" | sed 's/ nodejs//') ;; esac
-case " $missing " in *" python3 "*) command -v python3 >/dev/null && missing=$(echo "$missing" | sed 's/ python3//') ;; esac
-[ -z "$missing" ] && exit 0
-echo "deps: installing$missing"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+# Debian's python3 itself: the client libraries above are for /usr/bin/python3.
+case " $missing " in *" python3 "*) [ -x /usr/bin/python3 ] && missing=$(echo "$missing" | sed 's/ python3\( \|$\)/\1/') ;; esac
+# A node from elsewhere (NodeSource) brings its own npm.
+case " $missing " in *" npm "*) command -v npm >/dev/null && missing=$(echo "$missing" | sed 's/ npm\( \|$\)/\1/') ;; esac
+if [ -n "$missing" ]; then
+    echo "deps: installing$missing"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+fi
+node_dir=$(cd "$(dirname "$0")/../tests/integration/node" && pwd)
+if [ ! -f "$node_dir/node_modules/axios/package.json" ]; then
+    echo "deps: npm ci in $node_dir"
+    (cd "$node_dir" && npm ci --no-audit --no-fund)
+fi

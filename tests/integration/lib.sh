@@ -3,9 +3,9 @@
 # The runner (run.sh) starts every test in a fresh, empty temp dir (its cwd)
 # and removes it afterwards; a test keeps everything it writes in "$T".
 #
-# Provides: ROOT ENACT SHIM SHIM_PRELOAD T PY, fail, check_eq, note, free_port,
+# Provides: ROOT ENACT SHIM SHIM_PRELOAD TEST_PRELOAD T PY DEBPY, fail, check_eq, note, free_port,
 # wait_accepting, problem, fail_on_problems, start_counting_listeners, start_http, start_unix_http, start_api_http, start_redis,
-# spawn_bg, curl_code,
+# start_postgres, psql_bare, spawn_bg, at_exit, need_debpy, need_node_modules, curl_code,
 # count_curls, audit_check, audit_eval.
 
 set -euo pipefail
@@ -26,7 +26,10 @@ unset ENACT_BUILD
 # make asan: the ASan runtime preloaded into every program of the test, so
 # that it comes first when the sanitized shim is loaded after it.
 # SHIM_PRELOAD is what a test puts in LD_PRELOAD itself (raw use).
+# TEST_PRELOAD: that runtime, empty without one (a test may leave out a
+# program that cannot take it).
 SHIM_PRELOAD=$SHIM
+TEST_PRELOAD=${ENACT_TEST_PRELOAD:-}
 if [ -n "${ENACT_TEST_PRELOAD:-}" ]; then
     export LD_PRELOAD=$ENACT_TEST_PRELOAD
     SHIM_PRELOAD="$ENACT_TEST_PRELOAD $SHIM"
@@ -62,8 +65,12 @@ PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 is require
 # ---- background processes ---------------------------------------------------
 
 _BG_PIDS=()
+_EXIT_CMDS=()
 _lib_cleanup() {
-    local p
+    local p c
+    for c in ${_EXIT_CMDS[@]+"${_EXIT_CMDS[@]}"}; do
+        eval "$c" >/dev/null 2>&1 || true
+    done
     for p in "${_BG_PIDS[@]}"; do
         kill "$p" 2>/dev/null || true
     done
@@ -83,6 +90,12 @@ spawn_bg() {
     "$@" >"$log" 2>&1 </dev/null &
     BG_PID=$!
     _BG_PIDS+=("$BG_PID")
+}
+
+# at_exit CMD ARGS...: runs CMD when the test ends (before the background
+# processes are killed), for servers that put themselves in the background.
+at_exit() {
+    _EXIT_CMDS+=("$(printf '%q ' "$@")")
 }
 
 # problem MSG: records a failed check and goes on, so that one run reports
@@ -307,6 +320,159 @@ start_redis() {
     done
     cat "$T"/redis-*.log >&2 || true
     fail "redis-server did not start accepting connections"
+}
+
+# need_debpy MODULE...: sets DEBPY, Debian's own python3 (/usr/bin/python3,
+# or ENACT_DEBPY), whose client libraries (python3-redis, python3-psycopg2,
+# python3-requests) the Debian packages install; the python3 on PATH may
+# be another interpreter without them. Fails naming what is missing.
+need_debpy() {
+    DEBPY=${ENACT_DEBPY:-/usr/bin/python3}
+    [ -x "$DEBPY" ] || fail "$DEBPY is missing (make deps installs python3)"
+    local m missing=""
+    for m in "$@"; do
+        "$DEBPY" -c "import $m" 2>/dev/null || missing="$missing $m"
+    done
+    [ -z "$missing" ] ||
+        fail "$DEBPY cannot import:$missing (make deps installs python3-redis, python3-psycopg2, python3-requests)"
+}
+
+# need_node_modules: the node packages of tests/integration/node (axios),
+# installed from its package-lock.json with `npm ci` when missing (make deps
+# does it too). Sets NODE_DEPS to the folder holding node_modules.
+need_node_modules() {
+    command -v node >/dev/null || fail "node is not installed (make deps installs nodejs)"
+    NODE_DEPS=$LIB_DIR/node
+    [ -f "$NODE_DEPS/node_modules/axios/package.json" ] && return 0
+    command -v npm >/dev/null || fail "npm is required to install $NODE_DEPS (make deps)"
+    (cd "$NODE_DEPS" && timeout 300 npm ci --no-audit --no-fund) >"$T/npm.log" 2>&1 || {
+        cat "$T/npm.log" >&2
+        fail "npm ci in $NODE_DEPS failed"
+    }
+}
+
+# start_postgres [ssl]: a PostgreSQL cluster of its own in $T/pg, on
+# 127.0.0.1 at a free port, its unix socket in $T/pg/sock, trust
+# authentication, every connection and statement logged to $PG_LOG; a
+# database with a table t of 3 rows. With "ssl": ssl = on with a
+# self-signed certificate, so that a client's sslmode=prefer gets TLS.
+# initdb and postgres refuse to run as root: as root they run as the
+# user postgres (the Debian package makes it) or else nobody, who own
+# $T/pg. Stopped when the test ends. Start-up is bounded (pg_ctl -w -t 30).
+# Sets PG_BIN, PG_PORT, PG_DB, PG_USER (the superuser), PG_LOG, PG_DATA,
+# PG_SOCK, PSQL (the real client, not Debian's pg_wrapper), PG_CONNINFO
+# (host, port, dbname, user). psql_bare runs psql on it ungoverned.
+start_postgres() {
+    local ssl=${1:-} d runas=""
+    PG_BIN=${ENACT_PG_BIN:-}
+    if [ -z "$PG_BIN" ]; then
+        for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+            [ -x "$d/initdb" ] && { PG_BIN=$d; break; }
+        done
+    fi
+    if [ -z "$PG_BIN" ] && command -v initdb >/dev/null; then
+        PG_BIN=$(dirname "$(command -v initdb)")
+    fi
+    [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ] && [ -x "$PG_BIN/psql" ] ||
+        fail "PostgreSQL's initdb, pg_ctl and psql are not installed (make deps installs postgresql)"
+    PSQL=$PG_BIN/psql
+    PG_DB=enactdb
+    PG_USER=enact
+    PG_DATA=$T/pg/data
+    PG_SOCK=$T/pg/sock
+    PG_LOG=$T/pg/server.log
+    mkdir -p "$T/pg/sock"
+    if [ "$(id -u)" -eq 0 ]; then
+        runas=nobody
+        id postgres >/dev/null 2>&1 && runas=postgres
+        command -v runuser >/dev/null || fail "runuser (util-linux) is required to run PostgreSQL as $runas"
+        chown -R "$runas" "$T/pg"
+        # run.sh's folders ($T and the one above it) are root's, mode 0700:
+        # the server's user may pass through them to $T/pg. Nothing else is
+        # opened up.
+        for d in "$T" "$(dirname "$T")"; do
+            runuser -u "$runas" -- test -w "$T/pg" 2>/dev/null && break
+            chmod o+x "$d"
+        done
+        runuser -u "$runas" -- test -w "$T/pg" 2>/dev/null ||
+            fail "user $runas cannot reach $T/pg (a folder above it is closed to it: set TMPDIR)"
+    fi
+    _PG_RUNAS=$runas
+    _as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --auth=trust -E UTF8 --locale=C.UTF-8 \
+        >"$T/pg-initdb.log" 2>&1 || {
+        cat "$T/pg-initdb.log" >&2
+        fail "initdb failed"
+    }
+    cat >"$T/pg-hba.conf" <<HBA
+local all all trust
+host all all 127.0.0.1/32 trust
+HBA
+    _as_pg cp "$T/pg-hba.conf" "$PG_DATA/pg_hba.conf"
+    {
+        echo "listen_addresses = '127.0.0.1'"
+        echo "unix_socket_directories = '$PG_SOCK'"
+        echo "fsync = off"
+        echo "synchronous_commit = off"
+        echo "max_connections = 20"
+        echo "log_connections = on"
+        echo "log_statement = 'all'"
+        if [ "$ssl" = ssl ]; then
+            echo "ssl = on"
+            echo "ssl_cert_file = 'server.crt'"
+            echo "ssl_key_file = 'server.key'"
+        fi
+    } >"$T/pg-extra.conf"
+    _as_pg sh -c 'cat "$1" >>"$2/postgresql.conf"' sh "$T/pg-extra.conf" "$PG_DATA"
+    if [ "$ssl" = ssl ]; then
+        command -v openssl >/dev/null || fail "openssl is required for start_postgres ssl"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/pg-server.key" -out "$T/pg-server.crt" \
+            -days 1 -subj "/CN=localhost" 2>/dev/null || fail "openssl could not make a certificate"
+        cp "$T/pg-server.key" "$PG_DATA/server.key"
+        cp "$T/pg-server.crt" "$PG_DATA/server.crt"
+        chmod 600 "$PG_DATA/server.key"
+        [ -z "$runas" ] || chown "$runas" "$PG_DATA/server.key" "$PG_DATA/server.crt"
+    fi
+    local attempt started=""
+    for attempt in 1 2 3; do
+        PG_PORT=$(free_port)
+        if _as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -o "-p $PG_PORT" -w -t 30 start \
+            >"$T/pg-start-$attempt.log" 2>&1; then
+            started=1
+            break
+        fi
+        _as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 10 stop >/dev/null 2>&1 || true
+    done
+    [ -n "$started" ] || {
+        cat "$T"/pg-start-*.log "$PG_LOG" >&2 || true
+        fail "PostgreSQL did not start"
+    }
+    at_exit _as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 10 stop
+    PG_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=$PG_DB user=$PG_USER"
+    psql_bare -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$PG_PORT dbname=postgres user=$PG_USER" \
+        -c "CREATE DATABASE $PG_DB" >"$T/pg-setup.log" 2>&1 &&
+        psql_bare -q -v ON_ERROR_STOP=1 "$PG_CONNINFO" \
+            -c "CREATE TABLE t (id int PRIMARY KEY, name text)" \
+            -c "INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three')" >>"$T/pg-setup.log" 2>&1 || {
+        cat "$T/pg-setup.log" "$PG_LOG" >&2
+        fail "could not create the database $PG_DB and its table t"
+    }
+}
+# psql_bare ARGS...: psql -X ARGS, ungoverned and without the test's
+# LD_PRELOAD (psql hangs with the ASan runtime preloaded, Enact or not),
+# bounded to 30 s.
+psql_bare() {
+    env -u LD_PRELOAD timeout 30 "$PSQL" -X "$@"
+}
+
+# _as_pg CMD...: CMD as the server's user, without the test's LD_PRELOAD
+# (make asan's ASan runtime: initdb hangs under it). The server is the
+# test's scaffolding, never governed.
+_as_pg() {
+    if [ -n "${_PG_RUNAS:-}" ]; then
+        env -u LD_PRELOAD runuser -u "$_PG_RUNAS" -- "$@"
+    else
+        env -u LD_PRELOAD "$@"
+    fi
 }
 
 # ---- curl -------------------------------------------------------------------
