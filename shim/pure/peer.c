@@ -219,7 +219,6 @@ void peer_feed(struct peer *p, const struct peer_settings *s, const void *bytes,
         return;
     if (!p->sent_any) {
         p->sent_any = true;
-        p->setup_only = true;
         decide(p, s, b, len, sink);
     }
     if (p->protocol == PEER_TLS)
@@ -253,13 +252,13 @@ void peer_flush(struct peer *p, const struct peer_settings *s, const struct peer
 void peer_close(struct peer *p, const struct peer_settings *s, const struct peer_sink *sink)
 {
     peer_flush(p, s, sink);
-    if (p->requests > 0)
+    /* Set-up alone (a PING, a PostgreSQL start-up) touched nothing: no
+     * record, as for the set-up of a connection that made requests. */
+    if (p->requests > 0 || (p->sent_any && p->protocol != PEER_TLS))
         return;
     peer_text_clear(p);
     const char *why = !p->sent_any ? "nothing sent"
-                      : p->protocol == PEER_TLS
-                          ? "TLS: a simulated peer cannot answer an encrypted connection"
-                          : "connection set-up only, no request sent";
+                                   : "TLS: a simulated peer cannot answer an encrypted connection";
     struct impact im = {.level = IMPACT_UNKNOWN};
     size_t n = strlen(why);
     memcpy(im.reason, why, n < sizeof im.reason ? n + 1 : sizeof im.reason);

@@ -75,7 +75,6 @@ struct peer {
     uint16_t port;
     bool hung_up;
     bool sent_any;      /* the client has sent something */
-    bool setup_only;    /* what was sent so far is connection set-up */
     bool text_cut;      /* text[] ends in "..." and takes no more */
     uint32_t requests;  /* handed over so far */
     uint32_t state;     /* the protocol's framing step */
@@ -132,8 +131,8 @@ void peer_feed(struct peer *p, const struct peer_settings *s, const void *bytes,
 void peer_flush(struct peer *p, const struct peer_settings *s, const struct peer_sink *sink);
 
 /* The client closed: what is still held is handed over, and a connection
- * that handed over nothing is handed over as one request ("nothing sent",
- * or the set-up it made). */
+ * that sent nothing, or only TLS, is handed over as one request saying so
+ * (set-up alone is not). */
 void peer_close(struct peer *p, const struct peer_settings *s, const struct peer_sink *sink);
 
 /* Whether bytes a client sends begin a request of protocol (a method

@@ -155,7 +155,6 @@ void peer_text_put(struct peer *p, const void *bytes, size_t len)
 void peer_hand_over(struct peer *p, const struct peer_sink *sink, struct impact im)
 {
     p->requests++;
-    p->setup_only = false;
     if (sink->request) {
         struct peer_request rq = {.text = p->text, .len = p->text_len, .impact = im};
         sink->request(sink->ctx, &rq);
