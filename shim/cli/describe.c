@@ -30,10 +30,20 @@ static void describe_peer(FILE *out, const struct tool *t)
                 p == PEER_AUTO ? "told by the first bytes and the port" : "dry_run.protocol");
 }
 
+/* Connect rules as written: a localhost line is one, matched as two. */
+static size_t connect_rules_written(const struct tool *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->nconnect; i++)
+        n += !t->connect[i].expanded;
+    return n;
+}
+
 void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct tool *t)
 {
+    size_t nconnect = connect_rules_written(t);
     fprintf(out, "  tool %s (line %u): %zu connect rule%s, %zu exec rule%s\n", t->name, t->src.line,
-            t->nconnect, t->nconnect == 1 ? "" : "s", t->nexec, t->nexec == 1 ? "" : "s");
+            nconnect, nconnect == 1 ? "" : "s", t->nexec, t->nexec == 1 ? "" : "s");
     if (config_simulates(cfg, t) && t->nexec > 0)
         fprintf(out, "    dry-run  simulated: nothing runs, the audit log says what would\n");
     if (config_simulates(cfg, t) && t->nconnect > 0)

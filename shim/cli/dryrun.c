@@ -6,13 +6,14 @@
  * there. A log rotated since is a new file: all of it is later. */
 #include "cli.h"
 #include "records.h"
+#include "../pure/impact.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char HELP[] =
-    "usage: enact dry-run [-c FILE] list [--impact HIGH|MEDIUM|LOW|UNKNOWN]\n"
+    "usage: enact dry-run [-c FILE] list [--impact HIGH|MEDIUM|LOW|UNKNOWN] (any case)\n"
     "       enact dry-run [-c FILE] clear\n"
     "\n"
     "list prints each simulated call of the config's audit log: time, agent,\n"
@@ -20,8 +21,8 @@ static const char HELP[] =
     "impact level. clear hides everything listed so far from later lists; the\n"
     "audit log itself keeps every record.\n";
 
-static const char *const LEVELS[] = {"HIGH", "MEDIUM", "LOW", "UNKNOWN"};
-#define NLEVELS 4
+/* Levels count from UNKNOWN (0) up to HIGH: one counter each. */
+#define NLEVELS (IMPACT_HIGH + 1)
 
 /* Where clear keeps its mark: the audit log's path + ".dry-run-cleared". */
 static void mark_path(const struct enact_config *cfg, char *out, size_t cap)
@@ -61,15 +62,15 @@ static bool simulated(const struct audit_fields *f)
     return f->v[AF_VERDICT] && strcmp(f->v[AF_VERDICT], "dry_run") == 0 && f->v[AF_TS];
 }
 
-static int level_of(const char *impact)
+/* A record's impact; UNKNOWN when it names none this build knows. */
+static enum impact_level level_of(const char *impact)
 {
-    for (int i = 0; impact && i < NLEVELS; i++)
-        if (strcmp(impact, LEVELS[i]) == 0)
-            return i;
-    return NLEVELS - 1;
+    enum impact_level level;
+    return impact && impact_level_parse(impact, &level) ? level : IMPACT_UNKNOWN;
 }
 
-static int list(const struct enact_config *cfg, const char *only)
+/* only: the level to list, or NULL for all. */
+static int list(const struct enact_config *cfg, const enum impact_level *only)
 {
     char mark_file[4200];
     mark_path(cfg, mark_file, sizeof mark_file);
@@ -81,8 +82,8 @@ static int list(const struct enact_config *cfg, const char *only)
         while (records_next(&r, &f)) {
             if (!simulated(&f))
                 continue;
-            int level = level_of(f.v[AF_IMPACT]);
-            if (only && strcmp(LEVELS[level], only) != 0)
+            enum impact_level level = level_of(f.v[AF_IMPACT]);
+            if (only && level != *only)
                 continue;
             counts[level]++;
             if (shown++ == 0)
@@ -91,7 +92,7 @@ static int list(const struct enact_config *cfg, const char *only)
             const char *ts = f.v[AF_TS];
             printf("%.10s %.8s %-14.14s %-14.14s %-7s ", ts, ts + 11,
                    f.v[AF_AGENT] ? f.v[AF_AGENT] : "-", f.v[AF_TOOL] ? f.v[AF_TOOL] : "-",
-                   LEVELS[level]);
+                   impact_level_name(level));
             for (const char *p = f.v[AF_WOULD_EXECUTE] ? f.v[AF_WOULD_EXECUTE] : ""; *p; p++)
                 fputs(*p == '\r' ? "\\r" : *p == '\n' ? "\\n" : (char[2]){*p, 0}, stdout);
             if (f.v[AF_IMPACT_REASON])
@@ -107,7 +108,8 @@ static int list(const struct enact_config *cfg, const char *only)
         printf("no simulated calls%s\n", mark.ino ? " since the last clear" : "");
     else
         printf("\n%lu simulated: %lu HIGH, %lu MEDIUM, %lu LOW, %lu UNKNOWN\n", shown,
-               counts[0], counts[1], counts[2], counts[3]);
+               counts[IMPACT_HIGH], counts[IMPACT_MEDIUM], counts[IMPACT_LOW],
+               counts[IMPACT_UNKNOWN]);
     return 0;
 }
 
@@ -153,12 +155,12 @@ int cmd_dry_run(int argc, char **argv)
                        argc, argv, NULL);
     if (rc >= 0)
         return rc;
-    bool known = !only;
-    for (int i = 0; only && i < NLEVELS; i++)
-        known = known || strcmp(only, LEVELS[i]) == 0;
+    enum impact_level level;
+    bool known = !only || impact_level_parse(only, &level);
     if (!action || !known || (only && strcmp(action, "list") != 0)) {
         fprintf(stderr, "enact dry-run: %s\n\n%s",
-                !action ? "say list or clear" : "--impact is HIGH, MEDIUM, LOW or UNKNOWN, with list",
+                !action ? "say list or clear"
+                        : "--impact is HIGH, MEDIUM, LOW or UNKNOWN (any case), with list",
                 HELP);
         return EXIT_USAGE;
     }
@@ -166,7 +168,7 @@ int cmd_dry_run(int argc, char **argv)
     struct enact_config *cfg = cli_config(config, &failed, NULL);
     if (!cfg)
         return failed;
-    rc = strcmp(action, "list") == 0 ? list(cfg, only) : clear(cfg);
+    rc = strcmp(action, "list") == 0 ? list(cfg, only ? &level : NULL) : clear(cfg);
     config_free(cfg);
     return rc;
 }

@@ -212,6 +212,7 @@ bool connect_rule_parse(const char *text, struct connect_rule out[CONNECT_RULE_M
         out[0] = out[1] = proto;
         parse_address("127.0.0.1", false, &out[0], err, errlen);
         parse_address("::1", true, &out[1], err, errlen);
+        out[1].expanded = true;
         *n = 2;
         return true;
     }

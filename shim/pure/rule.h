@@ -27,6 +27,8 @@ struct connect_rule {
     char *host_glob;      /* a DNS name rule (lower case): matched against the name the
                              address was resolved from, when that is known */
     char *unix_glob;      /* TARGET_UNIX: path glob; abstract names start with '@' */
+    bool expanded;        /* a further matcher of the rule before it, from the same
+                             written rule (localhost's ::1): not a rule of its own */
 };
 
 /* A connect rule expands to at most this many matchers (localhost: v4 + v6). */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `enact check`: misspelt key (FILE:LINE: + did-you-mean), syntax error with
-# its line, a valid file, a missing file, a designed-but-unsupported key.
+# its line, a valid file and its rule counts as written, a missing file, a
+# designed-but-unsupported key.
 . "$(dirname "$0")/lib.sh"
 
 cd "$T"
@@ -28,6 +29,26 @@ INI
 check_run valid.ini
 check_eq "exit status for a valid file" 0 "$RC"
 grep -q '2 tools' <<<"$OUT" || fail "the summary does not count 2 tools"
+
+# Rules are counted as written: a localhost line is one rule (matched as
+# 127.0.0.1 and ::1), next to one of each other kind.
+cat >counts.ini <<'INI'
+[enact]
+state = t.state
+[tool.local]
+connect = localhost:18080
+[tool.mixed]
+connect = localhost
+connect = 127.0.0.1:8080
+connect = [::1]:8080
+connect = unix:/run/x.sock
+exec = touch
+exec = rm -rf *
+INI
+check_run counts.ini
+check_eq "exit status for the counted file" 0 "$RC"
+check_eq "the rule counts" "  tool local (line 3): 1 connect rule, 0 exec rules
+  tool mixed (line 5): 4 connect rules, 2 exec rules" "$(grep '^  tool ' <<<"$OUT")"
 
 # Misspelt key on line 4.
 sed 's/^rate.burst_size = 3$/rate.burst_sise = 3/' valid.ini >misspelt.ini

@@ -7,7 +7,8 @@
 #   as stored; no colour codes when not on a terminal; a line that is not a
 #   record is skipped and counted on stderr.
 # - enact dry-run list shows the simulated rm -rf with its impact, and the
-#   counts per level; --impact LOW only ls; after clear, list shows nothing;
+#   counts per level; --impact LOW only ls, --impact high (any case) only
+#   rm, --impact severe refused; after clear, list shows nothing;
 #   a later simulated call shows again; the audit log keeps every line.
 # - enact log --follow prints records as they come, across a rotation.
 . "$(dirname "$0")/lib.sh"
@@ -65,6 +66,20 @@ grep -q "^2 simulated: 1 HIGH, 0 MEDIUM, 1 LOW, 0 UNKNOWN$" <<<"$out" || fail "c
 out=$(dry list --impact LOW)
 if grep -q "rm -rf" <<<"$out"; then fail "--impact LOW shows rm: $out"; fi
 grep -q "^1 simulated: 0 HIGH, 0 MEDIUM, 1 LOW" <<<"$out" || fail "--impact LOW: $out"
+# The level in any case; a word that is no level is refused.
+for level in high High hIGH; do
+    out=$(dry list --impact "$level")
+    if grep -q "ls /" <<<"$out"; then fail "--impact $level shows ls: $out"; fi
+    grep -q "rm *HIGH *rm -rf $T/victim" <<<"$out" || fail "--impact $level: $out"
+    grep -q "^1 simulated: 1 HIGH, 0 MEDIUM, 0 LOW" <<<"$out" || fail "--impact $level: $out"
+done
+set +e
+dry list --impact severe >/dev/null 2>"$T/err"
+rc=$?
+set -e
+check_eq "--impact severe: exit status" 2 "$rc"
+grep -q "^enact dry-run: --impact is HIGH, MEDIUM, LOW or UNKNOWN" "$T/err" ||
+    fail "--impact severe is not explained: $(cat "$T/err")"
 check_eq "clear" "cleared 2 simulated calls (the audit log keeps them)" "$(dry clear)"
 check_eq "after clear" "no simulated calls since the last clear" "$(dry list)"
 check_eq "the audit log keeps every line" 4 "$(wc -l <"$T/audit.jsonl")"

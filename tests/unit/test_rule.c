@@ -157,6 +157,7 @@ static void test_parse_any_and_localhost(void **state)
     assert_int_equal(p.n, 1);
     assert_int_equal(p.r[0].kind, TARGET_INET);
     assert_true(p.r[0].any_host);
+    assert_false(p.r[0].expanded);
     assert_int_equal(p.r[0].port_lo, 443);
     assert_int_equal(p.r[0].port_hi, 443);
     parsed_free(&p);
@@ -174,6 +175,9 @@ static void test_parse_any_and_localhost(void **state)
     assert_int_equal(p.r[0].prefix_bits, 128);
     assert_v6_addr(&p.r[1], "::1");
     assert_int_equal(p.r[1].prefix_bits, 128);
+    /* One rule as written: the second matcher says it is the first's. */
+    assert_false(p.r[0].expanded);
+    assert_true(p.r[1].expanded);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(p.r[i].kind, TARGET_INET);
         assert_false(p.r[i].any_host);
