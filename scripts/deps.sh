@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages that building and testing need, when missing.
 set -eu
-need="build-essential binutils pkg-config libinih-dev libcmocka-dev libelf-dev curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev"
+need="build-essential binutils pkg-config libinih-dev libcmocka-dev libelf-dev curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev chromium"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
