@@ -3,6 +3,7 @@
 #define ENACT_CLI_H
 
 #include "../policy/config.h"
+#include "../store/store.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,6 +42,19 @@ void cli_describe_written(FILE *out, const struct tool *t);
  * yet or it cannot be used. */
 struct state_map;
 bool cli_open_state(const struct enact_config *cfg, struct state_map *m);
+
+/* One quota as it stands in the state at real_ns (CLOCK_REALTIME): its
+ * limit, the actions counted in the rolling window, and when the next of
+ * them leaves it. Not present when q is NULL or not enabled; used 0 when
+ * no process has charged the entry (key) yet. Reads a copy: the state is
+ * not changed. */
+struct cli_quota {
+    bool present;
+    uint32_t limit, used;
+    uint64_t frees_in_ns;
+};
+struct cli_quota cli_quota_read(struct store st, uint64_t key, const struct quota_spec *q,
+                                uint64_t real_ns);
 
 /* True when arg is -h or --help. */
 bool cli_wants_help(const char *arg);

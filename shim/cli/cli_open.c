@@ -55,3 +55,19 @@ bool cli_open_state(const struct enact_config *cfg, struct state_map *m)
         fprintf(stderr, "enact: %s\n", msg);
     return r != STATE_FAILED;
 }
+
+struct cli_quota cli_quota_read(struct store st, uint64_t key, const struct quota_spec *q,
+                                uint64_t real_ns)
+{
+    struct cli_quota v = {.present = q && q->enabled};
+    if (!v.present)
+        return v;
+    v.limit = q->policy.max_actions;
+    struct quota_ring ring;
+    if (st.ops->read_quota(st.impl, key, &ring)) {
+        struct quota_ring rolled = ring; /* quota_remaining moves the ring on to now */
+        v.used = v.limit - quota_remaining(&rolled, &q->policy, real_ns);
+        v.frees_in_ns = quota_next_release_ns(&ring, &q->policy, real_ns);
+    }
+    return v;
+}

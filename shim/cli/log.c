@@ -89,22 +89,6 @@ static void cell(const char *s, int width, bool last)
         printf("%-*s ", width, out);
 }
 
-/* What was called, in words: argv, the bytes a dry run would have sent, or
- * the target; for a breaker record, its change. */
-static const char *called(const struct audit_fields *f, char *buf, size_t cap)
-{
-    if (f->v[AF_FROM] && f->v[AF_TO]) {
-        snprintf(buf, cap, "%s -> %s", f->v[AF_FROM], f->v[AF_TO]);
-        return buf;
-    }
-    if (f->v[AF_WOULD_EXECUTE]) {
-        snprintf(buf, cap, "%s [%s]", f->v[AF_WOULD_EXECUTE],
-                 f->v[AF_IMPACT] ? f->v[AF_IMPACT] : "?");
-        return buf;
-    }
-    return f->v[AF_ARGV] ? f->v[AF_ARGV] : f->v[AF_TARGET];
-}
-
 static void print_row(const struct filter *flt, const struct audit_fields *f)
 {
     char when[24] = "-";
@@ -123,7 +107,7 @@ static void print_row(const struct filter *flt, const struct audit_fields *f)
     if (colour)
         printf("\033[0m");
     cell(f->v[AF_REASON], 14, false);
-    cell(called(f, what, sizeof what), 200, true);
+    cell(records_call(f, what, sizeof what), 200, true);
     putchar('\n');
 }
 

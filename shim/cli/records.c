@@ -59,3 +59,17 @@ bool records_rotated(struct records *r)
     r->ino = st.st_ino;
     return true;
 }
+
+const char *records_call(const struct audit_fields *f, char *buf, size_t cap)
+{
+    if (f->v[AF_FROM] && f->v[AF_TO]) {
+        snprintf(buf, cap, "%s -> %s", f->v[AF_FROM], f->v[AF_TO]);
+        return buf;
+    }
+    if (f->v[AF_WOULD_EXECUTE]) {
+        snprintf(buf, cap, "%s [%s]", f->v[AF_WOULD_EXECUTE],
+                 f->v[AF_IMPACT] ? f->v[AF_IMPACT] : "?");
+        return buf;
+    }
+    return f->v[AF_ARGV] ? f->v[AF_ARGV] : f->v[AF_TARGET];
+}

@@ -23,30 +23,6 @@ static const char HELP[] =
 
 enum format { TABLE, JSON, PROMETHEUS };
 
-
-/* One quota as it stands: limit, used, and when the next action frees. */
-struct quota_view {
-    bool present;
-    uint32_t limit, used;
-    uint64_t frees_in_ns;
-};
-
-static struct quota_view view_quota(struct store st, uint64_t key, const struct quota_spec *q,
-                                    uint64_t real_ns)
-{
-    struct quota_view v = {.present = q && q->enabled};
-    if (!v.present)
-        return v;
-    v.limit = q->policy.max_actions;
-    struct quota_ring ring;
-    if (st.ops->read_quota(st.impl, key, &ring)) {
-        struct quota_ring rolled = ring; /* quota_remaining moves the ring on to now */
-        v.used = v.limit - quota_remaining(&rolled, &q->policy, real_ns);
-        v.frees_in_ns = quota_next_release_ns(&ring, &q->policy, real_ns);
-    }
-    return v;
-}
-
 struct breaker_view {
     const char *state;
     int code; /* 0 closed, 1 open, 2 half-open */
@@ -177,7 +153,8 @@ static void print_table(const struct snapshot *s)
         uint64_t id = gate_agent_id(agent);
         for (size_t i = 0; i < cfg->ntools; i++) {
             const struct tool *t = &cfg->tools[i];
-            struct quota_view q = view_quota(s->st, gate_tool_quota_key(id, t), &t->quota, s->real);
+            struct cli_quota q =
+                cli_quota_read(s->st, gate_tool_quota_key(id, t), &t->quota, s->real);
             if (!t->rate_limited && !q.present)
                 continue;
             char tokens[32] = "-", used[32] = "-";
@@ -191,7 +168,8 @@ static void print_table(const struct snapshot *s)
                    duration(q.frees_in_ns, d, sizeof d));
         }
         const struct quota_spec *aq = config_agent_quota(cfg, agent);
-        struct quota_view q = view_quota(s->st, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
+        struct cli_quota q =
+            cli_quota_read(s->st, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
         if (q.present) {
             char used[32];
             snprintf(used, sizeof used, "%u/%u", q.used, q.limit);
@@ -201,7 +179,7 @@ static void print_table(const struct snapshot *s)
     }
 }
 
-static void json_quota(const struct quota_view *q)
+static void json_quota(const struct cli_quota *q)
 {
     printf("{\"limit\":%u,\"used\":%u,\"remaining\":%u,\"frees_next_in_ms\":%llu}", q->limit,
            q->used, q->limit - q->used, (unsigned long long)(q->frees_in_ns / 1000000u));
@@ -239,7 +217,8 @@ static void print_json(const struct snapshot *s)
         printf("%s{\"name\":", a ? "," : "");
         json_str(agent);
         const struct quota_spec *aq = config_agent_quota(cfg, agent);
-        struct quota_view q = view_quota(s->st, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
+        struct cli_quota q =
+            cli_quota_read(s->st, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
         if (q.present) {
             printf(",\"quota\":");
             json_quota(&q);
@@ -248,8 +227,8 @@ static void print_json(const struct snapshot *s)
         bool first = true;
         for (size_t i = 0; i < cfg->ntools; i++) {
             const struct tool *t = &cfg->tools[i];
-            struct quota_view tq =
-                view_quota(s->st, gate_tool_quota_key(id, t), &t->quota, s->real);
+            struct cli_quota tq =
+                cli_quota_read(s->st, gate_tool_quota_key(id, t), &t->quota, s->real);
             if (!t->rate_limited && !tq.present)
                 continue;
             printf("%s{\"name\":", first ? "" : ",");
@@ -294,7 +273,8 @@ static void print_prometheus(const struct snapshot *s)
         uint64_t id = gate_agent_id(s->agents[a]);
         for (size_t i = 0; i < cfg->ntools; i++) {
             const struct tool *t = &cfg->tools[i];
-            struct quota_view q = view_quota(s->st, gate_tool_quota_key(id, t), &t->quota, s->real);
+            struct cli_quota q =
+                cli_quota_read(s->st, gate_tool_quota_key(id, t), &t->quota, s->real);
             if (q.present)
                 prom_sample("tool_quota_remaining", s->agents[a], t->name, q.limit - q.used);
         }
@@ -308,8 +288,8 @@ static void print_prometheus(const struct snapshot *s)
         for (size_t a = 0; a < s->nagents; a++) {
             const struct quota_spec *aq = config_agent_quota(cfg, s->agents[a]);
             uint64_t id = gate_agent_id(s->agents[a]);
-            struct quota_view q =
-                view_quota(s->st, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
+            struct cli_quota q =
+                cli_quota_read(s->st, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
             if (q.present)
                 prom_sample(agent_metrics[k][0], s->agents[a], NULL,
                             k == 0 ? q.limit - q.used : q.used);
