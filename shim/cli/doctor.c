@@ -6,6 +6,7 @@
  * through libc (raw syscalls, a static runtime) is told apart from one
  * the preload sees whole. */
 #include "cli.h"
+#include "doctor_chain.h"
 #include "../store/binfmt.h"
 
 #include <errno.h>
@@ -22,7 +23,13 @@ static const char USAGE[] =
     "usage: enact doctor PROGRAM\n"
     "Says whether Enact can govern PROGRAM (a path, or a name looked up in PATH):\n"
     "static or dynamic, its interpreter, setuid, and which calls Enact\n"
-    "interposes it imports, directly or through its libraries.\n";
+    "interposes it imports, directly or through its libraries.\n"
+    "A script is judged by the program that runs it: its #! interpreter, or the\n"
+    "NAME of #!/usr/bin/env NAME as found in PATH. A wrapper script (a shell\n"
+    "script whose last command is exec PROGRAM, as version managers' shims are)\n"
+    "is run as a user would run it, without arguments and its output discarded,\n"
+    "until it starts its program; that program is stopped before its first\n"
+    "instruction and judged.\n";
 
 /* The names the shim exports (tests/integration/test_symbols.sh checks the
  * library against the same list), by family. */
@@ -53,29 +60,16 @@ static int index_of(const char *const list[], const char *name)
     return -1;
 }
 
-static bool find_in(const char *dirs, const char *name, char out[PATH_MAX])
-{
-    for (const char *p = dirs; p && *p;) {
-        size_t len = strcspn(p, ":");
-        if (len > 0 && len + 1 + strlen(name) < PATH_MAX) {
-            snprintf(out, PATH_MAX, "%.*s/%s", (int)len, p, name);
-            if (access(out, R_OK) == 0)
-                return true;
-        }
-        p += len + (p[len] == ':');
-    }
-    return false;
-}
-
 /* A DT_NEEDED library, found as the loader would find it in the usual places. */
 static bool find_library(const struct findings *f, const char *name, char out[PATH_MAX])
 {
     if (strchr(name, '/'))
         return snprintf(out, PATH_MAX, "%s", name) < PATH_MAX && access(out, R_OK) == 0;
-    return find_in(f->runpath, name, out) || find_in(getenv("LD_LIBRARY_PATH"), name, out) ||
-           find_in("/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:"
-                   "/usr/lib:/usr/local/lib",
-                   name, out);
+    return doctor_find_in(f->runpath, name, out) ||
+           doctor_find_in(getenv("LD_LIBRARY_PATH"), name, out) ||
+           doctor_find_in("/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:"
+                          "/lib:/usr/lib:/usr/local/lib",
+                          name, out);
 }
 
 static void add_library(struct findings *f, const char *name)
@@ -163,30 +157,6 @@ static void print_family(const char *label, const char *const list[], const bool
     printf("%s\n", n ? "" : " none");
 }
 
-static bool resolve(const char *name, char out[PATH_MAX])
-{
-    if (strchr(name, '/'))
-        return realpath(name, out) != NULL;
-    char found[PATH_MAX];
-    const char *path = getenv("PATH");
-    return find_in(path ? path : "/usr/bin:/bin", name, found) && realpath(found, out);
-}
-
-/* The interpreter named on a script's #! line. */
-static bool script_interpreter(const char *path, char out[PATH_MAX])
-{
-    FILE *f = fopen(path, "r");
-    char line[PATH_MAX + 8];
-    bool ok = f && fgets(line, sizeof line, f) && line[0] == '#' && line[1] == '!';
-    if (f)
-        fclose(f);
-    if (!ok)
-        return false;
-    char *p = line + 2 + strspn(line + 2, " \t");
-    p[strcspn(p, " \t\n")] = '\0';
-    return *p == '/' && snprintf(out, PATH_MAX, "%s", p) < PATH_MAX;
-}
-
 int cmd_doctor(int argc, char **argv)
 {
     if (argc == 2 && cli_wants_help(argv[1])) {
@@ -198,15 +168,13 @@ int cmd_doctor(int argc, char **argv)
         return EXIT_USAGE;
     }
     char path[PATH_MAX];
-    if (!resolve(argv[1], path)) {
+    if (!doctor_resolve(argv[1], path)) {
         fprintf(stderr, "enact doctor: %s: not found\n", argv[1]);
         return EXIT_CONFIG;
     }
-    struct binfmt b = binfmt_of(path);
     char program[PATH_MAX];
-    snprintf(program, sizeof program, "%s", path);
-    if (b.script && script_interpreter(path, program))
-        printf("%s: a script for %s, judged by it\n", path, program);
+    doctor_chase(path, program);
+    struct binfmt b = binfmt_of(program);
     if (elf_version(EV_CURRENT) == EV_NONE) {
         fprintf(stderr, "enact doctor: libelf is unusable: %s\n", elf_errmsg(-1));
         return EXIT_CONFIG;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_COUNT 1e9
 #define MAX_SECONDS 1e7          /* about 115 days */
@@ -228,6 +229,19 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+/* A name cut short (rate.burst for rate.burst_size) is as near a miss as
+ * one edit, however much it left out; shorter names than this say too
+ * little to hint from. */
+#define HINT_PREFIX_MIN 4
+
+static size_t hint_distance(const char *key, const char *name)
+{
+    size_t n = strlen(name);
+    if (n >= HINT_PREFIX_MIN && n < strlen(key) && strncasecmp(key, name, n) == 0)
+        return 1;
+    return edit_distance(key, name);
+}
+
 /* The key of a section by its exact name, or NULL with *hint the name it
  * is most likely a misspelling of: the closest one-value key (the first of
  * equals), else the closest repeatable one (the last of equals: [impact]'s
@@ -247,7 +261,7 @@ static const struct key_def *find_key(enum config_section s, const char *name,
             const struct key_def *k = &CONFIG_KEYS[i];
             if (k->section != s || k->repeatable != repeatable)
                 continue;
-            size_t d = edit_distance(k->name, name);
+            size_t d = hint_distance(k->name, name);
             if (d <= k->hint_edits && (d < best || (repeatable && d == best))) {
                 best = d;
                 *hint = k->name;

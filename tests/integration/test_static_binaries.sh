@@ -6,7 +6,10 @@
 # it run and records it (verdict allow, reason static_binary); allow lets
 # it run unrecorded. A dynamic program (/bin/true) is never recorded.
 # enact doctor says static for it and dynamic for /bin/true, and names the
-# calls Enact interposes that curl imports.
+# calls Enact interposes that curl imports; it judges a wrapper script (a
+# version manager's shim) by the program the wrapper starts, stopped before
+# it runs, a #!/usr/bin/env NAME script by the NAME in PATH, and any other
+# script by its interpreter, without running it.
 . "$(dirname "$0")/lib.sh"
 
 command -v gcc >/dev/null || fail "gcc is required"
@@ -62,6 +65,58 @@ rc=$?
 set -e
 check_eq "doctor on a missing program: exit status" 1 "$rc"
 grep -q "not found" "$T/err" || fail "doctor on a missing program: $(cat "$T/err")"
+
+# verdict OUT: doctor's verdict, from the line that names the program judged.
+verdict() { sed -n '/: dynamic ELF/,$p' <<<"$1"; }
+direct=$("$ENACT" doctor "$PY")
+[ -n "$(verdict "$direct")" ] || fail "doctor on $PY: $direct"
+
+# A wrapper script, as version managers' shims are (pyenv's: bash, ending
+# in exec): doctor runs it as a user would, without arguments, until it
+# starts the program it wraps, stops that program before its first
+# instruction, and judges it: the verdict on $PY itself.
+cat >"$T/wrapper" <<SH
+#!/bin/sh
+# a version manager's shim
+: >"$T/wrapper-ran"
+exec "$PY" -c 'open("$T/python-ran", "w")' "\$@"
+SH
+chmod +x "$T/wrapper"
+out=$("$ENACT" doctor "$T/wrapper")
+check_eq "doctor through the wrapper" "$(verdict "$direct")" "$(verdict "$out")"
+grep -q "^$T/wrapper: a wrapper script .*it started $(realpath "$PY"), stopped before" <<<"$out" ||
+    fail "doctor does not say how it followed the wrapper: $out"
+[ -e "$T/wrapper-ran" ] || fail "doctor did not run the wrapper"
+[ ! -e "$T/python-ran" ] || fail "doctor let the wrapped program run"
+
+# #!/usr/bin/env NAME is judged by the NAME env finds in PATH: here a link
+# to the wrapper, followed in turn.
+mkdir "$T/bin"
+ln -s "$T/wrapper" "$T/bin/fakepy"
+printf '#!/usr/bin/env fakepy\nprint("agent")\n' >"$T/agent.py"
+chmod +x "$T/agent.py"
+out=$(PATH="$T/bin:$PATH" "$ENACT" doctor "$T/agent.py")
+check_eq "doctor through env" "$(verdict "$direct")" "$(verdict "$out")"
+grep -q "^$T/agent.py: a script for $T/wrapper, judged by it$" <<<"$out" ||
+    fail "doctor does not follow env to the wrapper: $out"
+
+# A script that does not end in exec, or ends in an exec of redirections
+# only, is judged by its interpreter, never run.
+printf '#!/bin/sh\n: >"%s/deploy-ran"\necho deployed\n' "$T" >"$T/deploy.sh"
+printf '#!/bin/sh\n: >"%s/redirect-ran"\nexec 2>&1\n' "$T" >"$T/redirect.sh"
+for script in deploy redirect; do
+    chmod +x "$T/$script.sh"
+    out=$("$ENACT" doctor "$T/$script.sh")
+    check_eq "doctor on $script.sh" "$T/$script.sh: a script for $(realpath /bin/sh), judged by it" \
+        "$(head -1 <<<"$out")"
+    [ ! -e "$T/$script-ran" ] || fail "doctor ran $script.sh, which is no wrapper"
+done
+
+# python3 in PATH, when it is a version manager's wrapper (pyenv here).
+py3=$(command -v python3)
+if [ "$(head -c 2 "$py3")" = '#!' ]; then
+    check_eq "doctor python3 ($py3)" "$(verdict "$direct")" "$(verdict "$("$ENACT" doctor python3)")"
+fi
 
 # A mapped static program started by system() with a command that needs no
 # shell: system() decides the command and admits the shell's exec of it,
