@@ -8,18 +8,20 @@
  *              the breaker when the client reads SO_ERROR (pending.h)
  *   connected  in the descriptor table (conn.h); with a breaker the
  *              exchange owes it an outcome (CONN_OUTCOME_DUE)
- *   request begun  a send after a receive (over TLS: application data
- *              after application data); under `action = request` it
- *              passes the gate first, and the breaker is owed again
+ *   request begun  the first send or one after a receive that begins a
+ *              request of the protocol (over TLS: application data after
+ *              application data); when the connection counts requests it
+ *              passes the gate first (the connect paid for the first),
+ *              and the breaker is owed again
  *   answered   the first byte of the answer arrived: a success, told
  *              once; the next send begins a request (CONN_RECEIVED)
  *   failed     a failed connect; ECONNRESET, EPIPE or an I/O timeout
  *              before the answer: a failure, told once
  *   closed     the last descriptor went: a simulated connection writes
  *              the record it still owes, and the slot is freed
- *   simulated  a dry run: connected to a peer that has gone; sends are
- *              kept (CONN_PAYLOAD_MAX bytes) for one dry_run record per
- *              connection or request; reads get dry_run.response, then EOF
+ *   simulated  a dry run: connected to a socket of ours, behind which a
+ *              simulated server (simulate.h) is fed the sends, answers
+ *              each request and writes one dry_run record per request
  *
  * Reports: shim_outcome (the breaker), shim_record (timeout, error),
  * shim_simulated (the dry_run record). Every function keeps errno unless

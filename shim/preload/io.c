@@ -5,7 +5,7 @@
  * A descriptor no tool governs costs one load (conn_of). On a governed one
  * each call takes the same path: the connection's owner is asked before
  * the real call (conn_life.h: a request may begin and be refused, a
- * simulated connection's bytes are kept or served, an I/O timeout may run
+ * simulated connection's bytes go to its server, an I/O timeout may run
  * out) and told its result after. A send with a destination (UDP, TCP Fast
  * Open) is decided like a connect to it. */
 #include "conn_life.h"
