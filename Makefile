@@ -54,6 +54,10 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
         asan asan-linked asan-integration ubsan tsan valgrind check-floors
 all: $(BUILD)/libenact_shim.so $(BUILD)/enact
 
+# The limits script Redis runs, as a C string (README "Running a fleet").
+shim/store/redis_limits_lua.h: shim/store/redis_limits.lua scripts/lua-to-c.sh
+	scripts/lua-to-c.sh $< >$@
+
 $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@

@@ -281,6 +281,7 @@ static bool finalize(struct loader *ld)
                          config_key_name(AK_QUOTA_MAX));
         config_finish_quota(ld, &a->quota, &a->src, AK_QUOTA_MAX, AK_QUOTA_WINDOW, where);
     }
+    config_finish_backend(ld, cfg);
     if (cfg->ntools == 0 && ld->errors == 0)
         config_error(ld, 0, "no [tool.NAME] section: nothing would be governed");
     if (!cfg->state_path) {
@@ -387,5 +388,9 @@ void config_free(struct enact_config *cfg)
     free(cfg->agent);
     free(cfg->state_path);
     free(cfg->audit_path);
+    free(cfg->backend.url);
+    free(cfg->backend.key_prefix);
+    free(cfg->backend.password_file);
+    free(cfg->backend.password_env);
     free(cfg);
 }

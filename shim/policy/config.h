@@ -21,6 +21,7 @@
 #include "../pure/impact.h"
 #include "../pure/peer.h"
 #include "../pure/quota.h"
+#include "../pure/redis_url.h"
 #include "../pure/rule.h"
 #include "../store/state.h"
 
@@ -30,6 +31,22 @@
 
 enum enact_mode { MODE_ENFORCE, MODE_OBSERVE };
 enum on_error_policy { ON_ERROR_DENY, ON_ERROR_ALLOW };
+#define REDIS_PREFIX_TEXT_MAX 101
+
+/* What a call gets while a shared backend cannot answer. */
+enum on_down_policy { ON_DOWN_LOCAL, ON_DOWN_DENY, ON_DOWN_ALLOW };
+
+/* [enact] backend and backend.*: where limits are kept (README "Running a
+ * fleet"). url is NULL for the host's own state file. */
+struct backend_spec {
+    char *url;               /* as written; credentials may be in it */
+    struct redis_url parsed; /* when url is set */
+    char *key_prefix;        /* default: enact:CONFIG-NAME; < REDIS_PREFIX_TEXT_MAX */
+    uint64_t timeout_ms;
+    enum on_down_policy on_down;
+    char *password_file; /* absolute */
+    char *password_env;  /* the name of a variable */
+};
 enum static_binaries_policy { STATIC_ALLOW, STATIC_AUDIT, STATIC_DENY };
 /* What a call of a connect tool is (README "Connections"): auto counts
  * each request of a protocol that has them (peer.h), else the connection. */
@@ -50,6 +67,12 @@ enum config_key {
     EK_STATIC_BINARIES,
     EK_STRICT,
     EK_MAX_AGENTS,
+    EK_BACKEND,
+    EK_BACKEND_KEY_PREFIX,
+    EK_BACKEND_TIMEOUT,
+    EK_BACKEND_ON_DOWN,
+    EK_BACKEND_PASSWORD_FILE,
+    EK_BACKEND_PASSWORD_ENV,
     /* [tool.NAME] */
     TK_CONNECT,
     TK_EXEC,
@@ -179,6 +202,7 @@ struct enact_config {
     enum static_binaries_policy static_binaries;
     bool strict;
     uint32_t max_agents; /* room in a new state file; 0: STATE_AGENTS_DEFAULT */
+    struct backend_spec backend;
     struct tool *tools; /* in file order: the first match wins */
     size_t ntools;
     bool has_name_rules; /* some connect rule names a DNS name */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #define BIT(k) (UINT64_C(1) << (k))
 #define NAME(k) config_key_name(k)
@@ -208,4 +209,47 @@ void config_finish_tool(struct loader *ld, struct tool *t)
     if (t->on_limit == ON_LIMIT_WAIT && !at[TK_MAX_WAIT])
         config_key_default(TK_MAX_WAIT, t);
     name_state(t);
+}
+
+/* enact:NAME from the config's file name, without its extension, so that
+ * two fleets with different configs never share keys. */
+static char *default_key_prefix(const char *config_path)
+{
+    const char *base = strrchr(config_path, '/');
+    base = base ? base + 1 : config_path;
+    char out[REDIS_PREFIX_TEXT_MAX];
+    int n = snprintf(out, sizeof out, "enact:%s", base);
+    char *dot = strrchr(out + 6, '.');
+    if (dot && dot > out + 6)
+        *dot = '\0';
+    for (char *p = out; n > 0 && *p; p++)
+        if (*p <= ' ' || *p == '{' || *p == '}' || *p == 0x7f)
+            *p = '_';
+    return strdup(out);
+}
+
+void config_finish_backend(struct loader *ld, struct enact_config *cfg)
+{
+    struct backend_spec *b = &cfg->backend;
+    const struct section_source *src = &cfg->enact_src;
+    static const enum config_key redis_only[] = {EK_BACKEND_KEY_PREFIX, EK_BACKEND_TIMEOUT,
+                                                 EK_BACKEND_ON_DOWN, EK_BACKEND_PASSWORD_FILE,
+                                                 EK_BACKEND_PASSWORD_ENV};
+    for (size_t i = 0; !b->url && i < sizeof redis_only / sizeof redis_only[0]; i++)
+        if (key_set(src, redis_only[i]))
+            config_warning(ld, src->key_line[redis_only[i]],
+                           "'%s' applies to a Redis backend, and backend is local",
+                           NAME(redis_only[i]));
+    if (key_set(src, EK_BACKEND_PASSWORD_FILE) && key_set(src, EK_BACKEND_PASSWORD_ENV))
+        config_error(ld, src->key_line[EK_BACKEND_PASSWORD_ENV],
+                     "'%s' and '%s' both say where the password is; keep one",
+                     NAME(EK_BACKEND_PASSWORD_FILE), NAME(EK_BACKEND_PASSWORD_ENV));
+    if (b->url && b->parsed.password[0] &&
+        (key_set(src, EK_BACKEND_PASSWORD_FILE) || key_set(src, EK_BACKEND_PASSWORD_ENV)))
+        config_error(ld, src->key_line[EK_BACKEND],
+                     "the backend URL holds a password and '%s' names another; keep one",
+                     NAME(key_set(src, EK_BACKEND_PASSWORD_FILE) ? EK_BACKEND_PASSWORD_FILE
+                                                                 : EK_BACKEND_PASSWORD_ENV));
+    if (b->url && !b->key_prefix && !(b->key_prefix = default_key_prefix(cfg->path)))
+        config_error(ld, 0, "out of memory");
 }

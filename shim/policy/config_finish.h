@@ -10,4 +10,8 @@ void config_finish_tool(struct loader *ld, struct tool *t);
 void config_finish_quota(struct loader *ld, struct quota_spec *q, const struct section_source *src,
                          enum config_key max, enum config_key window, const char *where);
 
+/* [enact] backend.*: the key prefix's default, keys that need a Redis
+ * backend, one source of the password. */
+void config_finish_backend(struct loader *ld, struct enact_config *cfg);
+
 #endif

@@ -77,6 +77,35 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                        COUNT(STATE_AGENTS_MAX, "a whole number from 1 to " STATE_AGENTS_MAX_TEXT),
                        ENACT(max_agents),
                        .help = "agents a new state file has room for (default 64)"},
+    [EK_BACKEND] = {KEY("backend", SECTION_ENACT), .parse = parse_backend_key,
+                    ENACT(backend.url),
+                    .help = "where limits are kept: local (this host's state file), or "
+                            "redis://[USER:PASSWORD@]HOST:PORT[/DB], rediss://..., "
+                            "redis+unix:///PATH for a whole fleet"},
+    [EK_BACKEND_KEY_PREFIX] = {KEY("backend.key_prefix", SECTION_ENACT),
+                               .parse = parse_key_prefix_key, ENACT(backend.key_prefix),
+                               .max = 100,
+                               .expected = "1 to 100 characters without spaces or braces",
+                               .help = "the fleet's keys are {PREFIX}:... (default: "
+                                       "enact:CONFIG-NAME)"},
+    [EK_BACKEND_TIMEOUT] = {KEY("backend.timeout_ms", SECTION_ENACT),
+                            COUNT(60000, "a whole number of milliseconds from 1 to 60000"),
+                            ENACT(backend.timeout_ms), .dflt = 50,
+                            .help = "the longest a call waits for the backend (default 50)"},
+    [EK_BACKEND_ON_DOWN] = {KEY("backend.on_down", SECTION_ENACT),
+                            CHOICE("local", "deny", "allow"), ENACT(backend.on_down),
+                            .dflt = ON_DOWN_LOCAL, .expected = "'local', 'deny' or 'allow'",
+                            .help = "while the backend cannot answer: keep limits on this "
+                                    "host's state (default), refuse, or allow"},
+    [EK_BACKEND_PASSWORD_FILE] = {KEY("backend.password_file", SECTION_ENACT),
+                                  .parse = parse_path_key, ENACT(backend.password_file),
+                                  .help = "a file holding the backend's password (its first "
+                                          "line)"},
+    [EK_BACKEND_PASSWORD_ENV] = {KEY("backend.password_env", SECTION_ENACT),
+                                 .parse = parse_env_name_key, ENACT(backend.password_env),
+                                 .expected = "the name of an environment variable",
+                                 .help = "an environment variable holding the backend's "
+                                         "password"},
 
     [TK_CONNECT] = {RULE("connect", SECTION_TOOL, 2), .parse = parse_connect_key,
                     .help = "connects the tool governs: HOST[:PORT], CIDR, [IPv6], a name "

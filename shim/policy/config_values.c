@@ -229,6 +229,51 @@ enum key_verdict parse_agent_name_key(struct loader *ld, const struct key_def *k
     return set_string(ld, slot(k, base), strdup(v));
 }
 
+/* "local", or a Redis URL (redis_url.h). */
+enum key_verdict parse_backend_key(struct loader *ld, const struct key_def *k, void *base,
+                                   const char *v)
+{
+    struct enact_config *cfg = base;
+    (void)k;
+    if (strcmp(v, "local") == 0) {
+        free(cfg->backend.url);
+        cfg->backend.url = NULL;
+        return KEY_OK;
+    }
+    char why[160];
+    if (!redis_url_parse(v, &cfg->backend.parsed, why, sizeof why)) {
+        config_error(ld, ld->line, "backend: %s", why);
+        return KEY_REPORTED;
+    }
+    return set_string(ld, &cfg->backend.url, strdup(v));
+}
+
+/* The text of the fleet's hash tag: no braces (they would end the tag),
+ * no spaces or control characters. */
+enum key_verdict parse_key_prefix_key(struct loader *ld, const struct key_def *k, void *base,
+                                      const char *v)
+{
+    size_t n = strlen(v);
+    bool plain = n >= 1 && n <= (size_t)k->max;
+    for (size_t i = 0; plain && i < n; i++)
+        plain = v[i] > ' ' && v[i] != '{' && v[i] != '}' && v[i] != 0x7f;
+    if (!plain)
+        return KEY_BAD_VALUE;
+    return set_string(ld, slot(k, base), strdup(v));
+}
+
+/* The name of an environment variable: letters, digits and '_'. */
+enum key_verdict parse_env_name_key(struct loader *ld, const struct key_def *k, void *base,
+                                    const char *v)
+{
+    bool ok = *v && !isdigit((unsigned char)*v) && strlen(v) <= 128;
+    for (const char *p = v; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || *p == '_';
+    if (!ok)
+        return KEY_BAD_VALUE;
+    return set_string(ld, slot(k, base), strdup(v));
+}
+
 enum key_verdict parse_errno_key(struct loader *ld, const struct key_def *k, void *base,
                                  const char *v)
 {

@@ -58,11 +58,15 @@ static struct gate_result refuse(const struct enact_config *cfg, int err, const 
     };
 }
 
-/* Enact itself cannot decide: on_error does. */
+/* Enact itself cannot decide: on_error does, or, for a shared backend that
+ * cannot answer, backend.on_down (local never gets here: the host's own
+ * state decides). */
 static struct gate_result undecidable(const struct enact_config *cfg, const struct tool *t,
                                       const char *reason)
 {
-    if (cfg->on_error == ON_ERROR_ALLOW)
+    bool allows = strcmp(reason, "backend_down") == 0 ? cfg->backend.on_down == ON_DOWN_ALLOW
+                                                      : cfg->on_error == ON_ERROR_ALLOW;
+    if (allows)
         return (struct gate_result){
             .action = GATE_PROCEED, .audit = true, .verdict = "error", .reason = reason};
     return refuse(cfg, t->deny_errno, reason, 0);

@@ -7,7 +7,8 @@
  * longest. The gate turns the store's answer into a verdict: observe mode
  * lets a refusal through as "would_deny" (the state moves exactly as
  * enforcement would move it), on_error decides what Enact cannot
- * (no state, a full table, a lock not had), on_limit = wait turns a
+ * (no state, a full table, a lock not had), backend.on_down what a shared
+ * backend cannot answer, on_limit = wait turns a
  * refusal that ends soon into a wait. Programs the preload cannot follow
  * (static_binaries, strict) and system calls strict mode refuses are
  * decided here too.
@@ -51,7 +52,7 @@ struct gate_result {
     bool probe;          /* a half-open lease is held: report the outcome */
     const char *verdict; /* "allow", "deny", "would_deny", "dry_run", "error" */
     const char *reason;  /* "rate_limited", "quota_exceeded", "circuit_open",
-                            "state_error", "state_full", "static_binary",
+                            "state_error", "state_full", "backend_down", "static_binary",
                             "setuid", "unreadable_program", "strict", or NULL */
     const char *detail;  /* free text for the record, or NULL */
     uint64_t retry_after_ns;

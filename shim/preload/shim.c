@@ -2,6 +2,7 @@
 
 #include "env.h"
 #include "real.h"
+#include "../policy/backend.h"
 #include "../policy/config_errno.h"
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
@@ -10,9 +11,11 @@
 #include "../store/state.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +32,8 @@ static struct {
     struct state_map *state; /* the current one of maps[], or NULL */
     char agent[65];
     uint64_t agent_id;
+    bool fleet;               /* limits on a shared backend (README "Running a fleet") */
+    struct redis_store redis; /* its connections and health, when fleet */
 } proc;
 
 static __thread int in_enact __attribute__((tls_model("initial-exec")));
@@ -115,6 +120,66 @@ static struct state_map *current_state(const struct enact_config *cfg)
                             : NULL);
 }
 
+/* The host's own store, for on_down = local and the audit failure count. */
+static struct store host_store(void *cfg)
+{
+    return local_store(current_state(cfg));
+}
+
+static void fleet_forked(void)
+{
+    redis_store_forked(&proc.redis);
+}
+
+/* Nothing connects here: the first mapped call does. */
+static void start_fleet(const struct enact_config *cfg)
+{
+    struct redis_options opt;
+    backend_options(cfg, proc.agent, &opt);
+    uint64_t nonce = 0;
+    if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != sizeof nonce)
+        nonce = clock_now_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
+    redis_store_init(&proc.redis, &opt, (struct redis_fallback){host_store, (void *)cfg}, nonce);
+    pthread_atfork(NULL, NULL, fleet_forked);
+    proc.fleet = true;
+}
+
+/* Where this process's limits are decided. */
+static struct store limits_store(const struct enact_config *cfg)
+{
+    return proc.fleet ? redis_store(&proc.redis) : local_store(current_state(cfg));
+}
+
+/* The backend went down or came back: one record per process per change,
+ * saying what decides calls meanwhile. */
+static void record_backend_change(void)
+{
+    bool up;
+    char why[192];
+    if (!proc.fleet || !redis_store_health_change(&proc.redis, &up, why, sizeof why))
+        return;
+    static const char *const fallback[] = {
+        [ON_DOWN_LOCAL] = "; until it answers, this host's state file keeps every limit "
+                          "(backend.on_down = local)",
+        [ON_DOWN_DENY] = "; until it answers, mapped calls are refused (backend.on_down = deny)",
+        [ON_DOWN_ALLOW] = "; until it answers, mapped calls are allowed (backend.on_down = allow)",
+    };
+    char where[300], detail[600];
+    redis_url_where(&proc.redis.opt.url, where, sizeof where);
+    snprintf(detail, sizeof detail, "%s%s", up ? "decisions are the backend's again" : why,
+             up ? "" : fallback[proc.cfg->backend.on_down]);
+    struct audit_event ev = {
+        .unix_ns = clock_now_ns(CLOCK_REALTIME),
+        .pid = getpid(),
+        .agent = proc.agent,
+        .exe = program_invocation_short_name,
+        .verdict = up ? "backend_up" : "backend_down",
+        .target = where,
+        .detail = detail,
+    };
+    write_record(&ev);
+}
+
 const struct enact_config *shim_start(const char *path)
 {
     proc.governed = true;
@@ -142,6 +207,8 @@ const struct enact_config *shim_start(const char *path)
         cfg->mode = MODE_OBSERVE;
     proc.cfg = cfg;
     map_state(cfg, NULL);
+    if (backend_is_shared(cfg))
+        start_fleet(cfg);
     return cfg;
 }
 
@@ -271,7 +338,8 @@ struct decision shim_govern(const struct call *c)
         .real_ns = clock_now_ns(CLOCK_REALTIME),
         .may_wait_ns = c->may_wait_ns,
     };
-    struct gate_result g = gate_decide(cfg, local_store(current_state(cfg)), &call);
+    struct gate_result g = gate_decide(cfg, limits_store(cfg), &call);
+    record_backend_change();
     record_breaker_change(c, &g.breaker);
     record_verdict(c, &g);
     errno = saved;
@@ -308,8 +376,9 @@ void shim_outcome(const struct call *c, enum call_outcome outcome, int32_t owner
         return;
     int saved = errno;
     struct breaker_event ev;
-    gate_report(local_store(current_state(proc.cfg)), c->tool, owner,
-                clock_now_ns(CLOCK_MONOTONIC), outcome, &ev);
+    gate_report(limits_store(proc.cfg), c->tool, owner, clock_now_ns(CLOCK_MONOTONIC), outcome,
+                &ev);
+    record_backend_change();
     record_breaker_change(c, &ev);
     errno = saved;
 }

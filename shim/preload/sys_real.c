@@ -28,3 +28,16 @@ ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags, const struct 
     real_ensure();
     return real.sendto(fd, buf, len, flags, to, tolen);
 }
+
+int sys_connect(int fd, const struct sockaddr *to, socklen_t tolen)
+{
+    real_ensure();
+    return real.connect(fd, to, tolen);
+}
+
+int sys_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                    struct addrinfo **res)
+{
+    real_ensure();
+    return real.getaddrinfo(node, service, hints, res);
+}

@@ -4,8 +4,8 @@
  * for the state: "check every limit this call meets and commit all of
  * them or none", "this admitted call ended so", and, for enact status and
  * enact reset, "what does this entry hold" and "give it back". The shared
- * state file (local_store.h) is one implementation; another backend is
- * another implementation of store_ops, not another gate.
+ * state file (local_store.h) is one implementation, Redis (redis_store.h)
+ * the other; both sit behind the one gate.
  *
  * Entries are named by 64-bit keys the caller derives (gate.h says how);
  * policies are the compiled numbers of the pure algorithms. Nothing here
@@ -54,7 +54,8 @@ struct store_admission {
     enum store_answer answer;
     /* REFUSED: the most restrictive refusal (the one that lasts longest):
      * "circuit_open", "rate_limited", "quota_exceeded". UNAVAILABLE:
-     * "state_error" (no state, or a lock not had in time), "state_full". */
+     * "state_error" (no state, or a lock not had in time), "state_full",
+     * "backend_down" (a shared backend did not answer). */
     const char *reason;
     uint64_t retry_after_ns;      /* REFUSED: when that limit admits again */
     bool probe;                   /* ADMITTED holding a half-open lease */

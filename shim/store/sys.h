@@ -1,6 +1,6 @@
 /* The store's system calls that the preload also interposes.
  *
- * In a governed process the shim's exported read, write, close and sendto
+ * In a governed process the shim's exported read, write, close, sendto, connect and getaddrinfo
  * come first in symbol lookup, so a plain close() in the state code or a
  * write() in the audit sink would enter the shim's own hooks. The store
  * calls these instead: linked into the shim (preload/sys_real.c) they go
@@ -10,6 +10,7 @@
 #ifndef ENACT_SYS_H
 #define ENACT_SYS_H
 
+#include <netdb.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -19,5 +20,8 @@ ssize_t sys_write(int fd, const void *buf, size_t len);
 int sys_close(int fd);
 ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
                    socklen_t tolen);
+int sys_connect(int fd, const struct sockaddr *to, socklen_t tolen);
+int sys_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                    struct addrinfo **res);
 
 #endif

@@ -24,3 +24,14 @@ ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags, const struct 
 {
     return sendto(fd, buf, len, flags, to, tolen);
 }
+
+int sys_connect(int fd, const struct sockaddr *to, socklen_t tolen)
+{
+    return connect(fd, to, tolen);
+}
+
+int sys_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                    struct addrinfo **res)
+{
+    return getaddrinfo(node, service, hints, res);
+}

@@ -1,0 +1,888 @@
+/* Limits on Redis: see redis_store.h. */
+#include "redis_store.h"
+
+#include "clock.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "redis_limits_lua.h"
+
+static const char SCRIPT[] = REDIS_LIMITS_LUA;
+
+#define BACKOFF_FIRST_NS 100000000ull /* 100 ms */
+#define BACKOFF_MAX_NS 5000000000ull  /* 5 s */
+#define REDIRECTS_MAX 3
+#define ARGS_MAX 20
+#define KEY_MAX (REDIS_PREFIX_MAX + 40)
+
+/* ---- commands ------------------------------------------------------------ */
+
+struct cmd {
+    int argc;
+    const char *argv[ARGS_MAX];
+    size_t lens[ARGS_MAX];
+    char nums[ARGS_MAX][32];
+};
+
+static void arg(struct cmd *c, const char *s, size_t n)
+{
+    c->argv[c->argc] = s;
+    c->lens[c->argc++] = n;
+}
+
+static void arg_str(struct cmd *c, const char *s)
+{
+    arg(c, s, strlen(s));
+}
+
+static void arg_u64(struct cmd *c, uint64_t v)
+{
+    char *buf = c->nums[c->argc];
+    arg(c, buf, (size_t)snprintf(buf, sizeof c->nums[0], "%" PRIu64, v));
+}
+
+static void arg_double(struct cmd *c, double v)
+{
+    char *buf = c->nums[c->argc];
+    arg(c, buf, (size_t)snprintf(buf, sizeof c->nums[0], "%.3f", v));
+}
+
+/* Appends c's encoding to out[*n, cap); false when it does not fit. */
+static bool encode(const struct cmd *c, char *out, size_t cap, size_t *n)
+{
+    size_t w = resp_command(out + *n, cap - *n, c->argc, c->argv, c->lens);
+    *n += w;
+    return w > 0;
+}
+
+static void key_of(const struct redis_store *rs, char out[KEY_MAX], char kind, uint64_t id)
+{
+    snprintf(out, KEY_MAX, "{%s}:%c:%016" PRIx64, rs->opt.prefix, kind, id);
+}
+
+static void agents_key(const struct redis_store *rs, char out[KEY_MAX])
+{
+    snprintf(out, KEY_MAX, "{%s}:agents", rs->opt.prefix);
+}
+
+/* ---- one exchange -------------------------------------------------------- */
+
+static bool error_text(const struct resp_item *it, const char *what, char *why, size_t cap)
+{
+    snprintf(why, cap, "%s: %.*s", what, (int)(it->len > 120 ? 120 : it->len), it->text);
+    return false;
+}
+
+static bool status_ok(const struct resp_reply *r, const char *what, char *why, size_t cap)
+{
+    if (r->value.type == RESP_ERROR)
+        return error_text(&r->value, what, why, cap);
+    return true;
+}
+
+/* The password: the URL's (or the environment's, put there by the
+ * caller), else the first line of password_file, read on the stack. */
+static bool password_of(const struct redis_store *rs, char out[REDIS_SECRET_MAX], char *why,
+                        size_t cap)
+{
+    snprintf(out, REDIS_SECRET_MAX, "%s", rs->opt.url.password);
+    if (!rs->opt.password_file[0])
+        return true;
+    int fd = open(rs->opt.password_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(why, cap, "cannot read backend.password_file %s: %s", rs->opt.password_file,
+                 strerror(errno));
+        return false;
+    }
+    ssize_t n = sys_read(fd, out, REDIS_SECRET_MAX - 1);
+    int err = errno;
+    sys_close(fd);
+    if (n < 0) {
+        snprintf(why, cap, "cannot read backend.password_file %s: %s", rs->opt.password_file,
+                 strerror(err));
+        return false;
+    }
+    out[n] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    return true;
+}
+
+/* What a new connection says first, put before its first command in the
+ * same write (so that the first call, too, is one round trip): AUTH and
+ * SELECT, as the URL and the password ask. Returns how many replies they
+ * add, or -1 when the request does not fit. */
+static int hello(const struct redis_store *rs, const char password[REDIS_SECRET_MAX], char *req,
+                 size_t cap, size_t *n)
+{
+    const struct redis_url *u = &rs->opt.url;
+    int replies = 0;
+    struct cmd c = {0};
+    if (password[0]) {
+        arg_str(&c, "AUTH");
+        if (u->user[0])
+            arg_str(&c, u->user);
+        arg_str(&c, password);
+        if (!encode(&c, req, cap, n))
+            return -1;
+        replies++;
+    }
+    if (u->db) {
+        c = (struct cmd){0};
+        arg_str(&c, "SELECT");
+        arg_u64(&c, u->db);
+        if (!encode(&c, req, cap, n))
+            return -1;
+        replies++;
+    }
+    return replies;
+}
+
+/* Sends cmds over l, with the hello of a new connection before them, and
+ * reads the first one's reply into r (the caller reads the others): an
+ * error of the hello is the exchange's. */
+static bool exchange(struct redis_store *rs, struct redis_link *l, const struct cmd *cmds,
+                     int ncmds, struct resp_reply *r, uint64_t deadline, char *why, size_t cap)
+{
+    char req[sizeof SCRIPT + 4096];
+    size_t n = 0;
+    int greetings = 0;
+    if (l->fresh) {
+        char password[REDIS_SECRET_MAX];
+        if (!password_of(rs, password, why, cap))
+            return false;
+        greetings = hello(rs, password, req, sizeof req, &n);
+        memset(password, 0, sizeof password);
+    }
+    for (int i = 0; greetings >= 0 && i < ncmds; i++)
+        if (!encode(&cmds[i], req, sizeof req, &n))
+            greetings = -1;
+    if (greetings < 0) {
+        snprintf(why, cap, "a request too large for the backend's buffer");
+        return false;
+    }
+    if (!redis_link_send(l, req, n, deadline, why, cap))
+        return false;
+    for (int i = 0; i < greetings; i++) {
+        if (!redis_link_reply(l, r, deadline, why, cap))
+            return false;
+        if (r->value.type == RESP_ERROR)
+            return error_text(&r->value,
+                              i == 0 && (rs->opt.url.password[0] || rs->opt.password_file[0])
+                                  ? "authentication refused"
+                                  : "the server refused",
+                              why, cap);
+    }
+    l->fresh = false;
+    return redis_link_reply(l, r, deadline, why, cap);
+}
+
+static void move_to(struct redis_store *rs, const struct redis_target *t)
+{
+    while (__atomic_exchange_n(&rs->target_lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+    rs->target = *t;
+    __atomic_add_fetch(&rs->target_gen, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Runs the script command c over l and reads its reply into r, following
+ * NOSCRIPT (EVAL of the body, which also caches it) and cluster
+ * redirections: MOVED reconnects l to the slot's new node (and, pooled,
+ * moves the process's target there), ASK asks the named node once. The
+ * script answers integers only, so a reply read over another link holds
+ * nothing that points into it. */
+static bool eval(struct redis_store *rs, struct redis_link *l, struct cmd *c, bool pooled,
+                 struct resp_reply *r, uint64_t deadline, char *why, size_t cap)
+{
+    for (int hop = 0; hop <= REDIRECTS_MAX; hop++) {
+        if (!exchange(rs, l, c, 1, r, deadline, why, cap))
+            return false;
+        if (r->value.type != RESP_ERROR)
+            return true;
+        if (resp_error_is(&r->value, "NOSCRIPT")) {
+            c->argv[0] = "EVAL";
+            c->lens[0] = 4;
+            c->argv[1] = SCRIPT;
+            c->lens[1] = sizeof SCRIPT - 1;
+            continue;
+        }
+        char host[REDIS_HOST_MAX];
+        uint16_t port;
+        bool ask;
+        struct redis_target t;
+        if (!resp_redirect(&r->value, &ask, host, sizeof host, &port))
+            return error_text(&r->value, "the server refused", why, cap);
+        if (!redis_target_of(host, port, &t, why, cap))
+            return false;
+        if (ask) {
+            struct redis_link once;
+            struct cmd both[2] = {{0}, *c};
+            arg_str(&both[0], "ASKING");
+            bool ok = redis_link_open(&once, &t, deadline, why, cap) &&
+                      exchange(rs, &once, both, 2, r, deadline, why, cap) &&
+                      status_ok(r, "ASKING", why, cap) &&
+                      redis_link_reply(&once, r, deadline, why, cap);
+            if (ok && r->value.type == RESP_ERROR)
+                ok = error_text(&r->value, "the server refused", why, cap);
+            for (size_t i = 0; ok && i < r->n; i++)
+                if (r->items[i].type != RESP_INTEGER)
+                    ok = error_text(&r->value, "an ASK reply of an unexpected kind", why, cap);
+            redis_link_close(&once);
+            return ok;
+        }
+        redis_link_close(l);
+        if (pooled)
+            move_to(rs, &t);
+        if (!redis_link_open(l, &t, deadline, why, cap))
+            return false;
+    }
+    snprintf(why, cap, "more than %d cluster redirections for one call", REDIRECTS_MAX);
+    return false;
+}
+
+/* ---- health -------------------------------------------------------------- */
+
+static void went(struct redis_store *rs, enum redis_health to, const char *why)
+{
+    int from = __atomic_load_n(&rs->health, __ATOMIC_ACQUIRE);
+    if (from == (int)to ||
+        !__atomic_compare_exchange_n(&rs->health, &from, (int)to, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return;
+    rs->health_since_ns = clock_now_ns(CLOCK_REALTIME);
+    snprintf(rs->why, sizeof rs->why, "%s", why);
+    /* The first answer is no change to report; the first failure is. */
+    if (!(from == REDIS_UNTRIED && to == REDIS_UP))
+        __atomic_store_n(&rs->change_due, 1, __ATOMIC_RELEASE);
+}
+
+static void failed(struct redis_store *rs, const char *why)
+{
+    uint32_t k = __atomic_add_fetch(&rs->failures, 1, __ATOMIC_ACQ_REL);
+    uint64_t wait = k >= 6 ? BACKOFF_MAX_NS : BACKOFF_FIRST_NS << (k - 1);
+    __atomic_store_n(&rs->retry_at_ns, clock_now_ns(CLOCK_MONOTONIC) + wait, __ATOMIC_RELEASE);
+    went(rs, REDIS_DOWN, why);
+}
+
+static void answered(struct redis_store *rs)
+{
+    __atomic_store_n(&rs->failures, 0, __ATOMIC_RELEASE);
+    if (__atomic_load_n(&rs->health, __ATOMIC_ACQUIRE) != REDIS_UP)
+        went(rs, REDIS_UP, "");
+}
+
+/* While down, one thread at a time may try again once the back-off ends;
+ * the others decide by the fallback without waiting. */
+static bool may_try(struct redis_store *rs)
+{
+    if (__atomic_load_n(&rs->health, __ATOMIC_ACQUIRE) != REDIS_DOWN)
+        return true;
+    uint64_t at = __atomic_load_n(&rs->retry_at_ns, __ATOMIC_ACQUIRE);
+    uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
+    return now >= at && __atomic_compare_exchange_n(&rs->retry_at_ns, &at, now + BACKOFF_MAX_NS,
+                                                    false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+bool redis_store_health_change(struct redis_store *rs, bool *up, char *why, size_t cap)
+{
+    if (!__atomic_exchange_n(&rs->change_due, 0, __ATOMIC_ACQ_REL))
+        return false;
+    *up = __atomic_load_n(&rs->health, __ATOMIC_ACQUIRE) == REDIS_UP;
+    snprintf(why, cap, "%s", *up ? "" : rs->why);
+    return true;
+}
+
+/* ---- the process's links ------------------------------------------------- */
+
+static struct redis_slot *take_slot(struct redis_store *rs, int32_t owner)
+{
+    for (unsigned spin = 0; spin < 1u << 16; spin++) {
+        for (unsigned i = 0; i < REDIS_LINKS; i++) {
+            struct redis_slot *s = &rs->slots[((unsigned)owner + i) % REDIS_LINKS];
+            if (!__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+                return s;
+        }
+        sched_yield();
+    }
+    return NULL;
+}
+
+static void give_slot(struct redis_slot *s)
+{
+    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* The slot's link, ready: made again when it was never made, when the
+ * program closed or reused its descriptor, or when the fleet's slot moved. */
+static bool slot_ready(struct redis_store *rs, struct redis_slot *s, uint64_t deadline,
+                       char *why, size_t cap)
+{
+    uint32_t gen = __atomic_load_n(&rs->target_gen, __ATOMIC_ACQUIRE);
+    if (s->ready && s->target_gen == gen && redis_link_intact(&s->link))
+        return true;
+    if (s->ready && redis_link_intact(&s->link))
+        redis_link_close(&s->link);
+    s->ready = false;
+    while (__atomic_exchange_n(&rs->target_lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+    struct redis_target t = rs->target;
+    __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
+    if (t.len == 0 && !redis_target_resolve(&rs->opt.url, &rs->target, why, cap))
+        return false;
+    if (t.len == 0)
+        t = rs->target;
+    if (!redis_link_open(&s->link, &t, deadline, why, cap))
+        return false;
+    s->ready = true;
+    s->target_gen = gen;
+    return true;
+}
+
+/* Whether this is the process the links belong to. A vfork child (and a
+ * child made by a raw clone, which runs no fork handler) is not. */
+static bool own_process(const struct redis_store *rs)
+{
+    return getpid() == rs->pid;
+}
+
+/* Runs c and reads its reply: over a pooled link in the process that owns
+ * them, else over a link of the caller's own stack made for this call.
+ * Health is the pooled path's to change. */
+static bool run(struct redis_store *rs, struct cmd *c, int32_t owner, struct resp_reply *r,
+                struct redis_link *scratch, char *why, size_t cap)
+{
+    uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + rs->opt.timeout_ns;
+    if (!own_process(rs)) {
+        /* Only an address resolved before, and no TLS: nothing allocates. */
+        struct redis_target t = rs->target;
+        bool ok = t.len > 0 && rs->opt.url.transport != REDIS_TLS &&
+                  redis_link_open(scratch, &t, deadline, why, cap) &&
+                  eval(rs, scratch, c, false, r, deadline, why, cap);
+        if (!ok && t.len == 0)
+            snprintf(why, cap, "a child that shares its parent's memory has no connection");
+        if (!ok)
+            redis_link_close(scratch);
+        return ok; /* the caller closes scratch once the reply is read */
+    }
+    if (!may_try(rs)) {
+        snprintf(why, cap, "%s", rs->why);
+        return false;
+    }
+    struct redis_slot *s = take_slot(rs, owner);
+    if (!s) {
+        snprintf(why, cap, "every connection to the backend is busy");
+        return false;
+    }
+    bool ok = slot_ready(rs, s, deadline, why, cap) &&
+              eval(rs, &s->link, c, true, r, deadline, why, cap);
+    if (!ok) {
+        redis_link_close(&s->link);
+        s->ready = false;
+        give_slot(s);
+        failed(rs, why);
+        return false;
+    }
+    /* The reply points into the slot's inbox; the slot stays taken until
+     * the caller is done (done()). */
+    *scratch = (struct redis_link){.fd = -2};
+    scratch->used = (size_t)(s - rs->slots);
+    answered(rs);
+    return true;
+}
+
+/* Ends what run() began: gives the slot back, or closes the own link. */
+static void done(struct redis_store *rs, struct redis_link *scratch)
+{
+    if (scratch->fd == -2)
+        give_slot(&rs->slots[scratch->used]);
+    else
+        redis_link_close(scratch);
+}
+
+/* ---- admission ----------------------------------------------------------- */
+
+static uint64_t us_up(uint64_t ns)
+{
+    return (ns + 999) / 1000;
+}
+
+static void owner_of(const struct redis_store *rs, int32_t owner, char out[40])
+{
+    snprintf(out, 40, "%016" PRIx64 ":%d", rs->nonce, (int)owner);
+}
+
+static struct store_admission fallback_admit(struct redis_store *rs,
+                                             const struct store_limits *l,
+                                             const struct store_now *now)
+{
+    if (!rs->opt.fallback_local)
+        return (struct store_admission){.answer = STORE_UNAVAILABLE, .reason = "backend_down"};
+    struct store local = rs->fallback.get(rs->fallback.ctx);
+    return local.ops->admit(local.impl, l, now);
+}
+
+static const char *const REASONS[] = {NULL, "circuit_open", "rate_limited", "quota_exceeded"};
+
+static struct store_admission admit(void *impl, const struct store_limits *l,
+                                    const struct store_now *now)
+{
+    struct redis_store *rs = impl;
+    char keys[5][KEY_MAX], owner[40];
+    key_of(rs, keys[0], 'b', l->breaker_key);
+    key_of(rs, keys[1], 't', l->bucket_key);
+    key_of(rs, keys[2], 'q', l->tool_quota_key);
+    key_of(rs, keys[3], 'q', l->agent_quota_key);
+    agents_key(rs, keys[4]);
+    owner_of(rs, now->owner, owner);
+    struct cmd c = {0};
+    arg_str(&c, "EVALSHA");
+    arg_str(&c, REDIS_LIMITS_SHA1);
+    arg_str(&c, "5");
+    for (int i = 0; i < 5; i++)
+        arg_str(&c, keys[i]);
+    arg_str(&c, "admit");
+    arg_str(&c, owner);
+    arg_u64(&c, l->breaker ? l->breaker->success_threshold : 0);
+    arg_u64(&c, l->breaker ? us_up(l->breaker->open_ns) : 0);
+    arg_u64(&c, l->breaker ? us_up(l->breaker->probe_ns) : 0);
+    uint64_t interval = l->rate ? us_up(l->rate->interval_ns) : 0;
+    arg_u64(&c, interval);
+    /* tau is (burst - 1) intervals: the same burst in whole microseconds. */
+    arg_u64(&c, l->rate ? l->rate->tolerance_ns / l->rate->interval_ns * interval : 0);
+    arg_u64(&c, l->tool_quota ? l->tool_quota->max_actions : 0);
+    arg_double(&c, l->tool_quota ? (double)l->tool_quota->slot_ns / 1000.0 : 0);
+    arg_u64(&c, l->agent_quota ? l->agent_quota->max_actions : 0);
+    arg_double(&c, l->agent_quota ? (double)l->agent_quota->slot_ns / 1000.0 : 0);
+    arg_str(&c, rs->opt.agent);
+
+    struct resp_reply r;
+    struct redis_link scratch;
+    redis_link_init(&scratch);
+    char why[192];
+    if (!run(rs, &c, now->owner, &r, &scratch, why, sizeof why))
+        return fallback_admit(rs, l, now);
+    bool shaped = r.value.type == RESP_ARRAY && r.n == 7;
+    for (size_t i = 0; shaped && i < 7; i++)
+        shaped = r.items[i].type == RESP_INTEGER;
+    struct store_admission a = {.answer = STORE_ADMITTED};
+    if (shaped && r.items[0].integer == 1) {
+        int64_t code = r.items[1].integer;
+        a.answer = STORE_REFUSED;
+        a.reason = code >= 1 && code <= 3 ? REASONS[code] : "rate_limited";
+        a.retry_after_ns = (uint64_t)(r.items[2].integer > 0 ? r.items[2].integer : 0) * 1000;
+    } else if (shaped) {
+        a.probe = r.items[3].integer == 1;
+        a.breaker = (struct breaker_event){.changed = r.items[4].integer == 1,
+                                           .from = (enum breaker_state)r.items[5].integer,
+                                           .to = (enum breaker_state)r.items[6].integer};
+    }
+    done(rs, &scratch);
+    if (!shaped) {
+        failed(rs, "the limits script answered in a shape Enact does not know");
+        return fallback_admit(rs, l, now);
+    }
+    return a;
+}
+
+static void report(void *impl, const struct breaker_policy *policy, uint64_t breaker_key,
+                   const struct store_now *now, enum call_outcome outcome,
+                   struct breaker_event *ev)
+{
+    struct redis_store *rs = impl;
+    ev->changed = false;
+    char key[KEY_MAX], owner[40];
+    key_of(rs, key, 'b', breaker_key);
+    owner_of(rs, now->owner, owner);
+    struct cmd c = {0};
+    arg_str(&c, "EVALSHA");
+    arg_str(&c, REDIS_LIMITS_SHA1);
+    arg_str(&c, "1");
+    arg_str(&c, key);
+    arg_str(&c, "report");
+    arg_str(&c, owner);
+    arg_u64(&c, outcome == OUTCOME_SUCCESS ? 0 : outcome == OUTCOME_FAILURE ? 1 : 2);
+    arg_u64(&c, policy->failure_threshold);
+    arg_u64(&c, policy->success_threshold);
+    /* Long enough for an open breaker to be seen half-open, and a day of
+     * failure counting. */
+    arg_u64(&c, (policy->open_ns + policy->probe_ns) / 1000000 + 86400000);
+    struct resp_reply r;
+    struct redis_link scratch;
+    redis_link_init(&scratch);
+    char why[192];
+    if (!run(rs, &c, now->owner, &r, &scratch, why, sizeof why)) {
+        if (rs->opt.fallback_local) {
+            struct store local = rs->fallback.get(rs->fallback.ctx);
+            local.ops->report(local.impl, policy, breaker_key, now, outcome, ev);
+        }
+        return;
+    }
+    if (r.value.type == RESP_ARRAY && r.n == 3 && r.items[0].type == RESP_INTEGER)
+        *ev = (struct breaker_event){.changed = r.items[0].integer == 1,
+                                     .from = (enum breaker_state)r.items[1].integer,
+                                     .to = (enum breaker_state)r.items[2].integer};
+    done(rs, &scratch);
+}
+
+/* ---- readers, for enact status and enact reset --------------------------- */
+
+/* Sends n commands at once over a pooled link and hands each reply to
+ * take(); the process's own, never a vfork child's. */
+static bool query(struct redis_store *rs, struct cmd *cmds, int n,
+                  void (*take)(int i, const struct resp_reply *r, void *ctx), void *ctx)
+{
+    char why[192];
+    if (!own_process(rs) || !may_try(rs))
+        return false;
+    struct redis_slot *s = take_slot(rs, 0);
+    if (!s)
+        return false;
+    uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + rs->opt.timeout_ns;
+    struct resp_reply r;
+    bool ok = slot_ready(rs, s, deadline, why, sizeof why) &&
+              exchange(rs, &s->link, cmds, n, &r, deadline, why, sizeof why);
+    for (int i = 0; ok && i < n; i++) {
+        if (i > 0)
+            ok = redis_link_reply(&s->link, &r, deadline, why, sizeof why);
+        if (ok && r.value.type == RESP_ERROR)
+            ok = error_text(&r.value, "the server refused", why, sizeof why);
+        if (ok)
+            take(i, &r, ctx);
+    }
+    if (!ok) {
+        redis_link_close(&s->link);
+        s->ready = false;
+        failed(rs, why);
+    } else {
+        answered(rs);
+    }
+    give_slot(s);
+    return ok;
+}
+
+/* A key's value read beside the server's clock, so that times stored in
+ * the server's microseconds can be told in the caller's clocks. */
+struct timed_read {
+    char key[KEY_MAX];
+    uint64_t server_us;
+    bool found;
+    char value[512];
+    size_t len;
+    struct resp_reply hash; /* HGETALL: items copied out below */
+    char flat[4096];
+};
+
+static int64_t whole(const struct resp_item *it)
+{
+    if (it->type == RESP_INTEGER)
+        return it->integer;
+    char buf[32];
+    size_t n = it->len < sizeof buf - 1 ? it->len : sizeof buf - 1;
+    memcpy(buf, it->text, n);
+    buf[n] = '\0';
+    return strtoll(buf, NULL, 10);
+}
+
+static void take_timed(int i, const struct resp_reply *r, void *ctx)
+{
+    struct timed_read *t = ctx;
+    if (i == 0) {
+        if (r->value.type == RESP_ARRAY && r->n == 2)
+            t->server_us = (uint64_t)whole(&r->items[0]) * 1000000 + (uint64_t)whole(&r->items[1]);
+        return;
+    }
+    if (r->value.type == RESP_BULK && r->value.len <= sizeof t->value) {
+        t->found = true;
+        t->len = r->value.len;
+        memcpy(t->value, r->value.text, r->value.len);
+    } else if (r->value.type == RESP_ARRAY && r->n > 0) {
+        /* HGETALL: keep the items, their text copied into flat. */
+        size_t used = 0;
+        t->found = true;
+        t->hash = *r;
+        for (size_t k = 0; k < r->n; k++) {
+            size_t n = r->items[k].len;
+            if (r->items[k].type != RESP_BULK || used + n > sizeof t->flat) {
+                t->found = false;
+                return;
+            }
+            memcpy(t->flat + used, r->items[k].text, n);
+            t->hash.items[k].text = t->flat + used;
+            used += n;
+        }
+    }
+}
+
+static bool read_timed(struct redis_store *rs, const char *verb, struct timed_read *t)
+{
+    struct cmd c[2] = {{0}, {0}};
+    arg_str(&c[0], "TIME");
+    arg_str(&c[1], verb);
+    arg_str(&c[1], t->key);
+    t->found = false;
+    return query(rs, c, 2, take_timed, t) && t->found;
+}
+
+/* A server time (us) in the caller's monotonic clock. */
+static uint64_t local_mono(uint64_t at_us, uint64_t server_us)
+{
+    uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
+    if (at_us >= server_us)
+        return now + (at_us - server_us) * 1000;
+    uint64_t ago = (server_us - at_us) * 1000;
+    return ago < now ? now - ago : 1;
+}
+
+static bool read_bucket(void *impl, uint64_t key, uint64_t *tat)
+{
+    struct redis_store *rs = impl;
+    struct timed_read t;
+    key_of(rs, t.key, 't', key);
+    *tat = 0;
+    if (!read_timed(rs, "GET", &t))
+        return false;
+    t.value[t.len < sizeof t.value ? t.len : sizeof t.value - 1] = '\0';
+    uint64_t us = strtoull(t.value, NULL, 10);
+    *tat = us > t.server_us ? local_mono(us, t.server_us) : 0;
+    return true;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static bool read_quota(void *impl, uint64_t key, struct quota_ring *ring)
+{
+    struct redis_store *rs = impl;
+    struct timed_read t;
+    key_of(rs, t.key, 'q', key);
+    if (!read_timed(rs, "GET", &t) || t.len != 8 + 4 * (QUOTA_RING_SLOTS + 1))
+        return false;
+    const unsigned char *p = (const unsigned char *)t.value;
+    double newest;
+    uint64_t bits = (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+    memcpy(&newest, &bits, sizeof newest);
+    memset(ring, 0, sizeof *ring);
+    ring->newest = newest > 0 ? (uint64_t)newest : 0;
+    ring->used = le32(p + 8);
+    for (int i = 0; i < QUOTA_RING_SLOTS; i++)
+        ring->counts[i] = le32(p + 12 + 4 * i);
+    return true;
+}
+
+static bool field_is(const struct resp_item *it, const char *name)
+{
+    return it->len == strlen(name) && memcmp(it->text, name, it->len) == 0;
+}
+
+static bool read_breaker(void *impl, uint64_t key, struct breaker *b)
+{
+    struct redis_store *rs = impl;
+    struct timed_read t;
+    key_of(rs, t.key, 'b', key);
+    if (!read_timed(rs, "HGETALL", &t))
+        return false;
+    memset(b, 0, sizeof *b);
+    for (size_t i = 0; i + 1 < t.hash.n; i += 2) {
+        const struct resp_item *k = &t.hash.items[i], *v = &t.hash.items[i + 1];
+        int64_t n = whole(v);
+        if (field_is(k, "st"))
+            b->state = (uint32_t)n;
+        else if (field_is(k, "f"))
+            b->failures = (uint32_t)n;
+        else if (field_is(k, "s"))
+            b->successes = (uint32_t)n;
+        else if (field_is(k, "since"))
+            b->since_ns = local_mono((uint64_t)n, t.server_us);
+        else if (k->len >= 2 && k->len <= 3 && k->text[0] == 'd') {
+            int idx = 0;
+            for (size_t d = 1; d < k->len; d++)
+                idx = idx * 10 + (k->text[d] >= '0' && k->text[d] <= '9' ? k->text[d] - '0' : 99);
+            if (idx >= 1 && idx <= BREAKER_MAX_PROBES) {
+                /* Leases of other hosts have no pid here: 1 stands for "held". */
+                b->leases[idx - 1].pid = 1;
+                b->leases[idx - 1].deadline_ns = local_mono((uint64_t)n, t.server_us);
+            }
+        }
+    }
+    return true;
+}
+
+struct deleted {
+    bool any;
+};
+
+static void take_deleted(int i, const struct resp_reply *r, void *ctx)
+{
+    (void)i;
+    if (r->value.type == RESP_INTEGER && r->value.integer > 0)
+        ((struct deleted *)ctx)->any = true;
+}
+
+static bool delete_key(struct redis_store *rs, char kind, uint64_t key)
+{
+    char name[KEY_MAX];
+    key_of(rs, name, kind, key);
+    struct cmd c = {0};
+    arg_str(&c, "DEL");
+    arg_str(&c, name);
+    struct deleted d = {false};
+    return query(rs, &c, 1, take_deleted, &d) && d.any;
+}
+
+static bool reset_bucket(void *impl, uint64_t key)
+{
+    return delete_key(impl, 't', key);
+}
+
+static bool reset_quota(void *impl, uint64_t key, const struct store_now *now)
+{
+    (void)now;
+    return delete_key(impl, 'q', key);
+}
+
+static bool reset_breaker(void *impl, uint64_t key, const struct store_now *now)
+{
+    (void)now;
+    return delete_key(impl, 'b', key);
+}
+
+struct agent_list {
+    char (*names)[STORE_AGENT_NAME_MAX];
+    size_t n;
+};
+
+static void take_agents(int i, const struct resp_reply *r, void *ctx)
+{
+    (void)i;
+    struct agent_list *a = ctx;
+    if (r->value.type != RESP_ARRAY)
+        return;
+    a->names = calloc(r->n ? r->n : 1, sizeof *a->names);
+    for (size_t k = 0; a->names && k < r->n; k++) {
+        const struct resp_item *it = &r->items[k];
+        if (it->type != RESP_BULK || it->len >= STORE_AGENT_NAME_MAX)
+            continue;
+        memcpy(a->names[a->n], it->text, it->len);
+        a->names[a->n++][it->len] = '\0';
+    }
+}
+
+static size_t agents(void *impl, char (**names)[STORE_AGENT_NAME_MAX])
+{
+    struct redis_store *rs = impl;
+    char key[KEY_MAX];
+    agents_key(rs, key);
+    struct cmd c = {0};
+    arg_str(&c, "SMEMBERS");
+    arg_str(&c, key);
+    struct agent_list a = {NULL, 0};
+    if (!query(rs, &c, 1, take_agents, &a) || !a.names) {
+        *names = calloc(1, sizeof **names);
+        return 0;
+    }
+    *names = a.names;
+    return a.n;
+}
+
+/* Audit failures are each host's: its own state file counts them. */
+static uint64_t audit_failures(void *impl, int *last_errno)
+{
+    struct redis_store *rs = impl;
+    struct store local = rs->fallback.get(rs->fallback.ctx);
+    *last_errno = 0;
+    return local.impl ? local.ops->audit_failures(local.impl, last_errno) : 0;
+}
+
+static const struct store_ops REDIS_OPS = {
+    .admit = admit,
+    .report = report,
+    .read_bucket = read_bucket,
+    .read_quota = read_quota,
+    .read_breaker = read_breaker,
+    .reset_bucket = reset_bucket,
+    .reset_quota = reset_quota,
+    .reset_breaker = reset_breaker,
+    .agents = agents,
+    .audit_failures = audit_failures,
+};
+
+struct store redis_store(struct redis_store *rs)
+{
+    return (struct store){.ops = &REDIS_OPS, .impl = rs};
+}
+
+void redis_store_init(struct redis_store *rs, const struct redis_options *opt,
+                      struct redis_fallback fallback, uint64_t nonce)
+{
+    memset(rs, 0, sizeof *rs);
+    rs->opt = *opt;
+    rs->fallback = fallback;
+    rs->pid = getpid();
+    rs->nonce = nonce;
+    for (unsigned i = 0; i < REDIS_LINKS; i++)
+        redis_link_init(&rs->slots[i].link);
+}
+
+void redis_store_forked(struct redis_store *rs)
+{
+    for (unsigned i = 0; i < REDIS_LINKS; i++) {
+        struct redis_slot *s = &rs->slots[i];
+        /* A thread of the parent may have held it; it does not exist here. */
+        __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+        redis_link_close(&s->link);
+        s->ready = false;
+    }
+    __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
+    rs->pid = getpid();
+    rs->nonce ^= (uint64_t)rs->pid * 0x9e3779b97f4a7c15ull;
+}
+
+bool redis_store_probe(struct redis_store *rs, uint64_t *rtt_ns, char *server_version,
+                       size_t vcap, char *why, size_t cap)
+{
+    struct redis_target t;
+    if (!redis_target_resolve(&rs->opt.url, &t, why, cap))
+        return false;
+    uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + rs->opt.timeout_ns;
+    struct redis_link l;
+    if (!redis_link_open(&l, &t, deadline, why, cap))
+        return false;
+    struct cmd load = {0}, ping = {0}, info = {0};
+    arg_str(&load, "SCRIPT");
+    arg_str(&load, "LOAD");
+    arg(&load, SCRIPT, sizeof SCRIPT - 1);
+    arg_str(&ping, "PING");
+    arg_str(&info, "INFO");
+    arg_str(&info, "server");
+    struct resp_reply r;
+    bool ok = exchange(rs, &l, &load, 1, &r, deadline, why, cap) &&
+              status_ok(&r, "SCRIPT LOAD", why, cap);
+    if (ok && (r.value.type != RESP_BULK || r.value.len != 40 ||
+               memcmp(r.value.text, REDIS_LIMITS_SHA1, 40) != 0))
+        ok = error_text(&r.value, "SCRIPT LOAD answered another digest", why, cap);
+    uint64_t t0 = clock_now_ns(CLOCK_MONOTONIC);
+    ok = ok && exchange(rs, &l, &ping, 1, &r, deadline, why, cap) &&
+         status_ok(&r, "PING", why, cap);
+    *rtt_ns = clock_now_ns(CLOCK_MONOTONIC) - t0;
+    server_version[0] = '\0';
+    if (ok && exchange(rs, &l, &info, 1, &r, deadline, why, cap) && r.value.type == RESP_BULK) {
+        const char *v = memmem(r.value.text, r.value.len, "redis_version:", 14);
+        if (v) {
+            v += 14;
+            size_t k = strcspn(v, "\r\n");
+            snprintf(server_version, vcap, "%.*s", (int)(k < 32 ? k : 32), v);
+        }
+    }
+    redis_link_close(&l);
+    return ok;
+}

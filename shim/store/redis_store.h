@@ -1,0 +1,101 @@
+/* Limits on Redis: the store of a fleet (README "Running a fleet").
+ *
+ * Every decision is one EVALSHA of redis_limits.lua, which checks every
+ * limit the call meets and commits all of them or none, in the server's
+ * clock; an outcome for a breaker is one more. Keys share one hash tag
+ * ({PREFIX}), so a Redis Cluster keeps a fleet in one slot; MOVED and ASK
+ * are followed.
+ *
+ * Connections are the process's: a few links, each taken by one thread at
+ * a time, made on first use (a process that maps no call never connects),
+ * close-on-exec, dropped in a forked child (redis_store_forked). A vfork
+ * child, which shares its parent's memory but not its descriptors' owner,
+ * never touches them: it decides over a link on its own stack, made and
+ * closed for the one call. A backend that cannot answer costs at most
+ * timeout_ns per call; after a failure the process tries again only after a
+ * back-off (100 ms doubling to 5 s), and until then every call is decided
+ * by the fallback: the host's own store (on_down = local) or UNAVAILABLE
+ * "backend_down" (the gate applies on_down = deny | allow). Each change
+ * between up and down is reported once (redis_store_health_change).
+ *
+ * All of it lives in one struct redis_store the caller keeps (the shim's
+ * process state, the CLI's stack); nothing here is global. */
+#ifndef ENACT_REDIS_STORE_H
+#define ENACT_REDIS_STORE_H
+
+#include "redis_link.h"
+#include "store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+
+#define REDIS_LINKS 4
+#define REDIS_PREFIX_MAX 128
+
+struct redis_options {
+    struct redis_url url;    /* credentials included, as given */
+    /* Read at each connect when set: its first line is the password (a
+     * rotated secret is picked up by the next connection). */
+    char password_file[4096];
+    char prefix[REDIS_PREFIX_MAX]; /* the hash tag's text: keys are {prefix}:... */
+    uint64_t timeout_ns;     /* connect, and each exchange */
+    bool fallback_local;     /* on_down = local */
+    char agent[STORE_AGENT_NAME_MAX]; /* recorded in {prefix}:agents */
+};
+
+/* The host's store to fall back on, asked at each use (its mapping can
+ * change under the caller). */
+struct redis_fallback {
+    struct store (*get)(void *ctx);
+    void *ctx;
+};
+
+struct redis_slot {
+    int lock; /* 0 free, 1 taken */
+    bool ready;           /* connected, authenticated, script known */
+    uint32_t target_gen;  /* the target it is connected to */
+    struct redis_link link;
+};
+
+enum redis_health { REDIS_UNTRIED, REDIS_UP, REDIS_DOWN };
+
+struct redis_store {
+    struct redis_options opt;
+    struct redis_fallback fallback;
+    pid_t pid;           /* the process whose links these are */
+    uint64_t nonce;      /* tells this process's leases from other hosts' */
+    struct redis_target target; /* the node to ask; a MOVED changes it */
+    uint32_t target_gen;
+    int target_lock;
+    /* Health, changed only by the thread that saw it change. */
+    int health;             /* enum redis_health */
+    uint64_t health_since_ns; /* CLOCK_REALTIME */
+    uint64_t retry_at_ns;     /* CLOCK_MONOTONIC: down, no try before */
+    uint32_t failures;        /* in a row, for the back-off */
+    int change_due;           /* 1: a change not yet taken by the caller */
+    char why[192];            /* the last failure */
+    struct redis_slot slots[REDIS_LINKS];
+};
+
+/* Fills rs for a process (pid) that has not connected yet. */
+void redis_store_init(struct redis_store *rs, const struct redis_options *opt,
+                      struct redis_fallback fallback, uint64_t nonce);
+
+struct store redis_store(struct redis_store *rs);
+
+/* In a forked child: the parent's links are closed, never shared. */
+void redis_store_forked(struct redis_store *rs);
+
+/* A change of health not yet reported: true once per change, with *up and
+ * the failure that brought it down (or "") in why. */
+bool redis_store_health_change(struct redis_store *rs, bool *up, char *why, size_t cap);
+
+/* For enact status and enact check --backend: connects now (a link of the
+ * caller's own), authenticates, loads the script; the round trip of a PING
+ * in *rtt_ns. false with why. */
+bool redis_store_probe(struct redis_store *rs, uint64_t *rtt_ns, char *server_version,
+                       size_t vcap, char *why, size_t cap);
+
+#endif
