@@ -3,6 +3,7 @@
 #define ENACT_CLI_H
 
 #include "../policy/config.h"
+#include "../store/redis_store.h"
 #include "../store/store.h"
 
 #include <stdbool.h>
@@ -42,6 +43,21 @@ void cli_describe_written(FILE *out, const struct tool *t);
  * yet or it cannot be used. */
 struct state_map;
 bool cli_open_state(const struct enact_config *cfg, struct state_map *m);
+
+/* Where cfg's limits are, opened for reading and resetting: this host's
+ * state file, or the fleet's Redis (with the state file, when there is
+ * one, for what each host keeps: audit failures). */
+struct cli_store {
+    struct store st;
+    struct state_map m;
+    bool mapped;              /* m holds the state file */
+    struct redis_store *redis; /* a shared backend, or NULL */
+};
+
+/* false (said why) when there is nothing to read: no state file and no
+ * shared backend. */
+bool cli_open_store(const struct enact_config *cfg, struct cli_store *cs);
+void cli_close_store(struct cli_store *cs);
 
 /* One quota as it stands in the state at real_ns (CLOCK_REALTIME): its
  * limit, the actions counted in the rolling window, and when the next of

@@ -1,9 +1,12 @@
 /* What every subcommand opens: its config, and the state of that config. */
 #include "cli.h"
+#include "../policy/backend.h"
+#include "../store/local_store.h"
 #include "../store/state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* -c FILE, else $ENACT_CONFIG, else ./enact.ini; NULL when none. */
@@ -70,4 +73,48 @@ struct cli_quota cli_quota_read(struct store st, uint64_t key, const struct quot
         v.frees_in_ns = quota_next_release_ns(&ring, &q->policy, real_ns);
     }
     return v;
+}
+
+static struct store state_or_none(void *ctx)
+{
+    struct cli_store *cs = ctx;
+    return local_store(cs->mapped ? &cs->m : NULL);
+}
+
+bool cli_open_store(const struct enact_config *cfg, struct cli_store *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    if (!backend_is_shared(cfg)) {
+        cs->mapped = cli_open_state(cfg, &cs->m);
+        cs->st = local_store(&cs->m);
+        return cs->mapped;
+    }
+    cs->mapped = access(cfg->state_path, F_OK) == 0 && cli_open_state(cfg, &cs->m);
+    cs->redis = malloc(sizeof *cs->redis);
+    if (!cs->redis) {
+        fprintf(stderr, "enact: out of memory\n");
+        cli_close_store(cs);
+        return false;
+    }
+    struct redis_options opt;
+    backend_options(cfg, "", &opt);
+    /* A person waits for this, not a program's call. */
+    if (opt.timeout_ns < 2000000000u)
+        opt.timeout_ns = 2000000000u;
+    redis_store_init(cs->redis, &opt, (struct redis_fallback){state_or_none, cs},
+                     (uint64_t)getpid());
+    cs->st = redis_store(cs->redis);
+    return true;
+}
+
+void cli_close_store(struct cli_store *cs)
+{
+    if (cs->redis) {
+        redis_store_close(cs->redis);
+        free(cs->redis);
+    }
+    if (cs->mapped)
+        state_close(&cs->m);
+    cs->redis = NULL;
+    cs->mapped = false;
 }

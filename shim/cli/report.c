@@ -9,7 +9,7 @@
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
 #include "../store/clock.h"
-#include "../store/local_store.h"
+#include "../policy/backend.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -476,18 +476,18 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "enact report: cannot read %s: %s\n", cfg->audit_path, strerror(errno));
         rc = EXIT_CONFIG;
     }
-    struct state_map m;
+    struct cli_store cs;
     struct page p = {.cfg = cfg, .g = &g, .now = clock_now_ns(CLOCK_REALTIME)};
-    bool mapped = rc == 0 && access(cfg->state_path, F_OK) == 0 && cli_open_state(cfg, &m);
-    struct store st = local_store(mapped ? &m : NULL);
+    bool mapped = rc == 0 && (backend_is_shared(cfg) || access(cfg->state_path, F_OK) == 0) &&
+                  cli_open_store(cfg, &cs);
     if (mapped) {
-        p.st = &st;
-        p.nagents = st.ops->agents(st.impl, &p.agents);
+        p.st = &cs.st;
+        p.nagents = cs.st.ops->agents(cs.st.impl, &p.agents);
     }
     if (rc == 0 && !write_page(target, &p))
         rc = EXIT_CONFIG;
     if (mapped)
-        state_close(&m);
+        cli_close_store(&cs);
     free(p.agents);
     gathered_free(&g, cfg->ntools);
     config_free(cfg);

@@ -5,7 +5,6 @@
 #include "../policy/gate.h"
 #include "../store/audit_sink.h"
 #include "../store/clock.h"
-#include "../store/local_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,16 +90,16 @@ int cmd_reset(int argc, char **argv)
     if (!cfg)
         return failed;
     const struct tool *only = tool_name ? find_tool(cfg, tool_name) : NULL;
-    struct state_map m;
+    struct cli_store cs;
     int status = 0;
     if (tool_name && !only) {
         fprintf(stderr, "enact reset: no tool '%s' in %s\n", tool_name, path);
         status = EXIT_USAGE;
-    } else if (!cli_open_state(cfg, &m)) {
+    } else if (!cli_open_store(cfg, &cs)) {
         status = EXIT_CONFIG;
     } else {
         unsigned touched = 0;
-        struct store st = local_store(&m);
+        struct store st = cs.st;
         struct store_now now = {.owner = (int32_t)gettid(),
                                 .mono_ns = clock_now_ns(CLOCK_MONOTONIC)};
         if (agent) {
@@ -118,7 +117,7 @@ int cmd_reset(int argc, char **argv)
         printf("enact reset: %u entr%s reset (agent %s, tool %s)\n", touched,
                touched == 1 ? "y" : "ies", agent ? agent : "all", tool_name ? tool_name : "all");
         record_reset(cfg, agent, tool_name, touched);
-        state_close(&m);
+        cli_close_store(&cs);
     }
     config_free(cfg);
     return status;

@@ -113,8 +113,18 @@ static void prom_sample(const char *name, const char *agent, const char *tool, d
     printf("} %.17g\n", value);
 }
 
+/* A shared backend as it answers now. */
+struct backend_view {
+    bool shared, up;
+    char where[300], version[40], why[192];
+    double rtt_ms;
+};
+
+static const char *const ON_DOWN_NAMES[] = {"local", "deny", "allow"};
+
 struct snapshot {
     const struct enact_config *cfg;
+    struct backend_view backend;
     struct store st;
     uint64_t mono, real;
     char (*agents)[STORE_AGENT_NAME_MAX];
@@ -127,6 +137,16 @@ static void print_table(const struct snapshot *s)
     char d[32];
     int last_errno;
     uint64_t failures = s->st.ops->audit_failures(s->st.impl, &last_errno);
+    const struct backend_view *b = &s->backend;
+    if (!b->shared)
+        printf("backend: local (this host's state file)\n");
+    else if (b->up)
+        printf("backend: redis at %s, keys {%s}:*: answering (Redis %s, round trip %.2f ms)\n",
+               b->where, cfg->backend.key_prefix, b->version[0] ? b->version : "?", b->rtt_ms);
+    else
+        printf("backend: redis at %s, keys {%s}:*: NOT answering (%s); governed programs decide "
+               "by backend.on_down = %s\n",
+               b->where, cfg->backend.key_prefix, b->why, ON_DOWN_NAMES[cfg->backend.on_down]);
     printf("state: %s\naudit log: %s", cfg->state_path, cfg->audit_path);
     if (failures)
         printf(" (%llu record%s could not be written; the last: %s)",
@@ -190,7 +210,23 @@ static void print_json(const struct snapshot *s)
     const struct enact_config *cfg = s->cfg;
     int last_errno;
     uint64_t failures = s->st.ops->audit_failures(s->st.impl, &last_errno);
-    printf("{\"state\":");
+    const struct backend_view *b = &s->backend;
+    printf("{\"backend\":{\"kind\":\"%s\"", b->shared ? "redis" : "local");
+    if (b->shared) {
+        printf(",\"where\":");
+        json_str(b->where);
+        printf(",\"key_prefix\":");
+        json_str(cfg->backend.key_prefix);
+        printf(",\"answering\":%s,\"on_down\":\"%s\"", b->up ? "true" : "false",
+               ON_DOWN_NAMES[cfg->backend.on_down]);
+        if (b->up)
+            printf(",\"redis_version\":\"%s\",\"round_trip_ms\":%.3f", b->version, b->rtt_ms);
+        else {
+            printf(",\"error\":");
+            json_str(b->why);
+        }
+    }
+    printf("},\"state\":");
     json_str(cfg->state_path);
     printf(",\"audit_log\":");
     json_str(cfg->audit_path);
@@ -254,6 +290,10 @@ static void print_prometheus(const struct snapshot *s)
     const struct enact_config *cfg = s->cfg;
     int last_errno;
     uint64_t failures = s->st.ops->audit_failures(s->st.impl, &last_errno);
+    if (s->backend.shared) {
+        prom_header("backend_up", "Whether the shared backend answered enact status: 1 or 0.");
+        printf("enact_backend_up %d\n", s->backend.up ? 1 : 0);
+    }
     prom_header("audit_write_failures_total", "Audit records that could not be written.");
     printf("enact_audit_write_failures_total %llu\n", (unsigned long long)failures);
     prom_header("breaker_state", "Circuit breaker state per tool: 0 closed, 1 open, 2 half-open.");
@@ -315,13 +355,24 @@ int cmd_status(int argc, char **argv)
     struct enact_config *cfg = cli_config(config, &failed, NULL);
     if (!cfg)
         return failed;
-    struct state_map m;
-    if (!cli_open_state(cfg, &m)) {
+    struct cli_store cs;
+    if (!cli_open_store(cfg, &cs)) {
         config_free(cfg);
         return EXIT_CONFIG;
     }
-    struct snapshot s = {.cfg = cfg, .st = local_store(&m), .mono = clock_now_ns(CLOCK_MONOTONIC),
+    struct snapshot s = {.cfg = cfg, .st = cs.st, .mono = clock_now_ns(CLOCK_MONOTONIC),
                          .real = clock_now_ns(CLOCK_REALTIME)};
+    if (cs.redis) {
+        struct backend_view *b = &s.backend;
+        uint64_t rtt = 0;
+        b->shared = true;
+        redis_url_where(&cfg->backend.parsed, b->where, sizeof b->where);
+        b->up = redis_store_probe(cs.redis, &rtt, b->version, sizeof b->version, b->why,
+                                  sizeof b->why);
+        b->rtt_ms = (double)rtt / 1e6;
+        if (!b->up)
+            cs.st = s.st = local_store(cs.mapped ? &cs.m : NULL);
+    }
     s.nagents = s.st.ops->agents(s.st.impl, &s.agents);
     if (format == JSON)
         print_json(&s);
@@ -330,7 +381,7 @@ int cmd_status(int argc, char **argv)
     else
         print_table(&s);
     free(s.agents);
-    state_close(&m);
+    cli_close_store(&cs);
     config_free(cfg);
     return 0;
 }

@@ -64,11 +64,14 @@ static struct gate_result refuse(const struct enact_config *cfg, int err, const 
 static struct gate_result undecidable(const struct enact_config *cfg, const struct tool *t,
                                       const char *reason)
 {
-    bool allows = strcmp(reason, "backend_down") == 0 ? cfg->backend.on_down == ON_DOWN_ALLOW
-                                                      : cfg->on_error == ON_ERROR_ALLOW;
+    bool down = strcmp(reason, "backend_down") == 0;
+    bool allows = down ? cfg->backend.on_down == ON_DOWN_ALLOW : cfg->on_error == ON_ERROR_ALLOW;
+    /* The backend_down record said once that calls are allowed meanwhile. */
     if (allows)
-        return (struct gate_result){
-            .action = GATE_PROCEED, .audit = true, .verdict = "error", .reason = reason};
+        return (struct gate_result){.action = GATE_PROCEED,
+                                    .audit = !down || cfg->log_allowed,
+                                    .verdict = "error",
+                                    .reason = reason};
     return refuse(cfg, t->deny_errno, reason, 0);
 }
 

@@ -173,6 +173,7 @@ static void record_backend_change(void)
         .pid = getpid(),
         .agent = proc.agent,
         .exe = program_invocation_short_name,
+        .op = "backend",
         .verdict = up ? "backend_up" : "backend_down",
         .target = where,
         .detail = detail,

@@ -143,14 +143,14 @@ static void report(void *impl, const struct breaker_policy *policy, uint64_t bre
 
 static bool read_bucket(void *impl, uint64_t key, uint64_t *tat)
 {
-    uint64_t *word = state_find_bucket(impl, key);
+    uint64_t *word = impl ? state_find_bucket(impl, key) : NULL;
     *tat = word ? __atomic_load_n(word, __ATOMIC_ACQUIRE) : 0;
     return word != NULL;
 }
 
 static bool read_quota(void *impl, uint64_t key, struct quota_ring *ring)
 {
-    struct quota_slot *slot = state_find_quota(impl, key);
+    struct quota_slot *slot = impl ? state_find_quota(impl, key) : NULL;
     if (slot)
         *ring = slot->ring;
     return slot != NULL;
@@ -158,7 +158,7 @@ static bool read_quota(void *impl, uint64_t key, struct quota_ring *ring)
 
 static bool read_breaker(void *impl, uint64_t key, struct breaker *b)
 {
-    struct breaker_slot *slot = state_find_breaker(impl, key);
+    struct breaker_slot *slot = impl ? state_find_breaker(impl, key) : NULL;
     if (slot)
         *b = slot->breaker;
     return slot != NULL;
@@ -166,7 +166,7 @@ static bool read_breaker(void *impl, uint64_t key, struct breaker *b)
 
 static bool reset_bucket(void *impl, uint64_t key)
 {
-    uint64_t *word = state_find_bucket(impl, key);
+    uint64_t *word = impl ? state_find_bucket(impl, key) : NULL;
     if (word)
         bucket_reset(word);
     return word != NULL;
@@ -174,7 +174,7 @@ static bool reset_bucket(void *impl, uint64_t key)
 
 static bool reset_quota(void *impl, uint64_t key, const struct store_now *now)
 {
-    struct quota_slot *q = state_find_quota(impl, key);
+    struct quota_slot *q = impl ? state_find_quota(impl, key) : NULL;
     if (!q || !pidlock_acquire(&q->lock, now->owner, pidlock_clock_ms, pidlock_pid_alive))
         return false;
     quota_reset(&q->ring);
@@ -184,7 +184,7 @@ static bool reset_quota(void *impl, uint64_t key, const struct store_now *now)
 
 static bool reset_breaker(void *impl, uint64_t key, const struct store_now *now)
 {
-    struct breaker_slot *b = state_find_breaker(impl, key);
+    struct breaker_slot *b = impl ? state_find_breaker(impl, key) : NULL;
     if (!b || !pidlock_acquire(&b->lock, now->owner, pidlock_clock_ms, pidlock_pid_alive))
         return false;
     struct breaker_event ignored;
@@ -198,8 +198,8 @@ static size_t agents(void *impl, char (**names)[STORE_AGENT_NAME_MAX])
 {
     struct state_map *m = impl;
     size_t n = 0;
-    *names = calloc(m->nagents ? m->nagents : 1, sizeof **names);
-    for (uint32_t i = 0; *names && i < m->nagents; i++) {
+    *names = calloc(m && m->nagents ? m->nagents : 1, sizeof **names);
+    for (uint32_t i = 0; m && *names && i < m->nagents; i++) {
         struct agent_slot *a = &m->agents[i];
         if (__atomic_load_n(&a->key, __ATOMIC_ACQUIRE) &&
             __atomic_load_n(&a->name[0], __ATOMIC_ACQUIRE)) {
@@ -212,9 +212,9 @@ static size_t agents(void *impl, char (**names)[STORE_AGENT_NAME_MAX])
 
 static uint64_t audit_failures(void *impl, int *last_errno)
 {
-    const struct state_header *h = ((struct state_map *)impl)->base;
-    *last_errno = h->audit_last_errno;
-    return h->audit_failures;
+    const struct state_header *h = impl ? ((struct state_map *)impl)->base : NULL;
+    *last_errno = h ? h->audit_last_errno : 0;
+    return h ? h->audit_failures : 0;
 }
 
 static const struct store_ops LOCAL_OPS = {

@@ -12,7 +12,8 @@
 #include "store.h"
 
 /* A store over m, which stays the caller's; m may be NULL (the state file
- * could not be had): admit then answers UNAVAILABLE "state_error". */
+ * could not be had): admit then answers UNAVAILABLE "state_error", the
+ * readers find nothing and the resets reset nothing. */
 struct store local_store(struct state_map *m);
 
 #endif

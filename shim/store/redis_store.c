@@ -833,6 +833,14 @@ void redis_store_init(struct redis_store *rs, const struct redis_options *opt,
         redis_link_init(&rs->slots[i].link);
 }
 
+void redis_store_close(struct redis_store *rs)
+{
+    for (unsigned i = 0; i < REDIS_LINKS; i++) {
+        redis_link_close(&rs->slots[i].link);
+        rs->slots[i].ready = false;
+    }
+}
+
 void redis_store_forked(struct redis_store *rs)
 {
     for (unsigned i = 0; i < REDIS_LINKS; i++) {

@@ -85,6 +85,9 @@ void redis_store_init(struct redis_store *rs, const struct redis_options *opt,
 
 struct store redis_store(struct redis_store *rs);
 
+/* Closes the process's links (they are made again on the next use). */
+void redis_store_close(struct redis_store *rs);
+
 /* In a forked child: the parent's links are closed, never shared. */
 void redis_store_forked(struct redis_store *rs);
 
