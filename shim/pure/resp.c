@@ -40,13 +40,15 @@ static bool integer(const char *p, long n, int64_t *out)
     long i = neg ? 1 : 0;
     if (i >= n || n - i > 19)
         return false;
-    int64_t v = 0;
+    uint64_t v = 0; /* 19 digits never overflow 64 unsigned bits */
     for (; i < n; i++) {
         if (p[i] < '0' || p[i] > '9')
             return false;
-        v = v * 10 + (p[i] - '0');
+        v = v * 10 + (uint64_t)(p[i] - '0');
     }
-    *out = neg ? -v : v;
+    if (v > (uint64_t)INT64_MAX + neg)
+        return false;
+    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
     return true;
 }
 

@@ -592,3 +592,29 @@ if os.path.exists(path):
 print(eval(expr, {"recs": recs}))
 EOF
 }
+
+# ---- fleets on Redis -------------------------------------------------------
+
+# fleet_host_config N EXTRA...: writes $T/hostN/enact.ini, one "host" of a
+# fleet: its own state file and audit log, limits on the Redis at
+# REDIS_PORT under the key prefix FLEET_PREFIX (default the test's name).
+# The [enact] keys and sections to add come as further arguments, one line
+# each.
+fleet_host_config() {
+    local n=$1
+    shift
+    mkdir -p "$T/host$n"
+    {
+        echo "[enact]"
+        echo "state = $T/host$n/state"
+        echo "audit_log = $T/host$n/audit.jsonl"
+        echo "backend = redis://127.0.0.1:$REDIS_PORT"
+        echo "backend.key_prefix = ${FLEET_PREFIX:-$TEST_NAME}"
+        printf '%s\n' "$@"
+    } >"$T/host$n/enact.ini"
+}
+
+# fleet_sum FILE...: sums the "OK REFUSED OTHER" lines of fleet/agent.py.
+fleet_sum() {
+    cat "$@" | awk '{ok += $1; no += $2; other += $3} END {print ok + 0, no + 0, other + 0}'
+}
