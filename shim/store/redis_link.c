@@ -22,8 +22,7 @@ static bool fail(char *why, size_t cap, const char *what, int err)
     return false;
 }
 
-/* Numbers need no resolver: inet_pton allocates nothing. */
-static bool numeric(const char *host, uint16_t port, struct redis_target *t)
+bool redis_target_numeric(const char *host, uint16_t port, struct redis_target *t)
 {
     struct sockaddr_in *v4 = (struct sockaddr_in *)&t->addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&t->addr;
@@ -46,7 +45,7 @@ static bool numeric(const char *host, uint16_t port, struct redis_target *t)
 bool redis_target_of(const char *host, uint16_t port, struct redis_target *t, char *why,
                      size_t cap)
 {
-    if (numeric(host, port, t))
+    if (redis_target_numeric(host, port, t))
         return true;
     char service[8];
     snprintf(service, sizeof service, "%u", port);

@@ -39,6 +39,10 @@ struct redis_link {
 /* Resolves u (a name through getaddrinfo, numbers without). false with why. */
 bool redis_target_resolve(const struct redis_url *u, struct redis_target *t, char *why,
                           size_t cap);
+/* host as an IPv4 or IPv6 address (inet_pton: nothing allocated); false
+ * when it is a name. */
+bool redis_target_numeric(const char *host, uint16_t port, struct redis_target *t);
+
 /* The same, for a node named in a cluster redirection (numbers, or a name). */
 bool redis_target_of(const char *host, uint16_t port, struct redis_target *t, char *why,
                      size_t cap);

@@ -831,6 +831,12 @@ void redis_store_init(struct redis_store *rs, const struct redis_options *opt,
     rs->nonce = nonce;
     for (unsigned i = 0; i < REDIS_LINKS; i++)
         redis_link_init(&rs->slots[i].link);
+    /* Numbers and socket paths need no resolver, so a vfork child can use
+     * them even before the parent's first call; a name waits for that. */
+    char why[160];
+    if (opt->url.transport == REDIS_UNIX ||
+        redis_target_numeric(opt->url.host, opt->url.port, &rs->target))
+        (void)redis_target_resolve(&opt->url, &rs->target, why, sizeof why);
 }
 
 void redis_store_close(struct redis_store *rs)
