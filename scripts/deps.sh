@@ -6,7 +6,7 @@
 # python3-requests (for Debian's /usr/bin/python3), postgresql (initdb,
 # pg_ctl, postgres, psql), npm (when node comes without it).
 set -eu
-need="build-essential binutils pkg-config libinih-dev libcmocka-dev libelf-dev curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev python3-redis python3-psycopg2 python3-requests postgresql npm chromium"
+need="build-essential binutils pkg-config netcat-openbsd libinih-dev libcmocka-dev libelf-dev curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev python3-redis python3-psycopg2 python3-requests postgresql npm chromium"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

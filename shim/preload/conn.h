@@ -34,6 +34,7 @@ enum conn_flag {
     CONN_PREPAID = 1u << 4,   /* the connect's admission pays for the first request */
     CONN_SENT = 1u << 6,      /* something was sent */
     CONN_OUTCOME_DUE = 1u << 8, /* the breaker waits to hear how this exchange ends */
+    CONN_PROBE = 1u << 9,       /* the connect holds a half-open probe lease */
 };
 
 struct conn {

@@ -39,7 +39,9 @@ static bool goes_on(int err)
 static void connected(int fd, const struct call *call, int err)
 {
     bool breaker = call->tool->has_breaker;
-    if (!conn_open(fd, call, CONN_PREPAID | (breaker ? CONN_OUTCOME_DUE : 0)) && breaker &&
+    uint32_t flags = CONN_PREPAID | (breaker ? CONN_OUTCOME_DUE : 0) |
+                     (breaker && call->probe ? CONN_PROBE : 0);
+    if (!conn_open(fd, call, flags) && breaker &&
         !goes_on(err))
         shim_outcome(call, OUTCOME_SUCCESS, shim_thread_id());
 }
@@ -344,6 +346,17 @@ void life_closed(struct conn *c)
 {
     if (!c)
         return;
+    /* A probe that ends with no exchange (a port check: nc -z) says
+     * nothing of the tool: its lease goes back at once, not at its
+     * deadline, so that the next probe may go. */
+    if ((conn_flags(c) & CONN_PROBE) && conn_take(c, CONN_OUTCOME_DUE)) {
+        const struct enact_config *cfg;
+        if (shim_enter(&cfg)) {
+            struct call call = conn_call(c, "close");
+            shim_outcome(&call, OUTCOME_NEUTRAL, c->owner);
+            shim_leave();
+        }
+    }
     if (conn_flags(c) & CONN_SIMULATED) {
         const struct enact_config *cfg;
         bool records = shim_enter(&cfg);

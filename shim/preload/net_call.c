@@ -44,12 +44,16 @@ bool net_blocking(int fd)
 struct decision net_decide(struct call *call, int fd)
 {
     const struct tool *t = call->tool;
-    if (!t || t->on_limit != ON_LIMIT_WAIT || !net_blocking(fd))
-        return shim_govern(call);
+    if (!t || t->on_limit != ON_LIMIT_WAIT || !net_blocking(fd)) {
+        struct decision d = shim_govern(call);
+        call->probe = d.probe;
+        return d;
+    }
     uint64_t budget = (uint64_t)(t->max_wait * 1e9);
     for (;;) {
         call->may_wait_ns = budget;
         struct decision d = shim_govern(call);
+        call->probe = d.probe;
         if (d.action != GATE_REFUSE || d.wait_ns == 0)
             return d;
         net_nap(d.wait_ns);

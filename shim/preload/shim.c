@@ -319,7 +319,8 @@ static void record_verdict(const struct call *c, const struct gate_result *g)
 
 static struct decision act_on(const struct gate_result *g)
 {
-    return (struct decision){.action = g->action, .err = g->err, .wait_ns = g->wait_ns};
+    return (struct decision){
+        .action = g->action, .err = g->err, .wait_ns = g->wait_ns, .probe = g->probe};
 }
 
 struct decision shim_govern(const struct call *c)

@@ -33,6 +33,7 @@ struct call {
                                 gettid); saves system calls on the connect path */
     uint64_t may_wait_ns;    /* on_limit = wait: a refusal that ends within this is
                                 waited out, not recorded (the decision says how long) */
+    bool probe;              /* admitted holding a half-open probe lease (net_decide) */
 };
 
 /* Makes this process governed by the config at path (ENACT_CONFIG): loads
@@ -55,6 +56,7 @@ struct decision {
     enum gate_action action;
     int err;          /* GATE_REFUSE: the errno the caller sees */
     uint64_t wait_ns; /* GATE_REFUSE within may_wait_ns: sleep this long, ask again */
+    bool probe;       /* GATE_PROCEED holding a half-open probe lease: its outcome is owed */
 };
 
 /* Asks the gate about a call and writes its audit records (the verdict, a
