@@ -77,11 +77,6 @@ static bool credentials(const char **a, const char *end, struct redis_url *u, ch
         return fail(why, cap, "the user name is malformed or longer than 255 characters");
     if (colon && !decode(colon + 1, (size_t)(at - colon - 1), u->password, sizeof u->password))
         return fail(why, cap, "the password is malformed or longer than 255 characters");
-    if (!colon && u->user[0]) {
-        /* redis://SECRET@host: the one word is a password (redis-cli's reading). */
-        memcpy(u->password, u->user, sizeof u->password);
-        u->user[0] = '\0';
-    }
     *a = at + 1;
     return true;
 }

@@ -6,7 +6,9 @@
  *   redis+unix://[[USER]:PASSWORD@]/PATH[?db=DB]   a unix socket
  *
  * HOST is a name, an IPv4 address or [IPv6]; USER and PASSWORD may be
- * percent-encoded. Pure: nothing is resolved or connected here. */
+ * percent-encoded. A single word before '@' is the user (an ACL user whose
+ * password comes from elsewhere: backend.password_file), as in RFC 3986;
+ * redis://:PASSWORD@HOST names only a password. Pure: nothing is resolved or connected here. */
 #ifndef ENACT_REDIS_URL_H
 #define ENACT_REDIS_URL_H
 

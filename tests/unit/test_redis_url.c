@@ -88,7 +88,8 @@ static void test_user_and_password(void **state)
     assert_string_equal(u.password, "a:b:c");
 }
 
-/* redis://:pw@h and redis://pw@h both name only a password. */
+/* redis://:pw@h names only a password; redis://enact@h only a user (an
+ * ACL user whose password is read from a file). */
 static void test_password_only(void **state)
 {
     (void)state;
@@ -96,9 +97,9 @@ static void test_password_only(void **state)
     assert_string_equal(u.user, "");
     assert_string_equal(u.password, "pw");
     assert_string_equal(u.host, "h");
-    u = parse_ok("redis://pw@h");
-    assert_string_equal(u.user, "");
-    assert_string_equal(u.password, "pw");
+    u = parse_ok("redis://enact@h");
+    assert_string_equal(u.user, "enact");
+    assert_string_equal(u.password, "");
     assert_string_equal(u.host, "h");
     assert_int_equal(u.port, 6379);
     u = parse_ok("redis://:@h");
@@ -313,7 +314,7 @@ static void test_where(void **state)
     /* Never the credentials, in any form. */
     static const char *const secret[] = {
         "redis://enact:hunter2@cache:6390/1",
-        "redis://hunter2@cache",
+        "redis://:hunter2@cache",
         "rediss://:hunter2@[fd00::9]:6380",
         "redis+unix://enact:hunter2@/run/redis.sock",
     };
