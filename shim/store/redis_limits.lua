@@ -7,9 +7,11 @@
 -- bits). Every key of one fleet carries the same hash tag, so that a
 -- Redis Cluster keeps them in one slot and this script may touch them all.
 --
--- KEYS: 1 breaker, 2 bucket, 3 tool quota, 4 agent quota, 5 the set of
--- agents (always five; an absent limit's numbers are 0 and its key is not
--- read).
+-- KEYS: the keys of the limits the call has, in this order: breaker,
+-- bucket, tool quota, agent quota; then the set of agents. Only keys that
+-- hold something are named: in a Redis Cluster a slot being migrated
+-- answers a script whose keys are all there (or all gone: ASK), and a key
+-- never written would keep it answering TRYAGAIN.
 -- ARGV[1] "admit":
 --   2 lease owner, 3 breaker probes (success_threshold; 0: no breaker),
 --   4 open_us, 5 probe_us, 6 rate interval_us (0: no rate), 7 tau_us,
@@ -173,8 +175,18 @@ if op == 'admit' then
     local owner = ARGV[2]
     local probes, open_us, probe_us = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
     local interval, tau = tonumber(ARGV[6]), tonumber(ARGV[7])
-    local quotas = {{KEYS[3], tonumber(ARGV[8]), tonumber(ARGV[9])},
-                    {KEYS[4], tonumber(ARGV[10]), tonumber(ARGV[11])}}
+    local tq_max, aq_max = tonumber(ARGV[8]), tonumber(ARGV[10])
+    local k = 0
+    local function key_if(present)
+        if present then
+            k = k + 1
+            return KEYS[k]
+        end
+    end
+    local kb, kt = key_if(probes > 0), key_if(interval > 0)
+    local quotas = {{key_if(tq_max > 0), tq_max, tonumber(ARGV[9])},
+                    {key_if(aq_max > 0), aq_max, tonumber(ARGV[11])}}
+    local kagents = key_if(true)
 
     -- Check every limit on copies; keep the refusal that lasts longest.
     local reason, retry = 0, -1
@@ -186,7 +198,7 @@ if op == 'admit' then
     local ev = {changed = 0, from = 0, to = 0}
     local b, verdict
     if probes > 0 then
-        b = breaker_load(KEYS[1])
+        b = breaker_load(kb)
         local wait
         verdict, wait = breaker_admit(b, probes, open_us, probe_us, owner, ev)
         if verdict == 'refuse' then
@@ -195,7 +207,7 @@ if op == 'admit' then
     end
     local new_tat
     if interval > 0 then
-        local ok, v = bucket_decide(KEYS[2], interval, tau)
+        local ok, v = bucket_decide(kt, interval, tau)
         if ok then new_tat = v else consider(2, v) end
     end
     local rings = {}
@@ -210,13 +222,13 @@ if op == 'admit' then
             rings[q] = r
         end
     end
-    redis.call('SADD', KEYS[5], ARGV[12])
+    redis.call('SADD', kagents, ARGV[12])
     if reason ~= 0 then
         return {1, reason, retry, 0, 0, 0, 0} -- a refusal spends nothing
     end
 
     if new_tat then
-        redis.call('SET', KEYS[2], string.format('%d', new_tat),
+        redis.call('SET', kt, string.format('%d', new_tat),
                    'PX', math.ceil((new_tat - now) / 1000) + 1000)
     end
     for q = 1, 2 do
@@ -229,7 +241,7 @@ if op == 'admit' then
         end
     end
     if b and b.st ~= CLOSED then
-        breaker_store(KEYS[1], b, math.ceil((open_us + probe_us) / 1000) + 60000)
+        breaker_store(kb, b, math.ceil((open_us + probe_us) / 1000) + 60000)
     end
     return {0, 0, 0, verdict == 'probe' and 1 or 0, ev.changed, ev.from, ev.to}
 end

@@ -1,5 +1,5 @@
 /* Made by scripts/lua-to-c.sh from redis_limits.lua: edit that file. */
-#define REDIS_LIMITS_SHA1 "f1ad29cd5d79b9d0e0997f64b43c5dbc478533f8"
+#define REDIS_LIMITS_SHA1 "a4febd3e3cda43179f4fdf41d55e05f933d5652b"
 #define REDIS_LIMITS_LUA \
     "local t = redis.call('TIME')\n" \
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n" \
@@ -132,8 +132,18 @@
     "    local owner = ARGV[2]\n" \
     "    local probes, open_us, probe_us = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n" \
     "    local interval, tau = tonumber(ARGV[6]), tonumber(ARGV[7])\n" \
-    "    local quotas = {{KEYS[3], tonumber(ARGV[8]), tonumber(ARGV[9])},\n" \
-    "                    {KEYS[4], tonumber(ARGV[10]), tonumber(ARGV[11])}}\n" \
+    "    local tq_max, aq_max = tonumber(ARGV[8]), tonumber(ARGV[10])\n" \
+    "    local k = 0\n" \
+    "    local function key_if(present)\n" \
+    "        if present then\n" \
+    "            k = k + 1\n" \
+    "            return KEYS[k]\n" \
+    "        end\n" \
+    "    end\n" \
+    "    local kb, kt = key_if(probes > 0), key_if(interval > 0)\n" \
+    "    local quotas = {{key_if(tq_max > 0), tq_max, tonumber(ARGV[9])},\n" \
+    "                    {key_if(aq_max > 0), aq_max, tonumber(ARGV[11])}}\n" \
+    "    local kagents = key_if(true)\n" \
     "    local reason, retry = 0, -1\n" \
     "    local function consider(code, wait)\n" \
     "        if reason == 0 or wait > retry then\n" \
@@ -143,7 +153,7 @@
     "    local ev = {changed = 0, from = 0, to = 0}\n" \
     "    local b, verdict\n" \
     "    if probes > 0 then\n" \
-    "        b = breaker_load(KEYS[1])\n" \
+    "        b = breaker_load(kb)\n" \
     "        local wait\n" \
     "        verdict, wait = breaker_admit(b, probes, open_us, probe_us, owner, ev)\n" \
     "        if verdict == 'refuse' then\n" \
@@ -152,7 +162,7 @@
     "    end\n" \
     "    local new_tat\n" \
     "    if interval > 0 then\n" \
-    "        local ok, v = bucket_decide(KEYS[2], interval, tau)\n" \
+    "        local ok, v = bucket_decide(kt, interval, tau)\n" \
     "        if ok then new_tat = v else consider(2, v) end\n" \
     "    end\n" \
     "    local rings = {}\n" \
@@ -167,12 +177,12 @@
     "            rings[q] = r\n" \
     "        end\n" \
     "    end\n" \
-    "    redis.call('SADD', KEYS[5], ARGV[12])\n" \
+    "    redis.call('SADD', kagents, ARGV[12])\n" \
     "    if reason ~= 0 then\n" \
     "        return {1, reason, retry, 0, 0, 0, 0} -- a refusal spends nothing\n" \
     "    end\n" \
     "    if new_tat then\n" \
-    "        redis.call('SET', KEYS[2], string.format('%d', new_tat),\n" \
+    "        redis.call('SET', kt, string.format('%d', new_tat),\n" \
     "                   'PX', math.ceil((new_tat - now) / 1000) + 1000)\n" \
     "    end\n" \
     "    for q = 1, 2 do\n" \
@@ -185,7 +195,7 @@
     "        end\n" \
     "    end\n" \
     "    if b and b.st ~= CLOSED then\n" \
-    "        breaker_store(KEYS[1], b, math.ceil((open_us + probe_us) / 1000) + 60000)\n" \
+    "        breaker_store(kb, b, math.ceil((open_us + probe_us) / 1000) + 60000)\n" \
     "    end\n" \
     "    return {0, 0, 0, verdict == 'probe' and 1 or 0, ev.changed, ev.from, ev.to}\n" \
     "end\n" \

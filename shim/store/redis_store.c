@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "redis_limits_lua.h"
@@ -20,6 +21,7 @@ static const char SCRIPT[] = REDIS_LIMITS_LUA;
 #define BACKOFF_FIRST_NS 100000000ull /* 100 ms */
 #define BACKOFF_MAX_NS 5000000000ull  /* 5 s */
 #define REDIRECTS_MAX 3
+#define TRYAGAIN_NS 2000000 /* 2 ms */
 #define ARGS_MAX 20
 #define KEY_MAX (REDIS_PREFIX_MAX + 40)
 
@@ -193,6 +195,16 @@ static void move_to(struct redis_store *rs, const struct redis_target *t)
     __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
 }
 
+/* EVALSHA DIGEST ... becomes EVAL BODY ...: a server without the script
+ * runs it and keeps it for the next EVALSHA. */
+static void use_eval(struct cmd *c)
+{
+    c->argv[0] = "EVAL";
+    c->lens[0] = 4;
+    c->argv[1] = SCRIPT;
+    c->lens[1] = sizeof SCRIPT - 1;
+}
+
 /* Runs the script command c over l and reads its reply into r, following
  * NOSCRIPT (EVAL of the body, which also caches it) and cluster
  * redirections: MOVED reconnects l to the slot's new node (and, pooled,
@@ -207,11 +219,18 @@ static bool eval(struct redis_store *rs, struct redis_link *l, struct cmd *c, bo
             return false;
         if (r->value.type != RESP_ERROR)
             return true;
+        if (resp_error_is(&r->value, "TRYAGAIN")) {
+            /* The slot is being migrated and its keys are split for a
+             * moment: ask again shortly, within the call's deadline. */
+            if (clock_now_ns(CLOCK_MONOTONIC) + TRYAGAIN_NS >= deadline)
+                return error_text(&r->value, "the cluster kept the slot busy", why, cap);
+            nanosleep(&(struct timespec){.tv_nsec = TRYAGAIN_NS}, NULL);
+            hop--;
+            continue;
+        }
         if (resp_error_is(&r->value, "NOSCRIPT")) {
-            c->argv[0] = "EVAL";
-            c->lens[0] = 4;
-            c->argv[1] = SCRIPT;
-            c->lens[1] = sizeof SCRIPT - 1;
+            use_eval(c);
+            hop--;
             continue;
         }
         char host[REDIS_HOST_MAX];
@@ -224,12 +243,17 @@ static bool eval(struct redis_store *rs, struct redis_link *l, struct cmd *c, bo
             return false;
         if (ask) {
             struct redis_link once;
-            struct cmd both[2] = {{0}, *c};
-            arg_str(&both[0], "ASKING");
-            bool ok = redis_link_open(&once, &t, deadline, why, cap) &&
-                      exchange(rs, &once, both, 2, r, deadline, why, cap) &&
-                      status_ok(r, "ASKING", why, cap) &&
-                      redis_link_reply(&once, r, deadline, why, cap);
+            bool ok = redis_link_open(&once, &t, deadline, why, cap);
+            for (int load = 0; ok && load < 2; load++) {
+                struct cmd both[2] = {{0}, *c};
+                arg_str(&both[0], "ASKING");
+                ok = exchange(rs, &once, both, 2, r, deadline, why, cap) &&
+                     status_ok(r, "ASKING", why, cap) &&
+                     redis_link_reply(&once, r, deadline, why, cap);
+                if (!ok || !resp_error_is(&r->value, "NOSCRIPT"))
+                    break;
+                use_eval(c); /* the importing node has not run the script yet */
+            }
             if (ok && r->value.type == RESP_ERROR)
                 ok = error_text(&r->value, "the server refused", why, cap);
             for (size_t i = 0; ok && i < r->n; i++)
@@ -435,18 +459,24 @@ static struct store_admission admit(void *impl, const struct store_limits *l,
                                     const struct store_now *now)
 {
     struct redis_store *rs = impl;
+    /* Only the keys of the limits the call has (redis_limits.lua says why). */
     char keys[5][KEY_MAX], owner[40];
-    key_of(rs, keys[0], 'b', l->breaker_key);
-    key_of(rs, keys[1], 't', l->bucket_key);
-    key_of(rs, keys[2], 'q', l->tool_quota_key);
-    key_of(rs, keys[3], 'q', l->agent_quota_key);
-    agents_key(rs, keys[4]);
+    int nkeys = 0;
+    if (l->breaker)
+        key_of(rs, keys[nkeys++], 'b', l->breaker_key);
+    if (l->rate)
+        key_of(rs, keys[nkeys++], 't', l->bucket_key);
+    if (l->tool_quota)
+        key_of(rs, keys[nkeys++], 'q', l->tool_quota_key);
+    if (l->agent_quota)
+        key_of(rs, keys[nkeys++], 'q', l->agent_quota_key);
+    agents_key(rs, keys[nkeys++]);
     owner_of(rs, now->owner, owner);
     struct cmd c = {0};
     arg_str(&c, "EVALSHA");
     arg_str(&c, REDIS_LIMITS_SHA1);
-    arg_str(&c, "5");
-    for (int i = 0; i < 5; i++)
+    arg_u64(&c, (uint64_t)nkeys);
+    for (int i = 0; i < nkeys; i++)
         arg_str(&c, keys[i]);
     arg_str(&c, "admit");
     arg_str(&c, owner);

@@ -618,3 +618,59 @@ fleet_host_config() {
 fleet_sum() {
     cat "$@" | awk '{ok += $1; no += $2; other += $3} END {print ok + 0, no + 0, other + 0}'
 }
+
+# start_redis_cluster: a Redis Cluster of 3 masters on loopback (free
+# ports, nothing saved), its slots spread by redis-cli --cluster create.
+# Sets CLUSTER_PORTS (space-separated).
+start_redis_cluster() {
+    command -v redis-server >/dev/null || fail "redis-server is not installed (make deps installs it)"
+    local port pids=() i
+    CLUSTER_PORTS=""
+    for i in 1 2 3; do
+        # The cluster bus listens at port + 10000: both must be free and fit.
+        port=$(free_port)
+        while [ "$port" -gt 55000 ] || ! "$PY" -c 'import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]) + 10000))' "$port" 2>/dev/null; do
+            port=$(free_port)
+        done
+        mkdir -p "$T/cluster-$port"
+        spawn_bg "$T/cluster-$port.log" redis-server --port "$port" --bind 127.0.0.1 \
+            --save '' --appendonly no --dir "$T/cluster-$port" --cluster-enabled yes \
+            --cluster-config-file nodes.conf --cluster-node-timeout 5000
+        wait_accepting "$BG_PID" 127.0.0.1 "$port" || fail "cluster node $port did not start"
+        CLUSTER_PORTS+="${CLUSTER_PORTS:+ }$port"
+    done
+    local nodes=""
+    for port in $CLUSTER_PORTS; do nodes+=" 127.0.0.1:$port"; done
+    # shellcheck disable=SC2086
+    redis-cli --cluster create $nodes --cluster-replicas 0 --cluster-yes >"$T/cluster-create.log" 2>&1 ||
+        fail "redis-cli --cluster create failed: $(cat "$T/cluster-create.log")"
+    for i in $(seq 100); do
+        local ok=0
+        for port in $CLUSTER_PORTS; do
+            redis-cli -p "$port" cluster info | grep -q 'cluster_state:ok' && ok=$((ok + 1))
+        done
+        [ "$ok" -eq 3 ] && return 0
+        sleep 0.1
+    done
+    fail "the cluster did not reach cluster_state:ok"
+}
+
+# cluster_owner SLOT: the port of the node that serves SLOT.
+cluster_owner() {
+    local port=${CLUSTER_PORTS%% *}
+    redis-cli -p "$port" cluster shards >/dev/null 2>&1 || true
+    redis-cli -p "$port" cluster nodes | awk -v s="$1" '{
+        for (i = 9; i <= NF; i++) {
+            n = split($i, r, "-")
+            if ((n == 1 && r[1] == s) || (n == 2 && s >= r[1] && s <= r[2])) {
+                split($2, a, "[:@]"); print a[2]; exit
+            }
+        }
+    }'
+}
+
+# cluster_id PORT: the node id of the node at PORT.
+cluster_id() {
+    redis-cli -p "$1" cluster myid
+}
