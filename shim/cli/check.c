@@ -78,6 +78,9 @@ static bool try_backend(const char *path, const struct enact_config *cfg)
             line = at[EK_BACKEND_PASSWORD_FILE];
         else if (strstr(why, "authentication") && cfg->backend.password_env)
             line = at[EK_BACKEND_PASSWORD_ENV];
+        else if ((strstr(why, "certificate") || strstr(why, "tls_ca_file")) &&
+                 cfg->backend.tls_ca_file)
+            line = at[EK_BACKEND_TLS_CA_FILE];
         fprintf(stderr, "%s:%u: backend %s: %s\n", path, line, where, why);
         return false;
     }

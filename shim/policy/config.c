@@ -392,5 +392,6 @@ void config_free(struct enact_config *cfg)
     free(cfg->backend.key_prefix);
     free(cfg->backend.password_file);
     free(cfg->backend.password_env);
+    free(cfg->backend.tls_ca_file);
     free(cfg);
 }

@@ -46,6 +46,7 @@ struct backend_spec {
     enum on_down_policy on_down;
     char *password_file; /* absolute */
     char *password_env;  /* the name of a variable */
+    char *tls_ca_file;   /* absolute; rediss:// only */
 };
 enum static_binaries_policy { STATIC_ALLOW, STATIC_AUDIT, STATIC_DENY };
 /* What a call of a connect tool is (README "Connections"): auto counts
@@ -73,6 +74,7 @@ enum config_key {
     EK_BACKEND_ON_DOWN,
     EK_BACKEND_PASSWORD_FILE,
     EK_BACKEND_PASSWORD_ENV,
+    EK_BACKEND_TLS_CA_FILE,
     /* [tool.NAME] */
     TK_CONNECT,
     TK_EXEC,

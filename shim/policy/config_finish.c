@@ -234,7 +234,7 @@ void config_finish_backend(struct loader *ld, struct enact_config *cfg)
     const struct section_source *src = &cfg->enact_src;
     static const enum config_key redis_only[] = {EK_BACKEND_KEY_PREFIX, EK_BACKEND_TIMEOUT,
                                                  EK_BACKEND_ON_DOWN, EK_BACKEND_PASSWORD_FILE,
-                                                 EK_BACKEND_PASSWORD_ENV};
+                                                 EK_BACKEND_PASSWORD_ENV, EK_BACKEND_TLS_CA_FILE};
     for (size_t i = 0; !b->url && i < sizeof redis_only / sizeof redis_only[0]; i++)
         if (key_set(src, redis_only[i]))
             config_warning(ld, src->key_line[redis_only[i]],
@@ -250,6 +250,10 @@ void config_finish_backend(struct loader *ld, struct enact_config *cfg)
                      "the backend URL holds a password and '%s' names another; keep one",
                      NAME(key_set(src, EK_BACKEND_PASSWORD_FILE) ? EK_BACKEND_PASSWORD_FILE
                                                                  : EK_BACKEND_PASSWORD_ENV));
+    if (b->url && b->tls_ca_file && b->parsed.transport != REDIS_TLS)
+        config_warning(ld, src->key_line[EK_BACKEND_TLS_CA_FILE],
+                       "'%s' applies to a rediss:// backend, and this one is not TLS",
+                       NAME(EK_BACKEND_TLS_CA_FILE));
     if (b->url && !b->key_prefix && !(b->key_prefix = default_key_prefix(cfg->path)))
         config_error(ld, 0, "out of memory");
 }

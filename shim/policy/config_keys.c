@@ -106,6 +106,10 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                                  .expected = "the name of an environment variable",
                                  .help = "an environment variable holding the backend's "
                                          "password"},
+    [EK_BACKEND_TLS_CA_FILE] = {KEY("backend.tls_ca_file", SECTION_ENACT),
+                                .parse = parse_path_key, ENACT(backend.tls_ca_file),
+                                .help = "rediss://: the CA certificates (PEM) to trust "
+                                        "(default: the system's)"},
 
     [TK_CONNECT] = {RULE("connect", SECTION_TOOL, 2), .parse = parse_connect_key,
                     .help = "connects the tool governs: HOST[:PORT], CIDR, [IPv6], a name "

@@ -24,6 +24,7 @@ static bool fail(char *why, size_t cap, const char *what, int err)
 
 bool redis_target_numeric(const char *host, uint16_t port, struct redis_target *t)
 {
+    snprintf(t->name, sizeof t->name, "%s", host);
     struct sockaddr_in *v4 = (struct sockaddr_in *)&t->addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&t->addr;
     memset(&t->addr, 0, sizeof t->addr);
@@ -59,6 +60,7 @@ bool redis_target_of(const char *host, uint16_t port, struct redis_target *t, ch
     }
     memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
     t->len = res->ai_addrlen;
+    snprintf(t->name, sizeof t->name, "%s", host);
     freeaddrinfo(res);
     return true;
 }
@@ -71,6 +73,7 @@ bool redis_target_resolve(const struct redis_url *u, struct redis_target *t, cha
     struct sockaddr_un *un = (struct sockaddr_un *)&t->addr;
     memset(&t->addr, 0, sizeof t->addr);
     un->sun_family = AF_UNIX;
+    snprintf(t->name, sizeof t->name, "%s", u->path);
     memcpy(un->sun_path, u->path, strlen(u->path) + 1);
     t->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(u->path) + 1);
     return true;
@@ -79,6 +82,8 @@ bool redis_target_resolve(const struct redis_url *u, struct redis_target *t, cha
 void redis_link_init(struct redis_link *l)
 {
     l->fd = -1;
+    l->tls = NULL;
+    l->ssl = NULL;
     l->fresh = false;
     l->have = l->used = 0;
 }
@@ -109,8 +114,8 @@ static bool wait_for(int fd, short events, uint64_t deadline_ns, char *why, size
     }
 }
 
-bool redis_link_open(struct redis_link *l, const struct redis_target *t, uint64_t deadline_ns,
-                     char *why, size_t cap)
+bool redis_link_open(struct redis_link *l, const struct redis_target *t, struct redis_tls *tls,
+                     uint64_t deadline_ns, char *why, size_t cap)
 {
     redis_link_init(l);
     if (t->len == 0)
@@ -143,6 +148,14 @@ bool redis_link_open(struct redis_link *l, const struct redis_target *t, uint64_
         sys_close(fd);
         return fail(why, cap, "fstat", err);
     }
+    if (tls) {
+        l->ssl = redis_tls_session(tls, fd, t->name, deadline_ns, why, cap);
+        if (!l->ssl) {
+            sys_close(fd);
+            return false;
+        }
+        l->tls = tls;
+    }
     l->fd = fd;
     l->fresh = true;
     l->dev = st.st_dev;
@@ -156,12 +169,44 @@ bool redis_link_intact(const struct redis_link *l)
     return l->fd >= 0 && fstat(l->fd, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino;
 }
 
-void redis_link_close(struct redis_link *l)
+static void let_go(struct redis_link *l, bool notify)
 {
-    if (redis_link_intact(l))
+    bool ours = redis_link_intact(l);
+    if (l->ssl)
+        redis_tls_end(l->tls, l->ssl, notify && ours);
+    if (ours)
         sys_close(l->fd);
     l->fd = -1;
+    l->ssl = NULL;
     l->have = l->used = 0;
+}
+
+void redis_link_close(struct redis_link *l)
+{
+    let_go(l, true);
+}
+
+void redis_link_drop(struct redis_link *l)
+{
+    let_go(l, false);
+}
+
+/* One read or write of l, over TLS or not: -1 with errno EAGAIN when the
+ * socket must become ready first (*write: for writing). */
+static ssize_t link_write(struct redis_link *l, const char *buf, size_t n, bool *write)
+{
+    *write = true;
+    if (l->ssl)
+        return redis_tls_write(l->tls, l->ssl, buf, n, write);
+    return sys_sendto(l->fd, buf, n, MSG_NOSIGNAL, NULL, 0);
+}
+
+static ssize_t link_read(struct redis_link *l, char *buf, size_t n, bool *write)
+{
+    *write = false;
+    if (l->ssl)
+        return redis_tls_read(l->tls, l->ssl, buf, n, write);
+    return sys_read(l->fd, buf, n);
 }
 
 bool redis_link_send(struct redis_link *l, const char *req, size_t len, uint64_t deadline_ns,
@@ -170,12 +215,13 @@ bool redis_link_send(struct redis_link *l, const char *req, size_t len, uint64_t
     /* Replies left from an exchange given up on would answer this one. */
     l->have = l->used = 0;
     while (len > 0) {
-        ssize_t n = sys_sendto(l->fd, req, len, MSG_NOSIGNAL, NULL, 0);
+        bool write;
+        ssize_t n = link_write(l, req, len, &write);
         if (n > 0) {
             req += n;
             len -= (size_t)n;
         } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (!wait_for(l->fd, POLLOUT, deadline_ns, why, cap))
+            if (!wait_for(l->fd, write ? POLLOUT : POLLIN, deadline_ns, why, cap))
                 return false;
         } else {
             return fail(why, cap, "send", n < 0 ? errno : EPIPE);
@@ -202,11 +248,12 @@ bool redis_link_reply(struct redis_link *l, struct resp_reply *out, uint64_t dea
         }
         if (l->have == sizeof l->inbox)
             return fail(why, cap, "the server's reply is larger than Enact expects", 0);
-        ssize_t n = sys_read(l->fd, l->inbox + l->have, sizeof l->inbox - l->have);
+        bool write;
+        ssize_t n = link_read(l, l->inbox + l->have, sizeof l->inbox - l->have, &write);
         if (n > 0) {
             l->have += (size_t)n;
         } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (!wait_for(l->fd, POLLIN, deadline_ns, why, cap))
+            if (!wait_for(l->fd, write ? POLLOUT : POLLIN, deadline_ns, why, cap))
                 return false;
         } else {
             return fail(why, cap, n == 0 ? "the server closed the connection" : "read",

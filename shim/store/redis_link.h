@@ -9,6 +9,7 @@
 #ifndef ENACT_REDIS_LINK_H
 #define ENACT_REDIS_LINK_H
 
+#include "redis_tls.h"
 #include "../pure/redis_url.h"
 #include "../pure/resp.h"
 
@@ -24,11 +25,14 @@
  * vfork child only ever uses an address resolved before). */
 struct redis_target {
     struct sockaddr_storage addr;
-    socklen_t len; /* 0: not resolved */
+    socklen_t len;             /* 0: not resolved */
+    char name[REDIS_HOST_MAX]; /* the host as named: what its TLS certificate names */
 };
 
 struct redis_link {
     int fd;     /* -1: none */
+    struct redis_tls *tls; /* with ssl: a TLS session over fd */
+    void *ssl;
     bool fresh; /* connected, nothing sent yet: the owner's hello is due */
     dev_t dev;
     ino_t ino;
@@ -49,15 +53,20 @@ bool redis_target_of(const char *host, uint16_t port, struct redis_target *t, ch
 
 void redis_link_init(struct redis_link *l);
 
-/* Connects to t by deadline_ns (CLOCK_MONOTONIC). false with why. */
-bool redis_link_open(struct redis_link *l, const struct redis_target *t, uint64_t deadline_ns,
-                     char *why, size_t cap);
+/* Connects to t by deadline_ns (CLOCK_MONOTONIC), over TLS when tls is
+ * not NULL (started: redis_tls_start). false with why. */
+bool redis_link_open(struct redis_link *l, const struct redis_target *t, struct redis_tls *tls,
+                     uint64_t deadline_ns, char *why, size_t cap);
 
 /* Whether l's descriptor is still the socket it made. */
 bool redis_link_intact(const struct redis_link *l);
 
-/* Closes l's socket, if it is still l's. */
+/* Closes l's socket, if it is still l's (ending its TLS session). */
 void redis_link_close(struct redis_link *l);
+
+/* In a forked child: lets go of the parent's link without a word on it
+ * (no TLS close_notify), closing only this process's descriptor. */
+void redis_link_drop(struct redis_link *l);
 
 /* Sends len bytes by deadline_ns. */
 bool redis_link_send(struct redis_link *l, const char *req, size_t len, uint64_t deadline_ns,

@@ -117,6 +117,21 @@ static bool password_of(const struct redis_store *rs, char out[REDIS_SECRET_MAX]
     return true;
 }
 
+/* A connection to t, over TLS for a rediss:// backend. */
+static bool open_link(struct redis_store *rs, struct redis_link *l, const struct redis_target *t,
+                      uint64_t deadline, char *why, size_t cap)
+{
+    struct redis_tls *tls = NULL;
+    if (rs->opt.url.transport == REDIS_TLS) {
+        if (!redis_tls_start(&rs->tls, rs->opt.tls_ca_file, why, cap)) {
+            redis_link_init(l);
+            return false;
+        }
+        tls = &rs->tls;
+    }
+    return redis_link_open(l, t, tls, deadline, why, cap);
+}
+
 /* What a new connection says first, put before its first command in the
  * same write (so that the first call, too, is one round trip): AUTH and
  * SELECT, as the URL and the password ask. Returns how many replies they
@@ -243,7 +258,7 @@ static bool eval(struct redis_store *rs, struct redis_link *l, struct cmd *c, bo
             return false;
         if (ask) {
             struct redis_link once;
-            bool ok = redis_link_open(&once, &t, deadline, why, cap);
+            bool ok = open_link(rs, &once, &t, deadline, why, cap);
             for (int load = 0; ok && load < 2; load++) {
                 struct cmd both[2] = {{0}, *c};
                 arg_str(&both[0], "ASKING");
@@ -265,7 +280,7 @@ static bool eval(struct redis_store *rs, struct redis_link *l, struct cmd *c, bo
         redis_link_close(l);
         if (pooled)
             move_to(rs, &t);
-        if (!redis_link_open(l, &t, deadline, why, cap))
+        if (!open_link(rs, l, &t, deadline, why, cap))
             return false;
     }
     snprintf(why, cap, "more than %d cluster redirections for one call", REDIRECTS_MAX);
@@ -363,7 +378,7 @@ static bool slot_ready(struct redis_store *rs, struct redis_slot *s, uint64_t de
         return false;
     if (t.len == 0)
         t = rs->target;
-    if (!redis_link_open(&s->link, &t, deadline, why, cap))
+    if (!open_link(rs, &s->link, &t, deadline, why, cap))
         return false;
     s->ready = true;
     s->target_gen = gen;
@@ -388,7 +403,7 @@ static bool run(struct redis_store *rs, struct cmd *c, int32_t owner, struct res
         /* Only an address resolved before, and no TLS: nothing allocates. */
         struct redis_target t = rs->target;
         bool ok = t.len > 0 && rs->opt.url.transport != REDIS_TLS &&
-                  redis_link_open(scratch, &t, deadline, why, cap) &&
+                  open_link(rs, scratch, &t, deadline, why, cap) &&
                   eval(rs, scratch, c, false, r, deadline, why, cap);
         if (!ok && t.len == 0)
             snprintf(why, cap, "a child that shares its parent's memory has no connection");
@@ -883,7 +898,7 @@ void redis_store_forked(struct redis_store *rs)
         struct redis_slot *s = &rs->slots[i];
         /* A thread of the parent may have held it; it does not exist here. */
         __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
-        redis_link_close(&s->link);
+        redis_link_drop(&s->link);
         s->ready = false;
     }
     __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
@@ -899,7 +914,7 @@ bool redis_store_probe(struct redis_store *rs, uint64_t *rtt_ns, char *server_ve
         return false;
     uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + rs->opt.timeout_ns;
     struct redis_link l;
-    if (!redis_link_open(&l, &t, deadline, why, cap))
+    if (!open_link(rs, &l, &t, deadline, why, cap))
         return false;
     struct cmd load = {0}, ping = {0}, info = {0};
     arg_str(&load, "SCRIPT");

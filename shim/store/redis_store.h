@@ -39,6 +39,7 @@ struct redis_options {
     /* Read at each connect when set: its first line is the password (a
      * rotated secret is picked up by the next connection). */
     char password_file[4096];
+    char tls_ca_file[4096]; /* rediss://: the CA to trust ("": the system's) */
     char prefix[REDIS_PREFIX_MAX]; /* the hash tag's text: keys are {prefix}:... */
     uint64_t timeout_ns;     /* connect, and each exchange */
     bool fallback_local;     /* on_down = local */
@@ -67,6 +68,7 @@ struct redis_store {
     pid_t pid;           /* the process whose links these are */
     uint64_t nonce;      /* tells this process's leases from other hosts' */
     struct redis_target target; /* the node to ask; a MOVED changes it */
+    struct redis_tls tls;       /* rediss://: OpenSSL, loaded on first use */
     uint32_t target_gen;
     int target_lock;
     /* Health, changed only by the thread that saw it change. */
