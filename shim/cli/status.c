@@ -1,6 +1,7 @@
 /* enact status: what the shared state says right now. Reads only: it never
  * claims an entry, and quota rings are read on a copy. */
 #include "cli.h"
+#include "records.h"
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
 #include "../pure/jsonw.h"
@@ -118,7 +119,31 @@ struct backend_view {
     bool shared, up;
     char where[300], version[40], why[192];
     double rtt_ms;
+    /* The last change a governed process recorded: backend_down or
+     * backend_up, its time (ns since the epoch) and pid; "" when none. */
+    char last_change[16];
+    uint64_t last_change_ns;
+    long last_change_pid;
 };
+
+/* The last backend_down or backend_up record of the audit log. */
+static void last_backend_change(const struct enact_config *cfg, struct backend_view *b)
+{
+    struct records r;
+    if (!records_open(&r, cfg->audit_path))
+        return;
+    struct audit_fields *f = malloc(sizeof *f);
+    while (f && records_next(&r, f) == 1) {
+        const char *op = f->v[AF_OP], *verdict = f->v[AF_VERDICT];
+        if (!op || strcmp(op, "backend") != 0 || !verdict)
+            continue;
+        snprintf(b->last_change, sizeof b->last_change, "%s", verdict);
+        b->last_change_ns = audit_time_ns(f);
+        b->last_change_pid = f->v[AF_PID] ? strtol(f->v[AF_PID], NULL, 10) : 0;
+    }
+    free(f);
+    records_close(&r);
+}
 
 static const char *const ON_DOWN_NAMES[] = {"local", "deny", "allow"};
 
@@ -147,6 +172,15 @@ static void print_table(const struct snapshot *s)
         printf("backend: redis at %s, keys {%s}:*: NOT answering (%s); governed programs decide "
                "by backend.on_down = %s\n",
                b->where, cfg->backend.key_prefix, b->why, ON_DOWN_NAMES[cfg->backend.on_down]);
+    if (b->shared && b->last_change[0]) {
+        char ago[32];
+        uint64_t now = s->real, at = b->last_change_ns;
+        printf("         last change seen by a governed process: %s, %s ago (pid %ld)\n",
+               b->last_change, duration(now > at ? now - at : 0, ago, sizeof ago),
+               b->last_change_pid);
+    } else if (b->shared) {
+        printf("         no governed process has recorded it down\n");
+    }
     printf("state: %s\naudit log: %s", cfg->state_path, cfg->audit_path);
     if (failures)
         printf(" (%llu record%s could not be written; the last: %s)",
@@ -225,6 +259,10 @@ static void print_json(const struct snapshot *s)
             printf(",\"error\":");
             json_str(b->why);
         }
+        if (b->last_change[0])
+            printf(",\"last_change\":{\"verdict\":\"%s\",\"unix_ms\":%llu,\"pid\":%ld}",
+                   b->last_change, (unsigned long long)(b->last_change_ns / 1000000),
+                   b->last_change_pid);
     }
     printf("},\"state\":");
     json_str(cfg->state_path);
@@ -370,6 +408,7 @@ int cmd_status(int argc, char **argv)
         b->up = redis_store_probe(cs.redis, &rtt, b->version, sizeof b->version, b->why,
                                   sizeof b->why);
         b->rtt_ms = (double)rtt / 1e6;
+        last_backend_change(cfg, b);
         if (!b->up)
             cs.st = s.st = local_store(cs.mapped ? &cs.m : NULL);
     }

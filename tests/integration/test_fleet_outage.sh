@@ -7,7 +7,9 @@
 #                     SIGSTOPped and then killed (5 more per host), then on
 #                     the restarted, empty Redis (5 more in all); no call
 #                     takes longer than timeout_ms and a margin; each process
-#                     writes one backend_down and one backend_up record
+#                     writes one backend_down and one backend_up record,
+#                     and enact status says which backend answers, and since
+#                     when
 #   on_down = deny    calls are refused (reason backend_down) while it is down
 #   on_down = allow   calls go through, unlimited and unrecorded (the
 #                     backend_down record says so once)
@@ -63,6 +65,7 @@ wait_records 2 backend_down "$T"/host[12]/audit.jsonl
 sleep 0.6
 kill -KILL "$REDIS_PID"
 kill -CONT "$REDIS_PID" 2>/dev/null || true
+status_down=$("$ENACT" status -c "$T/host1/enact.ini")
 sleep 0.4
 t_restart=$(now)
 restart_redis
@@ -72,6 +75,14 @@ sleep 0.6
 touch "$T/stop"
 for p in "${pids[@]}"; do wait "$p" || true; done
 
+echo "$status_down" | grep -q "NOT answering (connect: Connection refused); governed programs decide by backend.on_down = local" ||
+    fail "enact status while Redis is down: $status_down"
+echo "$status_down" | grep -q "last change seen by a governed process: backend_down" ||
+    fail "enact status does not show the change: $status_down"
+status_up=$("$ENACT" status -c "$T/host1/enact.ini")
+echo "$status_up" | grep -q "answering (Redis [0-9.]*, round trip" || fail "enact status: $status_up"
+echo "$status_up" | grep -q "last change seen by a governed process: backend_up" ||
+    fail "enact status after the restart: $status_up"
 check_eq "admitted on Redis before the outage (both hosts)" 5 \
     "$(count ok 0 "$t_stop" "$T"/local.[12].out)"
 for h in 1 2; do
