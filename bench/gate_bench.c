@@ -1,4 +1,4 @@
-/* Issue 8, B4 and B5: decisions per second of the gate itself.
+/* B4 and B5 of make bench: decisions per second of the gate itself.
  *
  * Drives the real core (config_load, state_open with state_sizes_for,
  * config_match_connect, gate_decide) with real clocks (CLOCK_MONOTONIC and

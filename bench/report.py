@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes BENCHMARKS.md from the printed tables of bench/run_micro.py and
-bench/run_gate.py (their text output, kept verbatim) and a description of
+"""Writes BENCHMARKS.md from the printed tables of bench/run_micro.py,
+bench/run_gate.py and bench/run_fleet.py (their text output, kept verbatim) and a description of
 the machine they ran on."""
 import datetime
 import os
@@ -38,8 +38,8 @@ def machine():
 
 
 def main():
-    micro, gate = (open(p, encoding="utf-8").read().rstrip() for p in sys.argv[1:3])
-    notes = open(sys.argv[3], encoding="utf-8").read().rstrip() if len(sys.argv) > 3 else ""
+    micro, gate, fleet = (open(p, encoding="utf-8").read().rstrip() for p in sys.argv[1:4])
+    notes = open(sys.argv[4], encoding="utf-8").read().rstrip() if len(sys.argv) > 4 else ""
     out = [
         "# Benchmarks",
         "",
@@ -65,6 +65,15 @@ def main():
         "",
         "```",
         gate,
+        "```",
+        "",
+        "## B7 limits on Redis (README \"Running a fleet\")",
+        "",
+        "A redis-server of the run's own on loopback, on the same 2 cores as the agent.",
+        "Round trips are counted by the server (each script run reads TIME once).",
+        "",
+        "```",
+        fleet,
         "```",
     ]
     if notes:

@@ -2,7 +2,8 @@
 # make bench: runs every benchmark side by side (bench/run_micro.py: B1-B3,
 # B6 against the bare calls and Debian's trickle, proxychains4 and snoopy,
 # unpacked under build/bench and never installed; bench/run_gate.py: B4-B5
-# against a Redis Lua limiter on a redis-server of its own), prints the
+# against a Redis Lua limiter on a redis-server of its own; bench/run_fleet.py:
+# B7, limits on Redis, against the local backend and redis-benchmark), prints the
 # tables and rewrites BENCHMARKS.md (keeping its notes on missed targets,
 # bench/NOTES.md). BENCH_QUICK=1 runs small counts and writes nothing.
 set -eu
@@ -14,7 +15,8 @@ quick=""
 [ "${BENCH_QUICK:-0}" = 1 ] && quick="--quick"
 python3 bench/run_micro.py $quick --json "$out/micro.json" | tee "$out/micro.txt"
 python3 bench/run_gate.py $quick --json "$out/gate.json" | tee "$out/gate.txt"
+python3 bench/run_fleet.py $quick --json "$out/fleet.json" | tee "$out/fleet.txt"
 if [ -z "$quick" ]; then
-    python3 bench/report.py "$out/micro.txt" "$out/gate.txt" bench/NOTES.md >BENCHMARKS.md
+    python3 bench/report.py "$out/micro.txt" "$out/gate.txt" "$out/fleet.txt" bench/NOTES.md >BENCHMARKS.md
     echo "bench: BENCHMARKS.md rewritten"
 fi

@@ -13,3 +13,10 @@ out=$(cd "$ROOT" && "$PY" bench/run_gate.py --quick --json "$T/g.json" 2>&1) ||
     fail "run_gate failed: $out"
 grep -q "B5" <<<"$out" && grep -q "redis" <<<"$out" || fail "run_gate printed no table: $out"
 "$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/g.json" || fail "run_gate wrote no JSON"
+out=$(cd "$ROOT" && "$PY" bench/run_fleet.py --quick --json "$T/f.json" 2>&1) ||
+    fail "run_fleet failed: $out"
+grep -q "B7 mapped connect" <<<"$out" && grep -q "redis-benchmark" <<<"$out" ||
+    fail "run_fleet printed no table: $out"
+grep -q "PASS B7 at most one round trip per mapped decision" <<<"$out" ||
+    fail "run_fleet counted other than one round trip per decision: $out"
+"$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/f.json" || fail "run_fleet wrote no JSON"
