@@ -12,7 +12,7 @@ FUZZ_CC      ?= clang
 FUZZ_AR      ?= ar
 FUZZ_SECONDS ?= 30
 FUZZ_JOBS    ?= 2
-FUZZ_TARGETS := config match impact jsonw audit_read tls_frame shell_words binfmt
+FUZZ_TARGETS := config match impact jsonw audit_read tls_frame shell_words binfmt resp redis_url
 
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all

@@ -30,6 +30,8 @@ max_len() {
         impact|jsonw) echo 1024 ;;
         shell_words) echo 512 ;;
         binfmt) echo 4096 ;;     # the header and program headers
+        resp) echo 4096 ;;       # a reply of a few dozen items
+        redis_url) echo 512 ;;
         *) echo 4096 ;;
     esac
 }

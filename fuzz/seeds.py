@@ -172,3 +172,30 @@ for name, data in {
     'text': b'not a program\n',
 }.items():
     put('binfmt', name, data)
+
+# resp: byte 0 the argument count for the round trip (arguments cut at
+# 0xff); the whole input is also a reply and an error text.
+for name, data in {
+    'admit-reply': b'*7\r\n:0\r\n:0\r\n:0\r\n:1\r\n:1\r\n:1\r\n:2\r\n',
+    'hgetall': b'*4\r\n$2\r\nst\r\n$1\r\n1\r\n$5\r\nsince\r\n$-1\r\n',
+    'status': b'+OK\r\n',
+    'moved': b'MOVED 3999 127.0.0.1:6381',
+    'ask-v6': b'ASK 12 ::1:7000',
+    'bulk': b'$5\r\nhello\r\n',
+    'command': b'\x03EVALSHA\xffabc\xff\x00\r\n',
+    'nil-array': b'*-1\r\n',
+}.items():
+    put('resp', name, data)
+
+# redis_url: the URL.
+for name, text in {
+    'tcp': 'redis://127.0.0.1:6379/0',
+    'tls-user': 'rediss://enact:s3cret@cache.internal:6380/2',
+    'v6': 'redis://[::1]:6380',
+    'unix': 'redis+unix:///run/redis/redis.sock?db=3',
+    'unix-creds': 'unix://u:p@/tmp/r.sock',
+    'percent': 'redis://:p%40ss%2Fw@h',
+    'password-only': 'redis://:pw@h',
+    'bad-port': 'redis://h:99999',
+}.items():
+    put('redis_url', name, text)
