@@ -33,12 +33,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import run_gate as gate  # noqa: E402  (building over the core)
 import run_micro as micro  # noqa: E402  (the shared harness: Variant, run_variant, summarise)
 
 ROOT = os.path.dirname(HERE)
 BIN = os.path.join(ROOT, "build", "bench", "fleet_bench")
 SRC = os.path.join(HERE, "fleet_bench.c")
-FLOORS = [os.path.join(ROOT, "shim", f) for f in ("pure", "store", "policy")]
 N = {"connect": (20000, 3000), "sendrecv": (500000, 100000)}
 
 
@@ -47,15 +47,7 @@ def die(msg):
 
 
 def build():
-    srcs = [SRC] + [os.path.join(d, f) for d in FLOORS for f in sorted(os.listdir(d))
-                    if f.endswith((".c", ".h"))]
-    if os.path.exists(BIN) and os.path.getmtime(BIN) >= max(os.path.getmtime(s) for s in srcs):
-        return
-    os.makedirs(os.path.dirname(BIN), exist_ok=True)
-    cmd = ["cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
-           *["-I" + d for d in FLOORS], SRC] + [s for s in srcs[1:] if s.endswith(".c")] + \
-          ["-linih", "-lm", "-o", BIN]
-    subprocess.run(cmd, check=True, cwd=ROOT)
+    gate.build(SRC, BIN)
 
 
 def start_redis(tmp):

@@ -38,15 +38,18 @@ SRC = os.path.join(ROOT, "bench", "gate_bench.c")
 FLOORS = [os.path.join(ROOT, "shim", f) for f in ("pure", "store", "policy")]
 
 
-def build():
-    srcs = [SRC] + [os.path.join(d, f) for d in FLOORS for f in sorted(os.listdir(d))
+def build(src=SRC, binary=BIN):
+    """Builds a benchmark program over the core (shim/pure, store, policy),
+    again only when a source is newer."""
+    srcs = [src] + [os.path.join(d, f) for d in FLOORS for f in sorted(os.listdir(d))
                     if f.endswith((".c", ".h"))]
-    if os.path.exists(BIN) and os.path.getmtime(BIN) >= max(os.path.getmtime(s) for s in srcs):
+    if os.path.exists(binary) and \
+            os.path.getmtime(binary) >= max(os.path.getmtime(s) for s in srcs):
         return
-    os.makedirs(os.path.dirname(BIN), exist_ok=True)
+    os.makedirs(os.path.dirname(binary), exist_ok=True)
     cmd = ["cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
-           *["-I" + d for d in FLOORS], SRC] + [s for s in srcs[1:] if s.endswith(".c")] + \
-          ["-linih", "-lm", "-o", BIN]
+           *["-I" + d for d in FLOORS], src] + [s for s in srcs[1:] if s.endswith(".c")] + \
+          ["-linih", "-lm", "-o", binary]
     print("building:", " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c
                                 for c in cmd), file=sys.stderr)
     subprocess.run(cmd, check=True, cwd=ROOT)

@@ -65,17 +65,23 @@ static void choose_agent(const struct enact_config *cfg)
     proc.agent_id = gate_agent_id(proc.agent);
 }
 
-static void audit_state_problem(const char *what)
+/* A record about the process itself rather than one call of it. */
+static struct audit_event process_record(const char *verdict, const char *detail)
 {
-    struct audit_event ev = {
+    return (struct audit_event){
         .unix_ns = clock_now_ns(CLOCK_REALTIME),
         .pid = getpid(),
         .agent = proc.agent,
         .exe = program_invocation_short_name,
-        .verdict = "error",
-        .reason = "state_error",
-        .detail = what,
+        .verdict = verdict,
+        .detail = detail,
     };
+}
+
+static void audit_state_problem(const char *what)
+{
+    struct audit_event ev = process_record("error", what);
+    ev.reason = "state_error";
     write_record(&ev);
 }
 
@@ -168,16 +174,9 @@ static void record_backend_change(void)
     redis_url_where(&proc.redis.opt.url, where, sizeof where);
     snprintf(detail, sizeof detail, "%s%s", up ? "decisions are the backend's again" : why,
              up ? "" : fallback[proc.cfg->backend.on_down]);
-    struct audit_event ev = {
-        .unix_ns = clock_now_ns(CLOCK_REALTIME),
-        .pid = getpid(),
-        .agent = proc.agent,
-        .exe = program_invocation_short_name,
-        .op = "backend",
-        .verdict = up ? "backend_up" : "backend_down",
-        .target = where,
-        .detail = detail,
-    };
+    struct audit_event ev = process_record(up ? "backend_up" : "backend_down", detail);
+    ev.op = "backend";
+    ev.target = where;
     write_record(&ev);
 }
 

@@ -3,8 +3,10 @@
  *
  * Process-wide state, the one the library keeps besides the descriptor
  * table (conn.h): the immutable config, the state mapping, the agent's
- * identity; set once by the constructor, read-only afterwards. Per thread: a re-entry guard, so that calls enact makes
- * itself are never governed. */
+ * identity, set once by the constructor and read-only afterwards; and,
+ * with a Redis backend, that store's connections and health (redis_store.h:
+ * changed only under its own locks and atomics). Per thread: a re-entry
+ * guard, so that calls enact makes itself are never governed. */
 #ifndef ENACT_SHIM_H
 #define ENACT_SHIM_H
 

@@ -1,8 +1,8 @@
 # A threaded agent for the fleet tests: THREADS threads each connect to
 # 127.0.0.1:PORT ATTEMPTS times (closing at once, PAUSE seconds between
-# tries) and the process prints "OK REFUSED OTHER" when done. A refusal is
-# the shim's PermissionError (EPERM); OTHER is any other failure.
-import socket, sys, threading, time
+# tries) and the process prints "OK REFUSED OTHER" when done.
+import sys, threading, time
+from tries import attempt
 
 port, attempts, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 pause = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
@@ -12,17 +12,7 @@ lock = threading.Lock()
 
 def work():
     for _ in range(attempts):
-        s = socket.socket()
-        try:
-            s.connect(("127.0.0.1", port))
-            what = "ok"
-        except PermissionError:
-            what = "refused"
-        except OSError as e:
-            what = "other"
-            print(f"other: {e}", file=sys.stderr)
-        finally:
-            s.close()
+        what = attempt(port)
         with lock:
             counts[what] += 1
         if pause:

@@ -1,21 +1,13 @@
 # A paced agent for the outage tests: connects to 127.0.0.1:PORT every
 # PAUSE seconds until the file STOP exists, and prints one line per try:
 # "WALL_TIME SECONDS_THE_CONNECT_TOOK ok|refused|other".
-import os, socket, sys, time
+import os, sys, time
+from tries import attempt
 
 port, pause, stop = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 while not os.path.exists(stop):
-    s = socket.socket()
     t0 = time.monotonic()
-    try:
-        s.connect(("127.0.0.1", port))
-        what = "ok"
-    except PermissionError:
-        what = "refused"
-    except OSError as e:
-        what = "other"
-        print(f"other: {e}", file=sys.stderr)
+    what = attempt(port)
     took = time.monotonic() - t0
-    s.close()
     print(f"{time.time():.6f} {took:.6f} {what}", flush=True)
     time.sleep(pause)
