@@ -75,10 +75,20 @@ $(BUILD)/libenact_shim.so: $(PRELOAD_OBJ) $(SHIM_CORE_OBJ)
 $(BUILD)/enact: $(CLI_OBJ) $(CORE_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf) -ldl
 
-# Unit tests: each core module with cmocka, under ASan and UBSan.
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_SRC) $(CORE_HDR) $(wildcard tests/unit/*.h) Makefile
+# Unit tests: each core module with cmocka, under ASan and UBSan. The core
+# is compiled once into an archive that every test links (a test takes the
+# modules it calls), not once per test.
+UNIT_CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/unit/obj/%.o)
+UNIT_CORE_LIB := $(BUILD)/unit/libenact_core.a
+$(BUILD)/unit/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) $(CORE_INC) -o $@ $< $(CORE_SRC) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(SAN) $(CORE_INC) -c $< -o $@
+$(UNIT_CORE_LIB): $(UNIT_CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_CORE_LIB) $(CORE_HDR) $(wildcard tests/unit/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(CORE_INC) -o $@ $< $(UNIT_CORE_LIB) $(LDLIBS) -lcmocka -lpthread
 
 deps:
 	@scripts/deps.sh

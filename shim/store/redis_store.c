@@ -201,13 +201,16 @@ static bool exchange(struct redis_store *rs, struct redis_link *l, const struct 
     return redis_link_reply(l, r, deadline, why, cap);
 }
 
-static void move_to(struct redis_store *rs, const struct redis_target *t)
+/* The process's target from now on; returns its generation, which the
+ * link already connected there is at. */
+static uint32_t move_to(struct redis_store *rs, const struct redis_target *t)
 {
     while (__atomic_exchange_n(&rs->target_lock, 1, __ATOMIC_ACQUIRE))
         sched_yield();
     rs->target = *t;
-    __atomic_add_fetch(&rs->target_gen, 1, __ATOMIC_RELEASE);
+    uint32_t gen = __atomic_add_fetch(&rs->target_gen, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
+    return gen;
 }
 
 /* EVALSHA DIGEST ... becomes EVAL BODY ...: a server without the script
@@ -227,7 +230,8 @@ static void use_eval(struct cmd *c)
  * script answers integers only, so a reply read over another link holds
  * nothing that points into it. */
 static bool eval(struct redis_store *rs, struct redis_link *l, struct cmd *c, bool pooled,
-                 struct resp_reply *r, uint64_t deadline, char *why, size_t cap)
+                 struct resp_reply *r, uint64_t deadline, char *why, size_t cap,
+                 uint32_t *moved_gen)
 {
     for (int hop = 0; hop <= REDIRECTS_MAX; hop++) {
         if (!exchange(rs, l, c, 1, r, deadline, why, cap))
@@ -279,7 +283,7 @@ static bool eval(struct redis_store *rs, struct redis_link *l, struct cmd *c, bo
         }
         redis_link_close(l);
         if (pooled)
-            move_to(rs, &t);
+            *moved_gen = move_to(rs, &t);
         if (!open_link(rs, l, &t, deadline, why, cap))
             return false;
     }
@@ -374,10 +378,16 @@ static bool slot_ready(struct redis_store *rs, struct redis_slot *s, uint64_t de
         sched_yield();
     struct redis_target t = rs->target;
     __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
-    if (t.len == 0 && !redis_target_resolve(&rs->opt.url, &rs->target, why, cap))
-        return false;
-    if (t.len == 0)
-        t = rs->target;
+    if (t.len == 0) {
+        /* A name, resolved on first use (never in a vfork child). */
+        if (!redis_target_resolve(&rs->opt.url, &t, why, cap))
+            return false;
+        while (__atomic_exchange_n(&rs->target_lock, 1, __ATOMIC_ACQUIRE))
+            sched_yield();
+        if (rs->target.len == 0)
+            rs->target = t;
+        __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
+    }
     if (!open_link(rs, &s->link, &t, deadline, why, cap))
         return false;
     s->ready = true;
@@ -393,18 +403,20 @@ static bool own_process(const struct redis_store *rs)
 }
 
 /* Runs c and reads its reply: over a pooled link in the process that owns
- * them, else over a link of the caller's own stack made for this call.
- * Health is the pooled path's to change. */
+ * them (*held: that slot, taken until done()), else over scratch, a link
+ * of the caller's own stack made for this call (*held NULL). The reply
+ * points into the link's inbox. Health is the pooled path's to change. */
 static bool run(struct redis_store *rs, struct cmd *c, int32_t owner, struct resp_reply *r,
-                struct redis_link *scratch, char *why, size_t cap)
+                struct redis_slot **held, struct redis_link *scratch, char *why, size_t cap)
 {
+    *held = NULL;
     uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + rs->opt.timeout_ns;
     if (!own_process(rs)) {
         /* Only an address resolved before, and no TLS: nothing allocates. */
         struct redis_target t = rs->target;
         bool ok = t.len > 0 && rs->opt.url.transport != REDIS_TLS &&
                   open_link(rs, scratch, &t, deadline, why, cap) &&
-                  eval(rs, scratch, c, false, r, deadline, why, cap);
+                  eval(rs, scratch, c, false, r, deadline, why, cap, NULL);
         if (!ok && t.len == 0)
             snprintf(why, cap, "a child that shares its parent's memory has no connection");
         if (!ok)
@@ -420,8 +432,11 @@ static bool run(struct redis_store *rs, struct cmd *c, int32_t owner, struct res
         snprintf(why, cap, "every connection to the backend is busy");
         return false;
     }
+    uint32_t moved_gen = 0;
     bool ok = slot_ready(rs, s, deadline, why, cap) &&
-              eval(rs, &s->link, c, true, r, deadline, why, cap);
+              eval(rs, &s->link, c, true, r, deadline, why, cap, &moved_gen);
+    if (moved_gen)
+        s->target_gen = moved_gen; /* already connected where the slot went */
     if (!ok) {
         redis_link_close(&s->link);
         s->ready = false;
@@ -429,19 +444,16 @@ static bool run(struct redis_store *rs, struct cmd *c, int32_t owner, struct res
         failed(rs, why);
         return false;
     }
-    /* The reply points into the slot's inbox; the slot stays taken until
-     * the caller is done (done()). */
-    *scratch = (struct redis_link){.fd = -2};
-    scratch->used = (size_t)(s - rs->slots);
+    *held = s;
     answered(rs);
     return true;
 }
 
 /* Ends what run() began: gives the slot back, or closes the own link. */
-static void done(struct redis_store *rs, struct redis_link *scratch)
+static void done(struct redis_slot *held, struct redis_link *scratch)
 {
-    if (scratch->fd == -2)
-        give_slot(&rs->slots[scratch->used]);
+    if (held)
+        give_slot(held);
     else
         redis_link_close(scratch);
 }
@@ -510,9 +522,10 @@ static struct store_admission admit(void *impl, const struct store_limits *l,
 
     struct resp_reply r;
     struct redis_link scratch;
+    struct redis_slot *held;
     redis_link_init(&scratch);
     char why[192];
-    if (!run(rs, &c, now->owner, &r, &scratch, why, sizeof why))
+    if (!run(rs, &c, now->owner, &r, &held, &scratch, why, sizeof why))
         return fallback_admit(rs, l, now);
     bool shaped = r.value.type == RESP_ARRAY && r.n == 7;
     for (size_t i = 0; shaped && i < 7; i++)
@@ -529,7 +542,7 @@ static struct store_admission admit(void *impl, const struct store_limits *l,
                                            .from = (enum breaker_state)r.items[5].integer,
                                            .to = (enum breaker_state)r.items[6].integer};
     }
-    done(rs, &scratch);
+    done(held, &scratch);
     if (!shaped) {
         failed(rs, "the limits script answered in a shape Enact does not know");
         return fallback_admit(rs, l, now);
@@ -561,9 +574,10 @@ static void report(void *impl, const struct breaker_policy *policy, uint64_t bre
     arg_u64(&c, (policy->open_ns + policy->probe_ns) / 1000000 + 86400000);
     struct resp_reply r;
     struct redis_link scratch;
+    struct redis_slot *held;
     redis_link_init(&scratch);
     char why[192];
-    if (!run(rs, &c, now->owner, &r, &scratch, why, sizeof why)) {
+    if (!run(rs, &c, now->owner, &r, &held, &scratch, why, sizeof why)) {
         if (rs->opt.fallback_local) {
             struct store local = rs->fallback.get(rs->fallback.ctx);
             local.ops->report(local.impl, policy, breaker_key, now, outcome, ev);
@@ -574,7 +588,7 @@ static void report(void *impl, const struct breaker_policy *policy, uint64_t bre
         *ev = (struct breaker_event){.changed = r.items[0].integer == 1,
                                      .from = (enum breaker_state)r.items[1].integer,
                                      .to = (enum breaker_state)r.items[2].integer};
-    done(rs, &scratch);
+    done(held, &scratch);
 }
 
 /* ---- readers, for enact status and enact reset --------------------------- */

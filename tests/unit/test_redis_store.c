@@ -99,6 +99,15 @@ static void fake_answer(struct fake *f, char *which, const char *reply)
     pthread_mutex_unlock(&f->mu);
 }
 
+/* The server thread's allocations: no cmocka assert there (it would
+ * jump out of another thread). */
+static void *must(void *p)
+{
+    if (!p)
+        abort();
+    return p;
+}
+
 /* "*N\r\n" or "$N\r\n" at buf[*i]: 1 with *out, 0 when not all there yet,
  * -1 when malformed. */
 static int number_line(const char *buf, size_t len, size_t *i, char kind, long *out)
@@ -151,8 +160,7 @@ static long parse_command(const char *buf, size_t len, struct fake_cmd *c)
     if (c) {
         c->argc = (int)argc;
         for (long a = 0; a < argc; a++) {
-            c->argv[a] = malloc(lens[a] + 1);
-            assert_non_null(c->argv[a]);
+            c->argv[a] = must(malloc(lens[a] + 1));
             memcpy(c->argv[a], buf + off[a], lens[a]);
             c->argv[a][lens[a]] = '\0';
             c->lens[a] = lens[a];
@@ -204,8 +212,7 @@ static void accept_one(struct fake *f)
         c->replies = 0;
         c->have = 0;
         c->cap = 16384;
-        c->buf = malloc(c->cap);
-        assert_non_null(c->buf);
+        c->buf = must(malloc(c->cap));
         return;
     }
     close(fd);
@@ -218,8 +225,7 @@ static void serve_conn(struct fake *f, struct fake_conn *c)
 {
     if (c->cap - c->have < 4096) {
         c->cap *= 2;
-        c->buf = realloc(c->buf, c->cap);
-        assert_non_null(c->buf);
+        c->buf = must(realloc(c->buf, c->cap));
     }
     ssize_t n = read(c->fd, c->buf + c->have, c->cap - c->have);
     if (n <= 0) {
