@@ -169,6 +169,7 @@ static bool exchange(struct redis_store *rs, struct redis_link *l, const struct 
                      int ncmds, struct resp_reply *r, uint64_t deadline, char *why, size_t cap)
 {
     char req[sizeof SCRIPT + 4096];
+    req[0] = '\0'; /* what gcc -O1 cannot tell: nothing is sent before it is written */
     size_t n = 0;
     int greetings = 0;
     if (l->fresh) {
