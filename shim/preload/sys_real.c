@@ -41,3 +41,9 @@ int sys_getaddrinfo(const char *node, const char *service, const struct addrinfo
     real_ensure();
     return real.getaddrinfo(node, service, hints, res);
 }
+
+int sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len)
+{
+    real_ensure();
+    return real.getsockopt(fd, level, name, value, len);
+}

@@ -137,7 +137,7 @@ bool redis_link_open(struct redis_link *l, const struct redis_target *t, struct 
         int so_error = 0;
         socklen_t n = sizeof so_error;
         if (!wait_for(fd, POLLOUT, deadline_ns, why, cap) ||
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &n) != 0 || so_error) {
+            sys_getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &n) != 0 || so_error) {
             sys_close(fd);
             return so_error ? fail(why, cap, "connect", so_error) : false;
         }
@@ -149,7 +149,8 @@ bool redis_link_open(struct redis_link *l, const struct redis_target *t, struct 
         return fail(why, cap, "fstat", err);
     }
     if (tls) {
-        l->ssl = redis_tls_session(tls, fd, t->name, deadline_ns, why, cap);
+        l->io.fd = fd;
+        l->ssl = redis_tls_session(tls, &l->io, t->name, deadline_ns, why, cap);
         if (!l->ssl) {
             sys_close(fd);
             return false;

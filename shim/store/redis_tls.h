@@ -3,7 +3,9 @@
  * program that keeps its limits locally, or on plain Redis, never maps it.
  *
  * One context per process (the CA to trust: backend.tls_ca_file, else the
- * system's); one session per link. The server's certificate must name the
+ * system's); one session per link. OpenSSL's bytes go through a BIO of
+ * Enact's own over sys.h (never the shim's read and write hooks, and
+ * MSG_NOSIGNAL: a server that hangs up raises no SIGPIPE in the agent). The server's certificate must name the
  * host the URL names (its DNS name or IP address). OpenSSL allocates, so a
  * vfork child never starts a session (redis_store.h says what it does). */
 #ifndef ENACT_REDIS_TLS_H
@@ -14,7 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The OpenSSL functions Enact calls, resolved from the library. */
+/* The OpenSSL functions Enact calls, resolved from the library
+ * (redis_tls.c keeps the one table). */
 struct redis_tls_api {
     const void *(*client_method)(void);
     void *(*ctx_new)(const void *method);
@@ -22,7 +25,6 @@ struct redis_tls_api {
     int (*ctx_load_ca)(void *ctx, const char *file, const char *dir);
     void (*ctx_set_verify)(void *ctx, int mode, void *callback);
     void *(*ssl_new)(void *ctx);
-    int (*set_fd)(void *ssl, int fd);
     long (*ctrl)(void *ssl, int cmd, long larg, void *parg);
     int (*set1_host)(void *ssl, const char *host);
     void *(*get0_param)(void *ssl);
@@ -37,23 +39,44 @@ struct redis_tls_api {
     void (*err_string)(unsigned long e, char *buf, size_t len);
     int (*shutdown)(void *ssl);
     void (*ssl_free)(void *ssl);
+    int (*bio_new_index)(void);
+    void *(*bio_meth_new)(int type, const char *name);
+    int (*bio_meth_set_write)(void *m, int (*write)(void *bio, const char *buf, int n));
+    int (*bio_meth_set_read)(void *m, int (*read)(void *bio, char *buf, int n));
+    int (*bio_meth_set_ctrl)(void *m, long (*ctrl)(void *bio, int cmd, long n, void *p));
+    int (*bio_meth_set_create)(void *m, int (*create)(void *bio));
+    void *(*bio_new)(const void *method);
+    void (*bio_set_data)(void *bio, void *data);
+    void *(*bio_get_data)(void *bio);
+    void (*bio_set_init)(void *bio, int init);
+    void (*bio_set_flags)(void *bio, int flags);
+    void (*bio_clear_flags)(void *bio, int flags);
+    void (*set_bio)(void *ssl, void *rbio, void *wbio);
 };
 
+/* What a session's BIO reads and writes: the link's socket. Kept by the
+ * link, at the same place for the session's life. */
+struct redis_tls_io {
+    int fd;
+};
+
+/* A context: the CA it trusts. The library and its function table are the
+ * process's, loaded once (as real.h's libc functions are resolved once)
+ * and read-only afterwards. */
 struct redis_tls {
-    int ready; /* 0 not tried, 2 loading, 1 loaded, -1 failed (why says why) */
-    void *lib;
+    int ready; /* 0 not tried, 2 starting, 1 ready, -1 failed (why says why) */
     void *ctx;
-    struct redis_tls_api api;
     char why[160];
 };
 
 /* Loads OpenSSL and makes the context, once; false with why. */
 bool redis_tls_start(struct redis_tls *t, const char *ca_file, char *why, size_t cap);
 
-/* A session over the connected, non-blocking socket fd with the server
- * named host, handshaken by deadline_ns; NULL with why. */
-void *redis_tls_session(struct redis_tls *t, int fd, const char *host, uint64_t deadline_ns,
-                        char *why, size_t cap);
+/* A session over io->fd (connected, non-blocking) with the server named
+ * host, handshaken by deadline_ns; NULL with why. io must stay where it
+ * is until the session ends. */
+void *redis_tls_session(struct redis_tls *t, struct redis_tls_io *io, const char *host,
+                        uint64_t deadline_ns, char *why, size_t cap);
 
 /* Reads or writes like read(2) and write(2): -1 with errno EAGAIN when the
  * socket must become readable (*want_write false) or writable (true). */

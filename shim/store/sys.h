@@ -1,6 +1,6 @@
 /* The store's system calls that the preload also interposes.
  *
- * In a governed process the shim's exported read, write, close, sendto, connect and getaddrinfo
+ * In a governed process the shim's exported read, write, close, sendto, connect, getsockopt and getaddrinfo
  * come first in symbol lookup, so a plain close() in the state code or a
  * write() in the audit sink would enter the shim's own hooks. The store
  * calls these instead: linked into the shim (preload/sys_real.c) they go
@@ -21,6 +21,7 @@ int sys_close(int fd);
 ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
                    socklen_t tolen);
 int sys_connect(int fd, const struct sockaddr *to, socklen_t tolen);
+int sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len);
 int sys_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                     struct addrinfo **res);
 

@@ -35,3 +35,8 @@ int sys_getaddrinfo(const char *node, const char *service, const struct addrinfo
 {
     return getaddrinfo(node, service, hints, res);
 }
+
+int sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len)
+{
+    return getsockopt(fd, level, name, value, len);
+}
