@@ -7,7 +7,8 @@
 # agent quota of 700 over a tool with no limit of its own exactly 700; and
 # with one host's processes SIGKILLed mid-run the quota still counts
 # exactly 1000 (a killed process holds nothing: each decision is one
-# script run on the server). Every decision is one EVALSHA.
+# script run on the server). Every decision is one EVALSHA. enact status
+# (--json, --prometheus), report and reset work on the fleet's Redis.
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -111,3 +112,17 @@ got=$(accepted kill)
 [ "$got" -le 1000 ] && [ "$got" -ge 984 ] || fail "connections after the SIGKILL: $got (want 984..1000)"
 [ "$s_ok" -le "$got" ] || fail "survivors admitted $s_ok, more than the $got accepted"
 note "after SIGKILL: $got connections accepted, $s_ok by survivors, quota used $used"
+
+# The CLI reads the fleet's limits from Redis: status in Prometheus form,
+# report, and reset (which gives the agent's quota back on Redis).
+prom=$("$ENACT" status -c "$T/host3/enact.ini" --prometheus)
+grep -qx 'enact_backend_up 1' <<<"$prom" || fail "status --prometheus: no enact_backend_up 1: $prom"
+grep -q '^enact_tool_quota_remaining{agent="d",tool="kill"} 0$' <<<"$prom" ||
+    fail "status --prometheus does not show agent d's spent quota: $(grep quota_remaining <<<"$prom")"
+"$ENACT" report -c "$T/host4/enact.ini" --html "$T/report.html" >/dev/null
+grep -q 'quota_exceeded\|refused' "$T/report.html" || fail "enact report wrote no refusals"
+"$ENACT" reset -c "$T/host2/enact.ini" --agent d --tool kill >/dev/null
+check_eq "after enact reset on one host, another sees the quota empty" 0 \
+    "$("$ENACT" status -c "$T/host3/enact.ini" --json | "$PY" -c 'import json, sys
+d = json.load(sys.stdin)
+print([t["quota"]["used"] for a in d["agents"] if a["name"] == "d" for t in a["tools"] if t["name"] == "kill"][0])')"
