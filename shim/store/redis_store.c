@@ -1,296 +1,22 @@
-/* Limits on Redis: see redis_store.h. */
+/* Limits on Redis: see redis_store.h. Commands are built by redis_cmd.h,
+ * sent and answered by redis_exchange.h; this file keeps the process's
+ * links and health, and turns replies into the store's answers. */
 #include "redis_store.h"
 
 #include "clock.h"
-#include "sys.h"
+#include "redis_cmd.h"
+#include "redis_exchange.h"
+#include "redis_limits_lua.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-#include "redis_limits_lua.h"
-
-static const char SCRIPT[] = REDIS_LIMITS_LUA;
 
 #define BACKOFF_FIRST_NS 100000000ull /* 100 ms */
 #define BACKOFF_MAX_NS 5000000000ull  /* 5 s */
-#define REDIRECTS_MAX 3
-#define TRYAGAIN_NS 2000000 /* 2 ms */
-#define ARGS_MAX 20
-#define KEY_MAX (REDIS_PREFIX_MAX + 40)
-
-/* ---- commands ------------------------------------------------------------ */
-
-struct cmd {
-    int argc;
-    const char *argv[ARGS_MAX];
-    size_t lens[ARGS_MAX];
-    char nums[ARGS_MAX][32];
-};
-
-static void arg(struct cmd *c, const char *s, size_t n)
-{
-    c->argv[c->argc] = s;
-    c->lens[c->argc++] = n;
-}
-
-static void arg_str(struct cmd *c, const char *s)
-{
-    arg(c, s, strlen(s));
-}
-
-static void arg_u64(struct cmd *c, uint64_t v)
-{
-    char *buf = c->nums[c->argc];
-    arg(c, buf, (size_t)snprintf(buf, sizeof c->nums[0], "%" PRIu64, v));
-}
-
-static void arg_double(struct cmd *c, double v)
-{
-    char *buf = c->nums[c->argc];
-    arg(c, buf, (size_t)snprintf(buf, sizeof c->nums[0], "%.3f", v));
-}
-
-/* Appends c's encoding to out[*n, cap); false when it does not fit. */
-static bool encode(const struct cmd *c, char *out, size_t cap, size_t *n)
-{
-    size_t w = resp_command(out + *n, cap - *n, c->argc, c->argv, c->lens);
-    *n += w;
-    return w > 0;
-}
-
-static void key_of(const struct redis_store *rs, char out[KEY_MAX], char kind, uint64_t id)
-{
-    snprintf(out, KEY_MAX, "{%s}:%c:%016" PRIx64, rs->opt.prefix, kind, id);
-}
-
-static void agents_key(const struct redis_store *rs, char out[KEY_MAX])
-{
-    snprintf(out, KEY_MAX, "{%s}:agents", rs->opt.prefix);
-}
-
-/* ---- one exchange -------------------------------------------------------- */
-
-static bool error_text(const struct resp_item *it, const char *what, char *why, size_t cap)
-{
-    snprintf(why, cap, "%s: %.*s", what, (int)(it->len > 120 ? 120 : it->len), it->text);
-    return false;
-}
-
-static bool status_ok(const struct resp_reply *r, const char *what, char *why, size_t cap)
-{
-    if (r->value.type == RESP_ERROR)
-        return error_text(&r->value, what, why, cap);
-    return true;
-}
-
-/* The password: the URL's (or the environment's, put there by the
- * caller), else the first line of password_file, read on the stack. */
-static bool password_of(const struct redis_store *rs, char out[REDIS_SECRET_MAX], char *why,
-                        size_t cap)
-{
-    snprintf(out, REDIS_SECRET_MAX, "%s", rs->opt.url.password);
-    if (!rs->opt.password_file[0])
-        return true;
-    int fd = open(rs->opt.password_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        snprintf(why, cap, "cannot read backend.password_file %s: %s", rs->opt.password_file,
-                 strerror(errno));
-        return false;
-    }
-    ssize_t n = sys_read(fd, out, REDIS_SECRET_MAX - 1);
-    int err = errno;
-    sys_close(fd);
-    if (n < 0) {
-        snprintf(why, cap, "cannot read backend.password_file %s: %s", rs->opt.password_file,
-                 strerror(err));
-        return false;
-    }
-    out[n] = '\0';
-    out[strcspn(out, "\r\n")] = '\0';
-    return true;
-}
-
-/* A connection to t, over TLS for a rediss:// backend. */
-static bool open_link(struct redis_store *rs, struct redis_link *l, const struct redis_target *t,
-                      uint64_t deadline, char *why, size_t cap)
-{
-    struct redis_tls *tls = NULL;
-    if (rs->opt.url.transport == REDIS_TLS) {
-        if (!redis_tls_start(&rs->tls, rs->opt.tls_ca_file, why, cap)) {
-            redis_link_init(l);
-            return false;
-        }
-        tls = &rs->tls;
-    }
-    return redis_link_open(l, t, tls, deadline, why, cap);
-}
-
-/* What a new connection says first, put before its first command in the
- * same write (so that the first call, too, is one round trip): AUTH and
- * SELECT, as the URL and the password ask. Returns how many replies they
- * add, or -1 when the request does not fit. */
-static int hello(const struct redis_store *rs, const char password[REDIS_SECRET_MAX], char *req,
-                 size_t cap, size_t *n)
-{
-    const struct redis_url *u = &rs->opt.url;
-    int replies = 0;
-    struct cmd c = {0};
-    if (password[0]) {
-        arg_str(&c, "AUTH");
-        if (u->user[0])
-            arg_str(&c, u->user);
-        arg_str(&c, password);
-        if (!encode(&c, req, cap, n))
-            return -1;
-        replies++;
-    }
-    if (u->db) {
-        c = (struct cmd){0};
-        arg_str(&c, "SELECT");
-        arg_u64(&c, u->db);
-        if (!encode(&c, req, cap, n))
-            return -1;
-        replies++;
-    }
-    return replies;
-}
-
-/* Sends cmds over l, with the hello of a new connection before them, and
- * reads the first one's reply into r (the caller reads the others): an
- * error of the hello is the exchange's. */
-static bool exchange(struct redis_store *rs, struct redis_link *l, const struct cmd *cmds,
-                     int ncmds, struct resp_reply *r, uint64_t deadline, char *why, size_t cap)
-{
-    char req[sizeof SCRIPT + 4096];
-    req[0] = '\0'; /* what gcc -O1 cannot tell: nothing is sent before it is written */
-    size_t n = 0;
-    int greetings = 0;
-    if (l->fresh) {
-        char password[REDIS_SECRET_MAX];
-        if (!password_of(rs, password, why, cap))
-            return false;
-        greetings = hello(rs, password, req, sizeof req, &n);
-        memset(password, 0, sizeof password);
-    }
-    for (int i = 0; greetings >= 0 && i < ncmds; i++)
-        if (!encode(&cmds[i], req, sizeof req, &n))
-            greetings = -1;
-    if (greetings < 0) {
-        snprintf(why, cap, "a request too large for the backend's buffer");
-        return false;
-    }
-    if (!redis_link_send(l, req, n, deadline, why, cap))
-        return false;
-    for (int i = 0; i < greetings; i++) {
-        if (!redis_link_reply(l, r, deadline, why, cap))
-            return false;
-        if (r->value.type == RESP_ERROR)
-            return error_text(&r->value,
-                              i == 0 && (rs->opt.url.password[0] || rs->opt.password_file[0])
-                                  ? "authentication refused"
-                                  : "the server refused",
-                              why, cap);
-    }
-    l->fresh = false;
-    return redis_link_reply(l, r, deadline, why, cap);
-}
-
-/* The process's target from now on; returns its generation, which the
- * link already connected there is at. */
-static uint32_t move_to(struct redis_store *rs, const struct redis_target *t)
-{
-    while (__atomic_exchange_n(&rs->target_lock, 1, __ATOMIC_ACQUIRE))
-        sched_yield();
-    rs->target = *t;
-    uint32_t gen = __atomic_add_fetch(&rs->target_gen, 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
-    return gen;
-}
-
-/* EVALSHA DIGEST ... becomes EVAL BODY ...: a server without the script
- * runs it and keeps it for the next EVALSHA. */
-static void use_eval(struct cmd *c)
-{
-    c->argv[0] = "EVAL";
-    c->lens[0] = 4;
-    c->argv[1] = SCRIPT;
-    c->lens[1] = sizeof SCRIPT - 1;
-}
-
-/* Runs the script command c over l and reads its reply into r, following
- * NOSCRIPT (EVAL of the body, which also caches it) and cluster
- * redirections: MOVED reconnects l to the slot's new node (and, pooled,
- * moves the process's target there), ASK asks the named node once. The
- * script answers integers only, so a reply read over another link holds
- * nothing that points into it. */
-static bool eval(struct redis_store *rs, struct redis_link *l, struct cmd *c, bool pooled,
-                 struct resp_reply *r, uint64_t deadline, char *why, size_t cap,
-                 uint32_t *moved_gen)
-{
-    for (int hop = 0; hop <= REDIRECTS_MAX; hop++) {
-        if (!exchange(rs, l, c, 1, r, deadline, why, cap))
-            return false;
-        if (r->value.type != RESP_ERROR)
-            return true;
-        if (resp_error_is(&r->value, "TRYAGAIN")) {
-            /* The slot is being migrated and its keys are split for a
-             * moment: ask again shortly, within the call's deadline. */
-            if (clock_now_ns(CLOCK_MONOTONIC) + TRYAGAIN_NS >= deadline)
-                return error_text(&r->value, "the cluster kept the slot busy", why, cap);
-            nanosleep(&(struct timespec){.tv_nsec = TRYAGAIN_NS}, NULL);
-            hop--;
-            continue;
-        }
-        if (resp_error_is(&r->value, "NOSCRIPT")) {
-            use_eval(c);
-            hop--;
-            continue;
-        }
-        char host[REDIS_HOST_MAX];
-        uint16_t port;
-        bool ask;
-        struct redis_target t;
-        if (!resp_redirect(&r->value, &ask, host, sizeof host, &port))
-            return error_text(&r->value, "the server refused", why, cap);
-        if (!redis_target_of(host, port, &t, why, cap))
-            return false;
-        if (ask) {
-            struct redis_link once;
-            bool ok = open_link(rs, &once, &t, deadline, why, cap);
-            for (int load = 0; ok && load < 2; load++) {
-                struct cmd both[2] = {{0}, *c};
-                arg_str(&both[0], "ASKING");
-                ok = exchange(rs, &once, both, 2, r, deadline, why, cap) &&
-                     status_ok(r, "ASKING", why, cap) &&
-                     redis_link_reply(&once, r, deadline, why, cap);
-                if (!ok || !resp_error_is(&r->value, "NOSCRIPT"))
-                    break;
-                use_eval(c); /* the importing node has not run the script yet */
-            }
-            if (ok && r->value.type == RESP_ERROR)
-                ok = error_text(&r->value, "the server refused", why, cap);
-            for (size_t i = 0; ok && i < r->n; i++)
-                if (r->items[i].type != RESP_INTEGER)
-                    ok = error_text(&r->value, "an ASK reply of an unexpected kind", why, cap);
-            redis_link_close(&once);
-            return ok;
-        }
-        redis_link_close(l);
-        if (pooled)
-            *moved_gen = move_to(rs, &t);
-        if (!open_link(rs, l, &t, deadline, why, cap))
-            return false;
-    }
-    snprintf(why, cap, "more than %d cluster redirections for one call", REDIRECTS_MAX);
-    return false;
-}
 
 /* ---- health -------------------------------------------------------------- */
 
@@ -389,7 +115,7 @@ static bool slot_ready(struct redis_store *rs, struct redis_slot *s, uint64_t de
             rs->target = t;
         __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
     }
-    if (!open_link(rs, &s->link, &t, deadline, why, cap))
+    if (!redis_open_link(rs, &s->link, &t, deadline, why, cap))
         return false;
     s->ready = true;
     s->target_gen = gen;
@@ -416,8 +142,8 @@ static bool run(struct redis_store *rs, struct cmd *c, int32_t owner, struct res
         /* Only an address resolved before, and no TLS: nothing allocates. */
         struct redis_target t = rs->target;
         bool ok = t.len > 0 && rs->opt.url.transport != REDIS_TLS &&
-                  open_link(rs, scratch, &t, deadline, why, cap) &&
-                  eval(rs, scratch, c, false, r, deadline, why, cap, NULL);
+                  redis_open_link(rs, scratch, &t, deadline, why, cap) &&
+                  redis_eval(rs, scratch, c, false, r, deadline, why, cap, NULL);
         if (!ok && t.len == 0)
             snprintf(why, cap, "a child that shares its parent's memory has no connection");
         if (!ok)
@@ -435,7 +161,7 @@ static bool run(struct redis_store *rs, struct cmd *c, int32_t owner, struct res
     }
     uint32_t moved_gen = 0;
     bool ok = slot_ready(rs, s, deadline, why, cap) &&
-              eval(rs, &s->link, c, true, r, deadline, why, cap, &moved_gen);
+              redis_eval(rs, &s->link, c, true, r, deadline, why, cap, &moved_gen);
     if (moved_gen)
         s->target_gen = moved_gen; /* already connected where the slot went */
     if (!ok) {
@@ -488,38 +214,38 @@ static struct store_admission admit(void *impl, const struct store_limits *l,
 {
     struct redis_store *rs = impl;
     /* Only the keys of the limits the call has (redis_limits.lua says why). */
-    char keys[5][KEY_MAX], owner[40];
+    char keys[5][REDIS_KEY_MAX], owner[40];
     int nkeys = 0;
     if (l->breaker)
-        key_of(rs, keys[nkeys++], 'b', l->breaker_key);
+        redis_key_of(rs, keys[nkeys++], 'b', l->breaker_key);
     if (l->rate)
-        key_of(rs, keys[nkeys++], 't', l->bucket_key);
+        redis_key_of(rs, keys[nkeys++], 't', l->bucket_key);
     if (l->tool_quota)
-        key_of(rs, keys[nkeys++], 'q', l->tool_quota_key);
+        redis_key_of(rs, keys[nkeys++], 'q', l->tool_quota_key);
     if (l->agent_quota)
-        key_of(rs, keys[nkeys++], 'q', l->agent_quota_key);
-    agents_key(rs, keys[nkeys++]);
+        redis_key_of(rs, keys[nkeys++], 'q', l->agent_quota_key);
+    redis_agents_key(rs, keys[nkeys++]);
     owner_of(rs, now->owner, owner);
     struct cmd c = {0};
-    arg_str(&c, "EVALSHA");
-    arg_str(&c, REDIS_LIMITS_SHA1);
-    arg_u64(&c, (uint64_t)nkeys);
+    cmd_str(&c, "EVALSHA");
+    cmd_str(&c, REDIS_LIMITS_SHA1);
+    cmd_u64(&c, (uint64_t)nkeys);
     for (int i = 0; i < nkeys; i++)
-        arg_str(&c, keys[i]);
-    arg_str(&c, "admit");
-    arg_str(&c, owner);
-    arg_u64(&c, l->breaker ? l->breaker->success_threshold : 0);
-    arg_u64(&c, l->breaker ? us_up(l->breaker->open_ns) : 0);
-    arg_u64(&c, l->breaker ? us_up(l->breaker->probe_ns) : 0);
+        cmd_str(&c, keys[i]);
+    cmd_str(&c, "admit");
+    cmd_str(&c, owner);
+    cmd_u64(&c, l->breaker ? l->breaker->success_threshold : 0);
+    cmd_u64(&c, l->breaker ? us_up(l->breaker->open_ns) : 0);
+    cmd_u64(&c, l->breaker ? us_up(l->breaker->probe_ns) : 0);
     uint64_t interval = l->rate ? us_up(l->rate->interval_ns) : 0;
-    arg_u64(&c, interval);
+    cmd_u64(&c, interval);
     /* tau is (burst - 1) intervals: the same burst in whole microseconds. */
-    arg_u64(&c, l->rate ? l->rate->tolerance_ns / l->rate->interval_ns * interval : 0);
-    arg_u64(&c, l->tool_quota ? l->tool_quota->max_actions : 0);
-    arg_double(&c, l->tool_quota ? (double)l->tool_quota->slot_ns / 1000.0 : 0);
-    arg_u64(&c, l->agent_quota ? l->agent_quota->max_actions : 0);
-    arg_double(&c, l->agent_quota ? (double)l->agent_quota->slot_ns / 1000.0 : 0);
-    arg_str(&c, rs->opt.agent);
+    cmd_u64(&c, l->rate ? l->rate->tolerance_ns / l->rate->interval_ns * interval : 0);
+    cmd_u64(&c, l->tool_quota ? l->tool_quota->max_actions : 0);
+    cmd_double(&c, l->tool_quota ? (double)l->tool_quota->slot_ns / 1000.0 : 0);
+    cmd_u64(&c, l->agent_quota ? l->agent_quota->max_actions : 0);
+    cmd_double(&c, l->agent_quota ? (double)l->agent_quota->slot_ns / 1000.0 : 0);
+    cmd_str(&c, rs->opt.agent);
 
     struct resp_reply r;
     struct redis_link scratch;
@@ -557,22 +283,22 @@ static void report(void *impl, const struct breaker_policy *policy, uint64_t bre
 {
     struct redis_store *rs = impl;
     ev->changed = false;
-    char key[KEY_MAX], owner[40];
-    key_of(rs, key, 'b', breaker_key);
+    char key[REDIS_KEY_MAX], owner[40];
+    redis_key_of(rs, key, 'b', breaker_key);
     owner_of(rs, now->owner, owner);
     struct cmd c = {0};
-    arg_str(&c, "EVALSHA");
-    arg_str(&c, REDIS_LIMITS_SHA1);
-    arg_str(&c, "1");
-    arg_str(&c, key);
-    arg_str(&c, "report");
-    arg_str(&c, owner);
-    arg_u64(&c, outcome == OUTCOME_SUCCESS ? 0 : outcome == OUTCOME_FAILURE ? 1 : 2);
-    arg_u64(&c, policy->failure_threshold);
-    arg_u64(&c, policy->success_threshold);
+    cmd_str(&c, "EVALSHA");
+    cmd_str(&c, REDIS_LIMITS_SHA1);
+    cmd_str(&c, "1");
+    cmd_str(&c, key);
+    cmd_str(&c, "report");
+    cmd_str(&c, owner);
+    cmd_u64(&c, outcome == OUTCOME_SUCCESS ? 0 : outcome == OUTCOME_FAILURE ? 1 : 2);
+    cmd_u64(&c, policy->failure_threshold);
+    cmd_u64(&c, policy->success_threshold);
     /* Long enough for an open breaker to be seen half-open, and a day of
      * failure counting. */
-    arg_u64(&c, (policy->open_ns + policy->probe_ns) / 1000000 + 86400000);
+    cmd_u64(&c, (policy->open_ns + policy->probe_ns) / 1000000 + 86400000);
     struct resp_reply r;
     struct redis_link scratch;
     struct redis_slot *held;
@@ -608,12 +334,12 @@ static bool query(struct redis_store *rs, struct cmd *cmds, int n,
     uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + rs->opt.timeout_ns;
     struct resp_reply r;
     bool ok = slot_ready(rs, s, deadline, why, sizeof why) &&
-              exchange(rs, &s->link, cmds, n, &r, deadline, why, sizeof why);
+              redis_exchange(rs, &s->link, cmds, n, &r, deadline, why, sizeof why);
     for (int i = 0; ok && i < n; i++) {
         if (i > 0)
             ok = redis_link_reply(&s->link, &r, deadline, why, sizeof why);
         if (ok && r.value.type == RESP_ERROR)
-            ok = error_text(&r.value, "the server refused", why, sizeof why);
+            ok = redis_error_text(&r.value, "the server refused", why, sizeof why);
         if (ok)
             take(i, &r, ctx);
     }
@@ -631,7 +357,7 @@ static bool query(struct redis_store *rs, struct cmd *cmds, int n,
 /* A key's value read beside the server's clock, so that times stored in
  * the server's microseconds can be told in the caller's clocks. */
 struct timed_read {
-    char key[KEY_MAX];
+    char key[REDIS_KEY_MAX];
     uint64_t server_us;
     bool found;
     char value[512];
@@ -684,9 +410,9 @@ static void take_timed(int i, const struct resp_reply *r, void *ctx)
 static bool read_timed(struct redis_store *rs, const char *verb, struct timed_read *t)
 {
     struct cmd c[2] = {{0}, {0}};
-    arg_str(&c[0], "TIME");
-    arg_str(&c[1], verb);
-    arg_str(&c[1], t->key);
+    cmd_str(&c[0], "TIME");
+    cmd_str(&c[1], verb);
+    cmd_str(&c[1], t->key);
     t->found = false;
     return query(rs, c, 2, take_timed, t) && t->found;
 }
@@ -705,7 +431,7 @@ static bool read_bucket(void *impl, uint64_t key, uint64_t *tat)
 {
     struct redis_store *rs = impl;
     struct timed_read t;
-    key_of(rs, t.key, 't', key);
+    redis_key_of(rs, t.key, 't', key);
     *tat = 0;
     if (!read_timed(rs, "GET", &t))
         return false;
@@ -724,7 +450,7 @@ static bool read_quota(void *impl, uint64_t key, struct quota_ring *ring)
 {
     struct redis_store *rs = impl;
     struct timed_read t;
-    key_of(rs, t.key, 'q', key);
+    redis_key_of(rs, t.key, 'q', key);
     if (!read_timed(rs, "GET", &t) || t.len != 8 + 4 * (QUOTA_RING_SLOTS + 1))
         return false;
     const unsigned char *p = (const unsigned char *)t.value;
@@ -748,7 +474,7 @@ static bool read_breaker(void *impl, uint64_t key, struct breaker *b)
 {
     struct redis_store *rs = impl;
     struct timed_read t;
-    key_of(rs, t.key, 'b', key);
+    redis_key_of(rs, t.key, 'b', key);
     if (!read_timed(rs, "HGETALL", &t))
         return false;
     memset(b, 0, sizeof *b);
@@ -790,11 +516,11 @@ static void take_deleted(int i, const struct resp_reply *r, void *ctx)
 
 static bool delete_key(struct redis_store *rs, char kind, uint64_t key)
 {
-    char name[KEY_MAX];
-    key_of(rs, name, kind, key);
+    char name[REDIS_KEY_MAX];
+    redis_key_of(rs, name, kind, key);
     struct cmd c = {0};
-    arg_str(&c, "DEL");
-    arg_str(&c, name);
+    cmd_str(&c, "DEL");
+    cmd_str(&c, name);
     struct deleted d = {false};
     return query(rs, &c, 1, take_deleted, &d) && d.any;
 }
@@ -840,11 +566,11 @@ static void take_agents(int i, const struct resp_reply *r, void *ctx)
 static size_t agents(void *impl, char (**names)[STORE_AGENT_NAME_MAX])
 {
     struct redis_store *rs = impl;
-    char key[KEY_MAX];
-    agents_key(rs, key);
+    char key[REDIS_KEY_MAX];
+    redis_agents_key(rs, key);
     struct cmd c = {0};
-    arg_str(&c, "SMEMBERS");
-    arg_str(&c, key);
+    cmd_str(&c, "SMEMBERS");
+    cmd_str(&c, key);
     struct agent_list a = {NULL, 0};
     if (!query(rs, &c, 1, take_agents, &a) || !a.names) {
         *names = calloc(1, sizeof **names);
@@ -929,27 +655,25 @@ bool redis_store_probe(struct redis_store *rs, uint64_t *rtt_ns, char *server_ve
         return false;
     uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + rs->opt.timeout_ns;
     struct redis_link l;
-    if (!open_link(rs, &l, &t, deadline, why, cap))
+    if (!redis_open_link(rs, &l, &t, deadline, why, cap))
         return false;
     struct cmd load = {0}, ping = {0}, info = {0};
-    arg_str(&load, "SCRIPT");
-    arg_str(&load, "LOAD");
-    arg(&load, SCRIPT, sizeof SCRIPT - 1);
-    arg_str(&ping, "PING");
-    arg_str(&info, "INFO");
-    arg_str(&info, "server");
+    redis_cmd_script_load(&load);
+    cmd_str(&ping, "PING");
+    cmd_str(&info, "INFO");
+    cmd_str(&info, "server");
     struct resp_reply r;
-    bool ok = exchange(rs, &l, &load, 1, &r, deadline, why, cap) &&
-              status_ok(&r, "SCRIPT LOAD", why, cap);
+    bool ok = redis_exchange(rs, &l, &load, 1, &r, deadline, why, cap) &&
+              redis_status_ok(&r, "SCRIPT LOAD", why, cap);
     if (ok && (r.value.type != RESP_BULK || r.value.len != 40 ||
                memcmp(r.value.text, REDIS_LIMITS_SHA1, 40) != 0))
-        ok = error_text(&r.value, "SCRIPT LOAD answered another digest", why, cap);
+        ok = redis_error_text(&r.value, "SCRIPT LOAD answered another digest", why, cap);
     uint64_t t0 = clock_now_ns(CLOCK_MONOTONIC);
-    ok = ok && exchange(rs, &l, &ping, 1, &r, deadline, why, cap) &&
-         status_ok(&r, "PING", why, cap);
+    ok = ok && redis_exchange(rs, &l, &ping, 1, &r, deadline, why, cap) &&
+         redis_status_ok(&r, "PING", why, cap);
     *rtt_ns = clock_now_ns(CLOCK_MONOTONIC) - t0;
     server_version[0] = '\0';
-    if (ok && exchange(rs, &l, &info, 1, &r, deadline, why, cap) && r.value.type == RESP_BULK) {
+    if (ok && redis_exchange(rs, &l, &info, 1, &r, deadline, why, cap) && r.value.type == RESP_BULK) {
         const char *v = memmem(r.value.text, r.value.len, "redis_version:", 14);
         if (v) {
             v += 14;
