@@ -13,32 +13,25 @@ fleet_host_config 1 "agent = closer" "backend.on_down = deny" \
     "[tool.api]" "connect = 127.0.0.1:$LISTENER_PORTS" "rate.max_calls_per_minute = 0.01" \
     "rate.burst_size = 4"
 cat >"$T/closer.py" <<'PY'
-import os, socket, sys
+import os, sys
 port, path = int(sys.argv[1]), sys.argv[2]
+sys.path.insert(0, sys.argv[3])
+from tries import attempt
 
-def attempt():
-    s = socket.socket()
-    try:
-        s.connect(("127.0.0.1", port))
-        return "ok"
-    except PermissionError:
-        return "refused"
-    finally:
-        s.close()
-
-seen = [attempt()]           # the shim connects to Redis here
+seen = [attempt(port)]       # the shim connects to Redis here
 before = sorted(int(n) for n in os.listdir("/proc/self/fd"))
 os.closerange(3, 65536)      # close_range(2): no close() for the shim to see
 files = [open(f"{path}.{i}", "w+") for i in range(8)]  # take the freed numbers
 for _ in range(5):
-    seen.append(attempt())
+    seen.append(attempt(port))
 for f in files:
     f.seek(0)
     if f.read():
         print("a file got bytes:", f.name)
 print(" ".join(seen), "fds-before:" + ",".join(map(str, before)))
 PY
-out=$("$ENACT" run -c "$T/host1/enact.ini" -- "$PY" "$T/closer.py" "$LISTENER_PORTS" "$T/taken")
+out=$("$ENACT" run -c "$T/host1/enact.ini" -- "$PY" "$T/closer.py" "$LISTENER_PORTS" "$T/taken" \
+    "$(cd "$(dirname "$0")/fleet" && pwd)")
 case $out in
 "ok ok ok ok refused refused fds-before:"*) ;;
 *) fail "the calls around closerange: $out" ;;
