@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BACKOFF_FIRST_NS 100000000ull /* 100 ms */
@@ -72,17 +73,24 @@ bool redis_store_health_change(struct redis_store *rs, bool *up, char *why, size
 
 /* ---- the process's links ------------------------------------------------- */
 
-static struct redis_slot *take_slot(struct redis_store *rs, int32_t owner)
+/* A free link of the process's, waited for until deadline: a thread that
+ * finds all of them busy (more threads deciding at once than links) waits
+ * its turn rather than giving the call to on_down. */
+static struct redis_slot *take_slot(struct redis_store *rs, int32_t owner, uint64_t deadline)
 {
-    for (unsigned spin = 0; spin < 1u << 16; spin++) {
+    for (unsigned round = 0;; round++) {
         for (unsigned i = 0; i < REDIS_LINKS; i++) {
             struct redis_slot *s = &rs->slots[((unsigned)owner + i) % REDIS_LINKS];
             if (!__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
                 return s;
         }
-        sched_yield();
+        if (clock_now_ns(CLOCK_MONOTONIC) >= deadline)
+            return NULL;
+        if (round < 64)
+            sched_yield();
+        else
+            nanosleep(&(struct timespec){.tv_nsec = 20000}, NULL); /* 20 us */
     }
-    return NULL;
 }
 
 static void give_slot(struct redis_slot *s)
@@ -154,9 +162,9 @@ static bool run(struct redis_store *rs, struct cmd *c, int32_t owner, struct res
         snprintf(why, cap, "%s", rs->why);
         return false;
     }
-    struct redis_slot *s = take_slot(rs, owner);
+    struct redis_slot *s = take_slot(rs, owner, deadline);
     if (!s) {
-        snprintf(why, cap, "every connection to the backend is busy");
+        snprintf(why, cap, "every connection to the backend stayed busy for backend.timeout_ms");
         return false;
     }
     uint32_t moved_gen = 0;
@@ -328,10 +336,10 @@ static bool query(struct redis_store *rs, struct cmd *cmds, int n,
     char why[192];
     if (!own_process(rs) || !may_try(rs))
         return false;
-    struct redis_slot *s = take_slot(rs, 0);
+    uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + rs->opt.timeout_ns;
+    struct redis_slot *s = take_slot(rs, 0, deadline);
     if (!s)
         return false;
-    uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + rs->opt.timeout_ns;
     struct resp_reply r;
     bool ok = slot_ready(rs, s, deadline, why, sizeof why) &&
               redis_exchange(rs, &s->link, cmds, n, &r, deadline, why, sizeof why);

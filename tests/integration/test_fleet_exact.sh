@@ -2,7 +2,8 @@
 # timeout: 180
 # Limits hold exactly across a fleet on one Redis: 4 "hosts" (each its own
 # config, state file and audit log, one key prefix) x 4 processes x 4
-# threads of python connecting as fast as they can. A tool quota of 1000
+# threads of python connecting as fast as they can, and one process of 32
+# threads (more than its links to Redis). A tool quota of 1000
 # admits exactly 1000 connections, a bucket of burst 500 exactly 500, an
 # agent quota of 700 over a tool with no limit of its own exactly 700; and
 # with one host's processes SIGKILLed mid-run the quota still counts
@@ -12,8 +13,8 @@
 . "$(dirname "$0")/lib.sh"
 
 start_redis
-start_counting_listeners "$T/accepted.log" quota burst shared kill
-read -r P_QUOTA P_BURST P_SHARED P_KILL <<<"$LISTENER_PORTS"
+start_counting_listeners "$T/accepted.log" quota burst shared kill crowd
+read -r P_QUOTA P_BURST P_SHARED P_KILL P_CROWD <<<"$LISTENER_PORTS"
 for h in 1 2 3 4; do
     fleet_host_config "$h" "backend.on_down = deny" \
         "[tool.quota]" "connect = 127.0.0.1:$P_QUOTA" "quota.max_actions = 1000" \
@@ -22,6 +23,8 @@ for h in 1 2 3 4; do
         "rate.burst_size = 500" \
         "[tool.shared]" "connect = 127.0.0.1:$P_SHARED" \
         "[tool.kill]" "connect = 127.0.0.1:$P_KILL" "quota.max_actions = 1000" \
+        "quota.window_hours = 1" \
+        "[tool.crowd]" "connect = 127.0.0.1:$P_CROWD" "quota.max_actions = 500" \
         "quota.window_hours = 1" \
         "[agent.c]" "quota.max_actions = 700" "quota.window_hours = 1"
 done
@@ -63,7 +66,15 @@ settle 700 shared
 check_eq "agent quota 700: ok refused other" "700 580 0" "$(fleet_sum "$T"/shared.*.out)"
 check_eq "agent quota 700: connections accepted" 700 "$(accepted shared)"
 
-decisions=$((2560 + 1280 + 1280))
+# One process, 32 threads: more than its links to Redis (4) decide at
+# once, and wait their turn rather than being decided by on_down.
+ENACT_AGENT=e "$ENACT" run -c "$T/host1/enact.ini" -- "$PY" "$AGENT_PY" "$P_CROWD" 30 32 \
+    >"$T/crowd.out" 2>"$T/crowd.err"
+settle 500 crowd
+check_eq "32 threads, 4 links, quota 500: ok refused other" "500 460 0" "$(fleet_sum "$T/crowd.out")"
+check_eq "32 threads: connections accepted" 500 "$(accepted crowd)"
+
+decisions=$((2560 + 1280 + 1280 + 960))
 calls=$(redis-cli -p "$REDIS_PORT" info commandstats |
     sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p')
 evals=$(redis-cli -p "$REDIS_PORT" info commandstats |
@@ -73,7 +84,7 @@ check_eq "one script run per decision (EVALSHA, and EVAL after NOSCRIPT)" "$deci
 [ "${evals:-0}" -le 64 ] || fail "EVAL ran $evals times: only a server without the script needs it"
 
 # Every refusal is in its host's audit log, with the reason of its limit.
-check_eq "refusals recorded by reason" "{'quota_exceeded': 2140, 'rate_limited': 780}" \
+check_eq "refusals recorded by reason" "{'quota_exceeded': 2600, 'rate_limited': 780}" \
     "$(cat "$T"/host*/audit.jsonl >"$T/all.jsonl" && audit_eval "$T/all.jsonl" \
         'dict(sorted(__import__("collections").Counter(r["reason"] for r in recs).items()))')"
 
