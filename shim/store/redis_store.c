@@ -21,6 +21,16 @@
 
 /* ---- health -------------------------------------------------------------- */
 
+/* Copies why in or out of the store under its lock: the thread that saw
+ * the backend fail writes it while others may be reading it. */
+static void copy_why(struct redis_store *rs, char *to, size_t cap, const char *from)
+{
+    while (__atomic_exchange_n(&rs->why_lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+    snprintf(to, cap, "%s", from);
+    __atomic_store_n(&rs->why_lock, 0, __ATOMIC_RELEASE);
+}
+
 static void went(struct redis_store *rs, enum redis_health to, const char *why)
 {
     int from = __atomic_load_n(&rs->health, __ATOMIC_ACQUIRE);
@@ -28,8 +38,7 @@ static void went(struct redis_store *rs, enum redis_health to, const char *why)
         !__atomic_compare_exchange_n(&rs->health, &from, (int)to, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
         return;
-    rs->health_since_ns = clock_now_ns(CLOCK_REALTIME);
-    snprintf(rs->why, sizeof rs->why, "%s", why);
+    copy_why(rs, rs->why, sizeof rs->why, why);
     /* The first answer is no change to report; the first failure is. */
     if (!(from == REDIS_UNTRIED && to == REDIS_UP))
         __atomic_store_n(&rs->change_due, 1, __ATOMIC_RELEASE);
@@ -67,7 +76,10 @@ bool redis_store_health_change(struct redis_store *rs, bool *up, char *why, size
     if (!__atomic_exchange_n(&rs->change_due, 0, __ATOMIC_ACQ_REL))
         return false;
     *up = __atomic_load_n(&rs->health, __ATOMIC_ACQUIRE) == REDIS_UP;
-    snprintf(why, cap, "%s", *up ? "" : rs->why);
+    if (*up)
+        why[0] = '\0';
+    else
+        copy_why(rs, why, cap, rs->why);
     return true;
 }
 
@@ -98,6 +110,16 @@ static void give_slot(struct redis_slot *s)
     __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 }
 
+/* The node to ask, as a MOVED may be changing it. */
+static struct redis_target current_target(struct redis_store *rs)
+{
+    while (__atomic_exchange_n(&rs->target_lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+    struct redis_target t = rs->target;
+    __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
+    return t;
+}
+
 /* The slot's link, ready: made again when it was never made, when the
  * program closed or reused its descriptor, or when the fleet's slot moved. */
 static bool slot_ready(struct redis_store *rs, struct redis_slot *s, uint64_t deadline,
@@ -109,10 +131,7 @@ static bool slot_ready(struct redis_store *rs, struct redis_slot *s, uint64_t de
     if (s->ready && redis_link_intact(&s->link))
         redis_link_close(&s->link);
     s->ready = false;
-    while (__atomic_exchange_n(&rs->target_lock, 1, __ATOMIC_ACQUIRE))
-        sched_yield();
-    struct redis_target t = rs->target;
-    __atomic_store_n(&rs->target_lock, 0, __ATOMIC_RELEASE);
+    struct redis_target t = current_target(rs);
     if (t.len == 0) {
         /* A name, resolved on first use (never in a vfork child). */
         if (!redis_target_resolve(&rs->opt.url, &t, why, cap))
@@ -148,7 +167,7 @@ static bool run(struct redis_store *rs, struct cmd *c, int32_t owner, struct res
     uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + rs->opt.timeout_ns;
     if (!own_process(rs)) {
         /* Only an address resolved before, and no TLS: nothing allocates. */
-        struct redis_target t = rs->target;
+        struct redis_target t = current_target(rs);
         bool ok = t.len > 0 && rs->opt.url.transport != REDIS_TLS &&
                   redis_open_link(rs, scratch, &t, deadline, why, cap) &&
                   redis_eval(rs, scratch, c, false, r, deadline, why, cap, NULL);
@@ -159,7 +178,7 @@ static bool run(struct redis_store *rs, struct cmd *c, int32_t owner, struct res
         return ok; /* the caller closes scratch once the reply is read */
     }
     if (!may_try(rs)) {
-        snprintf(why, cap, "%s", rs->why);
+        copy_why(rs, why, cap, rs->why);
         return false;
     }
     struct redis_slot *s = take_slot(rs, owner, deadline);

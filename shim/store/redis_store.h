@@ -73,10 +73,10 @@ struct redis_store {
     int target_lock;
     /* Health, changed only by the thread that saw it change. */
     int health;             /* enum redis_health */
-    uint64_t health_since_ns; /* CLOCK_REALTIME */
     uint64_t retry_at_ns;     /* CLOCK_MONOTONIC: down, no try before */
     uint32_t failures;        /* in a row, for the back-off */
     int change_due;           /* 1: a change not yet taken by the caller */
+    int why_lock;             /* 0 free, 1 taken: why is copied under it */
     char why[192];            /* the last failure */
     struct redis_slot slots[REDIS_LINKS];
 };
