@@ -9,9 +9,11 @@
  * Connections are the process's: a few links, each taken by one thread at
  * a time, made on first use (a process that maps no call never connects),
  * close-on-exec, dropped in a forked child (redis_store_forked). A vfork
- * child, which shares its parent's memory but not its descriptors' owner,
+ * child, which shares its parent's memory (while the parent's other
+ * threads go on using the links) but has a copy of its descriptor table,
  * never touches them: it decides over a link on its own stack, made and
- * closed for the one call. A backend that cannot answer costs at most
+ * closed for the one call; a thread that finds every link busy waits its
+ * turn within the timeout. A backend that cannot answer costs at most
  * timeout_ns per call; after a failure the process tries again only after a
  * back-off (100 ms doubling to 5 s), and until then every call is decided
  * by the fallback: the host's own store (on_down = local) or UNAVAILABLE
@@ -29,7 +31,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-
 
 #define REDIS_LINKS 4
 #define REDIS_PREFIX_MAX 128
@@ -55,7 +56,7 @@ struct redis_fallback {
 
 struct redis_slot {
     int lock; /* 0 free, 1 taken */
-    bool ready;           /* connected, authenticated, script known */
+    bool ready;           /* connected (its hello goes with its first command) */
     uint32_t target_gen;  /* the target it is connected to */
     struct redis_link link;
 };
@@ -68,7 +69,7 @@ struct redis_store {
     pid_t pid;           /* the process whose links these are */
     uint64_t nonce;      /* tells this process's leases from other hosts' */
     struct redis_target target; /* the node to ask; a MOVED changes it */
-    struct redis_tls tls;       /* rediss://: OpenSSL, loaded on first use */
+    struct redis_tls tls;       /* rediss://: the TLS context, made on first use */
     uint32_t target_gen;
     int target_lock;
     /* Health, changed only by the thread that saw it change. */
