@@ -59,7 +59,7 @@ static bool password_of(const struct redis_store *rs, char out[REDIS_SECRET_MAX]
 
 /* A connection to t, over TLS for a rediss:// backend. */
 bool redis_open_link(struct redis_store *rs, struct redis_link *l, const struct redis_target *t,
-                      uint64_t deadline, char *why, size_t cap)
+                     uint64_t deadline, char *why, size_t cap)
 {
     struct redis_tls *tls = NULL;
     if (rs->opt.url.transport == REDIS_TLS) {
@@ -106,7 +106,7 @@ static int hello(const struct redis_store *rs, const char password[REDIS_SECRET_
  * reads the first one's reply into r (the caller reads the others): an
  * error of the hello is the exchange's. */
 bool redis_exchange(struct redis_store *rs, struct redis_link *l, const struct cmd *cmds,
-                     int ncmds, struct resp_reply *r, uint64_t deadline, char *why, size_t cap)
+                    int ncmds, struct resp_reply *r, uint64_t deadline, char *why, size_t cap)
 {
     char req[sizeof SCRIPT + 4096];
     req[0] = '\0'; /* what gcc -O1 cannot tell: nothing is sent before it is written */
@@ -171,8 +171,8 @@ static void use_eval(struct cmd *c)
  * script answers integers only, so a reply read over another link holds
  * nothing that points into it. */
 bool redis_eval(struct redis_store *rs, struct redis_link *l, struct cmd *c, bool pooled,
-                 struct resp_reply *r, uint64_t deadline, char *why, size_t cap,
-                 uint32_t *moved_gen)
+                struct resp_reply *r, uint64_t deadline, char *why, size_t cap,
+                uint32_t *moved_gen)
 {
     for (int hop = 0; hop <= REDIRECTS_MAX; hop++) {
         if (!redis_exchange(rs, l, c, 1, r, deadline, why, cap))
@@ -218,7 +218,8 @@ bool redis_eval(struct redis_store *rs, struct redis_link *l, struct cmd *c, boo
                 ok = redis_error_text(&r->value, "the server refused", why, cap);
             for (size_t i = 0; ok && i < r->n; i++)
                 if (r->items[i].type != RESP_INTEGER)
-                    ok = redis_error_text(&r->value, "an ASK reply of an unexpected kind", why, cap);
+                    ok = redis_error_text(&r->value, "an ASK reply of an unexpected kind", why,
+                                          cap);
             redis_link_close(&once);
             return ok;
         }

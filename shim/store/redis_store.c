@@ -700,7 +700,8 @@ bool redis_store_probe(struct redis_store *rs, uint64_t *rtt_ns, char *server_ve
          redis_status_ok(&r, "PING", why, cap);
     *rtt_ns = clock_now_ns(CLOCK_MONOTONIC) - t0;
     server_version[0] = '\0';
-    if (ok && redis_exchange(rs, &l, &info, 1, &r, deadline, why, cap) && r.value.type == RESP_BULK) {
+    if (ok && redis_exchange(rs, &l, &info, 1, &r, deadline, why, cap) &&
+        r.value.type == RESP_BULK) {
         const char *v = memmem(r.value.text, r.value.len, "redis_version:", 14);
         if (v) {
             v += 14;

@@ -2,11 +2,12 @@
  * loaded with dlopen only when a config names such a backend: a governed
  * program that keeps its limits locally, or on plain Redis, never maps it.
  *
- * One context per process (the CA to trust: backend.tls_ca_file, else the
+ * A context per store (the CA to trust: backend.tls_ca_file, else the
  * system's); one session per link. OpenSSL's bytes go through a BIO of
  * Enact's own over sys.h (never the shim's read and write hooks, and
- * MSG_NOSIGNAL: a server that hangs up raises no SIGPIPE in the agent). The server's certificate must name the
- * host the URL names (its DNS name or IP address). OpenSSL allocates, so a
+ * MSG_NOSIGNAL: a server that hangs up raises no SIGPIPE in the agent).
+ * The server's certificate must name the host the URL names (its DNS name
+ * or IP address). OpenSSL allocates, so a
  * vfork child never starts a session (redis_store.h says what it does). */
 #ifndef ENACT_REDIS_TLS_H
 #define ENACT_REDIS_TLS_H
