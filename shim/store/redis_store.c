@@ -18,6 +18,7 @@
 
 #define BACKOFF_FIRST_NS 100000000ull /* 100 ms */
 #define BACKOFF_MAX_NS 5000000000ull  /* 5 s */
+#define SLOT_WAIT_NS 1000000000ull    /* 1 s: the longest a thread waits for a link */
 
 /* ---- health -------------------------------------------------------------- */
 
@@ -177,15 +178,29 @@ static bool run(struct redis_store *rs, struct cmd *c, int32_t owner, struct res
             redis_link_close(scratch);
         return ok; /* the caller closes scratch once the reply is read */
     }
+    bool retrying = __atomic_load_n(&rs->health, __ATOMIC_ACQUIRE) == REDIS_DOWN;
     if (!may_try(rs)) {
         copy_why(rs, why, cap, rs->why);
         return false;
     }
-    struct redis_slot *s = take_slot(rs, owner, deadline);
+    /* Waiting for a link of the process's is not waiting for the backend:
+     * a backend that answers serves every thread in turn (SLOT_WAIT_NS at
+     * most), and timeout_ms counts from when the link is had. */
+    uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
+    uint64_t wait = rs->opt.timeout_ns > SLOT_WAIT_NS ? rs->opt.timeout_ns : SLOT_WAIT_NS;
+    struct redis_slot *s = take_slot(rs, owner, now + wait);
     if (!s) {
-        snprintf(why, cap, "every connection to the backend stayed busy for backend.timeout_ms");
+        snprintf(why, cap, "every connection to the backend stayed busy for %llu ms",
+                 (unsigned long long)(wait / 1000000));
         return false;
     }
+    if (!retrying && __atomic_load_n(&rs->health, __ATOMIC_ACQUIRE) == REDIS_DOWN) {
+        /* It went down while this thread waited: the back-off holds. */
+        give_slot(s);
+        copy_why(rs, why, cap, rs->why);
+        return false;
+    }
+    deadline = clock_now_ns(CLOCK_MONOTONIC) + rs->opt.timeout_ns;
     uint32_t moved_gen = 0;
     bool ok = slot_ready(rs, s, deadline, why, cap) &&
               redis_eval(rs, &s->link, c, true, r, deadline, why, cap, &moved_gen);

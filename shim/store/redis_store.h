@@ -12,8 +12,8 @@
  * child, which shares its parent's memory (while the parent's other
  * threads go on using the links) but has a copy of its descriptor table,
  * never touches them: it decides over a link on its own stack, made and
- * closed for the one call; a thread that finds every link busy waits its
- * turn within the timeout. A backend that cannot answer costs at most
+ * closed for the one call. A thread that finds every link busy waits its
+ * turn (at most a second; the timeout counts from when it has one). A backend that cannot answer costs at most
  * timeout_ns per call; after a failure the process tries again only after a
  * back-off (100 ms doubling to 5 s), and until then every call is decided
  * by the fallback: the host's own store (on_down = local) or UNAVAILABLE
