@@ -91,7 +91,7 @@ static int decide(const char *url, int procs, double seconds)
         close(start[1]);
         struct redis_options opt;
         backend_options(cfg, "bench", &opt);
-        struct redis_store *rs = malloc(sizeof *rs);
+        struct redis_store *rs = calloc(1, sizeof *rs);
         redis_store_init(rs, &opt, (struct redis_fallback){no_fallback, NULL}, (uint64_t)i + 1);
         const struct tool *t = &cfg->tools[0];
         struct gate_call call = {.tool = t, .agent_id = gate_agent_id("bench"),

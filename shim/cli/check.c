@@ -60,7 +60,7 @@ static bool try_backend(const char *path, const struct enact_config *cfg)
     backend_options(cfg, "", &opt);
     if (opt.timeout_ns < 1000000000u)
         opt.timeout_ns = 1000000000u; /* a person waits, not a call */
-    struct redis_store *rs = malloc(sizeof *rs);
+    struct redis_store *rs = calloc(1, sizeof *rs);
     if (!rs)
         return false;
     redis_store_init(rs, &opt, (struct redis_fallback){0}, 0);

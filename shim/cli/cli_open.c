@@ -90,7 +90,7 @@ bool cli_open_store(const struct enact_config *cfg, struct cli_store *cs)
         return cs->mapped;
     }
     cs->mapped = access(cfg->state_path, F_OK) == 0 && cli_open_state(cfg, &cs->m);
-    cs->redis = malloc(sizeof *cs->redis);
+    cs->redis = calloc(1, sizeof *cs->redis);
     if (!cs->redis) {
         fprintf(stderr, "enact: out of memory\n");
         cli_close_store(cs);

@@ -82,7 +82,6 @@ bool redis_target_resolve(const struct redis_url *u, struct redis_target *t, cha
 void redis_link_init(struct redis_link *l)
 {
     l->fd = -1;
-    l->tls = NULL;
     l->ssl = NULL;
     l->fresh = false;
     l->have = l->used = 0;
@@ -155,7 +154,6 @@ bool redis_link_open(struct redis_link *l, const struct redis_target *t, struct 
             sys_close(fd);
             return false;
         }
-        l->tls = tls;
     }
     l->fd = fd;
     l->fresh = true;
@@ -174,7 +172,7 @@ static void let_go(struct redis_link *l, bool notify)
 {
     bool ours = redis_link_intact(l);
     if (l->ssl)
-        redis_tls_end(l->tls, l->ssl, notify && ours);
+        redis_tls_end(l->ssl, notify && ours);
     if (ours)
         sys_close(l->fd);
     l->fd = -1;
@@ -198,7 +196,7 @@ static ssize_t link_write(struct redis_link *l, const char *buf, size_t n, bool 
 {
     *write = true;
     if (l->ssl)
-        return redis_tls_write(l->tls, l->ssl, buf, n, write);
+        return redis_tls_write(l->ssl, buf, n, write);
     return sys_sendto(l->fd, buf, n, MSG_NOSIGNAL, NULL, 0);
 }
 
@@ -206,7 +204,7 @@ static ssize_t link_read(struct redis_link *l, char *buf, size_t n, bool *write)
 {
     *write = false;
     if (l->ssl)
-        return redis_tls_read(l->tls, l->ssl, buf, n, write);
+        return redis_tls_read(l->ssl, buf, n, write);
     return sys_read(l->fd, buf, n);
 }
 

@@ -31,8 +31,7 @@ struct redis_target {
 
 struct redis_link {
     int fd;     /* -1: none */
-    struct redis_tls *tls; /* with ssl: a TLS session over fd */
-    void *ssl;
+    void *ssl;             /* a TLS session over fd, or NULL */
     struct redis_tls_io io; /* what the session's BIO reads and writes */
     bool fresh; /* connected, nothing sent yet: the owner's hello is due */
     dev_t dev;

@@ -74,7 +74,9 @@ static bool may_try(struct redis_store *rs)
 
 bool redis_store_health_change(struct redis_store *rs, bool *up, char *why, size_t cap)
 {
-    if (!__atomic_exchange_n(&rs->change_due, 0, __ATOMIC_ACQ_REL))
+    /* A load first: this is asked after every decision, and a change is rare. */
+    if (!__atomic_load_n(&rs->change_due, __ATOMIC_ACQUIRE) ||
+        !__atomic_exchange_n(&rs->change_due, 0, __ATOMIC_ACQ_REL))
         return false;
     *up = __atomic_load_n(&rs->health, __ATOMIC_ACQUIRE) == REDIS_UP;
     if (*up)
@@ -652,7 +654,6 @@ struct store redis_store(struct redis_store *rs)
 void redis_store_init(struct redis_store *rs, const struct redis_options *opt,
                       struct redis_fallback fallback, uint64_t nonce)
 {
-    memset(rs, 0, sizeof *rs);
     rs->opt = *opt;
     rs->fallback = fallback;
     rs->pid = getpid();

@@ -82,7 +82,9 @@ struct redis_store {
     struct redis_slot slots[REDIS_LINKS];
 };
 
-/* Fills rs for a process (pid) that has not connected yet. */
+/* Fills rs, zeroed memory (the shim's process state, calloc), for this
+ * process, which has not connected yet. It writes only what is not zero,
+ * so that a governed process's start touches few of its pages. */
 void redis_store_init(struct redis_store *rs, const struct redis_options *opt,
                       struct redis_fallback fallback, uint64_t nonce);
 

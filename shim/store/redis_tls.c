@@ -271,22 +271,18 @@ static ssize_t outcome(void *ssl, int rc, bool *want_write)
     return -1;
 }
 
-ssize_t redis_tls_read(struct redis_tls *t, void *ssl, void *buf, size_t n, bool *want_write)
+ssize_t redis_tls_read(void *ssl, void *buf, size_t n, bool *want_write)
 {
-    (void)t;
     return outcome(ssl, lib.api.read(ssl, buf, n > 1u << 30 ? 1 << 30 : (int)n), want_write);
 }
 
-ssize_t redis_tls_write(struct redis_tls *t, void *ssl, const void *buf, size_t n,
-                        bool *want_write)
+ssize_t redis_tls_write(void *ssl, const void *buf, size_t n, bool *want_write)
 {
-    (void)t;
     return outcome(ssl, lib.api.write(ssl, buf, n > 1u << 30 ? 1 << 30 : (int)n), want_write);
 }
 
-void redis_tls_end(struct redis_tls *t, void *ssl, bool notify)
+void redis_tls_end(void *ssl, bool notify)
 {
-    (void)t;
     if (!ssl)
         return;
     if (notify)

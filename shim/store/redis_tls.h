@@ -81,12 +81,11 @@ void *redis_tls_session(struct redis_tls *t, struct redis_tls_io *io, const char
 
 /* Reads or writes like read(2) and write(2): -1 with errno EAGAIN when the
  * socket must become readable (*want_write false) or writable (true). */
-ssize_t redis_tls_read(struct redis_tls *t, void *ssl, void *buf, size_t n, bool *want_write);
-ssize_t redis_tls_write(struct redis_tls *t, void *ssl, const void *buf, size_t n,
-                        bool *want_write);
+ssize_t redis_tls_read(void *ssl, void *buf, size_t n, bool *want_write);
+ssize_t redis_tls_write(void *ssl, const void *buf, size_t n, bool *want_write);
 
 /* Ends a session: close_notify when the connection is this process's own,
  * never in a forked child (the parent may still use it). */
-void redis_tls_end(struct redis_tls *t, void *ssl, bool notify);
+void redis_tls_end(void *ssl, bool notify);
 
 #endif

@@ -517,6 +517,7 @@ static void open_store(struct fixture *f, const char *url, bool fallback_local,
     snprintf(f->opt.agent, sizeof f->opt.agent, AGENT);
     f->opt.timeout_ns = timeout_ns;
     f->opt.fallback_local = fallback_local;
+    memset(f->rs, 0, sizeof *f->rs); /* redis_store_init wants zeroed memory */
     redis_store_init(f->rs, &f->opt, (struct redis_fallback){stub_get, &f->local}, NONCE);
     f->rs_open = true;
 }
