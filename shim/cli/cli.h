@@ -19,6 +19,9 @@ int cmd_log(int argc, char **argv);
 int cmd_dry_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
 
 /* Exit statuses of the CLI's own failures (run passes on CMD's). */
 #define EXIT_CONFIG 1
@@ -71,6 +74,9 @@ struct cli_quota {
 };
 struct cli_quota cli_quota_read(struct store st, uint64_t key, const struct quota_spec *q,
                                 uint64_t real_ns);
+
+/* The tool of cfg named name, or NULL. */
+const struct tool *cli_find_tool(const struct enact_config *cfg, const char *name);
 
 /* True when arg is -h or --help. */
 bool cli_wants_help(const char *arg);

@@ -118,3 +118,11 @@ void cli_close_store(struct cli_store *cs)
     cs->redis = NULL;
     cs->mapped = false;
 }
+
+const struct tool *cli_find_tool(const struct enact_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->ntools; i++)
+        if (strcmp(cfg->tools[i].name, name) == 0)
+            return &cfg->tools[i];
+    return NULL;
+}

@@ -42,14 +42,6 @@ static const char HELP[] =
     "tool's breaker is closed too; without --tool, the agent's own quota is\n"
     "emptied too.\n";
 
-static const struct tool *find_tool(const struct enact_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->ntools; i++)
-        if (strcmp(cfg->tools[i].name, name) == 0)
-            return &cfg->tools[i];
-    return NULL;
-}
-
 /* Resets what one agent holds for the selected tools; returns how many
  * entries it touched. */
 static unsigned reset_agent(const struct enact_config *cfg, struct store st,
@@ -89,7 +81,7 @@ int cmd_reset(int argc, char **argv)
     struct enact_config *cfg = cli_config(config, &failed, &path);
     if (!cfg)
         return failed;
-    const struct tool *only = tool_name ? find_tool(cfg, tool_name) : NULL;
+    const struct tool *only = tool_name ? cli_find_tool(cfg, tool_name) : NULL;
     struct cli_store cs;
     int status = 0;
     if (tool_name && !only) {

@@ -271,7 +271,7 @@ static bool finalize(struct loader *ld)
     for (size_t i = 0; i < cfg->ntools; i++)
         config_finish_tool(ld, &cfg->tools[i]);
     config_finish_quota(ld, &cfg->agent_quota, &cfg->agent_src, AK_QUOTA_MAX, AK_QUOTA_WINDOW,
-                        "[agent]");
+                        AK_QUOTA_WARN, "[agent]");
     for (size_t i = 0; i < cfg->nagents; i++) {
         struct agent_override *a = &cfg->agents[i];
         char where[80];
@@ -279,7 +279,8 @@ static bool finalize(struct loader *ld)
         if (!a->src.key_line[AK_QUOTA_MAX] && !a->src.key_line[AK_QUOTA_WINDOW])
             config_error(ld, a->src.line, "%s sets nothing; give it %s", where,
                          config_key_name(AK_QUOTA_MAX));
-        config_finish_quota(ld, &a->quota, &a->src, AK_QUOTA_MAX, AK_QUOTA_WINDOW, where);
+        config_finish_quota(ld, &a->quota, &a->src, AK_QUOTA_MAX, AK_QUOTA_WINDOW,
+                            AK_QUOTA_WARN, where);
     }
     config_finish_backend(ld, cfg);
     if (cfg->ntools == 0 && ld->errors == 0)
@@ -356,7 +357,9 @@ struct state_sizes config_state_sizes(const struct enact_config *cfg)
         quota += cfg->tools[i].quota.enabled;
         breaker += cfg->tools[i].has_breaker;
     }
-    return state_sizes_for(rate, quota, breaker, cfg->max_agents);
+    struct state_sizes sizes = state_sizes_for(rate, quota, breaker, cfg->max_agents);
+    sizes.counters = (uint32_t)(cfg->ntools * 2); /* every tool counts its decisions */
+    return sizes;
 }
 
 void config_free(struct enact_config *cfg)
@@ -374,11 +377,15 @@ void config_free(struct enact_config *cfg)
         free(t->name);
         free(t->dry_run_response.data);
         free(t->dry_run_http_body.data);
+        free(t->quota.warn_remaining);
     }
     free(cfg->tools);
     connect_index_free(&cfg->connect_index);
-    for (size_t i = 0; i < cfg->nagents; i++)
+    for (size_t i = 0; i < cfg->nagents; i++) {
         free(cfg->agents[i].name);
+        free(cfg->agents[i].quota.warn_remaining);
+    }
+    free(cfg->agent_quota.warn_remaining);
     free(cfg->agents);
     for (size_t i = 0; i < cfg->impact.nexec; i++)
         exec_rule_free(&cfg->impact.exec[i].rule);

@@ -53,6 +53,8 @@ enum static_binaries_policy { STATIC_ALLOW, STATIC_AUDIT, STATIC_DENY };
  * each request of a protocol that has them (peer.h), else the connection. */
 enum tool_action { ACTION_AUTO, ACTION_CONNECTION, ACTION_REQUEST };
 enum on_limit_policy { ON_LIMIT_FAIL, ON_LIMIT_WAIT };
+/* What an agent's kill switch stops (README "Operator control"). */
+enum kill_scope { KILL_SCOPE_MAPPED, KILL_SCOPE_ALL };
 
 /* Every key of the INI, by section, in the order of the key table
  * (config_keys.c); section sources' key_line[] and refused are by it. */
@@ -75,6 +77,7 @@ enum config_key {
     EK_BACKEND_PASSWORD_FILE,
     EK_BACKEND_PASSWORD_ENV,
     EK_BACKEND_TLS_CA_FILE,
+    EK_KILL_SCOPE,
     /* [tool.NAME] */
     TK_CONNECT,
     TK_EXEC,
@@ -82,6 +85,7 @@ enum config_key {
     TK_RATE_BURST,
     TK_QUOTA_MAX,
     TK_QUOTA_WINDOW,
+    TK_QUOTA_WARN,
     TK_BREAKER_FAILURES,
     TK_BREAKER_SUCCESSES,
     TK_BREAKER_TIMEOUT,
@@ -106,6 +110,7 @@ enum config_key {
     /* [agent] and [agent.NAME] */
     AK_QUOTA_MAX,
     AK_QUOTA_WINDOW,
+    AK_QUOTA_WARN,
     /* [impact] */
     IK_EXEC_HIGH,
     IK_EXEC_MEDIUM,
@@ -130,6 +135,8 @@ struct quota_spec {
     bool enabled;
     uint64_t max_actions;
     double window_hours; /* default 24 */
+    char *warn_remaining; /* quota.warn_remaining as written: N or N% */
+    int64_t warn_at; /* a quota_low record when what is left falls to this; -1: never */
     struct quota_policy policy;
 };
 
@@ -180,6 +187,7 @@ struct tool {
      * editing a tool's limits gives that mechanism fresh state and leaves
      * every other one alone. */
     uint64_t rate_id, quota_id, breaker_id;
+    uint64_t id; /* state_tool_id(name): its kill switches and counters */
 
     struct tool_settings written;
     struct section_source src;
@@ -204,6 +212,7 @@ struct enact_config {
     enum static_binaries_policy static_binaries;
     bool strict;
     uint32_t max_agents; /* room in a new state file; 0: STATE_AGENTS_DEFAULT */
+    enum kill_scope kill_scope;
     struct backend_spec backend;
     struct tool *tools; /* in file order: the first match wins */
     size_t ntools;

@@ -9,22 +9,46 @@
 #include "config_values.h"
 #include "../pure/hash.h"
 #include "../pure/num.h"
+#include "../store/state_control.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BIT(k) (UINT64_C(1) << (k))
 #define NAME(k) config_key_name(k)
 
+/* quota.warn_remaining: N actions left, or N% of the quota (rounded
+ * down), which must leave room to warn before the quota is spent. */
+static void finish_quota_warn(struct loader *ld, struct quota_spec *q, unsigned line,
+                              enum config_key warn, const char *where)
+{
+    q->warn_at = -1;
+    if (!q->warn_remaining || !q->enabled)
+        return;
+    unsigned long long n = strtoull(q->warn_remaining, NULL, 10);
+    bool percent = strchr(q->warn_remaining, '%') != NULL;
+    uint64_t at = percent ? q->max_actions * n / 100 : n;
+    if (at >= q->max_actions)
+        config_error(ld, line, "%s: %s = %s is not below quota.max_actions = %llu", where,
+                     NAME(warn), q->warn_remaining, (unsigned long long)q->max_actions);
+    else
+        q->warn_at = (int64_t)at;
+}
+
 void config_finish_quota(struct loader *ld, struct quota_spec *q, const struct section_source *src,
-                         enum config_key max, enum config_key window, const char *where)
+                         enum config_key max, enum config_key window, enum config_key warn,
+                         const char *where)
 {
     const unsigned *at = src->key_line;
-    if ((src->refused & (BIT(max) | BIT(window))) || (!at[max] && !at[window]))
+    q->warn_at = -1;
+    if ((src->refused & (BIT(max) | BIT(window) | BIT(warn))) ||
+        (!at[max] && !at[window] && !at[warn]))
         return;
     if (!at[max]) {
-        config_error(ld, at[window], "%s sets %s without %s", where, NAME(window), NAME(max));
+        enum config_key orphan = at[window] ? window : warn;
+        config_error(ld, at[orphan], "%s sets %s without %s", where, NAME(orphan), NAME(max));
         return;
     }
     if (!at[window])
@@ -35,6 +59,7 @@ void config_finish_quota(struct loader *ld, struct quota_spec *q, const struct s
                      (unsigned long long)q->max_actions, q->window_hours);
     else
         q->enabled = q->max_actions > 0;
+    finish_quota_warn(ld, q, at[warn], warn, where);
 }
 
 static void finish_rate(struct loader *ld, struct tool *t)
@@ -176,6 +201,7 @@ static void name_state(struct tool *t)
     t->rate_id = fnv64_bytes(fnv64_str(base, "rate"), rate, sizeof rate);
     t->quota_id = fnv64_bytes(fnv64_str(base, "quota"), quota, sizeof quota);
     t->breaker_id = fnv64_bytes(fnv64_str(base, "breaker"), breaker, sizeof breaker);
+    t->id = state_tool_id(t->name);
 }
 
 void config_finish_tool(struct loader *ld, struct tool *t)
@@ -190,7 +216,8 @@ void config_finish_tool(struct loader *ld, struct tool *t)
     finish_rate(ld, t);
     char where[80];
     snprintf(where, sizeof where, "tool '%s'", t->name);
-    config_finish_quota(ld, &t->quota, &t->src, TK_QUOTA_MAX, TK_QUOTA_WINDOW, where);
+    config_finish_quota(ld, &t->quota, &t->src, TK_QUOTA_MAX, TK_QUOTA_WINDOW, TK_QUOTA_WARN,
+                        where);
     finish_breaker(t);
     finish_retry(ld, t);
     if (!key_set(&t->src, TK_ERRNO))

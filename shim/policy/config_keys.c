@@ -46,6 +46,8 @@ _Static_assert(CONFIG_KEY_COUNT <= 64, "section_source.refused has a bit per key
 
 #define QUOTA_MAX_TEXT "a whole number from 1 to 4294967295"
 #define QUOTA_WINDOW_TEXT "a number of hours above 0, at most ten years"
+#define QUOTA_WARN_TEXT "a number of actions left (e.g. 3) or a percentage of the quota (e.g. 10%)"
+#define QUOTA_WARN_HELP "a quota_low record when what is left falls to this, once per window"
 
 const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
     [EK_AGENT] = {KEY("agent", SECTION_ENACT), .parse = parse_agent_name_key, ENACT(agent),
@@ -110,6 +112,11 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                                 .parse = parse_path_key, ENACT(backend.tls_ca_file),
                                 .help = "rediss://: the CA certificates (PEM) to trust "
                                         "(default: the system's)"},
+    [EK_KILL_SCOPE] = {KEY("kill_scope", SECTION_ENACT), CHOICE("mapped", "all"),
+                       ENACT(kill_scope), .dflt = KILL_SCOPE_MAPPED,
+                       .expected = "'mapped' or 'all'",
+                       .help = "what enact kill stops: the agent's mapped calls (default), or "
+                               "every connect and program start"},
 
     [TK_CONNECT] = {RULE("connect", SECTION_TOOL, 2), .parse = parse_connect_key,
                     .help = "connects the tool governs: HOST[:PORT], CIDR, [IPv6], a name "
@@ -131,6 +138,9 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
     [TK_QUOTA_WINDOW] = {KEY("quota.window_hours", SECTION_TOOL),
                          ABOVE_0(MAX_WINDOW_HOURS, QUOTA_WINDOW_TEXT), TOOL(quota.window_hours),
                          .dflt = 24, .help = "the quota's window, in hours (default 24)"},
+    [TK_QUOTA_WARN] = {KEY("quota.warn_remaining", SECTION_TOOL), .parse = parse_quota_warn_key,
+                       TOOL(quota.warn_remaining), .expected = QUOTA_WARN_TEXT,
+                       .help = QUOTA_WARN_HELP},
     [TK_BREAKER_FAILURES] = {KEY("breaker.failure_threshold", SECTION_TOOL),
                              COUNT(MAX_COUNT, "a whole number from 1 to 1000000000"),
                              TOOL(written.failure_threshold), .dflt = 5,
@@ -214,6 +224,9 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
     [AK_QUOTA_WINDOW] = {KEY("quota.window_hours", SECTION_AGENT),
                          ABOVE_0(MAX_WINDOW_HOURS, QUOTA_WINDOW_TEXT), QUOTA(window_hours),
                          .dflt = 24, .help = "the quota's window, in hours (default 24)"},
+    [AK_QUOTA_WARN] = {KEY("quota.warn_remaining", SECTION_AGENT), .parse = parse_quota_warn_key,
+                       QUOTA(warn_remaining), .expected = QUOTA_WARN_TEXT,
+                       .help = QUOTA_WARN_HELP},
 
     [IK_EXEC_HIGH] = {RULE("exec.high", SECTION_IMPACT, 2), IMPACT_EXEC(IMPACT_HIGH),
                       .help = "a command of HIGH impact, written as an exec rule"},

@@ -274,6 +274,21 @@ enum key_verdict parse_env_name_key(struct loader *ld, const struct key_def *k, 
     return set_string(ld, slot(k, base), strdup(v));
 }
 
+/* "N" (actions left, 0 or more) or "N%" (of the quota, 1 to 99): checked
+ * against the quota once the section is read. */
+enum key_verdict parse_quota_warn_key(struct loader *ld, const struct key_def *k, void *base,
+                                      const char *v)
+{
+    size_t digits = strspn(v, "0123456789");
+    bool percent = v[digits] == '%' && v[digits + 1] == '\0';
+    if (digits == 0 || digits > 10 || (v[digits] && !percent))
+        return KEY_BAD_VALUE;
+    unsigned long long n = strtoull(v, NULL, 10);
+    if (n > UINT32_MAX || (percent && (n < 1 || n > 99)))
+        return KEY_BAD_VALUE;
+    return set_string(ld, slot(k, base), strdup(v));
+}
+
 enum key_verdict parse_errno_key(struct loader *ld, const struct key_def *k, void *base,
                                  const char *v)
 {

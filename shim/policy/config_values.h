@@ -5,7 +5,7 @@
 #include "config_loader.h"
 
 key_parser parse_bool_key, parse_choice_key, parse_count_key, parse_number_key, parse_path_key,
-    parse_audit_log_key, parse_agent_name_key, parse_backend_key, parse_key_prefix_key,
+    parse_quota_warn_key, parse_audit_log_key, parse_agent_name_key, parse_backend_key, parse_key_prefix_key,
     parse_env_name_key, parse_errno_key, parse_bytes_key,
     parse_connect_key, parse_exec_key, parse_impact_exec_key, parse_impact_verb_key;
 

@@ -96,6 +96,10 @@ struct gate_result gate_decide(const struct enact_config *cfg, struct store stor
         .tool_quota_key = t->quota.enabled ? gate_tool_quota_key(id, t) : 0,
         .agent_quota = aq ? &aq->policy : NULL,
         .agent_quota_key = aq ? gate_agent_quota_key(id, aq) : 0,
+        .tool_quota_warns = t->quota.enabled && t->quota.warn_at >= 0,
+        .tool_quota_warn = t->quota.warn_at >= 0 ? (uint32_t)t->quota.warn_at : 0,
+        .agent_quota_warns = aq && aq->warn_at >= 0,
+        .agent_quota_warn = aq && aq->warn_at >= 0 ? (uint32_t)aq->warn_at : 0,
     };
     struct store_now now = {.owner = call->owner, .mono_ns = call->mono_ns,
                             .real_ns = call->real_ns};
@@ -116,7 +120,23 @@ struct gate_result gate_decide(const struct enact_config *cfg, struct store stor
     struct gate_result r = allow(cfg);
     r.probe = a.probe;
     r.breaker = a.breaker;
+    r.tool_quota_low = a.tool_quota_low;
+    r.tool_quota_left = a.tool_quota_left;
+    r.agent_quota_low = a.agent_quota_low;
+    r.agent_quota_left = a.agent_quota_left;
     return r;
+}
+
+struct gate_result gate_killed(const struct tool *tool, const char *detail)
+{
+    return (struct gate_result){
+        .action = GATE_REFUSE,
+        .err = tool ? tool->deny_errno : EPERM,
+        .audit = true,
+        .verdict = "deny",
+        .reason = "killed",
+        .detail = detail,
+    };
 }
 
 struct gate_result gate_without_config(void)

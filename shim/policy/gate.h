@@ -57,6 +57,9 @@ struct gate_result {
     const char *detail;  /* free text for the record, or NULL */
     uint64_t retry_after_ns;
     struct breaker_event breaker; /* a state change to record, if .changed */
+    /* A quota fell to quota.warn_remaining: a quota_low record is due. */
+    bool tool_quota_low, agent_quota_low;
+    uint32_t tool_quota_left, agent_quota_left;
 };
 
 uint64_t gate_agent_id(const char *agent);
@@ -68,6 +71,12 @@ uint64_t gate_agent_quota_key(uint64_t agent_id, const struct quota_spec *q);
 
 struct gate_result gate_decide(const struct enact_config *cfg, struct store store,
                                const struct gate_call *call);
+
+/* A call of an agent an operator stopped (enact kill): refused with the
+ * tool's errno, or EPERM for an unmapped call (tool NULL, kill_scope =
+ * all), in every mode, observe included: a kill switch that lets calls
+ * through would not be one. detail says who stopped it and why. */
+struct gate_result gate_killed(const struct tool *tool, const char *detail);
 
 /* A call made while the config could not be loaded: refused (EPERM), with
  * no record (the shim said why on stderr when the process started). */

@@ -158,6 +158,11 @@ static struct decision govern_exec(enum exec_form form, const char *file, char *
         last_refused.dev = st.st_dev;
         last_refused.ino = st.st_ino;
         last_refused.at_ns = now;
+    } else if (shim_may_stop_unmapped()) {
+        int err = shim_unmapped_refusal(&(struct call){
+            .op = spawn ? "spawn" : "exec", .target = plan->path, .argv = argv});
+        if (err)
+            d = (struct decision){.action = GATE_REFUSE, .err = err};
     }
     shim_leave();
     return d;

@@ -25,3 +25,8 @@ __attribute__((constructor)) static void enact_init(void)
     if (cfg)
         children_init(cfg);
 }
+
+__attribute__((destructor)) static void enact_fini(void)
+{
+    shim_stop();
+}

@@ -144,7 +144,8 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         return real.connect(fd, addr, len);
     struct net_call nc;
     struct decision d = {.action = GATE_PROCEED};
-    bool governed = net_classify(cfg, addr, len, &nc) && (nc.call.tool || !cfg) &&
+    bool classified = net_classify(cfg, addr, len, &nc);
+    bool governed = classified && (nc.call.tool || !cfg) &&
                     !(nc.target.kind == TARGET_INET && connect_under_way(fd));
     if (governed) {
         nc.call.op = "connect";
@@ -152,6 +153,12 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         nc.call.tid = shim_thread_id();
         net_call_name(&nc);
         d = net_decide(&nc.call, fd);
+    } else if (classified && !nc.call.tool && shim_may_stop_unmapped()) {
+        nc.call.op = "connect";
+        net_call_name(&nc);
+        int err = shim_unmapped_refusal(&nc.call);
+        if (err)
+            d = (struct decision){.action = GATE_REFUSE, .err = err};
     }
     shim_leave();
     int rc;

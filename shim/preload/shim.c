@@ -8,7 +8,9 @@
 #include "../policy/gate.h"
 #include "../store/clock.h"
 #include "../store/local_store.h"
+#include "../store/redis_kills.h"
 #include "../store/state.h"
+#include "../store/state_control.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -85,6 +87,30 @@ static void audit_state_problem(const char *what)
     write_record(&ev);
 }
 
+/* Notes this process among the governed ones (enact ps, enact kill
+ * --signal): at start, after each exec (the same pid, a new program) and
+ * in each forked child. */
+static void register_process(struct state_map *m)
+{
+    state_proc_register(m, &(struct proc_entry){
+                               .pid = getpid(),
+                               .parent = getppid(),
+                               .uid = getuid(),
+                               .boot_ns = clock_now_ns(CLOCK_BOOTTIME),
+                               .real_ns = clock_now_ns(CLOCK_REALTIME),
+                               .agent_id = proc.agent_id,
+                               .agent = proc.agent,
+                               .program = program_invocation_short_name,
+                           });
+}
+
+static void registered_forked(void)
+{
+    struct state_map *m = __atomic_load_n(&proc.state, __ATOMIC_ACQUIRE);
+    if (m && proc.cfg && state_still_valid(m, proc.cfg->state_path))
+        register_process(m);
+}
+
 /* Maps the state file into the next of proc.maps and makes it current.
  * why: what was wrong with the previous mapping, or NULL at start. */
 static struct state_map *map_state(const struct enact_config *cfg, const char *why)
@@ -109,6 +135,7 @@ static struct state_map *map_state(const struct enact_config *cfg, const char *w
     if (r == STATE_FAILED)
         return NULL;
     state_agent_record(m, proc.agent_id, proc.agent);
+    register_process(m);
     __atomic_store_n(&proc.state, m, __ATOMIC_RELEASE);
     return m;
 }
@@ -150,10 +177,10 @@ static void start_fleet(const struct enact_config *cfg)
     proc.fleet = true;
 }
 
-/* Where this process's limits are decided. */
-static struct store limits_store(const struct enact_config *cfg)
+/* Where this process's limits are decided; m: this host's current state. */
+static struct store limits_store(struct state_map *m)
 {
-    return proc.fleet ? redis_store(&proc.redis) : local_store(current_state(cfg));
+    return proc.fleet ? redis_store(&proc.redis) : local_store(m);
 }
 
 /* The backend went down or came back: one record per process per change,
@@ -207,9 +234,17 @@ const struct enact_config *shim_start(const char *path)
         cfg->mode = MODE_OBSERVE;
     proc.cfg = cfg;
     map_state(cfg, NULL);
+    pthread_atfork(NULL, NULL, registered_forked);
     if (backend_is_shared(cfg))
         start_fleet(cfg);
     return cfg;
+}
+
+void shim_stop(void)
+{
+    struct state_map *m = __atomic_load_n(&proc.state, __ATOMIC_ACQUIRE);
+    if (proc.cfg && m && state_still_valid(m, proc.cfg->state_path))
+        state_proc_leave(m, getpid());
 }
 
 const struct enact_config *shim_config(void)
@@ -322,6 +357,60 @@ static struct decision act_on(const struct gate_result *g)
         .action = g->action, .err = g->err, .wait_ns = g->wait_ns, .probe = g->probe};
 }
 
+/* The kill switch that stops this agent's call to t (NULL: an unmapped
+ * call), this host's or the fleet's, with the words its record gives;
+ * false when none is on. */
+static bool killed(struct state_map *m, const struct tool *t, uint64_t mono_ns, char *detail,
+                   size_t cap)
+{
+    struct kill_slot k;
+    uint64_t tool_id = t ? t->id : 0;
+    if (state_kill_find(m, proc.agent_id, tool_id, &k)) {
+        snprintf(detail, cap, "stopped by enact kill (uid %u)%s%s", (unsigned)k.uid,
+                 k.reason[0] ? ": " : "", k.reason);
+        return true;
+    }
+    uint32_t uid;
+    char reason[REDIS_KILL_REASON_MAX];
+    if (proc.fleet &&
+        redis_kills_find(&proc.redis, proc.agent_id, tool_id, mono_ns, &uid, reason, sizeof reason)) {
+        snprintf(detail, cap, "stopped by enact kill for the fleet (uid %u)%s%s", (unsigned)uid,
+                 reason[0] ? ": " : "", reason);
+        return true;
+    }
+    return false;
+}
+
+static void count_decision(struct state_map *m, const struct tool *t, const struct gate_result *g)
+{
+    if (m && t && !g->wait_ns)
+        state_count_decision(m, t->id, t->name, verdict_kind_of(g->verdict),
+                             reason_kind_of(g->reason));
+}
+
+/* A quota that has just fallen to quota.warn_remaining (once per window). */
+static void record_quota_low(const struct call *c, const struct quota_spec *q, bool of_tool,
+                             uint32_t left)
+{
+    struct audit_event rec = record_for(c);
+    rec.argv = NULL;
+    rec.target = NULL;
+    rec.host = NULL;
+    rec.tool = of_tool ? c->tool->name : NULL;
+    rec.verdict = "quota_low";
+    rec.reason = of_tool ? "tool_quota" : "agent_quota";
+    rec.has_remaining = true;
+    rec.remaining = left;
+    rec.limit = q->max_actions;
+    char detail[200];
+    snprintf(detail, sizeof detail,
+             "%u of %llu actions left in the rolling window of %g h (quota.warn_remaining = %s)",
+             (unsigned)left, (unsigned long long)q->max_actions, q->window_hours,
+             q->warn_remaining);
+    rec.detail = detail;
+    write_record(&rec);
+}
+
 struct decision shim_govern(const struct call *c)
 {
     const struct enact_config *cfg = proc.cfg;
@@ -330,21 +419,59 @@ struct decision shim_govern(const struct call *c)
         return act_on(&g);
     }
     int saved = errno;
+    const struct quota_spec *aq = config_agent_quota(cfg, proc.agent);
     struct gate_call call = {
         .tool = c->tool,
-        .agent_quota = config_agent_quota(cfg, proc.agent),
+        .agent_quota = aq,
         .agent_id = proc.agent_id,
         .owner = c->tid ? c->tid : shim_thread_id(),
         .mono_ns = clock_now_ns(CLOCK_MONOTONIC),
         .real_ns = clock_now_ns(CLOCK_REALTIME),
         .may_wait_ns = c->may_wait_ns,
     };
-    struct gate_result g = gate_decide(cfg, limits_store(cfg), &call);
+    struct state_map *m = current_state(cfg);
+    char why[KILL_REASON_MAX + 64];
+    struct gate_result g = killed(m, c->tool, call.mono_ns, why, sizeof why)
+                               ? gate_killed(c->tool, why)
+                               : gate_decide(cfg, limits_store(m), &call);
     record_backend_change();
     record_breaker_change(c, &g.breaker);
     record_verdict(c, &g);
+    if (g.tool_quota_low)
+        record_quota_low(c, &c->tool->quota, true, g.tool_quota_left);
+    if (g.agent_quota_low && aq)
+        record_quota_low(c, aq, false, g.agent_quota_left);
+    count_decision(m, c->tool, &g);
     errno = saved;
     return act_on(&g);
+}
+
+bool shim_may_stop_unmapped(void)
+{
+    const struct enact_config *cfg = proc.cfg;
+    /* Checked first: a truncated file must not be read through its old
+     * mapping (SIGBUS). */
+    if (!cfg || cfg->kill_scope != KILL_SCOPE_ALL)
+        return false;
+    struct state_map *m = current_state(cfg);
+    return (m && __atomic_load_n(&((struct state_header *)m->base)->kills_active,
+                                 __ATOMIC_ACQUIRE)) ||
+           proc.fleet;
+}
+
+int shim_unmapped_refusal(const struct call *c)
+{
+    int saved = errno;
+    struct state_map *m = proc.cfg ? current_state(proc.cfg) : NULL;
+    char why[KILL_REASON_MAX + 64];
+    int err = 0;
+    if (killed(m, NULL, clock_now_ns(CLOCK_MONOTONIC), why, sizeof why)) {
+        struct gate_result g = gate_killed(NULL, why);
+        record_verdict(c, &g);
+        err = g.err;
+    }
+    errno = saved;
+    return err;
 }
 
 void shim_simulated(const struct call *c, const char *text, size_t len, const struct impact *im)
@@ -367,6 +494,8 @@ struct decision shim_unfollowable(const struct call *c, const char *reason)
     int saved = errno;
     struct gate_result g = gate_unfollowable(proc.cfg, reason);
     record_verdict(c, &g);
+    if (proc.cfg)
+        count_decision(current_state(proc.cfg), c->tool, &g);
     errno = saved;
     return act_on(&g);
 }
@@ -377,8 +506,10 @@ void shim_outcome(const struct call *c, enum call_outcome outcome, int32_t owner
         return;
     int saved = errno;
     struct breaker_event ev;
-    gate_report(limits_store(proc.cfg), c->tool, owner, clock_now_ns(CLOCK_MONOTONIC), outcome,
-                &ev);
+    struct state_map *m = current_state(proc.cfg);
+    gate_report(limits_store(m), c->tool, owner, clock_now_ns(CLOCK_MONOTONIC), outcome, &ev);
+    if (m && outcome != OUTCOME_NEUTRAL)
+        state_count_outcome(m, c->tool->id, c->tool->name, outcome == OUTCOME_SUCCESS);
     record_backend_change();
     record_breaker_change(c, &ev);
     errno = saved;

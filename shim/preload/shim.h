@@ -61,6 +61,19 @@ struct decision {
     bool probe;       /* GATE_PROCEED holding a half-open probe lease: its outcome is owed */
 };
 
+/* Notes that this process leaves (enact ps); from the library's
+ * destructor. */
+void shim_stop(void);
+
+/* kill_scope = all and some kill switch is on: an unmapped call must ask
+ * shim_unmapped_refusal. One stat of the state file under kill_scope =
+ * all, nothing otherwise; vfork-safe. */
+bool shim_may_stop_unmapped(void);
+
+/* The errno an unmapped call of a killed agent fails with (recorded), or
+ * 0 to let it through. Keeps the caller's errno. vfork-safe. */
+int shim_unmapped_refusal(const struct call *c);
+
 /* Asks the gate about a call and writes its audit records (the verdict, a
  * breaker change). Keeps the caller's errno. vfork-safe. */
 struct decision shim_govern(const struct call *c);

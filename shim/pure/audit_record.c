@@ -71,6 +71,13 @@ size_t audit_format(const struct audit_event *ev, char *buf, size_t cap)
         truncated = true;
     optional_string(&w, "impact", ev->impact, NAME_MAX_OUT);
     optional_string(&w, "impact_reason", ev->impact_reason, NAME_MAX_OUT);
+    if (ev->has_remaining) {
+        jw_uint(&w, "remaining", ev->remaining);
+        jw_uint(&w, "limit", ev->limit);
+    }
+    if (ev->has_uid)
+        jw_uint(&w, "uid", ev->uid);
+    optional_string(&w, "signal", ev->signal, NAME_MAX_OUT);
     optional_string(&w, "detail", ev->detail, DETAIL_MAX_OUT);
     if (truncated)
         jw_bool(&w, "truncated", true);

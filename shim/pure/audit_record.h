@@ -34,6 +34,11 @@ struct audit_event {
     const char *would_execute;       /* verdict "dry_run": the command line or bytes sent */
     size_t would_execute_len;        /* its length when it holds bytes; 0: a C string */
     const char *impact, *impact_reason; /* verdict "dry_run" */
+    bool has_remaining;                 /* verdict "quota_low": what is left of how much */
+    uint64_t remaining, limit;
+    bool has_uid;                       /* verdicts "kill", "resume": who did it */
+    uint32_t uid;
+    const char *signal;                 /* verdict "kill": sent to the processes, or NULL */
 };
 
 /* Writes the record and its newline into buf; returns its length, or 0 if

@@ -51,6 +51,22 @@ static void consider(struct store_admission *r, const char *reason, uint64_t ret
     }
 }
 
+/* Counts one action in q (its lock held); true when what is left has
+ * fallen to warn for the first time in a window. */
+static bool charge(struct quota_slot *q, const struct quota_policy *p, bool warns,
+                   uint32_t warn, uint64_t real_ns, uint32_t *left)
+{
+    quota_consume(&q->ring, p, real_ns);
+    q->slot_ns = p->slot_ns;
+    *left = q->ring.used < p->max_actions ? p->max_actions - q->ring.used : 0;
+    uint64_t window_ns = p->slot_ns * QUOTA_WINDOW_SLOTS;
+    if (!warns || *left > warn ||
+        (q->warned_ns && real_ns >= q->warned_ns && real_ns - q->warned_ns < window_ns))
+        return false;
+    q->warned_ns = real_ns;
+    return true;
+}
+
 static struct store_admission admit(void *impl, const struct store_limits *l,
                                     const struct store_now *now)
 {
@@ -108,14 +124,12 @@ static struct store_admission admit(void *impl, const struct store_limits *l,
                                             .retry_after_ns = d.retry_after_ns};
         }
     }
-    if (tq) {
-        quota_consume(&tq->ring, l->tool_quota, now->real_ns);
-        tq->slot_ns = l->tool_quota->slot_ns;
-    }
-    if (aq) {
-        quota_consume(&aq->ring, l->agent_quota, now->real_ns);
-        aq->slot_ns = l->agent_quota->slot_ns;
-    }
+    if (tq)
+        r.tool_quota_low = charge(tq, l->tool_quota, l->tool_quota_warns, l->tool_quota_warn,
+                                  now->real_ns, &r.tool_quota_left);
+    if (aq)
+        r.agent_quota_low = charge(aq, l->agent_quota, l->agent_quota_warns, l->agent_quota_warn,
+                                   now->real_ns, &r.agent_quota_left);
     if (br)
         r.probe = breaker_admit(&br->breaker, l->breaker, now->mono_ns, now->owner,
                                 lease_holder_alive, NULL, &retry,
@@ -178,6 +192,7 @@ static bool reset_quota(void *impl, uint64_t key, const struct store_now *now)
     if (!q || !pidlock_acquire(&q->lock, now->owner, pidlock_clock_ms, pidlock_pid_alive))
         return false;
     quota_reset(&q->ring);
+    q->warned_ns = 0;
     pidlock_release(&q->lock, now->owner);
     return true;
 }

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CMD_ARGS 20
+#define CMD_ARGS 28
 #define REDIS_KEY_MAX (REDIS_PREFIX_MAX + 40)
 
 struct cmd {
@@ -39,6 +39,12 @@ static inline void cmd_u64(struct cmd *c, uint64_t v)
     cmd_arg(c, buf, (size_t)snprintf(buf, sizeof c->nums[0], "%" PRIu64, v));
 }
 
+static inline void cmd_i64(struct cmd *c, int64_t v)
+{
+    char *buf = c->nums[c->argc];
+    cmd_arg(c, buf, (size_t)snprintf(buf, sizeof c->nums[0], "%" PRId64, v));
+}
+
 static inline void cmd_double(struct cmd *c, double v)
 {
     char *buf = c->nums[c->argc];
@@ -53,7 +59,8 @@ static inline bool cmd_encode(const struct cmd *c, char *out, size_t cap, size_t
     return w > 0;
 }
 
-/* {PREFIX}:KIND:ID: t a bucket, q a quota, b a breaker. */
+/* {PREFIX}:KIND:ID: t a bucket, q a quota, w its last quota_low, b a
+ * breaker. */
 static inline void redis_key_of(const struct redis_store *rs, char out[REDIS_KEY_MAX], char kind,
                                 uint64_t id)
 {

@@ -8,7 +8,8 @@
 -- Redis Cluster keeps them in one slot and this script may touch them all.
 --
 -- KEYS: the keys of the limits the call has, in this order: breaker,
--- bucket, tool quota, agent quota; then the set of agents. Only keys that
+-- bucket, tool quota, agent quota; then the set of agents; then, for each
+-- quota with a warn level, the marker of its last quota_low. Only keys that
 -- hold something are named: in a Redis Cluster a slot being migrated
 -- answers a script whose keys are all there (or all gone: ASK), and a key
 -- never written would keep it answering TRYAGAIN.
@@ -16,10 +17,12 @@
 --   2 lease owner, 3 breaker probes (success_threshold; 0: no breaker),
 --   4 open_us, 5 probe_us, 6 rate interval_us (0: no rate), 7 tau_us,
 --   8 tool quota max (0: none), 9 its slot_us, 10 agent quota max, 11 slot_us,
---   12 the agent's name (for enact status)
+--   12 the agent's name (for enact status),
+--   13 the tool quota's warn level, 14 the agent quota's (-1: none)
 --   -> {verdict (0 admitted, 1 refused), reason (0, 1 circuit_open,
 --       2 rate_limited, 3 quota_exceeded), retry_us, probe (0/1),
---       breaker changed (0/1), from, to}
+--       breaker changed (0/1), from, to,
+--       tool quota low (0/1), its actions left, agent quota low, left}
 -- ARGV[1] "report" (KEYS: the breaker only):
 --   2 lease owner, 3 outcome (0 success, 1 failure, 2 neutral),
 --   4 failure_threshold, 5 success_threshold, 6 ttl_ms
@@ -184,9 +187,12 @@ if op == 'admit' then
         end
     end
     local kb, kt = key_if(probes > 0), key_if(interval > 0)
-    local quotas = {{key_if(tq_max > 0), tq_max, tonumber(ARGV[9])},
-                    {key_if(aq_max > 0), aq_max, tonumber(ARGV[11])}}
+    local quotas = {{key_if(tq_max > 0), tq_max, tonumber(ARGV[9]), tonumber(ARGV[13])},
+                    {key_if(aq_max > 0), aq_max, tonumber(ARGV[11]), tonumber(ARGV[14])}}
     local kagents = key_if(true)
+    for q = 1, 2 do
+        quotas[q][5] = key_if(quotas[q][2] > 0 and quotas[q][4] >= 0)
+    end
 
     -- Check every limit on copies; keep the refusal that lasts longest.
     local reason, retry = 0, -1
@@ -224,13 +230,16 @@ if op == 'admit' then
     end
     redis.call('SADD', kagents, ARGV[12])
     if reason ~= 0 then
-        return {1, reason, retry, 0, 0, 0, 0} -- a refusal spends nothing
+        return {1, reason, retry, 0, 0, 0, 0, 0, 0, 0, 0} -- a refusal spends nothing
     end
 
     if new_tat then
         redis.call('SET', kt, string.format('%d', new_tat),
                    'PX', math.ceil((new_tat - now) / 1000) + 1000)
     end
+    -- A quota that falls to its warn level says so once per window, in
+    -- the whole fleet: the marker lives one window.
+    local low = {0, 0, 0, 0}
     for q = 1, 2 do
         local r = rings[q]
         if r then
@@ -238,12 +247,20 @@ if op == 'admit' then
             r.c[i] = r.c[i] + 1
             r.used = r.used + 1
             ring_store(quotas[q][1], r, quotas[q][3])
+            local left = math.max(quotas[q][2] - r.used, 0)
+            low[2 * q] = left
+            local window_ms = math.ceil(quotas[q][3] * (RING - 1) / 1000)
+            if quotas[q][5] and left <= quotas[q][4] and
+                redis.call('SET', quotas[q][5], '1', 'NX', 'PX', window_ms) then
+                low[2 * q - 1] = 1
+            end
         end
     end
     if b and b.st ~= CLOSED then
         breaker_store(kb, b, math.ceil((open_us + probe_us) / 1000) + 60000)
     end
-    return {0, 0, 0, verdict == 'probe' and 1 or 0, ev.changed, ev.from, ev.to}
+    return {0, 0, 0, verdict == 'probe' and 1 or 0, ev.changed, ev.from, ev.to,
+            low[1], low[2], low[3], low[4]}
 end
 
 if op == 'report' then

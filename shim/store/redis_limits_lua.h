@@ -1,5 +1,5 @@
 /* Made by scripts/lua-to-c.sh from redis_limits.lua: edit that file. */
-#define REDIS_LIMITS_SHA1 "a4febd3e3cda43179f4fdf41d55e05f933d5652b"
+#define REDIS_LIMITS_SHA1 "1a75ee7dc3801d1a281827c96fc2139437c33dab"
 #define REDIS_LIMITS_LUA \
     "local t = redis.call('TIME')\n" \
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n" \
@@ -141,9 +141,12 @@
     "        end\n" \
     "    end\n" \
     "    local kb, kt = key_if(probes > 0), key_if(interval > 0)\n" \
-    "    local quotas = {{key_if(tq_max > 0), tq_max, tonumber(ARGV[9])},\n" \
-    "                    {key_if(aq_max > 0), aq_max, tonumber(ARGV[11])}}\n" \
+    "    local quotas = {{key_if(tq_max > 0), tq_max, tonumber(ARGV[9]), tonumber(ARGV[13])},\n" \
+    "                    {key_if(aq_max > 0), aq_max, tonumber(ARGV[11]), tonumber(ARGV[14])}}\n" \
     "    local kagents = key_if(true)\n" \
+    "    for q = 1, 2 do\n" \
+    "        quotas[q][5] = key_if(quotas[q][2] > 0 and quotas[q][4] >= 0)\n" \
+    "    end\n" \
     "    local reason, retry = 0, -1\n" \
     "    local function consider(code, wait)\n" \
     "        if reason == 0 or wait > retry then\n" \
@@ -179,12 +182,13 @@
     "    end\n" \
     "    redis.call('SADD', kagents, ARGV[12])\n" \
     "    if reason ~= 0 then\n" \
-    "        return {1, reason, retry, 0, 0, 0, 0} -- a refusal spends nothing\n" \
+    "        return {1, reason, retry, 0, 0, 0, 0, 0, 0, 0, 0} -- a refusal spends nothing\n" \
     "    end\n" \
     "    if new_tat then\n" \
     "        redis.call('SET', kt, string.format('%d', new_tat),\n" \
     "                   'PX', math.ceil((new_tat - now) / 1000) + 1000)\n" \
     "    end\n" \
+    "    local low = {0, 0, 0, 0}\n" \
     "    for q = 1, 2 do\n" \
     "        local r = rings[q]\n" \
     "        if r then\n" \
@@ -192,12 +196,20 @@
     "            r.c[i] = r.c[i] + 1\n" \
     "            r.used = r.used + 1\n" \
     "            ring_store(quotas[q][1], r, quotas[q][3])\n" \
+    "            local left = math.max(quotas[q][2] - r.used, 0)\n" \
+    "            low[2 * q] = left\n" \
+    "            local window_ms = math.ceil(quotas[q][3] * (RING - 1) / 1000)\n" \
+    "            if quotas[q][5] and left <= quotas[q][4] and\n" \
+    "                redis.call('SET', quotas[q][5], '1', 'NX', 'PX', window_ms) then\n" \
+    "                low[2 * q - 1] = 1\n" \
+    "            end\n" \
     "        end\n" \
     "    end\n" \
     "    if b and b.st ~= CLOSED then\n" \
     "        breaker_store(kb, b, math.ceil((open_us + probe_us) / 1000) + 60000)\n" \
     "    end\n" \
-    "    return {0, 0, 0, verdict == 'probe' and 1 or 0, ev.changed, ev.from, ev.to}\n" \
+    "    return {0, 0, 0, verdict == 'probe' and 1 or 0, ev.changed, ev.from, ev.to,\n" \
+    "            low[1], low[2], low[3], low[4]}\n" \
     "end\n" \
     "if op == 'report' then\n" \
     "    local owner, outcome = ARGV[2], tonumber(ARGV[3])\n" \

@@ -258,7 +258,7 @@ static struct store_admission admit(void *impl, const struct store_limits *l,
 {
     struct redis_store *rs = impl;
     /* Only the keys of the limits the call has (redis_limits.lua says why). */
-    char keys[5][REDIS_KEY_MAX], owner[40];
+    char keys[7][REDIS_KEY_MAX], owner[40];
     int nkeys = 0;
     if (l->breaker)
         redis_key_of(rs, keys[nkeys++], 'b', l->breaker_key);
@@ -269,6 +269,10 @@ static struct store_admission admit(void *impl, const struct store_limits *l,
     if (l->agent_quota)
         redis_key_of(rs, keys[nkeys++], 'q', l->agent_quota_key);
     redis_agents_key(rs, keys[nkeys++]);
+    if (l->tool_quota && l->tool_quota_warns)
+        redis_key_of(rs, keys[nkeys++], 'w', l->tool_quota_key);
+    if (l->agent_quota && l->agent_quota_warns)
+        redis_key_of(rs, keys[nkeys++], 'w', l->agent_quota_key);
     owner_of(rs, now->owner, owner);
     struct cmd c = {0};
     cmd_str(&c, "EVALSHA");
@@ -290,6 +294,8 @@ static struct store_admission admit(void *impl, const struct store_limits *l,
     cmd_u64(&c, l->agent_quota ? l->agent_quota->max_actions : 0);
     cmd_double(&c, l->agent_quota ? (double)l->agent_quota->slot_ns / 1000.0 : 0);
     cmd_str(&c, rs->opt.agent);
+    cmd_i64(&c, l->tool_quota && l->tool_quota_warns ? (int64_t)l->tool_quota_warn : -1);
+    cmd_i64(&c, l->agent_quota && l->agent_quota_warns ? (int64_t)l->agent_quota_warn : -1);
 
     struct resp_reply r;
     struct redis_link scratch;
@@ -298,8 +304,8 @@ static struct store_admission admit(void *impl, const struct store_limits *l,
     char why[192];
     if (!run(rs, &c, now->owner, &r, &held, &scratch, why, sizeof why))
         return fallback_admit(rs, l, now);
-    bool shaped = r.value.type == RESP_ARRAY && r.n == 7;
-    for (size_t i = 0; shaped && i < 7; i++)
+    bool shaped = r.value.type == RESP_ARRAY && r.n == 11;
+    for (size_t i = 0; shaped && i < 11; i++)
         shaped = r.items[i].type == RESP_INTEGER;
     struct store_admission a = {.answer = STORE_ADMITTED};
     if (shaped && r.items[0].integer == 1) {
@@ -312,6 +318,10 @@ static struct store_admission admit(void *impl, const struct store_limits *l,
         a.breaker = (struct breaker_event){.changed = r.items[4].integer == 1,
                                            .from = (enum breaker_state)r.items[5].integer,
                                            .to = (enum breaker_state)r.items[6].integer};
+        a.tool_quota_low = r.items[7].integer == 1;
+        a.tool_quota_left = (uint32_t)r.items[8].integer;
+        a.agent_quota_low = r.items[9].integer == 1;
+        a.agent_quota_left = (uint32_t)r.items[10].integer;
     }
     done(held, &scratch);
     if (!shaped) {
@@ -364,10 +374,8 @@ static void report(void *impl, const struct breaker_policy *policy, uint64_t bre
 
 /* ---- readers, for enact status and enact reset --------------------------- */
 
-/* Sends n commands at once over a pooled link and hands each reply to
- * take(); the process's own, never a vfork child's. */
-static bool query(struct redis_store *rs, struct cmd *cmds, int n,
-                  void (*take)(int i, const struct resp_reply *r, void *ctx), void *ctx)
+bool redis_store_query(struct redis_store *rs, struct cmd *cmds, int n,
+                       void (*take)(int i, const struct resp_reply *r, void *ctx), void *ctx)
 {
     char why[192];
     if (!own_process(rs) || !may_try(rs))
@@ -458,7 +466,7 @@ static bool read_timed(struct redis_store *rs, const char *verb, struct timed_re
     cmd_str(&c[1], verb);
     cmd_str(&c[1], t->key);
     t->found = false;
-    return query(rs, c, 2, take_timed, t) && t->found;
+    return redis_store_query(rs, c, 2, take_timed, t) && t->found;
 }
 
 /* A server time (us) in the caller's monotonic clock. */
@@ -566,7 +574,7 @@ static bool delete_key(struct redis_store *rs, char kind, uint64_t key)
     cmd_str(&c, "DEL");
     cmd_str(&c, name);
     struct deleted d = {false};
-    return query(rs, &c, 1, take_deleted, &d) && d.any;
+    return redis_store_query(rs, &c, 1, take_deleted, &d) && d.any;
 }
 
 static bool reset_bucket(void *impl, uint64_t key)
@@ -577,6 +585,7 @@ static bool reset_bucket(void *impl, uint64_t key)
 static bool reset_quota(void *impl, uint64_t key, const struct store_now *now)
 {
     (void)now;
+    delete_key(impl, 'w', key);
     return delete_key(impl, 'q', key);
 }
 
@@ -616,7 +625,7 @@ static size_t agents(void *impl, char (**names)[STORE_AGENT_NAME_MAX])
     cmd_str(&c, "SMEMBERS");
     cmd_str(&c, key);
     struct agent_list a = {NULL, 0};
-    if (!query(rs, &c, 1, take_agents, &a) || !a.names) {
+    if (!redis_store_query(rs, &c, 1, take_agents, &a) || !a.names) {
         *names = calloc(1, sizeof **names);
         return 0;
     }

@@ -33,6 +33,8 @@
 #include <sys/types.h>
 
 #define REDIS_LINKS 4
+#define REDIS_KILLS_MAX 16
+#define REDIS_KILL_REASON_MAX 200
 #define REDIS_PREFIX_MAX 128
 
 struct redis_options {
@@ -63,6 +65,22 @@ struct redis_slot {
 
 enum redis_health { REDIS_UNTRIED, REDIS_UP, REDIS_DOWN };
 
+/* The fleet's kill switches as this process last read them
+ * (redis_kills.h): written by the thread that reads them, under seq (odd
+ * while written); a decision reads n first, 0 in the usual case. */
+struct redis_kill {
+    uint64_t agent_id, tool_id; /* 0: every agent, every tool */
+    uint32_t uid;
+    char reason[REDIS_KILL_REASON_MAX];
+};
+struct redis_kills {
+    uint64_t seq;
+    uint64_t read_ns;  /* CLOCK_MONOTONIC of the last read; 0: never */
+    int reading;       /* 0 free, 1: a thread is reading them */
+    uint32_t n;
+    struct redis_kill e[REDIS_KILLS_MAX];
+};
+
 struct redis_store {
     struct redis_options opt;
     struct redis_fallback fallback;
@@ -80,6 +98,7 @@ struct redis_store {
     int why_lock;             /* 0 free, 1 taken: why is copied under it */
     char why[192];            /* the last failure */
     struct redis_slot slots[REDIS_LINKS];
+    struct redis_kills kills;
 };
 
 /* Fills rs, zeroed memory (the shim's process state, calloc), for this
@@ -99,6 +118,14 @@ void redis_store_forked(struct redis_store *rs);
 /* A change of health not yet reported: true once per change, with *up and
  * the failure that brought it down (or "") in why. */
 bool redis_store_health_change(struct redis_store *rs, bool *up, char *why, size_t cap);
+
+/* Sends n commands at once over a link of the process's own (never a
+ * vfork child's) and hands each reply to take(); false when the backend
+ * did not answer them all. For readers: enact status, reset, kill. */
+struct cmd;
+struct resp_reply;
+bool redis_store_query(struct redis_store *rs, struct cmd *cmds, int n,
+                       void (*take)(int i, const struct resp_reply *r, void *ctx), void *ctx);
 
 /* For enact status and enact check --backend: connects now (a link of the
  * caller's own), authenticates, loads the script; the round trip of a PING

@@ -2,6 +2,8 @@
 
 #include "clock.h"
 #include "pidlock.h"
+#include "seq_bytes.h"
+#include "state_control.h"
 #include "sys.h"
 #include "../pure/hash.h"
 
@@ -34,6 +36,9 @@ static const struct table_kind {
     {REGION_AGENTS, sizeof(struct agent_slot), _Alignof(struct agent_slot), 256, 1u << 16},
     {REGION_HOSTS, sizeof(struct host_slot), _Alignof(struct host_slot), 1024, 1u << 16},
     {REGION_CHILDREN, sizeof(struct child_slot), _Alignof(struct child_slot), 1024, 1u << 16},
+    {REGION_PROCS, sizeof(struct proc_slot), _Alignof(struct proc_slot), 1024, 1u << 16},
+    {REGION_KILLS, sizeof(struct kill_slot), _Alignof(struct kill_slot), 64, 64},
+    {REGION_COUNTERS, sizeof(struct counter_slot), _Alignof(struct counter_slot), 64, 1u << 16},
 };
 #define NTABLES (sizeof TABLES / sizeof TABLES[0])
 
@@ -60,6 +65,12 @@ static uint64_t layout_signature(void)
         sizeof(struct host_slot),
         offsetof(struct host_slot, name),
         sizeof(struct child_slot),
+        offsetof(struct quota_slot, warned_ns),
+        sizeof(struct proc_slot),
+        sizeof(struct kill_slot),
+        sizeof(struct counter_slot),
+        VERDICT_COUNT,
+        REASON_COUNT,
     };
     return fnv64_bytes(FNV64_OFFSET, parts, sizeof parts);
 }
@@ -84,13 +95,18 @@ struct state_sizes state_sizes_for(size_t rate_tools, size_t quota_kinds, size_t
         .agents = pow2_between(a * 2, TABLES[3].min, TABLES[3].max),
         .hosts = TABLES[4].min,
         .children = TABLES[5].min,
+        .procs = TABLES[6].min,
+        .kills = TABLES[7].min,
+        .counters = TABLES[8].min,
     };
 }
 
 static uint32_t wanted(const struct state_sizes *want, size_t table)
 {
-    const uint32_t asked[] = {want->buckets, want->quotas, want->breakers, want->agents,
-                              want->hosts,   want->children};
+    const uint32_t asked[] = {want->buckets, want->quotas, want->breakers,
+                              want->agents,  want->hosts,  want->children,
+                              want->procs,   want->kills,  want->counters};
+    _Static_assert(sizeof asked / sizeof asked[0] == NTABLES, "a size for every table");
     uint32_t n = asked[table];
     return pow2_between(n, TABLES[table].min, TABLES[table].max);
 }
@@ -307,6 +323,12 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     m->nhosts = r[REGION_HOSTS].count;
     m->children = (struct child_slot *)((char *)base + r[REGION_CHILDREN].offset);
     m->nchildren = r[REGION_CHILDREN].count;
+    m->procs = (struct proc_slot *)((char *)base + r[REGION_PROCS].offset);
+    m->nprocs = r[REGION_PROCS].count;
+    m->kills = (struct kill_slot *)((char *)base + r[REGION_KILLS].offset);
+    m->nkills = r[REGION_KILLS].count;
+    m->counters = (struct counter_slot *)((char *)base + r[REGION_COUNTERS].offset);
+    m->ncounters = r[REGION_COUNTERS].count;
     return 0;
 }
 
@@ -544,7 +566,7 @@ static bool take_idle_quota(void *slot, uint64_t old_key, uint64_t new_key, void
                                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
     if (taken) {
         quota_reset(&q->ring);
-        q->slot_ns = 0;
+        q->slot_ns = q->warned_ns = 0;
     }
     pidlock_release(&q->lock, t->owner);
     return taken;
@@ -590,23 +612,6 @@ void state_agent_record(struct state_map *m, uint64_t agent_id, const char *name
     a->name[n] = '\0';
     /* The first byte last: a reader that sees it sees the rest. */
     __atomic_store_n(&a->name[0], n ? name[0] : '?', __ATOMIC_RELEASE);
-}
-
-/* A seqlock whose data is read and written a byte at a time with atomics,
- * so that a reader racing a writer reads stale bytes, never undefined
- * behaviour: each data store is a release (the odd sequence number is seen
- * first by whoever sees it), each data load an acquire (the closing read of
- * the sequence number comes after all of them). No fences: ThreadSanitizer
- * understands these. */
-static void seq_put(uint8_t *dst, const uint8_t *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        __atomic_store_n(&dst[i], src[i], __ATOMIC_RELEASE);
-}
-
-static uint8_t seq_get(const uint8_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
 void state_host_record(struct state_map *m, const uint8_t addr[16], const char *name,

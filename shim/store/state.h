@@ -16,6 +16,14 @@
  *   HOSTS        struct host_slot per address: the DNS name it was last
  *                resolved from, so that a name rule matches a connect by
  *                address, also in another process
+ *   CHILDREN     struct child_slot per governed program started, until
+ *                its parent has waited for it
+ *   PROCS        struct proc_slot per governed process alive (enact ps,
+ *                enact kill --signal): state_control.h
+ *   KILLS        struct kill_slot per kill switch an operator turned on
+ *                (enact kill): state_control.h
+ *   COUNTERS     struct counter_slot per tool: decisions by verdict and
+ *                reason, outcomes (enact metrics): state_control.h
  *
  * Each table is open-addressed, its count a power of two; key 0 marks a
  * free slot.
@@ -39,7 +47,7 @@
 #include <stdint.h>
 
 #define STATE_MAGIC "ENACTST\0"
-#define STATE_VERSION 6u
+#define STATE_VERSION 7u
 
 enum state_region_id {
     REGION_BUCKETS,
@@ -48,7 +56,10 @@ enum state_region_id {
     REGION_AGENTS,
     REGION_HOSTS,
     REGION_CHILDREN,
-    REGION_SLOTS = 8
+    REGION_PROCS,
+    REGION_KILLS,
+    REGION_COUNTERS,
+    REGION_SLOTS = 12
 };
 
 struct state_region {
@@ -67,7 +78,8 @@ struct state_header {
     struct state_region regions[REGION_SLOTS];
     uint64_t audit_failures;   /* records no process could write */
     int32_t audit_last_errno;  /* why the latest of them failed */
-    uint32_t reserved;
+    uint32_t kills_active;     /* kill slots in use: 0 lets a decision skip the table */
+    uint64_t kill_lock;        /* pidlock of whoever changes the kill table */
 };
 
 struct bucket_slot {
@@ -79,6 +91,7 @@ struct quota_slot {
     uint64_t key;     /* hash of (agent[, tool], policy) */
     uint64_t lock;    /* pidlock over ring and slot_ns */
     uint64_t slot_ns; /* the ring's slot length, to tell when it has emptied */
+    uint64_t warned_ns; /* CLOCK_REALTIME of its last quota_low: one per window */
     struct quota_ring ring;
 };
 
@@ -113,6 +126,10 @@ struct child_slot {
     uint32_t unused;
 };
 
+struct proc_slot;
+struct kill_slot;
+struct counter_slot;
+
 struct state_map {
     void *base;
     size_t size;
@@ -130,11 +147,17 @@ struct state_map {
     uint32_t nhosts;
     struct child_slot *children;
     uint32_t nchildren;
+    struct proc_slot *procs;
+    uint32_t nprocs;
+    struct kill_slot *kills;
+    uint32_t nkills;
+    struct counter_slot *counters;
+    uint32_t ncounters;
 };
 
 /* How many slots of each table a new file gets. */
 struct state_sizes {
-    uint32_t buckets, quotas, breakers, agents, hosts, children;
+    uint32_t buckets, quotas, breakers, agents, hosts, children, procs, kills, counters;
 };
 
 enum state_open_result { STATE_OPENED, STATE_REBUILT, STATE_FAILED };

@@ -35,6 +35,10 @@ struct store_limits {
     uint64_t tool_quota_key;
     const struct quota_policy *agent_quota; /* per agent, over all its tools */
     uint64_t agent_quota_key;
+    /* quota.warn_remaining: a quota whose *_warns is set is low once what
+     * is left of it falls to *_warn. */
+    bool tool_quota_warns, agent_quota_warns;
+    uint32_t tool_quota_warn, agent_quota_warn;
 };
 
 /* Who asks and when. */
@@ -60,6 +64,10 @@ struct store_admission {
     uint64_t retry_after_ns;      /* REFUSED: when that limit admits again */
     bool probe;                   /* ADMITTED holding a half-open lease */
     struct breaker_event breaker; /* a state change, if .changed */
+    /* ADMITTED: a quota fell to its warn level, the first time in its
+     * window (in every process of the store), with what is left of it. */
+    bool tool_quota_low, agent_quota_low;
+    uint32_t tool_quota_left, agent_quota_left;
 };
 
 /* How an admitted call ended, for its tool's breaker: a neutral end (no

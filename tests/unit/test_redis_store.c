@@ -33,7 +33,7 @@
 #define OWNER_TEXT "0000000000001234:77"
 #define AGENT "unit-agent"
 
-#define ADMIT_REPLY "*7\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n"
+#define ADMIT_REPLY "*11\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n"
 
 /* ---- the fake server ------------------------------------------------------ */
 
@@ -572,7 +572,7 @@ static void test_admitted_one_evalsha(void **state)
     assert_int_equal(f->local.admits, 0);
     assert_int_equal(fake_ncmds(&f->a), 1);
     const struct fake_cmd *c = fake_cmd(&f->a, 0);
-    assert_int_equal(c->argc, 3 + 2 + 12);
+    assert_int_equal(c->argc, 3 + 2 + 14);
     assert_arg(c, 0, "EVALSHA");
     assert_arg(c, 1, REDIS_LIMITS_SHA1);
     assert_arg(c, 2, "2");
@@ -619,7 +619,7 @@ static void test_keys_follow_limits(void **state)
                                .agent_quota_key = 0xfedcba9876543210ull};
     assert_int_equal(admit(f, &all).answer, STORE_ADMITTED);
     const struct fake_cmd *c = fake_cmd(&f->a, 0);
-    assert_int_equal(c->argc, 3 + 5 + 12);
+    assert_int_equal(c->argc, 3 + 5 + 14);
     assert_arg(c, 2, "5");
     assert_arg(c, 3, "{fleet}:b:0000000000000001");
     assert_arg(c, 4, "{fleet}:t:0000000000000002");
@@ -639,7 +639,7 @@ static void test_keys_follow_limits(void **state)
     struct store_limits breaker = {.breaker = &f->breaker, .breaker_key = 9};
     assert_int_equal(admit(f, &breaker).answer, STORE_ADMITTED);
     c = fake_cmd(&f->a, 1);
-    assert_int_equal(c->argc, 3 + 2 + 12);
+    assert_int_equal(c->argc, 3 + 2 + 14);
     assert_arg(c, 2, "2");
     assert_arg(c, 3, "{fleet}:b:0000000000000009");
     assert_arg(c, 4, "{fleet}:agents");
@@ -660,7 +660,7 @@ static void test_keys_follow_limits(void **state)
 static void test_admitted_probe_and_change(void **state)
 {
     struct fixture *f = *state;
-    snprintf(f->a.evalsha, sizeof f->a.evalsha, "*7\r\n:0\r\n:0\r\n:0\r\n:1\r\n:1\r\n:1\r\n:2\r\n");
+    snprintf(f->a.evalsha, sizeof f->a.evalsha, "*11\r\n:0\r\n:0\r\n:0\r\n:1\r\n:1\r\n:1\r\n:2\r\n:0\r\n:0\r\n:0\r\n:0\r\n");
     fake_start_unix(&f->a, f->sock);
     open_unix(f, true, 1000 * MS);
     struct store_limits l = {.breaker = &f->breaker, .breaker_key = 5};
@@ -684,10 +684,10 @@ static void test_refusals(void **state)
         const char *reply, *reason;
         uint64_t retry_ns;
     } cases[] = {
-        {"*7\r\n:1\r\n:2\r\n:1500\r\n:0\r\n:0\r\n:0\r\n:0\r\n", "rate_limited", 1500 * 1000},
-        {"*7\r\n:1\r\n:1\r\n:30000000\r\n:0\r\n:0\r\n:0\r\n:0\r\n", "circuit_open",
+        {"*11\r\n:1\r\n:2\r\n:1500\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n", "rate_limited", 1500 * 1000},
+        {"*11\r\n:1\r\n:1\r\n:30000000\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n", "circuit_open",
          UINT64_C(30000000) * 1000},
-        {"*7\r\n:1\r\n:3\r\n:7\r\n:0\r\n:0\r\n:0\r\n:0\r\n", "quota_exceeded", 7000},
+        {"*11\r\n:1\r\n:3\r\n:7\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n", "quota_exceeded", 7000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fake_answer(&f->a, f->a.evalsha, cases[i].reply);
@@ -917,6 +917,7 @@ static void test_wrong_shape_falls_back(void **state)
         ":0\r\n",
         "*7\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n$1\r\n0\r\n",
         "*8\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n",
+        "*7\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n",
         "*-1\r\n",
         "-ERR Error running script (call to f_x): @user_script:1: boom\r\n",
     };

@@ -11,6 +11,7 @@
 #include "pidlock.h"
 #include "quota.h"
 #include "state.h"
+#include "state_control.h"
 
 /* The minimum of each table (state.h / state.c). */
 #define MIN_BUCKETS 1024u
@@ -19,13 +20,19 @@
 #define MIN_AGENTS 256u
 #define MIN_HOSTS 1024u
 #define MIN_CHILDREN 1024u
+#define MIN_PROCS 1024u
+#define KILLS 64u
+#define MIN_COUNTERS 64u
 #define REGION_ALIGN 64u
 static const struct state_sizes MIN_SIZES = {.buckets = MIN_BUCKETS,
                                              .quotas = MIN_QUOTAS,
                                              .breakers = MIN_BREAKERS,
                                              .agents = MIN_AGENTS,
                                              .hosts = MIN_HOSTS,
-                                             .children = MIN_CHILDREN};
+                                             .children = MIN_CHILDREN,
+                                             .procs = MIN_PROCS,
+                                             .kills = KILLS,
+                                             .counters = MIN_COUNTERS};
 
 /* Sizes that differ from the minimum in some tables. */
 static struct state_sizes sizes_with(uint32_t buckets, uint32_t quotas, uint32_t breakers,
@@ -36,11 +43,14 @@ static struct state_sizes sizes_with(uint32_t buckets, uint32_t quotas, uint32_t
                                 .breakers = breakers,
                                 .agents = agents,
                                 .hosts = hosts,
-                                .children = MIN_CHILDREN};
+                                .children = MIN_CHILDREN,
+                                .procs = MIN_PROCS,
+                                .kills = KILLS,
+                                .counters = MIN_COUNTERS};
 }
 
 /* The tables of the file, in file order, as state.h documents them. */
-enum { NTABLES = 6 };
+enum { NTABLES = 9 };
 static const struct {
     enum state_region_id region;
     size_t entry_size;
@@ -48,11 +58,14 @@ static const struct {
     {REGION_BUCKETS, sizeof(struct bucket_slot)},   {REGION_QUOTAS, sizeof(struct quota_slot)},
     {REGION_BREAKERS, sizeof(struct breaker_slot)}, {REGION_AGENTS, sizeof(struct agent_slot)},
     {REGION_HOSTS, sizeof(struct host_slot)},       {REGION_CHILDREN, sizeof(struct child_slot)},
+    {REGION_PROCS, sizeof(struct proc_slot)},       {REGION_KILLS, sizeof(struct kill_slot)},
+    {REGION_COUNTERS, sizeof(struct counter_slot)},
 };
 
 static uint32_t count_of(struct state_sizes s, int table)
 {
-    const uint32_t n[NTABLES] = {s.buckets, s.quotas, s.breakers, s.agents, s.hosts, s.children};
+    const uint32_t n[NTABLES] = {s.buckets, s.quotas,   s.breakers, s.agents,  s.hosts,
+                                 s.children, s.procs, s.kills,    s.counters};
     return n[table];
 }
 
@@ -174,6 +187,9 @@ static void assert_valid_fresh_map(const struct state_map *m, struct state_sizes
     assert_int_equal(m->nagents, s.agents);
     assert_int_equal(m->nhosts, s.hosts);
     assert_int_equal(m->nchildren, s.children);
+    assert_int_equal(m->nprocs, s.procs);
+    assert_int_equal(m->nkills, s.kills);
+    assert_int_equal(m->ncounters, s.counters);
     assert_int_equal(m->size, expected_size(s));
     const struct state_header *h = m->base;
     assert_memory_equal(h->magic, STATE_MAGIC, 8);
@@ -928,7 +944,7 @@ static void expect_rebuilt(struct fixture *f, const char *name, const void *old,
  * static buffer: no heap that a failing assertion would leak). */
 static char *valid_file_bytes(struct fixture *f, const char *name, size_t *len)
 {
-    static char bytes[2][512 * 1024];
+    static char bytes[2][1024 * 1024];
     static int which;
     char path[PATH_MAX];
     th_path(path, sizeof path, f->dir, name);
@@ -1323,7 +1339,7 @@ static void test_concurrent_rebuild_one_table(void **state)
     int *opened = mmap(NULL, sizeof(int) * KIDS, PROT_READ | PROT_WRITE,
                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     assert_true(opened != MAP_FAILED);
-    static char zeros[512 * 1024];
+    static char zeros[1024 * 1024];
     assert_true(expected_size(MIN_SIZES) <= sizeof zeros);
     size_t len = expected_size(MIN_SIZES);
     for (int round = 0; round < ROUNDS; round++) {

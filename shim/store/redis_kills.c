@@ -1,0 +1,210 @@
+#include "redis_kills.h"
+
+#include "redis_cmd.h"
+#include "seq_bytes.h"
+#include "../pure/hash.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void kills_key(const struct redis_store *rs, char out[REDIS_KEY_MAX])
+{
+    snprintf(out, REDIS_KEY_MAX, "{%s}:kills", rs->opt.prefix);
+}
+
+static uint64_t id_of(const char *s, size_t n, bool tool)
+{
+    char name[STATE_NAME_MAX];
+    if (n == 0 || n >= sizeof name)
+        return 0;
+    memcpy(name, s, n);
+    name[n] = '\0';
+    return tool ? state_tool_id(name) : fnv64_str(FNV64_OFFSET, name);
+}
+
+/* One field and value of the hash into e; false when it is not one. */
+static bool parse_kill(const struct resp_item *field, const struct resp_item *value,
+                       struct redis_kill *e)
+{
+    const char *tab = field->text ? memchr(field->text, '\t', field->len) : NULL;
+    if (!tab || value->type != RESP_BULK)
+        return false;
+    size_t alen = (size_t)(tab - field->text);
+    memset(e, 0, sizeof *e);
+    e->agent_id = id_of(field->text, alen, false);
+    e->tool_id = id_of(tab + 1, field->len - alen - 1, true);
+    char text[REDIS_KILL_REASON_MAX + 64];
+    size_t n = value->len < sizeof text - 1 ? value->len : sizeof text - 1;
+    memcpy(text, value->text, n);
+    text[n] = '\0';
+    e->uid = (uint32_t)strtoul(text, NULL, 10);
+    const char *reason = strchr(text, '\t');
+    reason = reason ? strchr(reason + 1, '\t') : NULL;
+    snprintf(e->reason, sizeof e->reason, "%s", reason ? reason + 1 : "");
+    return true;
+}
+
+struct read_kills {
+    struct redis_kill e[REDIS_KILLS_MAX];
+    uint32_t n;
+};
+
+static void take_kills(int i, const struct resp_reply *r, void *ctx)
+{
+    (void)i;
+    struct read_kills *k = ctx;
+    if (r->value.type != RESP_ARRAY)
+        return;
+    for (size_t j = 0; j + 1 < r->n && k->n < REDIS_KILLS_MAX; j += 2)
+        if (parse_kill(&r->items[j], &r->items[j + 1], &k->e[k->n]))
+            k->n++;
+}
+
+/* Reads the fleet's switches into rs->kills, by one thread at a time. */
+static void read_kills(struct redis_store *rs, uint64_t mono_ns)
+{
+    struct redis_kills *c = &rs->kills;
+    int free_flag = 0;
+    if (!__atomic_compare_exchange_n(&c->reading, &free_flag, 1, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+        return;
+    char key[REDIS_KEY_MAX];
+    kills_key(rs, key);
+    struct cmd cmd = {0};
+    cmd_str(&cmd, "HGETALL");
+    cmd_str(&cmd, key);
+    struct read_kills got = {0};
+    if (redis_store_query(rs, &cmd, 1, take_kills, &got)) {
+        uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->seq, seq | 1, __ATOMIC_RELAXED);
+        seq_put(c->e, got.e, sizeof got.e[0] * got.n);
+        __atomic_store_n(&c->n, got.n, __ATOMIC_RELEASE);
+        __atomic_store_n(&c->seq, (seq | 1) + 1, __ATOMIC_RELEASE);
+    }
+    /* Also after a failure: the back-off, not every decision, retries. */
+    __atomic_store_n(&c->read_ns, mono_ns ? mono_ns : 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->reading, 0, __ATOMIC_RELEASE);
+}
+
+bool redis_kills_find(struct redis_store *rs, uint64_t agent_id, uint64_t tool_id,
+                      uint64_t mono_ns, uint32_t *uid, char *reason, size_t cap)
+{
+    struct redis_kills *c = &rs->kills;
+    uint64_t read_ns = __atomic_load_n(&c->read_ns, __ATOMIC_ACQUIRE);
+    if (rs->pid == getpid() && (read_ns == 0 || mono_ns - read_ns >= REDIS_KILLS_READ_NS))
+        read_kills(rs, mono_ns);
+    uint32_t n = __atomic_load_n(&c->n, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n && i < REDIS_KILLS_MAX; i++) {
+        struct redis_kill e;
+        uint64_t before = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+        seq_copy_out(&e, &c->e[i], sizeof e);
+        /* A switch being read again counts as on: better a refusal than a
+         * missed stop. */
+        bool torn = (before & 1) || __atomic_load_n(&c->seq, __ATOMIC_RELAXED) != before;
+        e.reason[sizeof e.reason - 1] = '\0';
+        if (torn || ((!e.agent_id || e.agent_id == agent_id) &&
+                     (!e.tool_id || (tool_id && e.tool_id == tool_id)))) {
+            *uid = torn ? 0 : e.uid;
+            snprintf(reason, cap, "%s", torn ? "the fleet's kill switches are being read" : e.reason);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void field_of(const char *agent, const char *tool, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s\t%s", agent ? agent : "", tool ? tool : "");
+}
+
+struct replied {
+    bool ok;
+    int64_t n;
+    char error[160];
+};
+
+static void take_reply(int i, const struct resp_reply *r, void *ctx)
+{
+    (void)i;
+    struct replied *d = ctx;
+    d->ok = r->value.type != RESP_ERROR;
+    d->n += r->value.type == RESP_INTEGER ? r->value.integer : 0;
+}
+
+bool redis_kills_set(struct redis_store *rs, const struct kill_entry *e, char *why, size_t cap)
+{
+    char key[REDIS_KEY_MAX], field[2 * STATE_NAME_MAX + 2], value[REDIS_KILL_REASON_MAX + 64];
+    kills_key(rs, key);
+    field_of(e->agent, e->tool, field, sizeof field);
+    snprintf(value, sizeof value, "%u\t%llu\t%s", (unsigned)e->uid,
+             (unsigned long long)(e->since_ns / 1000000u), e->reason ? e->reason : "");
+    struct cmd c = {0};
+    cmd_str(&c, "HSET");
+    cmd_str(&c, key);
+    cmd_str(&c, field);
+    cmd_str(&c, value);
+    struct replied d = {0};
+    bool ok = redis_store_query(rs, &c, 1, take_reply, &d) && d.ok;
+    if (!ok)
+        snprintf(why, cap, "%s", rs->why[0] ? rs->why : "the backend refused HSET");
+    return ok;
+}
+
+struct matching {
+    const char *agent;
+    bool all;
+    char fields[REDIS_KILLS_MAX][2 * STATE_NAME_MAX + 2];
+    int n;
+};
+
+static void take_fields(int i, const struct resp_reply *r, void *ctx)
+{
+    (void)i;
+    struct matching *m = ctx;
+    if (r->value.type != RESP_ARRAY)
+        return;
+    size_t alen = m->agent ? strlen(m->agent) : 0;
+    for (size_t j = 0; j < r->n && m->n < REDIS_KILLS_MAX; j++) {
+        const struct resp_item *f = &r->items[j];
+        if (f->len >= sizeof m->fields[0] ||
+            (m->agent && !(f->len > alen && memcmp(f->text, m->agent, alen) == 0 &&
+                           f->text[alen] == '\t')))
+            continue;
+        memcpy(m->fields[m->n], f->text, f->len);
+        m->fields[m->n++][f->len] = '\0';
+    }
+}
+
+int redis_kills_clear(struct redis_store *rs, const char *agent, const char *tool, bool all,
+                      char *why, size_t cap)
+{
+    char key[REDIS_KEY_MAX];
+    kills_key(rs, key);
+    struct matching m = {.agent = agent, .all = all};
+    if (all) {
+        struct cmd c = {0};
+        cmd_str(&c, "HKEYS");
+        cmd_str(&c, key);
+        if (!redis_store_query(rs, &c, 1, take_fields, &m)) {
+            snprintf(why, cap, "%s", rs->why);
+            return -1;
+        }
+    } else {
+        field_of(agent, tool, m.fields[0], sizeof m.fields[0]);
+        m.n = 1;
+    }
+    if (m.n == 0)
+        return 0;
+    struct cmd c = {0};
+    cmd_str(&c, "HDEL");
+    cmd_str(&c, key);
+    for (int i = 0; i < m.n && c.argc < CMD_ARGS; i++)
+        cmd_str(&c, m.fields[i]);
+    struct replied d = {0};
+    if (!redis_store_query(rs, &c, 1, take_reply, &d) || !d.ok) {
+        snprintf(why, cap, "%s", rs->why[0] ? rs->why : "the backend refused HDEL");
+        return -1;
+    }
+    return (int)d.n;
+}
