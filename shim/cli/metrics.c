@@ -361,11 +361,13 @@ static void conn_read(struct server *sv, struct conn *c, uint64_t now)
     }
     c->in_len += (size_t)n;
     size_t end = request_end(c->in, c->in_len);
-    bool head = false;
-    if (end)
-        conn_answer(sv, c, request_status(c->in, end, &head), head, now);
-    else if (c->in_len == sizeof c->in)
+    if (end) {
+        bool head = false;
+        int status = request_status(c->in, end, &head); /* before head is read */
+        conn_answer(sv, c, status, head, now);
+    } else if (c->in_len == sizeof c->in) {
         conn_answer(sv, c, 431, false, now);
+    }
 }
 
 static void conn_drain(struct conn *c)
