@@ -7,7 +7,10 @@
  * connections, each with its own deadline: a client that sends nothing, or
  * takes its answer slowly, holds its own slot until then and never the
  * loop, so the scrapes of others go on meanwhile (handling clients one at
- * a time would make every scrape wait for the slowest). */
+ * a time would make every scrape wait for the slowest). An answer is read
+ * from the state in the loop: microseconds on the state file; on a Redis
+ * that does not answer, up to its timeout (2 s at least), which the other
+ * clients then wait too. */
 #include "cli.h"
 #include "prometheus.h"
 #include "snapshot.h"
