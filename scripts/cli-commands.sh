@@ -59,4 +59,31 @@ check reset -c "$T/enact.ini"
 check doctor /bin/true
 check doctor "$ROOT/build/libenact_shim.so"
 check run -c "$T/enact.ini" -- true
+
+# enact metrics: started on a port the kernel picks (its start line names
+# it), asked for each kind of answer, then stopped with SIGTERM.
+n=$((n + 1))
+LD_PRELOAD=${ENACT_TEST_PRELOAD:-} "$BIN" metrics -c "$T/enact.ini" --listen 127.0.0.1:0 \
+    >"$T/metrics.out" 2>&1 &
+pid=$!
+url=""
+for _ in $(seq 300); do
+    url=$(sed -n 's|^enact metrics: serving \(http://[^ ]*\) for .*|\1|p' "$T/metrics.out")
+    [ -n "$url" ] && break
+    sleep 0.1
+done
+[ -n "$url" ] || { cat "$T/metrics.out" >&2; echo "cli-commands: enact metrics did not start" >&2; exit 1; }
+for args in "" "-I" "-X POST -d x" "-H X-Pad:$(printf '%09000d' 0)"; do
+    # shellcheck disable=SC2086
+    curl -s --max-time 20 -o /dev/null $args "$url" || true
+done
+curl -s --max-time 20 -o /dev/null "${url%/metrics}/other" || true
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+if [ "$rc" -ne 0 ] || grep -qE '^==[0-9]+==|runtime error:' "$T/metrics.out"; then
+    cat "$T/metrics.out" >&2
+    echo "cli-commands: enact metrics (exit status $rc)" >&2
+    exit 1
+fi
 echo "cli-commands: $n commands of $BIN: no report"

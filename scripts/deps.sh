@@ -30,3 +30,24 @@ if [ ! -f "$node_dir/node_modules/axios/package.json" ]; then
     echo "deps: npm ci in $node_dir"
     (cd "$node_dir" && npm ci --no-audit --no-fund)
 fi
+# promtool (tests/integration/test_metrics.sh checks the exposition and the
+# alert rules with it), from Debian's prometheus package, unpacked into
+# build/tools rather than installed: installing it would start a Prometheus
+# server (its postinst). Only usr/bin/promtool of it is used and kept.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if ! command -v promtool >/dev/null && [ ! -x "$root/build/tools/usr/bin/promtool" ]; then
+    echo "deps: promtool from Debian's prometheus package into $root/build/tools"
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    # As root, apt-get download warns that _apt cannot write to $tmp and
+    # fetches it itself: harmless, hence the first try's 2>/dev/null.
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    (cd "$tmp" && { apt-get download -qq prometheus 2>/dev/null ||
+        { $SUDO apt-get update -qq && apt-get download -qq prometheus; }; })
+    dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+    mkdir -p "$root/build/tools/usr/bin"
+    cp "$tmp/x/usr/bin/promtool" "$root/build/tools/usr/bin/promtool"
+    rm -rf "$tmp"
+    trap - EXIT
+fi

@@ -13,6 +13,7 @@ int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 int cmd_reset(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_log(int argc, char **argv);

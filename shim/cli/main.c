@@ -16,6 +16,7 @@ static const char USAGE[] =
     "  check [FILE]                                           validate a config\n"
     "  match [-c FILE] connect ADDR:PORT | exec CMD [ARGS]    which tool a call maps to\n"
     "  status [-c FILE] [--json | --prometheus]               limits as they stand now\n"
+    "  metrics [-c FILE] [--listen ADDR:PORT]                 serve them to Prometheus\n"
     "  reset [-c FILE] [--agent A] [--tool T]                 give limits back\n"
     "  doctor PROGRAM                                         can Enact govern it?\n"
     "  log [-c FILE] [--blocked] [--since 1h] [--follow] ...  the audit log, readable\n"
@@ -38,7 +39,10 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {{"run", cmd_run}, {"check", cmd_check}, {"match", cmd_match},
-                    {"status", cmd_status}, {"reset", cmd_reset},  {"doctor", cmd_doctor}, {"log", cmd_log}, {"dry-run", cmd_dry_run}, {"report", cmd_report}, {"keys", cmd_keys}, {"ps", cmd_ps}, {"kill", cmd_kill}, {"resume", cmd_resume}};
+                    {"status", cmd_status},  {"metrics", cmd_metrics}, {"reset", cmd_reset},
+                    {"doctor", cmd_doctor},  {"log", cmd_log},         {"dry-run", cmd_dry_run},
+                    {"report", cmd_report},  {"keys", cmd_keys},       {"ps", cmd_ps},
+                    {"kill", cmd_kill},      {"resume", cmd_resume}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

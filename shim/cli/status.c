@@ -1,12 +1,12 @@
 /* enact status: what the shared state says right now. Reads only: it never
  * claims an entry, and quota rings are read on a copy. */
 #include "cli.h"
+#include "prometheus.h"
 #include "records.h"
+#include "snapshot.h"
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
 #include "../pure/jsonw.h"
-#include "../store/clock.h"
-#include "../store/local_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,35 +23,6 @@ static const char HELP[] =
     "format (metrics prefixed enact_).\n";
 
 enum format { TABLE, JSON, PROMETHEUS };
-
-struct breaker_view {
-    const char *state;
-    int code; /* 0 closed, 1 open, 2 half-open */
-    double seconds; /* in this state; < 0 when it never changed */
-};
-
-static struct breaker_view view_breaker(struct store st, const struct tool *t, uint64_t mono_ns)
-{
-    struct breaker_view v = {"CLOSED", 0, -1};
-    struct breaker b;
-    if (!st.ops->read_breaker(st.impl, t->breaker_id, &b))
-        return v;
-    enum breaker_state s = breaker_get_state(&b);
-    v.state = breaker_state_name(s);
-    v.code = s == BREAKER_OPEN ? 1 : s == BREAKER_HALF_OPEN ? 2 : 0;
-    if (b.since_ns)
-        v.seconds = mono_ns > b.since_ns ? (double)(mono_ns - b.since_ns) / 1e9 : 0;
-    return v;
-}
-
-/* A bucket no process has used is full: its word reads 0. */
-static uint64_t tokens_left(struct store st, uint64_t agent_id, const struct tool *t,
-                            uint64_t mono_ns)
-{
-    uint64_t tat;
-    st.ops->read_bucket(st.impl, gate_bucket_key(agent_id, t), &tat);
-    return bucket_remaining(tat, &t->rate, mono_ns);
-}
 
 /* "3h20m", "45s", "-" */
 static const char *duration(uint64_t ns, char *buf, size_t cap)
@@ -80,52 +51,6 @@ static void json_str(const char *s)
     fputs(buf, stdout);
 }
 
-/* A Prometheus label value: \, " and newline escaped. */
-static void prom_label(const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            putchar('\\');
-        if (*s == '\n')
-            fputs("\\n", stdout);
-        else
-            putchar(*s);
-    }
-}
-
-static void prom_header(const char *name, const char *help)
-{
-    printf("# HELP enact_%s %s\n# TYPE enact_%s gauge\n", name, help, name);
-}
-
-static void prom_sample(const char *name, const char *agent, const char *tool, double value)
-{
-    printf("enact_%s{", name);
-    if (agent) {
-        fputs("agent=\"", stdout);
-        prom_label(agent);
-        putchar('"');
-    }
-    if (tool) {
-        fputs(agent ? ",tool=\"" : "tool=\"", stdout);
-        prom_label(tool);
-        putchar('"');
-    }
-    printf("} %.17g\n", value);
-}
-
-/* A shared backend as it answers now. */
-struct backend_view {
-    bool shared, up;
-    char where[300], version[40], why[192];
-    double rtt_ms;
-    /* The last change a governed process recorded: backend_down or
-     * backend_up, its time (ns since the epoch) and pid; "" when none. */
-    char last_change[16];
-    uint64_t last_change_ns;
-    long last_change_pid;
-};
-
 /* The last backend_down or backend_up record of the audit log. */
 static void last_backend_change(const struct enact_config *cfg, struct backend_view *b)
 {
@@ -146,15 +71,6 @@ static void last_backend_change(const struct enact_config *cfg, struct backend_v
 }
 
 static const char *const ON_DOWN_NAMES[] = {"local", "deny", "allow"};
-
-struct snapshot {
-    const struct enact_config *cfg;
-    struct backend_view backend;
-    struct store st;
-    uint64_t mono, real;
-    char (*agents)[STORE_AGENT_NAME_MAX];
-    size_t nagents;
-};
 
 static void print_table(const struct snapshot *s)
 {
@@ -192,7 +108,7 @@ static void print_table(const struct snapshot *s)
             printf("%-24s %-10s %s\n", t->name, "-", "-");
             continue;
         }
-        struct breaker_view b = view_breaker(s->st, t, s->mono);
+        struct breaker_view b = snapshot_breaker(s, t);
         if (b.seconds < 0)
             printf("%-24s %-10s %s\n", t->name, b.state, "start");
         else
@@ -214,7 +130,7 @@ static void print_table(const struct snapshot *s)
             char tokens[32] = "-", used[32] = "-";
             if (t->rate_limited)
                 snprintf(tokens, sizeof tokens, "%llu/%llu",
-                         (unsigned long long)tokens_left(s->st, id, t, s->mono),
+                         (unsigned long long)snapshot_tokens(s, id, t),
                          (unsigned long long)t->written.burst_size);
             if (q.present)
                 snprintf(used, sizeof used, "%u/%u", q.used, q.limit);
@@ -275,7 +191,7 @@ static void print_json(const struct snapshot *s)
         printf("%s{\"name\":", i ? "," : "");
         json_str(t->name);
         if (t->has_breaker) {
-            struct breaker_view b = view_breaker(s->st, t, s->mono);
+            struct breaker_view b = snapshot_breaker(s, t);
             printf(",\"breaker\":{\"state\":\"%s\",\"seconds_in_state\":", b.state);
             if (b.seconds < 0)
                 printf("null}");
@@ -310,7 +226,7 @@ static void print_json(const struct snapshot *s)
             json_str(t->name);
             if (t->rate_limited)
                 printf(",\"tokens\":%llu,\"burst\":%llu",
-                       (unsigned long long)tokens_left(s->st, id, t, s->mono),
+                       (unsigned long long)snapshot_tokens(s, id, t),
                        (unsigned long long)t->written.burst_size);
             if (tq.present) {
                 printf(",\"quota\":");
@@ -321,58 +237,6 @@ static void print_json(const struct snapshot *s)
         printf("]}");
     }
     printf("]}\n");
-}
-
-static void print_prometheus(const struct snapshot *s)
-{
-    const struct enact_config *cfg = s->cfg;
-    int last_errno;
-    uint64_t failures = s->st.ops->audit_failures(s->st.impl, &last_errno);
-    if (s->backend.shared) {
-        prom_header("backend_up", "Whether the shared backend answered enact status: 1 or 0.");
-        printf("enact_backend_up %d\n", s->backend.up ? 1 : 0);
-    }
-    prom_header("audit_write_failures_total", "Audit records that could not be written.");
-    printf("enact_audit_write_failures_total %llu\n", (unsigned long long)failures);
-    prom_header("breaker_state", "Circuit breaker state per tool: 0 closed, 1 open, 2 half-open.");
-    for (size_t i = 0; i < cfg->ntools; i++)
-        if (cfg->tools[i].has_breaker)
-            prom_sample("breaker_state", NULL, cfg->tools[i].name,
-                        view_breaker(s->st, &cfg->tools[i], s->mono).code);
-    prom_header("tokens_remaining", "Tokens left in an agent's rate bucket for a tool.");
-    for (size_t a = 0; a < s->nagents; a++)
-        for (size_t i = 0; i < cfg->ntools; i++)
-            if (cfg->tools[i].rate_limited)
-                prom_sample("tokens_remaining", s->agents[a], cfg->tools[i].name,
-                            (double)tokens_left(s->st, gate_agent_id(s->agents[a]),
-                                                &cfg->tools[i], s->mono));
-    prom_header("tool_quota_remaining", "Actions left in an agent's quota for a tool.");
-    for (size_t a = 0; a < s->nagents; a++) {
-        uint64_t id = gate_agent_id(s->agents[a]);
-        for (size_t i = 0; i < cfg->ntools; i++) {
-            const struct tool *t = &cfg->tools[i];
-            struct cli_quota q =
-                cli_quota_read(s->st, gate_tool_quota_key(id, t), &t->quota, s->real);
-            if (q.present)
-                prom_sample("tool_quota_remaining", s->agents[a], t->name, q.limit - q.used);
-        }
-    }
-    static const char *const agent_metrics[][2] = {
-        {"agent_quota_remaining", "Actions left in an agent's own quota."},
-        {"agent_quota_used", "Actions counted in an agent's own quota window."},
-    };
-    for (size_t k = 0; k < 2; k++) {
-        prom_header(agent_metrics[k][0], agent_metrics[k][1]);
-        for (size_t a = 0; a < s->nagents; a++) {
-            const struct quota_spec *aq = config_agent_quota(cfg, s->agents[a]);
-            uint64_t id = gate_agent_id(s->agents[a]);
-            struct cli_quota q =
-                cli_quota_read(s->st, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
-            if (q.present)
-                prom_sample(agent_metrics[k][0], s->agents[a], NULL,
-                            k == 0 ? q.limit - q.used : q.used);
-        }
-    }
 }
 
 int cmd_status(int argc, char **argv)
@@ -394,33 +258,20 @@ int cmd_status(int argc, char **argv)
     if (!cfg)
         return failed;
     struct cli_store cs;
-    if (!cli_open_store(cfg, &cs)) {
+    struct snapshot s;
+    if (!snapshot_take(&s, cfg, &cs)) {
         config_free(cfg);
         return EXIT_CONFIG;
     }
-    struct snapshot s = {.cfg = cfg, .st = cs.st, .mono = clock_now_ns(CLOCK_MONOTONIC),
-                         .real = clock_now_ns(CLOCK_REALTIME)};
-    if (cs.redis) {
-        struct backend_view *b = &s.backend;
-        uint64_t rtt = 0;
-        b->shared = true;
-        redis_url_where(&cfg->backend.parsed, b->where, sizeof b->where);
-        b->up = redis_store_probe(cs.redis, &rtt, b->version, sizeof b->version, b->why,
-                                  sizeof b->why);
-        b->rtt_ms = (double)rtt / 1e6;
-        last_backend_change(cfg, b);
-        if (!b->up)
-            cs.st = s.st = local_store(cs.mapped ? &cs.m : NULL);
-    }
-    s.nagents = s.st.ops->agents(s.st.impl, &s.agents);
+    if (s.backend.shared && format != PROMETHEUS)
+        last_backend_change(cfg, &s.backend);
     if (format == JSON)
         print_json(&s);
     else if (format == PROMETHEUS)
-        print_prometheus(&s);
+        prom_print(stdout, &s);
     else
         print_table(&s);
-    free(s.agents);
-    cli_close_store(&cs);
+    snapshot_release(&s, &cs);
     config_free(cfg);
     return 0;
 }

@@ -6,7 +6,7 @@
 # Provides: ROOT ENACT SHIM SHIM_PRELOAD TEST_PRELOAD T PY DEBPY, fail, check_eq, note, free_port,
 # wait_accepting, problem, fail_on_problems, start_counting_listeners, start_http, start_unix_http, start_api_http, start_redis,
 # start_postgres, psql_bare, spawn_bg, at_exit, need_debpy, need_node_modules, curl_code,
-# count_curls, audit_check, audit_eval.
+# count_curls, audit_check, audit_eval, PROMTOOL, need_promtool.
 
 set -euo pipefail
 
@@ -61,6 +61,14 @@ check_eq() {
 # shims are shell scripts that would run governed programs of their own).
 PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 is required"
 [ -x "$PY" ] || fail "python3 reports an unusable sys.executable '$PY'"
+
+# promtool: the one on PATH, else the one make deps (scripts/deps.sh)
+# unpacks from Debian's prometheus package; need_promtool fails without it.
+PROMTOOL=$(command -v promtool || echo "$ROOT/build/tools/usr/bin/promtool")
+need_promtool() {
+    [ -x "$PROMTOOL" ] ||
+        fail "promtool is neither on PATH nor at $PROMTOOL (make deps, or scripts/deps.sh, puts it there)"
+}
 
 # ---- background processes ---------------------------------------------------
 
