@@ -19,6 +19,7 @@ int cmd_log(int argc, char **argv);
 int cmd_dry_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* Exit statuses of the CLI's own failures (run passes on CMD's). */
 #define EXIT_CONFIG 1
@@ -71,6 +72,10 @@ struct cli_quota {
 };
 struct cli_quota cli_quota_read(struct store st, uint64_t key, const struct quota_spec *q,
                                 uint64_t real_ns);
+
+/* A duration as enact log --since takes it ("30s", "10m", "2h", "1d"; a
+ * positive number and one unit) in nanoseconds; 0 when it is not one. */
+uint64_t cli_duration_ns(const char *s);
 
 /* True when arg is -h or --help. */
 bool cli_wants_help(const char *arg);

@@ -21,6 +21,7 @@ static const char USAGE[] =
     "  log [-c FILE] [--blocked] [--since 1h] [--follow] ...  the audit log, readable\n"
     "  dry-run [-c FILE] list [--impact LEVEL] | clear        simulated calls\n"
     "  report [-c FILE] --html OUT                            a page per tool, self-contained\n"
+    "  watch [-c FILE] [--exec CMD] [--min-interval 60s]     follow the log, act on alerts\n"
     "\n"
     "The config is -c FILE, else $ENACT_CONFIG, else ./enact.ini.\n"
     "'enact COMMAND --help' tells more.\n";
@@ -35,7 +36,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {{"run", cmd_run}, {"check", cmd_check}, {"match", cmd_match},
-                    {"status", cmd_status}, {"reset", cmd_reset},  {"doctor", cmd_doctor}, {"log", cmd_log}, {"dry-run", cmd_dry_run}, {"report", cmd_report}, {"keys", cmd_keys}};
+                    {"status", cmd_status}, {"reset", cmd_reset},  {"doctor", cmd_doctor}, {"log", cmd_log}, {"dry-run", cmd_dry_run}, {"report", cmd_report}, {"keys", cmd_keys}, {"watch", cmd_watch}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
