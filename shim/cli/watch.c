@@ -324,6 +324,8 @@ static bool open_log(struct watch *w, struct records *r, const char *path, bool 
 {
     if (records_open(r, path))
         return from_start || drain(w, r, true);
+    if (errno == ENOENT)
+        fprintf(stderr, "enact watch: waiting for %s to be written\n", path);
     while (errno == ENOENT && !stop) {
         usleep(POLL_US);
         if (records_open(r, path))

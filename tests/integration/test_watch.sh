@@ -49,6 +49,17 @@ watch_bg() {
     at_exit kill -9 "$WATCH_PID"
 }
 
+# waiting NAME: waits (at most 10 s) until watch NAME says it waits for
+# its log to be written: from then on, nothing written to it is missed.
+waiting() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'waiting for .* to be written' "$T/$1.err" && return 0
+        sleep 0.1
+    done
+    fail "watch $1 does not wait for its log: $(cat "$T/$1.err")"
+}
+
 # stop_watch PID NAME: SIGTERM; it must end within 5 s with status 0.
 stop_watch() {
     local i rc=0
@@ -128,6 +139,7 @@ breaker.timeout_seconds = 1
 INI
 watch_bg main -c "$T/enact.ini" --exec "cat >> $T/got; echo >> $T/got"
 MAIN=$WATCH_PID
+waiting main
 
 curl_down() {
     "$ENACT" run -c "$T/enact.ini" -a bot -- curl -s --noproxy '*' --max-time 5 \
@@ -200,9 +212,11 @@ ENVCMD+='"$ENACT_ALERT_AGENT" "$ENACT_ALERT_SUPPRESSED"'
 conf every
 watch_bg every -c "$T/every.ini" --min-interval 0 --exec "$ENVCMD >> $T/every.env"
 EVERY=$WATCH_PID
+waiting every
 conf spaced
 watch_bg spaced -c "$T/spaced.ini" --min-interval 1s --exec "$ENVCMD >> $T/spaced.env"
 SPACED=$WATCH_PID
+waiting spaced
 for i in 1 2 3; do
     record quota_low q >>"$T/every.jsonl"
     record quota_low q >>"$T/spaced.jsonl"
@@ -259,6 +273,7 @@ conf failing
 watch_bg failing -c "$T/failing.ini" --min-interval 0 \
     --exec "echo run >> $T/failing.runs; ls -l /proc/\$\$/fd >> $T/failing.fds; exit 3"
 FAILING=$WATCH_PID
+waiting failing
 record breaker f1 bot OPEN >>"$T/failing.jsonl"
 wait_lines "5: the first run" "$T/failing.runs" 1
 record quota_low f2 >>"$T/failing.jsonl"
@@ -274,6 +289,7 @@ grep -q 'pipe:' "$T/failing.fds" || fail "5: the command's descriptors were not 
 conf slow
 watch_bg slow -c "$T/slow.ini" --exec "echo started >> $T/slow.runs; sleep 20"
 SLOW=$WATCH_PID
+waiting slow
 record kill s >>"$T/slow.jsonl"
 wait_lines "5: the slow command" "$T/slow.runs" 1
 stop_watch "$SLOW" "5: while its command runs"
@@ -306,6 +322,7 @@ cmd=${cmd//\/etc\/enact/$T/etc}
 "${cmd%% *}" ${cmd#* } >"$T/unit.out" 2>"$T/unit.err" </dev/null &
 UNITPID=$!
 at_exit kill -9 "$UNITPID"
+waiting unit
 record backend_down redis >>"$T/etc/unit.jsonl"
 wait_lines "6: the unit's alert" "$T/unit.got" 2
 check_eq "6: the alert script got" "backend_down redis
