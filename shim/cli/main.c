@@ -21,7 +21,7 @@ static const char USAGE[] =
     "  log [-c FILE] [--blocked] [--since 1h] [--follow] ...  the audit log, readable\n"
     "  dry-run [-c FILE] list [--impact LEVEL] | clear        simulated calls\n"
     "  report [-c FILE] --html OUT                            a page per tool, self-contained\n"
-    "  watch [-c FILE] [--exec CMD] [--min-interval 60s]     follow the log, act on alerts\n"
+    "  watch [-c FILE] [--exec CMD] [--min-interval 60s]      follow the log, act on alerts\n"
     "\n"
     "The config is -c FILE, else $ENACT_CONFIG, else ./enact.ini.\n"
     "'enact COMMAND --help' tells more.\n";

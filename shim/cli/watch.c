@@ -357,10 +357,11 @@ static int watch_log(struct watch *w, const char *path, bool from_start)
         records_close(&r);
         return stop ? 0 : EXIT_CONFIG;
     }
-    bool ok = follow(w, &r);
+    bool ok = follow(w, &r) || stop; /* a write cut short by the stop is no failure */
+    int err = errno;
     records_close(&r);
     if (!ok)
-        fprintf(stderr, "enact watch: cannot write the alerts: %s\n", strerror(errno));
+        fprintf(stderr, "enact watch: cannot write the alerts: %s\n", strerror(err));
     return ok ? 0 : EXIT_CONFIG;
 }
 
