@@ -165,18 +165,36 @@ static _Noreturn void run_child(const struct watch *w, const struct alert *a, in
     _exit(127);
 }
 
-/* The record on the command's stdin; one it does not read is no error. */
-static void feed(int fd, const char *line, size_t len)
+/* A command running for an alert. */
+struct run {
+    pid_t pid;
+    int in;           /* the write end of its stdin, or -1 once all is written */
+    const char *rest; /* what is still to write */
+    size_t left;
+    int status;       /* its wait status, once reaped */
+    bool forwarded;   /* a stop was passed on to it */
+    bool killed;      /* it ran over its time */
+};
+
+/* Writes what the command's stdin takes now (non-blocking: one that does
+ * not read cannot hold the watch past its bound); one that ends or closes
+ * it unread is no error. */
+static void feed(struct run *c)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, line, len);
+    while (c->in >= 0 && c->left > 0) {
+        ssize_t n = write(c->in, c->rest, c->left);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n < 0 && errno == EAGAIN)
             return;
-        line += n;
-        len -= (size_t)n;
+        if (n <= 0)
+            break;
+        c->rest += n;
+        c->left -= (size_t)n;
     }
+    if (c->in >= 0)
+        close(c->in);
+    c->in = -1;
 }
 
 static void signal_group(pid_t pid, int sig)
@@ -185,42 +203,43 @@ static void signal_group(pid_t pid, int sig)
         kill(pid, sig);
 }
 
-/* The command's wait status; its group is killed once it runs over
- * EXEC_BOUND_NS (*killed set), or over STOP_GRACE_NS after a stop. */
-static int reap(pid_t pid, bool *killed)
+/* Waits for the command; its group is killed once it runs over
+ * EXEC_BOUND_NS, or over STOP_GRACE_NS after a stop. */
+static void reap(struct run *c)
 {
     uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + EXEC_BOUND_NS;
-    bool forwarded = false;
-    *killed = false;
     for (;;) {
-        int status;
-        pid_t got = waitpid(pid, &status, WNOHANG);
-        if (got == pid || (got < 0 && errno != EINTR))
-            return got == pid ? status : 0;
+        feed(c);
+        pid_t got = waitpid(c->pid, &c->status, WNOHANG);
+        if (got == c->pid || (got < 0 && errno != EINTR))
+            break;
         uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
-        if (stop && !forwarded) {
-            signal_group(pid, SIGTERM);
-            forwarded = true;
+        if (stop && !c->forwarded) {
+            signal_group(c->pid, SIGTERM);
+            c->forwarded = true;
             if (deadline > now + STOP_GRACE_NS)
                 deadline = now + STOP_GRACE_NS;
         }
-        if (now >= deadline && !*killed) {
-            signal_group(pid, SIGKILL);
-            *killed = true;
+        if (now >= deadline && !c->killed) {
+            signal_group(c->pid, SIGKILL);
+            c->killed = !c->forwarded;
         }
         usleep(20 * 1000);
     }
+    if (c->in >= 0)
+        close(c->in);
 }
 
-static void report_end(const struct watch *w, const struct alert *a, int status, bool killed)
+static void report_end(const struct watch *w, const struct alert *a, const struct run *c)
 {
-    if (killed)
+    int status = c->status;
+    if (c->killed)
         fprintf(stderr, "enact watch: %s ran over %d s for %s alert %s; killed\n", w->exec,
                 (int)(EXEC_BOUND_NS / 1000000000u), a->verdict, a->key);
     else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
         fprintf(stderr, "enact watch: %s exited %d for %s alert %s\n", w->exec,
                 WEXITSTATUS(status), a->verdict, a->key);
-    else if (WIFSIGNALED(status))
+    else if (WIFSIGNALED(status) && !c->forwarded)
         fprintf(stderr, "enact watch: %s was ended by signal %d for %s alert %s\n", w->exec,
                 WTERMSIG(status), a->verdict, a->key);
 }
@@ -243,11 +262,10 @@ static void run_command(const struct watch *w, const struct alert *a)
         return;
     }
     setpgid(pid, pid);
-    feed(pipefd[1], a->line, a->len);
-    close(pipefd[1]);
-    bool killed;
-    int status = reap(pid, &killed);
-    report_end(w, a, status, killed);
+    fcntl(pipefd[1], F_SETFL, O_NONBLOCK);
+    struct run c = {.pid = pid, .in = pipefd[1], .rest = a->line, .left = a->len};
+    reap(&c);
+    report_end(w, a, &c);
 }
 
 /* ---- following the log ------------------------------------------------- */
