@@ -56,6 +56,8 @@ check log -c "$T/enact.ini" --since 1d --verdict deny
 check dry-run -c "$T/enact.ini" list
 check report -c "$T/enact.ini" --html
 check reset -c "$T/enact.ini"
+check watch --help
+check watch -c "$T/enact.ini" --min-interval soon
 check doctor /bin/true
 check doctor "$ROOT/build/libenact_shim.so"
 check run -c "$T/enact.ini" -- true

@@ -23,6 +23,7 @@ int cmd_keys(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* Exit statuses of the CLI's own failures (run passes on CMD's). */
 #define EXIT_CONFIG 1
@@ -78,6 +79,10 @@ struct cli_quota cli_quota_read(struct store st, uint64_t key, const struct quot
 
 /* The tool of cfg named name, or NULL. */
 const struct tool *cli_find_tool(const struct enact_config *cfg, const char *name);
+
+/* A duration as enact log --since takes it ("30s", "10m", "2h", "1d"; a
+ * positive number and one unit) in nanoseconds; 0 when it is not one. */
+uint64_t cli_duration_ns(const char *s);
 
 /* True when arg is -h or --help. */
 bool cli_wants_help(const char *arg);

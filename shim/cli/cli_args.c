@@ -1,6 +1,8 @@
 /* The argument loop every subcommand with options shares (cli.h). */
 #include "cli.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool named(const struct cli_option *o, const char *arg)
@@ -73,4 +75,21 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv, int *next)
 bool cli_wants_help(const char *arg)
 {
     return arg && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0);
+}
+
+uint64_t cli_duration_ns(const char *s)
+{
+    char *end;
+    errno = 0;
+    double n = strtod(s, &end);
+    static const struct {
+        char unit;
+        double seconds;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+    if (errno || end == s || n <= 0 || end[0] == '\0' || end[1] != '\0')
+        return 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (*end == units[i].unit && n * units[i].seconds < 1e10)
+            return (uint64_t)(n * units[i].seconds * 1e9);
+    return 0;
 }

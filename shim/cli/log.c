@@ -26,24 +26,6 @@ struct filter {
     uint64_t since_ns; /* 0: all */
 };
 
-/* "10m" into nanoseconds; 0 when it is not a duration. */
-static uint64_t parse_age(const char *s)
-{
-    char *end;
-    errno = 0;
-    double n = strtod(s, &end);
-    static const struct {
-        char unit;
-        double seconds;
-    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
-    if (errno || end == s || n <= 0 || end[0] == '\0' || end[1] != '\0')
-        return 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (*end == units[i].unit && n * units[i].seconds < 1e10)
-            return (uint64_t)(n * units[i].seconds * 1e9);
-    return 0;
-}
-
 static bool same(const char *value, const char *want)
 {
     return !want || (value && strcmp(value, want) == 0);
@@ -145,7 +127,7 @@ static void show(struct records *r, const struct filter *flt)
 
 static bool is_age(const char *s)
 {
-    return parse_age(s) != 0;
+    return cli_duration_ns(s) != 0;
 }
 
 int cmd_log(int argc, char **argv)
@@ -175,7 +157,7 @@ int cmd_log(int argc, char **argv)
     flt.json = json;
     flt.follow = follow;
     if (since) {
-        uint64_t age = parse_age(since), now = clock_now_ns(CLOCK_REALTIME);
+        uint64_t age = cli_duration_ns(since), now = clock_now_ns(CLOCK_REALTIME);
         flt.since_ns = now > age ? now - age : 1;
     }
     int failed;

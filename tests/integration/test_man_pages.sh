@@ -11,7 +11,7 @@ for page in enact.1 enact.ini.5; do
     [ "$(wc -l <<<"$out")" -gt 50 ] || fail "$page rendered almost nothing"
 done
 out=$(MANWIDTH=80 man -l "$ROOT/man/enact.1" 2>/dev/null)
-for cmd in run check match status metrics reset doctor log dry-run report; do
+for cmd in run check match status metrics reset doctor log dry-run report watch ps kill resume; do
     grep -q "enact $cmd" <<<"$out" || fail "enact(1) does not describe 'enact $cmd'"
 done
 out=$(MANWIDTH=200 man -l "$ROOT/man/enact.ini.5" 2>/dev/null)
