@@ -8,9 +8,13 @@
 
 static void quota_line(FILE *out, const char *label, const struct quota_spec *q)
 {
-    if (q->enabled)
-        fprintf(out, "    %-8s %llu actions per %g h (rolling)\n", label,
-                (unsigned long long)q->max_actions, q->window_hours);
+    if (!q->enabled)
+        return;
+    fprintf(out, "    %-8s %llu actions per %g h (rolling)", label,
+            (unsigned long long)q->max_actions, q->window_hours);
+    if (q->warn_at >= 0)
+        fprintf(out, "; quota_low when %lld are left", (long long)q->warn_at);
+    fputc('\n', out);
 }
 
 /* What a dry-run connection of t is answered with. */

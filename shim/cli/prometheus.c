@@ -3,6 +3,9 @@
 #include "prometheus.h"
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
+#include "../store/state_control.h"
+
+#include <string.h>
 
 enum prom_type { PROM_GAUGE, PROM_COUNTER };
 
@@ -38,6 +41,19 @@ static void prom_sample(FILE *out, const char *name, const char *agent, const ch
     if (tool) {
         fputs(agent ? ",tool=\"" : "tool=\"", out);
         prom_label(out, tool);
+        fputc('"', out);
+    }
+    fprintf(out, "} %.17g\n", value);
+}
+
+/* A sample with any labels: names[i] = values[i], n of them. */
+static void prom_labelled(FILE *out, const char *name, const char *const names[],
+                          const char *const values[], int n, double value)
+{
+    fprintf(out, "enact_%s{", name);
+    for (int i = 0; i < n; i++) {
+        fprintf(out, "%s%s=\"", i ? "," : "", names[i]);
+        prom_label(out, values[i]);
         fputc('"', out);
     }
     fprintf(out, "} %.17g\n", value);
@@ -111,9 +127,116 @@ static void prom_agents(FILE *out, const struct snapshot *s)
     }
 }
 
+/* 1 while what is left of a quota is at or below quota.warn_remaining. */
+static void prom_quota_low(FILE *out, const struct snapshot *s)
+{
+    const struct enact_config *cfg = s->cfg;
+    prom_header(out, "quota_low", PROM_GAUGE,
+                "1 while an agent's quota is at or below quota.warn_remaining (no tool label: "
+                "the agent's own quota).");
+    for (size_t a = 0; a < s->nagents; a++) {
+        uint64_t id = gate_agent_id(s->agents[a]);
+        for (size_t i = 0; i < cfg->ntools; i++) {
+            const struct tool *t = &cfg->tools[i];
+            struct cli_quota q =
+                cli_quota_read(s->st, gate_tool_quota_key(id, t), &t->quota, s->real);
+            if (q.present && t->quota.warn_at >= 0)
+                prom_sample(out, "quota_low", s->agents[a], t->name,
+                            q.limit - q.used <= (uint64_t)t->quota.warn_at);
+        }
+        const struct quota_spec *aq = config_agent_quota(cfg, s->agents[a]);
+        struct cli_quota q =
+            cli_quota_read(s->st, aq ? gate_agent_quota_key(id, aq) : 0, aq, s->real);
+        if (q.present && aq->warn_at >= 0)
+            prom_sample(out, "quota_low", s->agents[a], NULL,
+                        q.limit - q.used <= (uint64_t)aq->warn_at);
+    }
+}
+
+static void killed_sample(const struct kill_slot *k, void *ctx)
+{
+    prom_sample(ctx, "killed", k->agent[0] ? k->agent : "*", k->tool[0] ? k->tool : "*", 1);
+}
+
+struct per_agent {
+    char names[64][STATE_NAME_MAX];
+    unsigned counts[64];
+    unsigned n;
+};
+
+static void count_process(const struct proc_slot *p, void *ctx)
+{
+    struct per_agent *pa = ctx;
+    unsigned i = 0;
+    while (i < pa->n && strcmp(pa->names[i], p->agent) != 0)
+        i++;
+    if (i == pa->n && pa->n < 64)
+        snprintf(pa->names[pa->n++], sizeof pa->names[0], "%s", p->agent);
+    if (i < pa->n)
+        pa->counts[i]++;
+}
+
+/* What operators steer, from this host's state file: the governed
+ * processes, the kill switches on. */
+static void prom_control(FILE *out, const struct snapshot *s)
+{
+    prom_header(out, "governed_processes", PROM_GAUGE,
+                "Governed processes of an agent running on this host.");
+    struct per_agent pa = {.n = 0};
+    if (s->host)
+        state_proc_each(s->host, state_proc_alive, count_process, &pa);
+    for (unsigned i = 0; i < pa.n; i++)
+        prom_sample(out, "governed_processes", pa.names[i], NULL, pa.counts[i]);
+    prom_header(out, "killed", PROM_GAUGE,
+                "1 while a kill switch stops an agent's calls (\"*\": every agent or tool).");
+    if (s->host)
+        state_kill_each(s->host, killed_sample, out);
+}
+
+/* Decisions by verdict and reason, and outcomes of calls with a breaker,
+ * counted by this host's governed processes since its state file was made. */
+static void prom_counters(FILE *out, const struct snapshot *s)
+{
+    static const char *const decision_labels[] = {"tool", "verdict", "reason"};
+    static const char *const outcome_labels[] = {"tool", "outcome"};
+    prom_header(out, "decisions_total", PROM_COUNTER,
+                "Decisions on a tool's calls by verdict and reason, on this host.");
+    struct counter_slot c;
+    for (size_t i = 0; i < s->cfg->ntools; i++) {
+        const struct tool *t = &s->cfg->tools[i];
+        bool have = s->host && state_counters_read(s->host, t->name, &c);
+        for (int v = 0; v < VERDICT_COUNT; v++)
+            for (int r = 0; r < REASON_COUNT; r++) {
+                uint64_t n = have ? c.decisions[v][r] : 0;
+                /* Every tool has its allow series, so that rates start at 0. */
+                if (n == 0 && !(v == VERDICT_ALLOW && r == REASON_NONE))
+                    continue;
+                const char *values[] = {t->name, verdict_kind_name((enum verdict_kind)v),
+                                        reason_kind_name((enum reason_kind)r)};
+                prom_labelled(out, "decisions_total", decision_labels, values, 3, (double)n);
+            }
+    }
+    prom_header(out, "outcomes_total", PROM_COUNTER,
+                "How admitted calls of a tool with a breaker ended, on this host.");
+    for (size_t i = 0; i < s->cfg->ntools; i++) {
+        const struct tool *t = &s->cfg->tools[i];
+        if (!t->has_breaker)
+            continue;
+        bool have = s->host && state_counters_read(s->host, t->name, &c);
+        for (int k = 0; k < 2; k++) {
+            const char *values[] = {t->name, k ? "success" : "failure"};
+            prom_labelled(out, "outcomes_total", outcome_labels, values, 2,
+                          have ? (double)c.outcomes[k] : 0);
+        }
+    }
+}
+
 void prom_print(FILE *out, const struct snapshot *s)
 {
     prom_backend(out, s);
     prom_tools(out, s);
     prom_agents(out, s);
+    prom_quota_low(out, s);
+    prom_control(out, s);
+    prom_counters(out, s);
 }

@@ -14,7 +14,8 @@ bool snapshot_take(struct snapshot *s, const struct enact_config *cfg, struct cl
     memset(s, 0, sizeof *s);
     if (!cli_open_store(cfg, cs))
         return false;
-    *s = (struct snapshot){.cfg = cfg, .st = cs->st, .mono = clock_now_ns(CLOCK_MONOTONIC),
+    *s = (struct snapshot){.cfg = cfg, .st = cs->st, .host = cs->mapped ? &cs->m : NULL,
+                           .mono = clock_now_ns(CLOCK_MONOTONIC),
                            .real = clock_now_ns(CLOCK_REALTIME)};
     if (cs->redis) {
         struct backend_view *b = &s->backend;

@@ -24,6 +24,8 @@ struct snapshot {
     const struct enact_config *cfg;
     struct backend_view backend;
     struct store st;
+    struct state_map *host; /* this host's state file (processes, kill switches,
+                               counters), or NULL when there is none yet */
     uint64_t mono, real; /* ns of CLOCK_MONOTONIC and CLOCK_REALTIME when taken */
     char (*agents)[STORE_AGENT_NAME_MAX];
     size_t nagents;

@@ -7,6 +7,7 @@
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
 #include "../pure/jsonw.h"
+#include "../store/state_control.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,31 @@ static void last_backend_change(const struct enact_config *cfg, struct backend_v
 
 static const char *const ON_DOWN_NAMES[] = {"local", "deny", "allow"};
 
+/* A kill switch that is on, as a line of the table. */
+static void print_kill(const struct kill_slot *k, void *ctx)
+{
+    const struct snapshot *s = ctx;
+    char ago[32];
+    printf("KILLED: %s%s%s, %s%s%s, by uid %u %s ago%s%s (enact resume turns it off)\n",
+           k->agent[0] ? "agent '" : "every agent", k->agent, k->agent[0] ? "'" : "",
+           k->tool[0] ? "tool '" : "every tool", k->tool, k->tool[0] ? "'" : "", (unsigned)k->uid,
+           duration(s->real > k->since_ns ? s->real - k->since_ns : 0, ago, sizeof ago),
+           k->reason[0] ? ": " : "", k->reason);
+}
+
+static void json_kill(const struct kill_slot *k, void *ctx)
+{
+    int *n = ctx;
+    printf("%s{\"agent\":", (*n)++ ? "," : "");
+    json_str(k->agent[0] ? k->agent : "*");
+    printf(",\"tool\":");
+    json_str(k->tool[0] ? k->tool : "*");
+    printf(",\"uid\":%u,\"since_unix_ms\":%llu,\"reason\":", (unsigned)k->uid,
+           (unsigned long long)(k->since_ns / 1000000u));
+    json_str(k->reason);
+    printf("}");
+}
+
 static void print_table(const struct snapshot *s)
 {
     const struct enact_config *cfg = s->cfg;
@@ -101,7 +127,10 @@ static void print_table(const struct snapshot *s)
     if (failures)
         printf(" (%llu record%s could not be written; the last: %s)",
                (unsigned long long)failures, failures == 1 ? "" : "s", strerror(last_errno));
-    printf("\n\n%-24s %-10s %s\n", "TOOL", "BREAKER", "SINCE");
+    printf("\n");
+    if (s->host)
+        state_kill_each(s->host, print_kill, (void *)s);
+    printf("\n%-24s %-10s %s\n", "TOOL", "BREAKER", "SINCE");
     for (size_t i = 0; i < cfg->ntools; i++) {
         const struct tool *t = &cfg->tools[i];
         if (!t->has_breaker) {
@@ -185,7 +214,11 @@ static void print_json(const struct snapshot *s)
     printf(",\"audit_log\":");
     json_str(cfg->audit_path);
     printf(",\"audit_failures\":%llu", (unsigned long long)failures);
-    printf(",\"tools\":[");
+    printf(",\"killed\":[");
+    int nkills = 0;
+    if (s->host)
+        state_kill_each(s->host, json_kill, &nkills);
+    printf("],\"tools\":[");
     for (size_t i = 0; i < cfg->ntools; i++) {
         const struct tool *t = &cfg->tools[i];
         printf("%s{\"name\":", i ? "," : "");

@@ -46,7 +46,7 @@ _Static_assert(CONFIG_KEY_COUNT <= 64, "section_source.refused has a bit per key
 
 #define QUOTA_MAX_TEXT "a whole number from 1 to 4294967295"
 #define QUOTA_WINDOW_TEXT "a number of hours above 0, at most ten years"
-#define QUOTA_WARN_TEXT "a number of actions left (e.g. 3) or a percentage of the quota (e.g. 10%)"
+#define QUOTA_WARN_TEXT "a number of actions left (e.g. 3) or a percentage of the quota, 1% to 99%"
 #define QUOTA_WARN_HELP "a quota_low record when what is left falls to this, once per window"
 
 const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
