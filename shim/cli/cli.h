@@ -23,6 +23,9 @@ int cmd_keys(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
+int cmd_pending(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_deny(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 
 /* Exit statuses of the CLI's own failures (run passes on CMD's). */
@@ -109,7 +112,7 @@ struct cli_command {
     const char *name; /* as the messages say it: "enact NAME: ..." */
     const char *help;
     const struct cli_option *options;
-    const char *const *words; /* NULL-terminated, or NULL: none */
+    const char *const *words; /* NULL-terminated, or NULL: none; "*": any that is no option */
     const char **word;
     /* enact run: the arguments end at "--" or at the first that is no
      * option (the command), and an unknown one is an "unknown option". */

@@ -32,7 +32,7 @@ static bool is_word(const struct cli_command *cmd, const char *arg)
     if (!cmd->words || *cmd->word)
         return false;
     for (const char *const *w = cmd->words; *w; w++)
-        if (strcmp(arg, *w) == 0)
+        if (strcmp(arg, *w) == 0 || (strcmp(*w, "*") == 0 && arg[0] != '-'))
             return true;
     return false;
 }

@@ -25,6 +25,8 @@ static const char USAGE[] =
     "  ps [-c FILE] [--json]                                  governed processes on this host\n"
     "  kill [-c FILE] [--agent A] [--tool T] [--signal TERM]  stop an agent's calls now\n"
     "  resume [-c FILE] [--agent A] [--tool T] [--all]        let them through again\n"
+    "  pending [-c FILE] [--json]                             calls waiting for approval\n"
+    "  approve|deny [-c FILE] ID [--note TEXT]                answer one\n"
     "  watch [-c FILE] [--exec CMD] [--min-interval 60s]      follow the log, act on alerts\n"
     "\n"
     "The config is -c FILE, else $ENACT_CONFIG, else ./enact.ini.\n"
@@ -43,7 +45,8 @@ int main(int argc, char **argv)
                     {"status", cmd_status},  {"metrics", cmd_metrics}, {"reset", cmd_reset},
                     {"doctor", cmd_doctor},  {"log", cmd_log},         {"dry-run", cmd_dry_run},
                     {"report", cmd_report},  {"keys", cmd_keys},       {"ps", cmd_ps},
-                    {"kill", cmd_kill},      {"resume", cmd_resume},   {"watch", cmd_watch}};
+                    {"kill", cmd_kill},      {"resume", cmd_resume},   {"watch", cmd_watch},
+                    {"pending", cmd_pending}, {"approve", cmd_approve}, {"deny", cmd_deny}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

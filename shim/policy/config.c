@@ -378,6 +378,7 @@ void config_free(struct enact_config *cfg)
         free(t->dry_run_response.data);
         free(t->dry_run_http_body.data);
         free(t->quota.warn_remaining);
+        free(t->approve_command);
     }
     free(cfg->tools);
     connect_index_free(&cfg->connect_index);

@@ -53,6 +53,10 @@ enum static_binaries_policy { STATIC_ALLOW, STATIC_AUDIT, STATIC_DENY };
  * each request of a protocol that has them (peer.h), else the connection. */
 enum tool_action { ACTION_AUTO, ACTION_CONNECTION, ACTION_REQUEST };
 enum on_limit_policy { ON_LIMIT_FAIL, ON_LIMIT_WAIT };
+/* Which calls of a tool wait for a person's approval (README "Operator
+ * control"): by the impact of what would run or be sent. */
+enum approve_level { APPROVE_NEVER, APPROVE_HIGH, APPROVE_MEDIUM, APPROVE_ALWAYS };
+enum approve_timeout_policy { APPROVE_TIMEOUT_DENY, APPROVE_TIMEOUT_ALLOW };
 /* What an agent's kill switch stops (README "Operator control"). */
 enum kill_scope { KILL_SCOPE_MAPPED, KILL_SCOPE_ALL };
 
@@ -107,6 +111,10 @@ enum config_key {
     TK_DRY_RUN_HTTP_STATUS,
     TK_DRY_RUN_HTTP_BODY,
     TK_DRY_RUN_EXIT_CODE,
+    TK_APPROVE,
+    TK_APPROVE_TIMEOUT,
+    TK_APPROVE_ON_TIMEOUT,
+    TK_APPROVE_COMMAND,
     /* [agent] and [agent.NAME] */
     AK_QUOTA_MAX,
     AK_QUOTA_WINDOW,
@@ -182,6 +190,10 @@ struct tool {
     uint32_t dry_run_http_status;
     struct config_bytes dry_run_http_body;
     uint8_t dry_run_exit_code; /* a simulated exec's process ends with it */
+    enum approve_level approve;
+    double approve_timeout_seconds;
+    enum approve_timeout_policy approve_on_timeout;
+    char *approve_command; /* absolute, or NULL */
 
     /* Name this tool's state in the state file, one per mechanism:
      * editing a tool's limits gives that mechanism fresh state and leaves

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BIT(k) (UINT64_C(1) << (k))
 #define NAME(k) config_key_name(k)
@@ -204,6 +205,24 @@ static void name_state(struct tool *t)
     t->id = state_tool_id(t->name);
 }
 
+static void finish_approval(struct loader *ld, struct tool *t)
+{
+    static const enum config_key keys[] = {TK_APPROVE_TIMEOUT, TK_APPROVE_ON_TIMEOUT,
+                                           TK_APPROVE_COMMAND};
+    const unsigned *at = t->src.key_line;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (at[keys[i]] && t->approve == APPROVE_NEVER)
+            config_error(ld, at[keys[i]], "tool '%s' sets %s without %s (high, medium or always)",
+                         t->name, NAME(keys[i]), NAME(TK_APPROVE));
+        else if (!at[keys[i]] && keys[i] != TK_APPROVE_COMMAND)
+            config_key_default(keys[i], t);
+    }
+    if (t->approve_command && access(t->approve_command, X_OK) != 0)
+        config_warning(ld, at[TK_APPROVE_COMMAND],
+                       "tool '%s': %s %s cannot be run (%s): requests will only be recorded",
+                       t->name, NAME(TK_APPROVE_COMMAND), t->approve_command, strerror(errno));
+}
+
 void config_finish_tool(struct loader *ld, struct tool *t)
 {
     const unsigned *at = t->src.key_line;
@@ -220,6 +239,7 @@ void config_finish_tool(struct loader *ld, struct tool *t)
                         where);
     finish_breaker(t);
     finish_retry(ld, t);
+    finish_approval(ld, t);
     if (!key_set(&t->src, TK_ERRNO))
         config_key_default(TK_ERRNO, t);
     else if (t->nexec > 0 && !config_errno_fits_exec(t->deny_errno))

@@ -218,6 +218,22 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                               TOOL(dry_run_exit_code),
                               .help = "the status a simulated program start ends with"},
 
+    [TK_APPROVE] = {KEY("approve", SECTION_TOOL), CHOICE("never", "high", "medium", "always"),
+                    TOOL(approve), .dflt = APPROVE_NEVER,
+                    .expected = "'never', 'high', 'medium' or 'always'",
+                    .help = "calls of this impact (or above) wait for enact approve"},
+    [TK_APPROVE_TIMEOUT] = {KEY("approve.timeout_seconds", SECTION_TOOL), SECONDS,
+                            TOOL(approve_timeout_seconds), .dflt = 300,
+                            .help = "how long a call waits for a person (default 300)"},
+    [TK_APPROVE_ON_TIMEOUT] = {KEY("approve.on_timeout", SECTION_TOOL), CHOICE("deny", "allow"),
+                               TOOL(approve_on_timeout), .dflt = APPROVE_TIMEOUT_DENY,
+                               .expected = "'deny' or 'allow'",
+                               .help = "what a call no one answered gets (default deny)"},
+    [TK_APPROVE_COMMAND] = {KEY("approve.command", SECTION_TOOL), .parse = parse_path_key,
+                            TOOL(approve_command),
+                            .help = "a program run once per request, the request as JSON on "
+                                    "its stdin"},
+
     [AK_QUOTA_MAX] = {KEY("quota.max_actions", SECTION_AGENT), COUNT(UINT32_MAX, QUOTA_MAX_TEXT),
                       QUOTA(max_actions),
                       .help = "at most this many mapped calls per agent in any rolling window"},

@@ -139,6 +139,53 @@ struct gate_result gate_killed(const struct tool *tool, const char *detail)
     };
 }
 
+bool gate_needs_approval(const struct tool *t, enum impact_level level)
+{
+    switch (t->approve) {
+    case APPROVE_ALWAYS: return true;
+    case APPROVE_MEDIUM: return level >= IMPACT_MEDIUM;
+    case APPROVE_HIGH: return level == IMPACT_HIGH;
+    default: return false;
+    }
+}
+
+struct gate_result gate_approval(const struct enact_config *cfg, const struct tool *t,
+                                 enum approval_where where)
+{
+    struct gate_result r;
+    switch (where) {
+    case APPROVAL_GRANTED:
+        return allow(cfg);
+    case APPROVAL_REFUSED:
+        r = refuse(cfg, t->deny_errno, "approval_denied", 0);
+        r.detail = "a person denied it (enact deny)";
+        return r;
+    case APPROVAL_TIMED_OUT:
+        if (t->approve_on_timeout == APPROVE_TIMEOUT_ALLOW) {
+            r = allow(cfg);
+            r.audit = true;
+            r.reason = "approval_expired";
+            r.detail = "no one answered in approve.timeout_seconds: approve.on_timeout = allow";
+            return r;
+        }
+        r = refuse(cfg, t->deny_errno, "approval_expired", 0);
+        r.detail = "no one answered in approve.timeout_seconds: approve.on_timeout = deny";
+        return r;
+    case APPROVAL_WAITING:
+        r = refuse(cfg, t->deny_errno, "approval_pending", 0);
+        r.audit = false; /* its approval_requested record said so */
+        return r;
+    case APPROVAL_OBSERVED:
+        r = refuse(cfg, t->deny_errno, "approval_pending", 0);
+        r.detail = "observe mode: this call would have waited for enact approve";
+        return r;
+    default:
+        r = undecidable(cfg, t, "state_error");
+        r.detail = "no request for approval could be held (no state, or every slot in use)";
+        return r;
+    }
+}
+
 struct gate_result gate_without_config(void)
 {
     return (struct gate_result){.action = GATE_REFUSE, .err = EPERM, .verdict = "deny"};

@@ -78,6 +78,23 @@ struct gate_result gate_decide(const struct enact_config *cfg, struct store stor
  * through would not be one. detail says who stopped it and why. */
 struct gate_result gate_killed(const struct tool *tool, const char *detail);
 
+/* Whether a call of tool t whose impact is `level` waits for a person
+ * (approve = high | medium | always). In observe mode it does not wait:
+ * gate_approval(APPROVAL_OBSERVED) records that it would have. */
+bool gate_needs_approval(const struct tool *t, enum impact_level level);
+
+/* What a held call gets once its request is where `where` says. */
+enum approval_where {
+    APPROVAL_GRANTED,   /* a person approved it: it proceeds */
+    APPROVAL_REFUSED,   /* a person denied it */
+    APPROVAL_TIMED_OUT, /* no one answered in approve.timeout_seconds: on_timeout decides */
+    APPROVAL_WAITING,   /* a non-blocking caller: refused for now, admitted once approved */
+    APPROVAL_OBSERVED,  /* observe mode: not held, recorded as would_deny */
+    APPROVAL_NO_ROOM,   /* no request could be held (no state, every slot in use): on_error */
+};
+struct gate_result gate_approval(const struct enact_config *cfg, const struct tool *t,
+                                 enum approval_where where);
+
 /* A call made while the config could not be loaded: refused (EPERM), with
  * no record (the shim said why on stderr when the process started). */
 struct gate_result gate_without_config(void);

@@ -224,23 +224,42 @@ static bool begins_request(const struct conn *c, bool first, const uint8_t *head
     return !first;
 }
 
-/* A new request on c, past the gate when c counts requests. False when
- * refused (errno set). */
-static bool admit_request(struct conn *c, int fd)
+/* Bytes of a request a person asked to approve it reads. */
+#define APPROVAL_BYTES 512
+
+/* A new request on c, past the gate when c counts requests, and held for
+ * a person when its tool says so (approval.h). False when refused (errno
+ * set). */
+static bool admit_request(struct conn *c, int fd, const struct life_io *io)
 {
-    if (conn_take(c, CONN_PREPAID))
-        return true;
-    c->requests++;
-    if (c->tool->has_breaker && !(conn_flags(c) & CONN_SIMULATED))
-        conn_set(c, CONN_OUTCOME_DUE);
-    if (!counts_requests(c))
+    bool prepaid = conn_take(c, CONN_PREPAID);
+    bool simulated = conn_flags(c) & CONN_SIMULATED;
+    if (!prepaid) {
+        c->requests++;
+        if (c->tool->has_breaker && !simulated)
+            conn_set(c, CONN_OUTCOME_DUE);
+    }
+    bool decides = !prepaid && counts_requests(c);
+    bool approves = c->tool->approve != APPROVE_NEVER && !simulated;
+    if (!decides && !approves)
         return true;
     struct call call = conn_call(c, "send");
     call.defer_dry_run = true;
+    uint8_t bytes[APPROVAL_BYTES];
+    if (approves) {
+        call.payload = bytes;
+        call.payload_len = iov_copy_out(io->iov, io->n, bytes, sizeof bytes);
+        call.nonblocking = (io->flags & MSG_DONTWAIT) || !net_blocking(fd);
+        call.approval_only = !decides;
+    }
     struct decision d = net_decide(&call, fd);
     if (d.action == GATE_REFUSE) {
-        /* Nothing of it was sent: the client's next send asks again. */
-        c->requests--;
+        /* Nothing of it was sent: the client's next send asks again, and
+         * pays again unless the connect's payment is still there. */
+        if (prepaid)
+            conn_set(c, CONN_PREPAID);
+        else
+            c->requests--;
         conn_set(c, CONN_RECEIVED);
         net_refused(&d);
         return false;
@@ -276,7 +295,7 @@ static enum life_step before_send(struct conn *c, int fd, const struct life_io *
         conn_clear(c, CONN_RECEIVED);
         if (!first && !conn_is(c, fd))
             return stale(fd);
-        if (!admit_request(c, fd)) {
+        if (!admit_request(c, fd, io)) {
             *rc = -1;
             return LIFE_DONE;
         }

@@ -1,8 +1,10 @@
 #include "shim.h"
 
+#include "approval.h"
 #include "env.h"
 #include "real.h"
 #include "../policy/backend.h"
+#include "../pure/argv_text.h"
 #include "../policy/config_errno.h"
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
@@ -300,18 +302,6 @@ static void record_breaker_change(const struct call *c, const struct breaker_eve
     write_record(&rec);
 }
 
-/* "rm -rf /tmp/x" into out (bounded); for a dry-run record. */
-static void join_argv(char *const argv[], char *out, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; argv && argv[i] && n + 1 < cap; i++) {
-        if (i > 0)
-            out[n++] = ' ';
-        for (const char *p = argv[i]; *p && n + 1 < cap; p++)
-            out[n++] = *p;
-    }
-    out[n] = '\0';
-}
 
 /* The errno a record names: a tool's (config_errno_name) or strict mode's. */
 static const char *errno_name(int err)
@@ -343,7 +333,7 @@ static void record_verdict(const struct call *c, const struct gate_result *g)
     if (g->action == GATE_SIMULATE) {
         im = c->argv ? impact_of_exec(c->target, c->argv, &proc.cfg->impact)
                      : (struct impact){.level = IMPACT_UNKNOWN, .reason = "nothing sent"};
-        join_argv(c->argv, line, sizeof line);
+        argv_text(c->argv, line, sizeof line);
         rec.would_execute = c->argv ? line : c->target;
         rec.impact = impact_level_name(im.level);
         rec.impact_reason = im.reason;
@@ -431,9 +421,23 @@ struct decision shim_govern(const struct call *c)
     };
     struct state_map *m = current_state(cfg);
     char why[KILL_REASON_MAX + 64];
-    struct gate_result g = killed(m, c->tool, call.mono_ns, why, sizeof why)
-                               ? gate_killed(c->tool, why)
-                               : gate_decide(cfg, limits_store(m), &call);
+    struct gate_result g;
+    bool counted = !c->approval_only;
+    if (killed(m, c->tool, call.mono_ns, why, sizeof why)) {
+        g = gate_killed(c->tool, why);
+        counted = true;
+    } else if (c->approval_only) {
+        /* The connect paid this request's limits: only approval is left. */
+        g = gate_approval(cfg, c->tool, APPROVAL_GRANTED);
+        g.audit = false;
+    } else {
+        g = gate_decide(cfg, limits_store(m), &call);
+    }
+    if (g.action == GATE_PROCEED && c->tool->approve != APPROVE_NEVER) {
+        struct approval_env env = {.agent = proc.agent, .agent_id = proc.agent_id,
+                                   .base = record_for(c), .write = write_record};
+        counted |= approval_hold(cfg, m, c, &env, &g);
+    }
     record_backend_change();
     record_breaker_change(c, &g.breaker);
     record_verdict(c, &g);
@@ -441,7 +445,8 @@ struct decision shim_govern(const struct call *c)
         record_quota_low(c, &c->tool->quota, true, g.tool_quota_left);
     if (g.agent_quota_low && aq)
         record_quota_low(c, aq, false, g.agent_quota_left);
-    count_decision(m, c->tool, &g);
+    if (counted)
+        count_decision(m, c->tool, &g);
     errno = saved;
     return act_on(&g);
 }

@@ -36,6 +36,14 @@ struct call {
     uint64_t may_wait_ns;    /* on_limit = wait: a refusal that ends within this is
                                 waited out, not recorded (the decision says how long) */
     bool probe;              /* admitted holding a half-open probe lease (net_decide) */
+    /* A request (op "send"): its first bytes, for its impact and for a
+     * person asked to approve it; whether the caller must not be kept
+     * waiting (a non-blocking socket); and whether the connect already
+     * paid its limits, so that only approval is left to ask. */
+    const uint8_t *payload;
+    size_t payload_len;
+    bool nonblocking;
+    bool approval_only;
 };
 
 /* Makes this process governed by the config at path (ENACT_CONFIG): loads

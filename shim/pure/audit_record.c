@@ -78,6 +78,9 @@ size_t audit_format(const struct audit_event *ev, char *buf, size_t cap)
     if (ev->has_uid)
         jw_uint(&w, "uid", ev->uid);
     optional_string(&w, "signal", ev->signal, NAME_MAX_OUT);
+    optional_string(&w, "request", ev->request, NAME_MAX_OUT);
+    if (ev->has_waited)
+        jw_uint(&w, "waited_ms", ev->waited_ms);
     optional_string(&w, "detail", ev->detail, DETAIL_MAX_OUT);
     if (truncated)
         jw_bool(&w, "truncated", true);

@@ -39,6 +39,9 @@ struct audit_event {
     bool has_uid;                       /* verdicts "kill", "resume": who did it */
     uint32_t uid;
     const char *signal;                 /* verdict "kill": sent to the processes, or NULL */
+    const char *request;                /* approvals: the request's id, 8 hex digits */
+    bool has_waited;                    /* verdicts "approved", "denied": after how long */
+    uint64_t waited_ms;
 };
 
 /* Writes the record and its newline into buf; returns its length, or 0 if

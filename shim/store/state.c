@@ -39,6 +39,7 @@ static const struct table_kind {
     {REGION_PROCS, sizeof(struct proc_slot), _Alignof(struct proc_slot), 1024, 1u << 16},
     {REGION_KILLS, sizeof(struct kill_slot), _Alignof(struct kill_slot), 64, 64},
     {REGION_COUNTERS, sizeof(struct counter_slot), _Alignof(struct counter_slot), 64, 1u << 16},
+    {REGION_APPROVALS, sizeof(struct approval_slot), _Alignof(struct approval_slot), 64, 64},
 };
 #define NTABLES (sizeof TABLES / sizeof TABLES[0])
 
@@ -69,6 +70,7 @@ static uint64_t layout_signature(void)
         sizeof(struct proc_slot),
         sizeof(struct kill_slot),
         sizeof(struct counter_slot),
+        sizeof(struct approval_slot),
         VERDICT_COUNT,
         REASON_COUNT,
     };
@@ -98,6 +100,7 @@ struct state_sizes state_sizes_for(size_t rate_tools, size_t quota_kinds, size_t
         .procs = TABLES[6].min,
         .kills = TABLES[7].min,
         .counters = TABLES[8].min,
+        .approvals = TABLES[9].min,
     };
 }
 
@@ -105,7 +108,8 @@ static uint32_t wanted(const struct state_sizes *want, size_t table)
 {
     const uint32_t asked[] = {want->buckets, want->quotas, want->breakers,
                               want->agents,  want->hosts,  want->children,
-                              want->procs,   want->kills,  want->counters};
+                              want->procs,   want->kills,  want->counters,
+                              want->approvals};
     _Static_assert(sizeof asked / sizeof asked[0] == NTABLES, "a size for every table");
     uint32_t n = asked[table];
     return pow2_between(n, TABLES[table].min, TABLES[table].max);
@@ -329,6 +333,8 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     m->nkills = r[REGION_KILLS].count;
     m->counters = (struct counter_slot *)((char *)base + r[REGION_COUNTERS].offset);
     m->ncounters = r[REGION_COUNTERS].count;
+    m->approvals = (struct approval_slot *)((char *)base + r[REGION_APPROVALS].offset);
+    m->napprovals = r[REGION_APPROVALS].count;
     return 0;
 }
 

@@ -24,6 +24,8 @@
  *                (enact kill): state_control.h
  *   COUNTERS     struct counter_slot per tool: decisions by verdict and
  *                reason, outcomes (enact metrics): state_control.h
+ *   APPROVALS    struct approval_slot per call held for a person's approval
+ *                (enact pending, approve, deny): state_control.h
  *
  * Each table is open-addressed, its count a power of two; key 0 marks a
  * free slot.
@@ -59,6 +61,7 @@ enum state_region_id {
     REGION_PROCS,
     REGION_KILLS,
     REGION_COUNTERS,
+    REGION_APPROVALS,
     REGION_SLOTS = 12
 };
 
@@ -129,6 +132,7 @@ struct child_slot {
 struct proc_slot;
 struct kill_slot;
 struct counter_slot;
+struct approval_slot;
 
 struct state_map {
     void *base;
@@ -153,11 +157,14 @@ struct state_map {
     uint32_t nkills;
     struct counter_slot *counters;
     uint32_t ncounters;
+    struct approval_slot *approvals;
+    uint32_t napprovals;
 };
 
 /* How many slots of each table a new file gets. */
 struct state_sizes {
-    uint32_t buckets, quotas, breakers, agents, hosts, children, procs, kills, counters;
+    uint32_t buckets, quotas, breakers, agents, hosts, children, procs, kills, counters,
+        approvals;
 };
 
 enum state_open_result { STATE_OPENED, STATE_REBUILT, STATE_FAILED };

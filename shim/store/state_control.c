@@ -47,7 +47,11 @@ static void proc_fill(struct proc_slot *s, const struct proc_entry *e)
                           .uid = e->uid, .parent = e->parent};
     snprintf(v.agent, sizeof v.agent, "%s", e->agent ? e->agent : "");
     snprintf(v.program, sizeof v.program, "%s", e->program ? e->program : "");
-    seq_put((char *)s + sizeof s->key, (const char *)&v + sizeof v.key, sizeof v - sizeof v.key);
+    uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->seq, seq | 1, __ATOMIC_RELAXED);
+    size_t head = offsetof(struct proc_slot, boot_ns);
+    seq_put((char *)s + head, (const char *)&v + head, sizeof v - head);
+    __atomic_store_n(&s->seq, (seq | 1) + 1, __ATOMIC_RELEASE);
 }
 
 /* Claims slot s (seen holding `seen`) for e: true when written. */
@@ -71,15 +75,17 @@ void state_proc_register(struct state_map *m, const struct proc_entry *e)
     if (!m->procs || e->pid <= 1)
         return;
     uint64_t key = (uint64_t)(uint32_t)e->pid;
-    /* First pass: our pid's slot (an exec rewrites it) or a free one;
-     * second: a slot of a process that is gone. */
-    for (int pass = 0; pass < 2; pass++)
+    /* Our pid's own slot first (an exec rewrites it: a free slot before
+     * it must not make a second one), then a free one, then a slot of a
+     * process that is gone. */
+    for (int pass = 0; pass < 3; pass++)
         for (uint32_t i = 0; i < window(m->nprocs); i++) {
             struct proc_slot *s = proc_probe(m, e->pid, i);
             uint64_t seen = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
-            bool usable = seen == key || (pass == 0 && seen == 0) ||
-                          (pass == 1 && seen > PROC_WRITING &&
-                           !state_proc_alive((int32_t)seen, slot_boot_ns(s)));
+            bool usable = pass == 0   ? seen == key
+                          : pass == 1 ? seen == 0
+                                      : seen > PROC_WRITING && seen != key &&
+                                            !state_proc_alive((int32_t)seen, slot_boot_ns(s));
             if (usable && proc_claim(s, seen, e))
                 return;
         }
@@ -144,8 +150,10 @@ unsigned state_proc_each(struct state_map *m, proc_alive_fn alive,
         if (key <= PROC_WRITING)
             continue;
         struct proc_slot copy;
+        uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
         seq_copy_out(&copy, s, sizeof copy);
-        if (__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) != key)
+        if ((seq & 1) || __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != seq ||
+            __atomic_load_n(&s->key, __ATOMIC_ACQUIRE) != key)
             continue; /* rewritten meanwhile: its process is alive */
         copy.key = key;
         copy.agent[sizeof copy.agent - 1] = copy.program[sizeof copy.program - 1] = '\0';

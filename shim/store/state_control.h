@@ -1,6 +1,7 @@
 /* What operators see and steer in the state file: the governed processes
  * alive (enact ps), the kill switches turned on (enact kill, enact
- * resume), and each tool's decision counters (enact metrics). README
+ * resume), each tool's decision counters (enact metrics), and the calls
+ * held for a person's approval (enact pending, approve, deny). README
  * "Operator control" tells what each does for the user.
  *
  * Concurrency: a process writes only its own proc slot; kill slots are
@@ -20,9 +21,12 @@
 #define STATE_NAME_MAX 72    /* an agent's or tool's name, with its NUL */
 #define STATE_PROGRAM_MAX 64 /* a program's short name, with its NUL */
 #define KILL_REASON_MAX 200
+#define APPROVAL_WHAT_MAX 512
+#define APPROVAL_NOTE_MAX 200
 
 struct proc_slot {
     uint64_t key;      /* the pid; 0 free, 1 being written */
+    uint64_t seq;      /* odd while rewritten (an exec): readers copy against it */
     uint64_t boot_ns;  /* CLOCK_BOOTTIME at registration: a pid reused later started after it */
     uint64_t real_ns;  /* CLOCK_REALTIME at registration, for people */
     uint64_t agent_id; /* gate_agent_id(agent) */
@@ -50,6 +54,37 @@ struct counter_slot {
     char tool[STATE_NAME_MAX];
     uint64_t decisions[VERDICT_COUNT][REASON_COUNT];
     uint64_t outcomes[2]; /* failures [0], successes [1] of admitted calls with a breaker */
+};
+
+/* A call held for approval. state changes by compare-and-swap only; a
+ * process that moves a slot to APPROVAL_WRITING owns it until it stores
+ * the next state, and writes the fields under seq (odd meanwhile). */
+enum approval_state {
+    APPROVAL_FREE,
+    APPROVAL_WRITING,
+    APPROVAL_PENDING,
+    APPROVAL_APPROVED,
+    APPROVAL_DENIED,
+    APPROVAL_EXPIRED,
+};
+
+struct approval_slot {
+    uint64_t seq;
+    uint32_t state;    /* enum approval_state */
+    int32_t pid;       /* the process whose call waits */
+    uint64_t id;       /* nonzero; people see it as 8 hex digits */
+    uint64_t agent_id, tool_id;
+    uint64_t call_hash; /* a retried non-blocking call finds its request by it */
+    uint64_t boot_ns;   /* of pid (state_proc_alive) */
+    uint64_t since_ns, deadline_ns, decided_ns; /* CLOCK_REALTIME */
+    uint32_t decided_uid;
+    uint32_t impact; /* enum impact_level */
+    char agent[STATE_NAME_MAX];
+    char tool[STATE_NAME_MAX];
+    char op[16];
+    char what[APPROVAL_WHAT_MAX];
+    char impact_reason[96];
+    char note[APPROVAL_NOTE_MAX];
 };
 
 /* The id of a tool by its name, in every process and build. */
@@ -125,5 +160,50 @@ void state_count_outcome(struct state_map *m, uint64_t tool_id, const char *tool
 
 /* tool's counters, read (relaxed) into *out; false when it has none. */
 bool state_counters_read(const struct state_map *m, const char *tool, struct counter_slot *out);
+
+/* ---- approvals ------------------------------------------------------- */
+
+struct approval_request {
+    int32_t pid;
+    uint64_t boot_ns, agent_id, tool_id, call_hash, since_ns, deadline_ns;
+    uint32_t impact;
+    const char *agent, *tool, *op, *what, *impact_reason;
+};
+
+/* Where a request is: its slot and id. */
+struct approval_ticket {
+    uint32_t index;
+    uint64_t id;
+};
+
+/* Holds a new request (APPROVAL_PENDING). A slot whose process is gone or
+ * whose deadline passed a minute ago is taken over. False when every slot
+ * is in use. */
+bool state_approval_open(struct state_map *m, const struct approval_request *rq,
+                         struct approval_ticket *t);
+
+/* Where the request stands (APPROVAL_FREE when its slot is another's now);
+ * a copy of it in *out when out is given. */
+enum approval_state state_approval_get(const struct state_map *m, struct approval_ticket t,
+                                       struct approval_slot *out);
+
+/* A person's answer, or the deadline's (APPROVAL_EXPIRED), to a pending
+ * request: false when it is not pending (answered already, or gone). The
+ * slot as it was answered in *out. */
+bool state_approval_answer(struct state_map *m, uint64_t id, enum approval_state to, uint32_t uid,
+                           const char *note, uint64_t real_ns, struct approval_slot *out);
+
+/* The request of a call seen before (a retried non-blocking call): false
+ * when there is none. */
+bool state_approval_find_call(const struct state_map *m, uint64_t agent_id, uint64_t tool_id,
+                              uint64_t call_hash, struct approval_ticket *t);
+
+/* The caller is done with an answered request: its slot is freed. */
+void state_approval_close(struct state_map *m, struct approval_ticket t);
+
+/* Calls fn with a copy of every request held (pending or answered and not
+ * yet taken); frees the slots of processes that are gone. */
+void state_approval_each(struct state_map *m, void (*fn)(const struct approval_slot *a, void *ctx),
+                         void *ctx);
 
 #endif

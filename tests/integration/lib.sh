@@ -266,7 +266,7 @@ EOF
 }
 
 # start_api_http: an HTTP/1.1 keep-alive server on 127.0.0.1 at a free port
-# that answers every GET and POST with 200 "ok PATH\n" and appends one line
+# that answers every GET, POST and DELETE with 200 "ok PATH\n" and appends one line
 # per event to $T/api.log: "connection" when it accepts one, "METHOD PATH"
 # per request. Sets API_PORT.
 start_api_http() {
@@ -291,7 +291,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-    do_GET = do_POST = answer
+    do_GET = do_POST = do_DELETE = answer
     def log_message(self, *args):
         pass
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()

@@ -390,6 +390,160 @@ static void test_observe_quota_consumes_as_enforcement(void **state)
     assert_allow(decide(enf, &f->m, te, a, T0 + 61 * SEC), false);
 }
 
+/* quota.warn_remaining: a 1-hour quota of 10 (60 slots of 60 s), warned
+ * of at 3 left. */
+#define HOUR (3600 * SEC)
+static const char *WARN_TOOL = "[tool.api]\nconnect = 10.0.0.1:443\n"
+                               "quota.max_actions = 10\nquota.window_hours = 1\n"
+                               "quota.warn_remaining = 3\n";
+
+/* max + 2 calls of agent at now, into a quota of max with nothing used:
+ * the first max are admitted, the i-th leaving max - i, and report low
+ * exactly on the low_at-th; the 2 after are refused and report nothing.
+ * agent_quota: the [agent] quota's fields, else the tool's (the other
+ * quota never reports low). */
+static void calls_warning_at(const struct enact_config *c, struct state_map *m,
+                             const struct tool *t, const char *agent, uint64_t now, int max,
+                             int low_at, bool agent_quota)
+{
+    for (int i = 1; i <= max + 2; i++) {
+        struct gate_result g = decide_as(c, m, t, agent, now);
+        bool low = agent_quota ? g.agent_quota_low : g.tool_quota_low;
+        uint32_t left = agent_quota ? g.agent_quota_left : g.tool_quota_left;
+        bool other = agent_quota ? g.tool_quota_low : g.agent_quota_low;
+        assert_false(other);
+        if (i > max) {
+            assert_refused(g, false, "deny", "quota_exceeded", g.retry_after_ns);
+            assert_false(low);
+            continue;
+        }
+        assert_allow(g, false);
+        if (low != (i == low_at))
+            fail_msg("call %d of %s: quota_low %d, expected on call %d only", i, agent, low,
+                     low_at);
+        assert_int_equal(left, (uint32_t)(max - i));
+    }
+}
+
+/* Exactly the call that leaves 3 reports low, once: not the ones after,
+ * not the refusals; once the window has passed, the quota is full again
+ * and falling to 3 warns once more. */
+static void test_quota_low_once_per_window(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, WARN_TOOL);
+    const struct tool *t = tool_named(c, "api");
+    calls_warning_at(c, &f->m, t, "a", T0, 10, 7, false);
+    /* Later in the same window, still spent: refused, no warning. */
+    struct gate_result g = decide_as(c, &f->m, t, "a", T0 + HOUR / 2);
+    assert_refused(g, false, "deny", "quota_exceeded", g.retry_after_ns);
+    assert_false(g.tool_quota_low);
+    /* The window and a slot later: every action forgotten. */
+    calls_warning_at(c, &f->m, t, "a", T0 + HOUR + 60 * SEC, 10, 7, false);
+}
+
+/* Once per window counts from the warning: actions leave one slot at a
+ * time, and a quota that climbs back above 3 and falls to it again within
+ * an hour of its warning says nothing. */
+static void test_quota_low_not_twice_in_a_window(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, WARN_TOOL);
+    const struct tool *t = tool_named(c, "api");
+    uint64_t t0 = T0 - T0 % (60 * SEC); /* a slot boundary */
+    for (int i = 1; i <= 7; i++) {
+        struct gate_result g = decide_as(c, &f->m, t, "a", t0 + (uint64_t)i * 60 * SEC);
+        assert_allow(g, false);
+        assert_int_equal(g.tool_quota_low, i == 7);
+        assert_int_equal(g.tool_quota_left, 10 - i);
+    }
+    /* The first action (slot 1) leaves at slot 62: 4 left, then 3 again,
+     * 55 minutes after the warning. */
+    struct gate_result g = decide_as(c, &f->m, t, "a", t0 + 62 * 60 * SEC);
+    assert_allow(g, false);
+    assert_int_equal(g.tool_quota_left, 3);
+    assert_false(g.tool_quota_low);
+}
+
+/* 20% of 10: warned of at 2 left, on the 8th call. */
+static void test_quota_low_percent(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c =
+        cfg_from(f, "[tool.api]\nconnect = 10.0.0.1:443\n"
+                    "quota.max_actions = 10\nquota.window_hours = 1\n"
+                    "quota.warn_remaining = 20%\n");
+    const struct tool *t = tool_named(c, "api");
+    assert_int_equal(t->quota.warn_at, 2);
+    calls_warning_at(c, &f->m, t, "a", T0, 10, 8, false);
+}
+
+/* The [agent] quota warns the same way, over all the agent's tools; each
+ * agent has its own warning. */
+static void test_agent_quota_low(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c =
+        cfg_from(f, "[tool.one]\nexec = a\n[tool.two]\nexec = b\n"
+                    "[agent]\nquota.max_actions = 10\nquota.window_hours = 1\n"
+                    "quota.warn_remaining = 3\n");
+    const struct tool *one = tool_named(c, "one"), *two = tool_named(c, "two");
+    for (int i = 1; i <= 10; i++) {
+        struct gate_result g = decide_as(c, &f->m, i % 2 ? one : two, "joe", T0);
+        assert_allow(g, false);
+        assert_int_equal(g.agent_quota_low, i == 7);
+        assert_int_equal(g.agent_quota_left, 10 - i);
+        assert_false(g.tool_quota_low);
+    }
+    struct gate_result g = decide_as(c, &f->m, one, "joe", T0);
+    assert_refused(g, false, "deny", "quota_exceeded", g.retry_after_ns);
+    assert_false(g.agent_quota_low);
+    /* Another agent: its own quota, its own warning. */
+    calls_warning_at(c, &f->m, two, "ann", T0, 10, 7, true);
+    /* A window later, joe is warned again. */
+    calls_warning_at(c, &f->m, one, "joe", T0 + HOUR + 60 * SEC, 10, 7, true);
+}
+
+/* A tool's and the agent's quota falling to their levels on the same call
+ * both report it. */
+static void test_tool_and_agent_quota_low_together(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c =
+        cfg_from(f, "[tool.api]\nconnect = 10.0.0.1:443\n"
+                    "quota.max_actions = 10\nquota.window_hours = 1\nquota.warn_remaining = 3\n"
+                    "[agent]\nquota.max_actions = 20\nquota.window_hours = 1\n"
+                    "quota.warn_remaining = 13\n");
+    const struct tool *t = tool_named(c, "api");
+    for (int i = 1; i <= 7; i++) {
+        struct gate_result g = decide_as(c, &f->m, t, "joe", T0);
+        assert_allow(g, false);
+        assert_int_equal(g.tool_quota_low, i == 7);
+        assert_int_equal(g.agent_quota_low, i == 7);
+        assert_int_equal(g.tool_quota_left, 10 - i);
+        assert_int_equal(g.agent_quota_left, 20 - i);
+    }
+}
+
+/* Without quota.warn_remaining a quota never reports low. */
+static void test_quota_without_warn_never_low(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c =
+        cfg_from(f, "[tool.api]\nconnect = 10.0.0.1:443\n"
+                    "quota.max_actions = 10\nquota.window_hours = 1\n"
+                    "[agent]\nquota.max_actions = 10\nquota.window_hours = 1\n");
+    const struct tool *t = tool_named(c, "api");
+    assert_int_equal(t->quota.warn_at, -1);
+    for (int i = 1; i <= 12; i++) {
+        struct gate_result g = decide_as(c, &f->m, t, "a", T0);
+        assert_false(g.tool_quota_low);
+        assert_false(g.agent_quota_low);
+        if (i <= 10)
+            assert_allow(g, false);
+    }
+}
+
 static const char *BREAKER_TOOL = "[tool.api]\nconnect = 10.0.0.2:443\n"
                                   "breaker.failure_threshold = 2\nbreaker.success_threshold = 1\n"
                                   "breaker.timeout_seconds = 10\n"
@@ -857,6 +1011,12 @@ int main(void)
         T(test_tool_quota),
         T(test_agent_quota),
         T(test_observe_quota_consumes_as_enforcement),
+        T(test_quota_low_once_per_window),
+        T(test_quota_low_not_twice_in_a_window),
+        T(test_quota_low_percent),
+        T(test_agent_quota_low),
+        T(test_tool_and_agent_quota_low_together),
+        T(test_quota_without_warn_never_low),
         T(test_breaker_leases),
         T(test_dry_run_simulates),
         T(test_idle_entries_taken_over_when_full),

@@ -655,6 +655,99 @@ static void test_keys_follow_limits(void **state)
     assert_int_equal(f->local.admits, 0);
 }
 
+/* quota.warn_remaining: each quota with a warn level adds the marker of
+ * its last quota_low, {fleet}:w:<its quota key>, after the agents' set
+ * (the tool's first), and the last two arguments are the warn levels
+ * (-1: that quota does not warn). */
+static void test_quota_warn_keys_and_levels(void **state)
+{
+    struct fixture *f = *state;
+    fake_start_unix(&f->a, f->sock);
+    open_unix(f, true, 1000 * MS);
+    struct store_limits l = {.tool_quota = &f->tool_quota,
+                             .tool_quota_key = 3,
+                             .agent_quota = &f->agent_quota,
+                             .agent_quota_key = 0xfedcba9876543210ull,
+                             .tool_quota_warns = true,
+                             .tool_quota_warn = 3,
+                             .agent_quota_warns = true,
+                             .agent_quota_warn = 50};
+    assert_int_equal(admit(f, &l).answer, STORE_ADMITTED);
+    const struct fake_cmd *c = fake_cmd(&f->a, 0);
+    assert_int_equal(c->argc, 3 + 5 + 14);
+    assert_arg(c, 2, "5");
+    assert_arg(c, 3, "{fleet}:q:0000000000000003");
+    assert_arg(c, 4, "{fleet}:q:fedcba9876543210");
+    assert_arg(c, 5, "{fleet}:agents");
+    assert_arg(c, 6, "{fleet}:w:0000000000000003");
+    assert_arg(c, 7, "{fleet}:w:fedcba9876543210");
+    assert_arg(c, 8, "admit");
+    assert_arg(c, 15, "100");  /* tool quota max */
+    assert_arg(c, 17, "1000"); /* agent quota max */
+    assert_arg(c, 19, AGENT);
+    assert_arg(c, 20, "3");
+    assert_arg(c, 21, "50");
+
+    /* The agent's quota alone warns: its marker only, the tool's level -1. */
+    l.tool_quota_warns = false;
+    assert_int_equal(admit(f, &l).answer, STORE_ADMITTED);
+    c = fake_cmd(&f->a, 1);
+    assert_int_equal(c->argc, 3 + 4 + 14);
+    assert_arg(c, 2, "4");
+    assert_arg(c, 5, "{fleet}:agents");
+    assert_arg(c, 6, "{fleet}:w:fedcba9876543210");
+    assert_arg(c, 7, "admit");
+    assert_arg(c, 19, "-1");
+    assert_arg(c, 20, "50");
+
+    /* A warn level without its quota is no warn: no marker, -1. */
+    struct store_limits orphan = {.agent_quota = &f->agent_quota,
+                                  .agent_quota_key = 0x44,
+                                  .tool_quota_warns = true,
+                                  .tool_quota_warn = 3};
+    assert_int_equal(admit(f, &orphan).answer, STORE_ADMITTED);
+    c = fake_cmd(&f->a, 2);
+    assert_int_equal(c->argc, 3 + 2 + 14);
+    assert_arg(c, 2, "2");
+    assert_arg(c, 3, "{fleet}:q:0000000000000044");
+    assert_arg(c, 4, "{fleet}:agents");
+    assert_arg(c, 5, "admit");
+    assert_arg(c, 17, "-1");
+    assert_arg(c, 18, "-1");
+    assert_int_equal(f->local.admits, 0);
+}
+
+/* The quotas' low flags and what is left: items 7..10 of the reply. */
+static void test_quota_low_read_from_reply(void **state)
+{
+    struct fixture *f = *state;
+    snprintf(f->a.evalsha, sizeof f->a.evalsha,
+             "*11\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:1\r\n:3\r\n:0\r\n:0\r\n");
+    fake_start_unix(&f->a, f->sock);
+    open_unix(f, true, 1000 * MS);
+    struct store_limits l = {.tool_quota = &f->tool_quota, .tool_quota_key = 3,
+                             .tool_quota_warns = true, .tool_quota_warn = 3};
+    struct store_admission a = admit(f, &l);
+    assert_int_equal(a.answer, STORE_ADMITTED);
+    assert_true(a.tool_quota_low);
+    assert_int_equal(a.tool_quota_left, 3);
+    assert_false(a.agent_quota_low);
+    assert_int_equal(a.agent_quota_left, 0);
+    assert_false(a.probe);
+    assert_false(a.breaker.changed);
+
+    /* The agent's quota: items 9 and 10; a tool quota with some left, not low. */
+    fake_answer(&f->a, f->a.evalsha,
+                "*11\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n:42\r\n:1\r\n:7\r\n");
+    a = admit(f, &l);
+    assert_int_equal(a.answer, STORE_ADMITTED);
+    assert_false(a.tool_quota_low);
+    assert_int_equal(a.tool_quota_left, 42);
+    assert_true(a.agent_quota_low);
+    assert_int_equal(a.agent_quota_left, 7);
+    assert_int_equal(f->local.admits, 0);
+}
+
 /* An admission holding a probe lease, with a breaker change: read from
  * items 3..6. */
 static void test_admitted_probe_and_change(void **state)
@@ -1065,6 +1158,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_admitted_one_evalsha),
         T(test_keys_follow_limits),
+        T(test_quota_warn_keys_and_levels),
+        T(test_quota_low_read_from_reply),
         T(test_admitted_probe_and_change),
         T(test_refusals),
         T(test_noscript_then_eval),

@@ -23,6 +23,7 @@
 #define MIN_PROCS 1024u
 #define KILLS 64u
 #define MIN_COUNTERS 64u
+#define APPROVALS 64u
 #define REGION_ALIGN 64u
 static const struct state_sizes MIN_SIZES = {.buckets = MIN_BUCKETS,
                                              .quotas = MIN_QUOTAS,
@@ -32,7 +33,8 @@ static const struct state_sizes MIN_SIZES = {.buckets = MIN_BUCKETS,
                                              .children = MIN_CHILDREN,
                                              .procs = MIN_PROCS,
                                              .kills = KILLS,
-                                             .counters = MIN_COUNTERS};
+                                             .counters = MIN_COUNTERS,
+                                             .approvals = APPROVALS};
 
 /* Sizes that differ from the minimum in some tables. */
 static struct state_sizes sizes_with(uint32_t buckets, uint32_t quotas, uint32_t breakers,
@@ -46,11 +48,12 @@ static struct state_sizes sizes_with(uint32_t buckets, uint32_t quotas, uint32_t
                                 .children = MIN_CHILDREN,
                                 .procs = MIN_PROCS,
                                 .kills = KILLS,
-                                .counters = MIN_COUNTERS};
+                                .counters = MIN_COUNTERS,
+                                .approvals = APPROVALS};
 }
 
 /* The tables of the file, in file order, as state.h documents them. */
-enum { NTABLES = 9 };
+enum { NTABLES = 10 };
 static const struct {
     enum state_region_id region;
     size_t entry_size;
@@ -59,13 +62,13 @@ static const struct {
     {REGION_BREAKERS, sizeof(struct breaker_slot)}, {REGION_AGENTS, sizeof(struct agent_slot)},
     {REGION_HOSTS, sizeof(struct host_slot)},       {REGION_CHILDREN, sizeof(struct child_slot)},
     {REGION_PROCS, sizeof(struct proc_slot)},       {REGION_KILLS, sizeof(struct kill_slot)},
-    {REGION_COUNTERS, sizeof(struct counter_slot)},
+    {REGION_COUNTERS, sizeof(struct counter_slot)}, {REGION_APPROVALS, sizeof(struct approval_slot)},
 };
 
 static uint32_t count_of(struct state_sizes s, int table)
 {
     const uint32_t n[NTABLES] = {s.buckets, s.quotas,   s.breakers, s.agents,  s.hosts,
-                                 s.children, s.procs, s.kills,    s.counters};
+                                 s.children, s.procs, s.kills,    s.counters, s.approvals};
     return n[table];
 }
 
@@ -190,6 +193,7 @@ static void assert_valid_fresh_map(const struct state_map *m, struct state_sizes
     assert_int_equal(m->nprocs, s.procs);
     assert_int_equal(m->nkills, s.kills);
     assert_int_equal(m->ncounters, s.counters);
+    assert_int_equal(m->napprovals, s.approvals);
     assert_int_equal(m->size, expected_size(s));
     const struct state_header *h = m->base;
     assert_memory_equal(h->magic, STATE_MAGIC, 8);
