@@ -93,6 +93,17 @@ void cli_describe_tool(FILE *out, const struct enact_config *cfg, const struct t
                 t->dry_run_exit_code);
     if (t->on_limit == ON_LIMIT_WAIT)
         fprintf(out, "    on limit wait up to %g s (blocking connects), then refuse\n", t->max_wait);
+    if (t->approve != APPROVE_NEVER) {
+        static const char *const which[] = {
+            [APPROVE_HIGH] = "HIGH-impact", [APPROVE_MEDIUM] = "MEDIUM- and HIGH-impact",
+            [APPROVE_ALWAYS] = "all"};
+        fprintf(out, "    approve  %s program starts and requests wait for enact approve, up to "
+                     "%g s, then %s%s%s\n",
+                which[t->approve], t->approve_timeout_seconds,
+                t->approve_on_timeout == APPROVE_TIMEOUT_ALLOW ? "allowed" : "refused",
+                t->approve_command ? "; each request runs " : "",
+                t->approve_command ? t->approve_command : "");
+    }
     fprintf(out, "    refused  -1, errno %s\n", config_errno_name(t->deny_errno));
 }
 

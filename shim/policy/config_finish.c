@@ -217,7 +217,7 @@ static void finish_approval(struct loader *ld, struct tool *t)
         else if (!at[keys[i]] && keys[i] != TK_APPROVE_COMMAND)
             config_key_default(keys[i], t);
     }
-    if (t->approve_command && access(t->approve_command, X_OK) != 0)
+    if (t->approve != APPROVE_NEVER && t->approve_command && access(t->approve_command, X_OK) != 0)
         config_warning(ld, at[TK_APPROVE_COMMAND],
                        "tool '%s': %s %s cannot be run (%s): requests will only be recorded",
                        t->name, NAME(TK_APPROVE_COMMAND), t->approve_command, strerror(errno));

@@ -11,7 +11,8 @@ for page in enact.1 enact.ini.5; do
     [ "$(wc -l <<<"$out")" -gt 50 ] || fail "$page rendered almost nothing"
 done
 out=$(MANWIDTH=80 man -l "$ROOT/man/enact.1" 2>/dev/null)
-for cmd in run check match status metrics reset doctor log dry-run report watch ps kill resume; do
+for cmd in run check match status metrics reset doctor log dry-run report watch ps kill resume \
+    pending approve deny; do
     grep -q "enact $cmd" <<<"$out" || fail "enact(1) does not describe 'enact $cmd'"
 done
 out=$(MANWIDTH=200 man -l "$ROOT/man/enact.ini.5" 2>/dev/null)
@@ -20,7 +21,9 @@ for key in agent state audit_log mode dry_run on_error log_allowed static_binari
     quota.window_hours breaker.failure_threshold breaker.success_threshold \
     breaker.timeout_seconds timeout_seconds io_timeout_seconds retry.max_attempts \
     retry.initial_delay retry.max_delay retry.exponential_base retry.jitter \
-    retry.on_exit_nonzero action on_limit max_wait errno dry_run.response dry_run.exit_code; do
+    retry.on_exit_nonzero action on_limit max_wait errno dry_run.response dry_run.exit_code \
+    kill_scope quota.warn_remaining approve approve.timeout_seconds approve.on_timeout \
+    approve.command; do
     grep -q -- "$key" <<<"$out" || fail "enact.ini(5) does not describe '$key'"
 done
 make -s -C "$ROOT" install PREFIX="$T/prefix" >/dev/null
