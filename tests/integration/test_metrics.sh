@@ -68,6 +68,23 @@ check_eq "connection" close "$(header "$T/m1.h" Connection)"
 check_eq "the exposition of status --prometheus" "$(shape "$T/status.prom")" "$(shape "$T/m1")"
 check_eq "breaker of down" 1 "$(value "$T/m1" 'enact_breaker_state{tool="down"}')"
 check_eq "alice's api quota" 8 "$(value "$T/m1" 'enact_tool_quota_remaining{agent="alice",tool="api"}')"
+# This host's decisions and outcomes, as the governed curls made them: two
+# admitted on api; on down two connects that failed (the second opened the
+# breaker), so two admitted, two failures.
+check_eq "api's allowed decisions" 2 "$(value "$T/m1" 'enact_decisions_total{tool="api",verdict="allow",reason=""}')"
+check_eq "down's allowed decisions" 2 "$(value "$T/m1" 'enact_decisions_total{tool="down",verdict="allow",reason=""}')"
+check_eq "down's failures" 2 "$(value "$T/m1" 'enact_outcomes_total{tool="down",outcome="failure"}')"
+check_eq "down's successes" 0 "$(value "$T/m1" 'enact_outcomes_total{tool="down",outcome="success"}')"
+check_eq "governed processes left" "" "$(grep '^enact_governed_processes{' "$T/m1" || true)"
+"$ENACT" kill -c "$T/enact.ini" --agent alice >/dev/null
+count_curls 1 "$ENACT" run -a alice -c "$T/enact.ini" -- curl "$HTTP_URL"
+check_eq "alice killed" 1 "$CURL_DENIED"
+scrape mk
+check_eq "the kill switch" 1 "$(value "$T/mk" 'enact_killed{agent="alice",tool="*"}')"
+check_eq "api's killed decisions" 1 "$(value "$T/mk" 'enact_decisions_total{tool="api",verdict="deny",reason="killed"}')"
+"$ENACT" resume -c "$T/enact.ini" --agent alice >/dev/null
+scrape mr
+check_eq "no kill switch after resume" "" "$(grep '^enact_killed{' "$T/mr" || true)"
 "$PROMTOOL" check metrics <"$T/m1" >"$T/promtool.out" 2>&1 ||
     fail "promtool check metrics: $(cat "$T/promtool.out")"
 cp "$T/st/t.state" "$T/saved.state"
