@@ -92,7 +92,8 @@ bool redis_kills_find(struct redis_store *rs, uint64_t agent_id, uint64_t tool_i
 {
     struct redis_kills *c = &rs->kills;
     uint64_t read_ns = __atomic_load_n(&c->read_ns, __ATOMIC_ACQUIRE);
-    if (rs->pid == getpid() && (read_ns == 0 || mono_ns - read_ns >= REDIS_KILLS_READ_NS))
+    /* The time first: getpid is a system call, asked only when a read is due. */
+    if ((read_ns == 0 || mono_ns - read_ns >= REDIS_KILLS_READ_NS) && rs->pid == getpid())
         read_kills(rs, mono_ns);
     uint32_t n = __atomic_load_n(&c->n, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < n && i < REDIS_KILLS_MAX; i++) {
