@@ -3,6 +3,7 @@
 #include "prometheus.h"
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
+#include "../store/redis_kills.h"
 #include "../store/state_control.h"
 
 #include <string.h>
@@ -153,9 +154,34 @@ static void prom_quota_low(FILE *out, const struct snapshot *s)
     }
 }
 
-static void killed_sample(const struct kill_slot *k, void *ctx)
+/* The switches that are on, this host's and the fleet's, each once. */
+struct switches {
+    char names[2 * 64][2][STATE_NAME_MAX];
+    unsigned n;
+};
+
+static void add_switch(struct switches *sw, const char *agent, const char *tool)
 {
-    prom_sample(ctx, "killed", k->agent[0] ? k->agent : "*", k->tool[0] ? k->tool : "*", 1);
+    const char *a = agent[0] ? agent : "*", *t = tool[0] ? tool : "*";
+    for (unsigned i = 0; i < sw->n; i++)
+        if (strcmp(sw->names[i][0], a) == 0 && strcmp(sw->names[i][1], t) == 0)
+            return;
+    if (sw->n == sizeof sw->names / sizeof sw->names[0])
+        return;
+    snprintf(sw->names[sw->n][0], STATE_NAME_MAX, "%s", a);
+    snprintf(sw->names[sw->n++][1], STATE_NAME_MAX, "%s", t);
+}
+
+static void host_switch(const struct kill_slot *k, void *ctx)
+{
+    add_switch(ctx, k->agent, k->tool);
+}
+
+static void fleet_switch(const char *agent, const char *tool, uint32_t uid, uint64_t since_ms,
+                         const char *reason, void *ctx)
+{
+    (void)uid, (void)since_ms, (void)reason;
+    add_switch(ctx, agent, tool);
 }
 
 struct per_agent {
@@ -189,8 +215,13 @@ static void prom_control(FILE *out, const struct snapshot *s)
         prom_sample(out, "governed_processes", pa.names[i], NULL, pa.counts[i]);
     prom_header(out, "killed", PROM_GAUGE,
                 "1 while a kill switch stops an agent's calls (\"*\": every agent or tool).");
+    struct switches sw = {.n = 0};
     if (s->host)
-        state_kill_each(s->host, killed_sample, out);
+        state_kill_each(s->host, host_switch, &sw);
+    if (s->fleet)
+        redis_kills_each(s->fleet, fleet_switch, &sw);
+    for (unsigned i = 0; i < sw.n; i++)
+        prom_sample(out, "killed", sw.names[i][0], sw.names[i][1], 1);
 }
 
 /* Decisions by verdict and reason, and outcomes of calls with a breaker,

@@ -27,6 +27,8 @@ bool snapshot_take(struct snapshot *s, const struct enact_config *cfg, struct cl
         b->rtt_ms = (double)rtt / 1e6;
         if (!b->up)
             cs->st = s->st = local_store(cs->mapped ? &cs->m : NULL);
+        else
+            s->fleet = cs->redis;
     }
     s->nagents = s->st.ops->agents(s->st.impl, &s->agents);
     return true;

@@ -26,6 +26,7 @@ struct snapshot {
     struct store st;
     struct state_map *host; /* this host's state file (processes, kill switches,
                                counters), or NULL when there is none yet */
+    struct redis_store *fleet; /* the shared backend when it answers, or NULL */
     uint64_t mono, real; /* ns of CLOCK_MONOTONIC and CLOCK_REALTIME when taken */
     char (*agents)[STORE_AGENT_NAME_MAX];
     size_t nagents;

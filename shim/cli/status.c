@@ -7,6 +7,7 @@
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
 #include "../pure/jsonw.h"
+#include "../store/redis_kills.h"
 #include "../store/state_control.h"
 
 #include <stdlib.h>
@@ -85,6 +86,33 @@ static void print_kill(const struct kill_slot *k, void *ctx)
            k->reason[0] ? ": " : "", k->reason);
 }
 
+static void print_fleet_kill(const char *agent, const char *tool, uint32_t uid, uint64_t since_ms,
+                             const char *reason, void *ctx)
+{
+    const struct snapshot *s = ctx;
+    char ago[32];
+    uint64_t since = since_ms * 1000000u;
+    printf("KILLED in the fleet: %s%s%s, %s%s%s, by uid %u %s ago%s%s\n",
+           agent[0] ? "agent '" : "every agent", agent, agent[0] ? "'" : "",
+           tool[0] ? "tool '" : "every tool", tool, tool[0] ? "'" : "", (unsigned)uid,
+           duration(s->real > since ? s->real - since : 0, ago, sizeof ago), reason[0] ? ": " : "",
+           reason);
+}
+
+static void json_fleet_kill(const char *agent, const char *tool, uint32_t uid, uint64_t since_ms,
+                            const char *reason, void *ctx)
+{
+    int *n = ctx;
+    printf("%s{\"agent\":", (*n)++ ? "," : "");
+    json_str(agent[0] ? agent : "*");
+    printf(",\"tool\":");
+    json_str(tool[0] ? tool : "*");
+    printf(",\"uid\":%u,\"since_unix_ms\":%llu,\"reason\":", (unsigned)uid,
+           (unsigned long long)since_ms);
+    json_str(reason);
+    printf("}");
+}
+
 static void json_kill(const struct kill_slot *k, void *ctx)
 {
     int *n = ctx;
@@ -130,6 +158,8 @@ static void print_table(const struct snapshot *s)
     printf("\n");
     if (s->host)
         state_kill_each(s->host, print_kill, (void *)s);
+    if (s->fleet)
+        redis_kills_each(s->fleet, print_fleet_kill, (void *)s);
     printf("\n%-24s %-10s %s\n", "TOOL", "BREAKER", "SINCE");
     for (size_t i = 0; i < cfg->ntools; i++) {
         const struct tool *t = &cfg->tools[i];
@@ -218,7 +248,14 @@ static void print_json(const struct snapshot *s)
     int nkills = 0;
     if (s->host)
         state_kill_each(s->host, json_kill, &nkills);
-    printf("],\"tools\":[");
+    printf("]");
+    if (s->fleet) {
+        int nfleet = 0;
+        printf(",\"fleet_killed\":[");
+        redis_kills_each(s->fleet, json_fleet_kill, &nfleet);
+        printf("]");
+    }
+    printf(",\"tools\":[");
     for (size_t i = 0; i < cfg->ntools; i++) {
         const struct tool *t = &cfg->tools[i];
         printf("%s{\"name\":", i ? "," : "");

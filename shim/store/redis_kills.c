@@ -209,3 +209,49 @@ int redis_kills_clear(struct redis_store *rs, const char *agent, const char *too
     }
     return (int)d.n;
 }
+
+struct each_kill {
+    void (*fn)(const char *agent, const char *tool, uint32_t uid, uint64_t since_ms,
+               const char *reason, void *ctx);
+    void *ctx;
+};
+
+static void take_each(int i, const struct resp_reply *r, void *ctx)
+{
+    (void)i;
+    struct each_kill *e = ctx;
+    if (r->value.type != RESP_ARRAY)
+        return;
+    for (size_t j = 0; j + 1 < r->n; j += 2) {
+        const struct resp_item *f = &r->items[j], *v = &r->items[j + 1];
+        char field[2 * STATE_NAME_MAX + 2], value[REDIS_KILL_REASON_MAX + 64];
+        if (f->len >= sizeof field || v->type != RESP_BULK || v->len >= sizeof value)
+            continue;
+        memcpy(field, f->text, f->len);
+        field[f->len] = '\0';
+        memcpy(value, v->text, v->len);
+        value[v->len] = '\0';
+        char *tool = strchr(field, '\t');
+        if (!tool)
+            continue;
+        *tool++ = '\0';
+        char *since = strchr(value, '\t');
+        char *reason = since ? strchr(since + 1, '\t') : NULL;
+        e->fn(field, tool, (uint32_t)strtoul(value, NULL, 10),
+              since ? strtoull(since + 1, NULL, 10) : 0, reason ? reason + 1 : "", e->ctx);
+    }
+}
+
+bool redis_kills_each(struct redis_store *rs,
+                      void (*fn)(const char *agent, const char *tool, uint32_t uid,
+                                 uint64_t since_ms, const char *reason, void *ctx),
+                      void *ctx)
+{
+    char key[REDIS_KEY_MAX];
+    kills_key(rs, key);
+    struct cmd c = {0};
+    cmd_str(&c, "HGETALL");
+    cmd_str(&c, key);
+    struct each_kill e = {fn, ctx};
+    return redis_store_query(rs, &c, 1, take_each, &e);
+}

@@ -28,4 +28,12 @@ bool redis_kills_set(struct redis_store *rs, const struct kill_entry *e, char *w
 int redis_kills_clear(struct redis_store *rs, const char *agent, const char *tool, bool all,
                       char *why, size_t cap);
 
+/* The fleet's switches, read now, for enact status: fn gets each one's
+ * agent and tool ("" for every one), uid, since (ms since the epoch) and
+ * reason. false when the backend did not answer. */
+bool redis_kills_each(struct redis_store *rs,
+                      void (*fn)(const char *agent, const char *tool, uint32_t uid,
+                                 uint64_t since_ms, const char *reason, void *ctx),
+                      void *ctx);
+
 #endif
