@@ -175,6 +175,8 @@ struct gate_result gate_approval(const struct enact_config *cfg, const struct to
         r = refuse(cfg, t->deny_errno, "approval_pending", 0);
         r.audit = false; /* its approval_requested record said so */
         return r;
+    case APPROVAL_STOPPED:
+        return gate_killed(t, "a kill switch was turned on while the call waited for approval");
     case APPROVAL_OBSERVED:
         r = refuse(cfg, t->deny_errno, "approval_pending", 0);
         r.detail = "observe mode: this call would have waited for enact approve";

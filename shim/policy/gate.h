@@ -91,6 +91,7 @@ enum approval_where {
     APPROVAL_WAITING,   /* a non-blocking caller: refused for now, admitted once approved */
     APPROVAL_OBSERVED,  /* observe mode: not held, recorded as would_deny */
     APPROVAL_NO_ROOM,   /* no request could be held (no state, every slot in use): on_error */
+    APPROVAL_STOPPED,   /* a kill switch was turned on while it waited */
 };
 struct gate_result gate_approval(const struct enact_config *cfg, const struct tool *t,
                                  enum approval_where where);

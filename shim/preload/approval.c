@@ -252,6 +252,13 @@ static enum approval_where wait_for(struct state_map *m, const struct call *c,
         enum approval_where w = look(m, c, env, h, t);
         if (w != APPROVAL_WAITING)
             return w;
+        struct kill_slot k;
+        if (state_kill_find(m, env->agent_id, c->tool->id, &k)) {
+            state_approval_answer(m, t.id, APPROVAL_EXPIRED, 0, "killed",
+                                  clock_now_ns(CLOCK_REALTIME), NULL);
+            state_approval_close(m, t);
+            return APPROVAL_STOPPED;
+        }
         struct timespec step = {0, (long)WAIT_STEP_NS};
         if (nanosleep(&step, NULL) != 0 && errno == EINTR && c->payload) {
             *interrupted = true;

@@ -4,10 +4,10 @@
 #include "env.h"
 #include "real.h"
 #include "../policy/backend.h"
-#include "../pure/argv_text.h"
 #include "../policy/config_errno.h"
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
+#include "../pure/argv_text.h"
 #include "../store/clock.h"
 #include "../store/local_store.h"
 #include "../store/redis_kills.h"
@@ -301,7 +301,6 @@ static void record_breaker_change(const struct call *c, const struct breaker_eve
     rec.to = breaker_state_name(ev->to);
     write_record(&rec);
 }
-
 
 /* The errno a record names: a tool's (config_errno_name) or strict mode's. */
 static const char *errno_name(int err)

@@ -219,4 +219,14 @@ grep -q "then HTTP/1.1 200" "$T/nb.out" || fail "the retried non-blocking send: 
 check_eq "DELETE /items/9 at the server" 1 "$(grep -c "DELETE /items/9" "$T/api.log")"
 check_eq "requests for one non-blocking call" 1 \
     "$(audit_eval "$T/audit.jsonl" 'sum(r["verdict"] == "approval_requested" and "/items/9" in r["would_execute"] for r in recs)')"
-echo "ok: rm -rf, DELETE and FLUSHALL approved, denied and expired; approve.command; non-blocking"
+# ---- a kill switch ends a wait ---------------------------------------------
+mkdir -p "$T/d4"
+spawn_bg "$T/rm4.out" "$ENACT" run -c "$T/enact.ini" -a bot -- bash -c "rm -rf '$T/d4'; echo status=\$?"
+RM4=$BG_PID
+pending_id "rm -rf .*/d4" >/dev/null
+"$ENACT" kill -c "$T/enact.ini" --agent bot >/dev/null
+wait "$RM4" || true
+grep -q "status=126" "$T/rm4.out" || fail "a kill during the wait: $(cat "$T/rm4.out")"
+[ -d "$T/d4" ] || fail "the rm -rf ran although its agent was killed"
+check_eq "pending after the kill" 0 "$("$ENACT" pending -c "$T/enact.ini" --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))')"
+echo "ok: rm -rf, DELETE and FLUSHALL approved, denied and expired; approve.command; non-blocking; kill"
