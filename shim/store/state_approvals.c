@@ -23,6 +23,19 @@ static bool own(struct approval_slot *a, uint32_t from)
                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
+/* Owns a, seen in state `from` holding request id: false when it holds
+ * another request now (taken over meanwhile: its state went through
+ * WRITING and back), which is then left as it was. */
+static bool own_request(struct approval_slot *a, uint32_t from, uint64_t id)
+{
+    if (!own(a, from))
+        return false;
+    if (__atomic_load_n(&a->id, __ATOMIC_ACQUIRE) == id)
+        return true;
+    __atomic_store_n(&a->state, from, __ATOMIC_RELEASE);
+    return false;
+}
+
 /* Writes v's fields (all but state) into the owned slot a, then moves it
  * to `to`. */
 static void publish(struct approval_slot *a, const struct approval_slot *v, uint32_t to)
@@ -73,9 +86,10 @@ bool state_approval_open(struct state_map *m, const struct approval_request *rq,
         for (uint32_t i = 0; i < m->napprovals; i++) {
             struct approval_slot *a = &m->approvals[i];
             uint32_t s = state_of(a);
+            uint64_t held = __atomic_load_n(&a->id, __ATOMIC_ACQUIRE);
             bool usable = s == APPROVAL_FREE ||
                           (pass == 1 && s != APPROVAL_WRITING && abandoned(a, rq->since_ns));
-            if (!usable || !own(a, s))
+            if (!usable || !(s == APPROVAL_FREE ? own(a, s) : own_request(a, s, held)))
                 continue;
             uint64_t mix[] = {(uint64_t)rq->pid, rq->since_ns, i, rq->call_hash};
             struct approval_slot v = {
@@ -132,13 +146,9 @@ bool state_approval_answer(struct state_map *m, uint64_t id, enum approval_state
         struct approval_slot v;
         if (state_of(a) != APPROVAL_PENDING || !copy_of(a, &v) || v.id != id)
             continue;
-        if (!own(a, APPROVAL_PENDING))
-            return false; /* answered by someone else a moment ago */
-        if (!copy_of(a, &v) || v.id != id) {
-            /* Taken over between the look and the claim: not ours. */
-            __atomic_store_n(&a->state, APPROVAL_PENDING, __ATOMIC_RELEASE);
-            return false;
-        }
+        if (!own_request(a, APPROVAL_PENDING, id))
+            return false; /* answered by someone else a moment ago, or taken over */
+        copy_of(a, &v);   /* owned: no writer can tear it */
         v.decided_ns = real_ns;
         v.decided_uid = uid;
         snprintf(v.note, sizeof v.note, "%s", note ? note : "");
@@ -173,7 +183,7 @@ void state_approval_close(struct state_map *m, struct approval_ticket t)
     struct approval_slot *a = &m->approvals[t.index];
     struct approval_slot v;
     uint32_t s = state_of(a);
-    if (s < APPROVAL_PENDING || !copy_of(a, &v) || v.id != t.id || !own(a, s))
+    if (s < APPROVAL_PENDING || !copy_of(a, &v) || v.id != t.id || !own_request(a, s, t.id))
         return;
     __atomic_store_n(&a->state, APPROVAL_FREE, __ATOMIC_RELEASE);
 }
@@ -188,7 +198,7 @@ void state_approval_each(struct state_map *m, void (*fn)(const struct approval_s
         if (s < APPROVAL_PENDING || !copy_of(a, &v))
             continue;
         if (!state_proc_alive(v.pid, v.boot_ns)) {
-            if (own(a, s))
+            if (own_request(a, s, v.id))
                 __atomic_store_n(&a->state, APPROVAL_FREE, __ATOMIC_RELEASE);
             continue;
         }

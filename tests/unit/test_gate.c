@@ -994,6 +994,203 @@ static void test_gate_over_any_store(void **state)
     assert_int_equal(s.reports, 1);
 }
 
+/* ---- approval -------------------------------------------------------------- */
+
+static const char *APPROVING = "[tool.high]\nexec = rm\nerrno = EACCES\napprove = high\n"
+                               "[tool.medium]\nexec = git\napprove = medium\n"
+                               "[tool.always]\nexec = kubectl\napprove = always\n"
+                               "[tool.never]\nexec = ls\napprove = never\n"
+                               "[tool.plain]\nexec = cat\n"
+                               "[tool.lenient]\nexec = curl\napprove = high\n"
+                               "approve.on_timeout = allow\napprove.timeout_seconds = 10\n";
+
+static void test_needs_approval_by_level(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, APPROVING);
+    static const enum impact_level levels[] = {IMPACT_UNKNOWN, IMPACT_LOW, IMPACT_MEDIUM,
+                                               IMPACT_HIGH};
+    static const struct {
+        const char *tool;
+        bool wants[4]; /* UNKNOWN, LOW, MEDIUM, HIGH */
+    } cases[] = {
+        {"high", {false, false, false, true}},
+        {"medium", {false, false, true, true}},
+        {"always", {true, true, true, true}},
+        {"never", {false, false, false, false}},
+        {"plain", {false, false, false, false}}, /* never is the default */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct tool *t = tool_named(c, cases[i].tool);
+        for (size_t k = 0; k < 4; k++)
+            if (gate_needs_approval(t, levels[k]) != cases[i].wants[k])
+                fail_msg("tool %s, impact %s: needs approval %d, want %d", cases[i].tool,
+                         impact_level_name(levels[k]), !cases[i].wants[k], cases[i].wants[k]);
+    }
+    assert_int_equal(tool_named(c, "plain")->approve, APPROVE_NEVER);
+}
+
+/* The approve.* keys as loaded: given, or their defaults. */
+static void test_approval_config_values(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, APPROVING);
+    const struct tool *high = tool_named(c, "high"), *lenient = tool_named(c, "lenient");
+    assert_int_equal(high->approve, APPROVE_HIGH);
+    assert_true(high->approve_timeout_seconds == 300);
+    assert_int_equal(high->approve_on_timeout, APPROVE_TIMEOUT_DENY);
+    assert_null(high->approve_command);
+    assert_int_equal(high->deny_errno, EACCES);
+    assert_true(lenient->approve_timeout_seconds == 10);
+    assert_int_equal(lenient->approve_on_timeout, APPROVE_TIMEOUT_ALLOW);
+    const struct enact_config *cmd =
+        cfg_from(f, "[tool.x]\nexec = rm\napprove = always\napprove.command = /bin/true\n");
+    assert_non_null(tool_named(cmd, "x")->approve_command);
+    assert_string_equal(tool_named(cmd, "x")->approve_command, "/bin/true");
+}
+
+static void test_approval_granted_proceeds(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, APPROVING);
+    struct gate_result g = gate_approval(c, tool_named(c, "high"), APPROVAL_GRANTED);
+    assert_int_equal(g.action, GATE_PROCEED);
+    assert_int_equal(g.err, 0);
+    assert_string_equal(g.verdict, "allow");
+    assert_null(g.reason);
+    assert_int_equal(g.wait_ns, 0);
+}
+
+static void test_approval_refused_denies(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, APPROVING);
+    struct gate_result g = gate_approval(c, tool_named(c, "high"), APPROVAL_REFUSED);
+    assert_refused(g, false, "deny", "approval_denied", 0);
+    assert_int_equal(g.action, GATE_REFUSE);
+    assert_int_equal(g.err, EACCES);
+    assert_non_null(g.detail);
+    /* Without an errno of its own: EPERM, the default. */
+    g = gate_approval(c, tool_named(c, "medium"), APPROVAL_REFUSED);
+    assert_refused(g, false, "deny", "approval_denied", 0);
+    assert_int_equal(g.err, EPERM);
+}
+
+static void test_approval_timed_out(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, APPROVING);
+    /* on_timeout = deny (the default): refused. */
+    struct gate_result g = gate_approval(c, tool_named(c, "high"), APPROVAL_TIMED_OUT);
+    assert_refused(g, false, "deny", "approval_expired", 0);
+    assert_int_equal(g.action, GATE_REFUSE);
+    assert_int_equal(g.err, EACCES);
+    /* on_timeout = allow: proceeds, with a record that says why. */
+    g = gate_approval(c, tool_named(c, "lenient"), APPROVAL_TIMED_OUT);
+    assert_refused(g, true, "allow", "approval_expired", 0);
+    assert_int_equal(g.err, 0);
+    assert_non_null(g.detail);
+}
+
+/* A non-blocking caller: refused for now, with no record (the request's
+ * own record said so). */
+static void test_approval_waiting(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *c = cfg_from(f, APPROVING);
+    struct gate_result g = gate_approval(c, tool_named(c, "high"), APPROVAL_WAITING);
+    assert_int_equal(g.action, GATE_REFUSE);
+    assert_int_equal(g.err, EACCES);
+    assert_false(g.audit);
+    assert_string_equal(g.verdict, "deny");
+    assert_non_null(g.reason);
+    assert_string_equal(g.reason, "approval_pending");
+}
+
+static void test_approval_observed(void **state)
+{
+    struct fixture *f = *state;
+    char text[1024];
+    snprintf(text, sizeof text, "[enact]\nmode = observe\n%s", APPROVING);
+    const struct enact_config *c = cfg_from(f, text);
+    struct gate_result g = gate_approval(c, tool_named(c, "high"), APPROVAL_OBSERVED);
+    assert_refused(g, true, "would_deny", "approval_pending", 0);
+    assert_int_equal(g.err, 0);
+    assert_non_null(g.detail);
+}
+
+/* No request could be held: on_error decides. */
+static void test_approval_no_room(void **state)
+{
+    struct fixture *f = *state;
+    const struct enact_config *deny = cfg_from(f, APPROVING);
+    struct gate_result g = gate_approval(deny, tool_named(deny, "high"), APPROVAL_NO_ROOM);
+    assert_refused(g, false, "deny", "state_error", 0);
+    assert_int_equal(g.action, GATE_REFUSE);
+    assert_int_equal(g.err, EACCES);
+    char text[1024];
+    snprintf(text, sizeof text, "[enact]\non_error = allow\n%s", APPROVING);
+    const struct enact_config *allow = cfg_from(f, text);
+    g = gate_approval(allow, tool_named(allow, "high"), APPROVAL_NO_ROOM);
+    assert_refused(g, true, "error", "state_error", 0);
+    assert_int_equal(g.err, 0);
+}
+
+/* Loads text that must fail; its first diagnostic is at line and names key. */
+static void expect_load_error(struct fixture *f, const char *text, unsigned line, const char *key)
+{
+    static int nbad;
+    char path[PATH_MAX], name[32];
+    snprintf(name, sizeof name, "bad%d.ini", nbad++);
+    th_path(path, sizeof path, f->dir, name);
+    th_write_file(path, text);
+    struct config_diag diag = {0};
+    struct enact_config *cfg = config_load(path, &diag);
+    if (cfg) {
+        config_free(cfg);
+        fail_msg("loaded with %s and no approve:\n%s", key, text);
+    }
+    assert_true(diag.n >= 1);
+    char prefix[PATH_MAX + 32];
+    snprintf(prefix, sizeof prefix, "%s:%u: ", path, line);
+    bool found = false;
+    for (size_t i = 0; i < diag.n; i++)
+        if (th_starts_with(diag.lines[i], prefix) && strstr(diag.lines[i], key) &&
+            diag.at[i] == line)
+            found = true;
+    if (!found) {
+        for (size_t i = 0; i < diag.n; i++)
+            print_message("  %s\n", diag.lines[i]);
+        config_diag_free(&diag);
+        fail_msg("no diagnostic at line %u naming %s", line, key);
+    }
+    config_diag_free(&diag);
+}
+
+static void test_approval_keys_need_approve(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const keys[] = {"approve.timeout_seconds = 10",
+                                       "approve.on_timeout = allow",
+                                       "approve.command = /bin/true"};
+    static const char *const names[] = {"approve.timeout_seconds", "approve.on_timeout",
+                                        "approve.command"};
+    char text[512];
+    for (size_t i = 0; i < 3; i++) {
+        /* No approve at all. */
+        snprintf(text, sizeof text, "[tool.x]\nexec = rm\n%s\n", keys[i]);
+        expect_load_error(f, text, 3, names[i]);
+        /* approve = never, before or after. */
+        snprintf(text, sizeof text, "[tool.x]\nexec = rm\napprove = never\n%s\n", keys[i]);
+        expect_load_error(f, text, 4, names[i]);
+        snprintf(text, sizeof text, "[tool.x]\n%s\nexec = rm\napprove = never\n", keys[i]);
+        expect_load_error(f, text, 2, names[i]);
+        /* With approve, it loads. */
+        snprintf(text, sizeof text, "[tool.x]\nexec = rm\napprove = medium\n%s\n", keys[i]);
+        cfg_from(f, text);
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1029,6 +1226,15 @@ int main(void)
         T(test_refusal_errno),
         T(test_on_limit_wait),
         T(test_gate_over_any_store),
+        T(test_needs_approval_by_level),
+        T(test_approval_config_values),
+        T(test_approval_granted_proceeds),
+        T(test_approval_refused_denies),
+        T(test_approval_timed_out),
+        T(test_approval_waiting),
+        T(test_approval_observed),
+        T(test_approval_no_room),
+        T(test_approval_keys_need_approve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
