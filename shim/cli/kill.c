@@ -26,7 +26,8 @@ static const char KILL_HELP[] =
     "With [enact] kill_scope = all, its unmapped connects and program starts\n"
     "are refused too. The switch stays on until enact resume. --signal also\n"
     "sends SIGTERM or SIGKILL to the agent's governed processes on this host\n"
-    "(enact ps lists them). The record says who did it.\n";
+    "(enact ps lists them). The record says who did it. Exits 1 when a shared\n"
+    "backend did not take the switch (it then holds on this host only).\n";
 
 static const char RESUME_HELP[] =
     "usage: enact resume [-c FILE] [--agent A] [--tool T] [--all]\n"
@@ -75,17 +76,30 @@ static bool open_state(const struct enact_config *cfg, struct state_map *m, cons
     return r != STATE_FAILED;
 }
 
+#define SIGNALLED_MAX 256
+
 struct signalled {
     const char *agent;
     int sig;
     unsigned sent, failed;
+    pid_t done[SIGNALLED_MAX];
     char pids[512];
 };
+
+static bool signalled_before(const struct signalled *s, pid_t pid)
+{
+    for (unsigned i = 0; i < s->sent && i < SIGNALLED_MAX; i++)
+        if (s->done[i] == pid)
+            return true;
+    return false;
+}
 
 static void send_signal(const struct proc_slot *p, void *ctx)
 {
     struct signalled *s = ctx;
-    if ((s->agent && strcmp(s->agent, p->agent) != 0) || (pid_t)p->key == getpid())
+    pid_t pid = (pid_t)p->key;
+    if ((s->agent && strcmp(s->agent, p->agent) != 0) || pid == getpid() ||
+        signalled_before(s, pid))
         return;
     if (kill((pid_t)p->key, s->sig) != 0) {
         fprintf(stderr, "enact kill: cannot signal %llu (%s): %s\n", (unsigned long long)p->key,
@@ -96,7 +110,21 @@ static void send_signal(const struct proc_slot *p, void *ctx)
     size_t n = strlen(s->pids);
     snprintf(s->pids + n, sizeof s->pids - n, "%s%llu", s->sent ? " " : "",
              (unsigned long long)p->key);
+    if (s->sent < SIGNALLED_MAX)
+        s->done[s->sent] = pid;
     s->sent++;
+}
+
+/* Signals the agent's processes, and again those that registered in the
+ * next moments: a program start the gate admitted just before the switch
+ * went on registers after the first look. */
+static void signal_agent(struct state_map *m, struct signalled *s)
+{
+    for (int round = 0; round < 3; round++) {
+        if (round > 0)
+            nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+        state_proc_each(m, state_proc_alive, send_signal, s);
+    }
 }
 
 /* A shared backend: the switch for the whole fleet. False (said why) when
@@ -176,11 +204,12 @@ int cmd_kill(int argc, char **argv)
                backend_is_shared(cfg) && fleet ? ", in the whole fleet" : "");
         struct signalled s = {.agent = agent, .sig = sig};
         if (sig) {
-            state_proc_each(&m, state_proc_alive, send_signal, &s);
+            signal_agent(&m, &s);
             printf("enact kill: SIG%s sent to %u process%s%s%s\n", sigword, s.sent,
                    s.sent == 1 ? "" : "es", s.sent ? ": " : "", s.pids);
-            status = s.failed ? EXIT_CONFIG : 0;
         }
+        /* Half done is not done: a script that stops a fleet must see it. */
+        status = s.failed || !fleet ? EXIT_CONFIG : 0;
         record_switch(cfg, "kill", agent, tool, sigword, reason);
         state_close(&m);
     }
@@ -218,7 +247,8 @@ int cmd_resume(int argc, char **argv)
         status = EXIT_CONFIG;
     } else {
         int n = state_kill_clear(&m, agent, tool, all, (int32_t)gettid());
-        fleet_switch(cfg, "resume", NULL, agent, tool, all);
+        bool fleet = fleet_switch(cfg, "resume", NULL, agent, tool, all);
+        status = fleet ? 0 : EXIT_CONFIG;
         if (n < 0) {
             fprintf(stderr, "enact resume: the kill switches of %s are locked\n",
                     cfg->state_path);

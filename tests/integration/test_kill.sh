@@ -101,6 +101,11 @@ for i in $(seq 50); do
     sleep 0.1
 done
 ! kill -0 "$BOT1" 2>/dev/null || fail "the agent still runs after SIGTERM"
+# A program its last loop had started may take a moment to end.
+for i in $(seq 20); do
+    "$ENACT" ps -c "$T/enact.ini" | grep -q ' bot ' || break
+    sleep 0.1
+done
 ps_out=$("$ENACT" ps -c "$T/enact.ini")
 ! grep -q ' bot ' <<<"$ps_out" || fail "enact ps still lists bot: $ps_out"
 grep -q ' other ' <<<"$ps_out" || fail "enact ps lost agent other: $ps_out"
