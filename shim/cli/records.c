@@ -71,5 +71,7 @@ const char *records_call(const struct audit_fields *f, char *buf, size_t cap)
                  f->v[AF_IMPACT] ? f->v[AF_IMPACT] : "?");
         return buf;
     }
-    return f->v[AF_ARGV] ? f->v[AF_ARGV] : f->v[AF_TARGET];
+    /* A record about no one call (quota_low, kill, resume) says what
+     * happened in its detail. */
+    return f->v[AF_ARGV] ? f->v[AF_ARGV] : f->v[AF_TARGET] ? f->v[AF_TARGET] : f->v[AF_DETAIL];
 }

@@ -29,9 +29,10 @@ int records_next(struct records *r, struct audit_fields *f);
 bool records_rotated(struct records *r);
 
 /* What was called, in words: argv, the bytes a dry run would have sent
- * (with its impact), or the target; for a breaker record, its change. buf
- * holds the words when they had to be put together; NULL when the record
- * names no call. */
+ * (with its impact), or the target; for a breaker record, its change; for
+ * a record about no one call (quota_low, kill), its detail. buf holds the
+ * words when they had to be put together; NULL when the record says
+ * nothing of the kind. */
 const char *records_call(const struct audit_fields *f, char *buf, size_t cap);
 
 #endif

@@ -32,10 +32,19 @@ static const char *const REASONS[REASON_COUNT] = {
 
 enum verdict_kind verdict_kind_of(const char *name)
 {
-    for (int v = 0; name && v < VERDICT_COUNT; v++)
-        if (strcmp(name, VERDICTS[v]) == 0)
-            return (enum verdict_kind)v;
-    return VERDICT_COUNT;
+    /* Asked at every decision: the first letters pick the one name to
+     * compare with. */
+    enum verdict_kind v = VERDICT_COUNT;
+    if (!name)
+        return v;
+    switch (name[0]) {
+    case 'a': v = VERDICT_ALLOW; break;
+    case 'd': v = name[1] == 'r' ? VERDICT_DRY_RUN : VERDICT_DENY; break;
+    case 'w': v = VERDICT_WOULD_DENY; break;
+    case 'e': v = VERDICT_ERROR; break;
+    default: return VERDICT_COUNT;
+    }
+    return strcmp(name, VERDICTS[v]) == 0 ? v : VERDICT_COUNT;
 }
 
 enum reason_kind reason_kind_of(const char *name)

@@ -134,11 +134,19 @@ struct kill_slot;
 struct counter_slot;
 struct approval_slot;
 
+/* The header's bytes that never change once the file is made: magic to
+ * the table of regions. */
+#define STATE_HEADER_FIXED offsetof(struct state_header, audit_failures)
+
 struct state_map {
     void *base;
     size_t size;
     uint64_t dev, ino; /* of the file mapped */
     uint64_t layout_sig; /* this build's, checked when mapped */
+    /* The fixed part of the header as it was validated when mapped: the
+     * same bytes, at the same size, are as valid now (state_still_valid
+     * compares them instead of validating again at every decision). */
+    unsigned char header[STATE_HEADER_FIXED];
     struct bucket_slot *buckets;
     uint32_t nbuckets; /* power of two */
     struct quota_slot *quotas;
