@@ -179,6 +179,8 @@ static int answer(int argc, char **argv, const char *name, const char *help,
                            argc, argv, NULL);
     if (parsed >= 0)
         return parsed;
+    if (to == APPROVAL_APPROVED && cli_refuse_governed(name))
+        return EXIT_CONFIG;
     uint64_t id;
     if (!id_text || !parse_id(id_text, &id)) {
         fprintf(stderr, "enact %s: give the request's ID, the 8 hex digits enact pending shows\n%s",

@@ -80,6 +80,12 @@ struct cli_quota {
 struct cli_quota cli_quota_read(struct store st, uint64_t key, const struct quota_spec *q,
                                 uint64_t real_ns);
 
+/* True when this enact runs governed (the shim is loaded into it: it is a
+ * program an agent started). Commands that answer for an operator
+ * (approve, resume) refuse then, saying so on stderr with cmd's name:
+ * an agent must not approve its own calls or lift its own kill switch. */
+bool cli_refuse_governed(const char *cmd);
+
 /* The tool of cfg named name, or NULL. */
 const struct tool *cli_find_tool(const struct enact_config *cfg, const char *name);
 

@@ -126,3 +126,21 @@ const struct tool *cli_find_tool(const struct enact_config *cfg, const char *nam
             return &cfg->tools[i];
     return NULL;
 }
+
+bool cli_refuse_governed(const char *cmd)
+{
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (!maps)
+        return false;
+    char line[4096];
+    bool governed = false;
+    while (!governed && fgets(line, sizeof line, maps))
+        governed = strstr(line, "/libenact_shim") != NULL;
+    fclose(maps);
+    if (governed)
+        fprintf(stderr,
+                "enact %s: refused: this enact was started by a governed program (an agent), "
+                "which must not answer for an operator; run it from a shell of your own\n",
+                cmd);
+    return governed;
+}

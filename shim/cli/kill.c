@@ -233,6 +233,8 @@ int cmd_resume(int argc, char **argv)
                            argc, argv, NULL);
     if (parsed >= 0)
         return parsed;
+    if (cli_refuse_governed("resume"))
+        return EXIT_CONFIG;
     int failed;
     const char *path;
     struct enact_config *cfg = cli_config(config, &failed, &path);

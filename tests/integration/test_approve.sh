@@ -77,6 +77,12 @@ RM1=$BG_PID
 id=$(pending_id "rm -rf .*/d1")
 sleep 0.3
 [ -d "$T/d1" ] || fail "rm ran before it was approved"
+# The agent cannot answer its own request: an enact it starts is governed.
+"$ENACT" run -c "$T/enact.ini" -a bot -- "$ENACT" approve -c "$T/enact.ini" "$id" >"$T/self.out" 2>&1 &&
+    fail "a governed enact approve succeeded: $(cat "$T/self.out")"
+grep -q "refused: this enact was started by a governed program" "$T/self.out" ||
+    fail "a governed enact approve: $(cat "$T/self.out")"
+pending_id "rm -rf .*/d1" >/dev/null
 "$ENACT" pending -c "$T/enact.ini" | grep -q "^$id  pending .* bot .* shell .* HIGH" ||
     fail "enact pending: $("$ENACT" pending -c "$T/enact.ini")"
 "$ENACT" approve -c "$T/enact.ini" "$id" --note "looked fine" >/dev/null || fail "enact approve $id"

@@ -62,6 +62,11 @@ ps_json=$("$ENACT" ps -c "$T/enact.ini" --json)
     fail "enact kill failed: $(cat "$T/kill.out")"
 killed_at=$(date +%s.%N)
 sleep 2.5
+# A killed agent cannot lift its own switch (an enact it starts is governed).
+"$ENACT" run -c "$T/enact.ini" -a bot -- "$ENACT" resume -c "$T/enact.ini" --agent bot >"$T/self.out" 2>&1 &&
+    fail "a governed enact resume succeeded: $(cat "$T/self.out")"
+grep -q "refused: this enact was started by a governed program" "$T/self.out" ||
+    fail "a governed enact resume: $(cat "$T/self.out")"
 for log in bot1 bot2; do
     check_eq "$log: calls that succeeded more than 1 s after enact kill" 0 \
         "$(ok_after "$T/$log.log" "$(plus "$killed_at" 1)")"
