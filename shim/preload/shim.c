@@ -349,8 +349,8 @@ static struct decision act_on(const struct gate_result *g)
 /* The kill switch that stops this agent's call to t (NULL: an unmapped
  * call), this host's or the fleet's, with the words its record gives;
  * false when none is on. */
-static bool killed(struct state_map *m, const struct tool *t, uint64_t mono_ns, char *detail,
-                   size_t cap)
+static bool killed(struct state_map *m, const struct tool *t, int32_t owner, uint64_t mono_ns,
+                   char *detail, size_t cap)
 {
     struct kill_slot k;
     uint64_t tool_id = t ? t->id : 0;
@@ -362,7 +362,8 @@ static bool killed(struct state_map *m, const struct tool *t, uint64_t mono_ns, 
     uint32_t uid;
     char reason[REDIS_KILL_REASON_MAX];
     if (proc.fleet &&
-        redis_kills_find(&proc.redis, proc.agent_id, tool_id, mono_ns, &uid, reason, sizeof reason)) {
+        redis_kills_find(&proc.redis, proc.agent_id, tool_id, owner, mono_ns, &uid, reason,
+                         sizeof reason)) {
         snprintf(detail, cap, "stopped by enact kill for the fleet (uid %u)%s%s", (unsigned)uid,
                  reason[0] ? ": " : "", reason);
         return true;
@@ -422,7 +423,7 @@ struct decision shim_govern(const struct call *c)
     char why[KILL_REASON_MAX + 64];
     struct gate_result g;
     bool counted = !c->approval_only;
-    if (killed(m, c->tool, call.mono_ns, why, sizeof why)) {
+    if (killed(m, c->tool, call.owner, call.mono_ns, why, sizeof why)) {
         g = gate_killed(c->tool, why);
         counted = true;
     } else if (c->approval_only) {
@@ -469,7 +470,7 @@ int shim_unmapped_refusal(const struct call *c)
     struct state_map *m = proc.cfg ? current_state(proc.cfg) : NULL;
     char why[KILL_REASON_MAX + 64];
     int err = 0;
-    if (killed(m, NULL, clock_now_ns(CLOCK_MONOTONIC), why, sizeof why)) {
+    if (killed(m, NULL, shim_thread_id(), clock_now_ns(CLOCK_MONOTONIC), why, sizeof why)) {
         struct gate_result g = gate_killed(NULL, why);
         record_verdict(c, &g);
         err = g.err;

@@ -167,9 +167,10 @@ static void use_eval(struct cmd *c)
 /* Runs the script command c over l and reads its reply into r, following
  * NOSCRIPT (EVAL of the body, which also caches it) and cluster
  * redirections: MOVED reconnects l to the slot's new node (and, pooled,
- * moves the process's target there), ASK asks the named node once. The
- * script answers integers only, so a reply read over another link holds
- * nothing that points into it. */
+ * moves the process's target there), ASK asks the named node once. A
+ * decision's answer is integers only, so a reply read over another link
+ * holds nothing that points into it; an ASK answered with text (the kill
+ * switches, while the slot migrates) is refused, and read again later. */
 bool redis_eval(struct redis_store *rs, struct redis_link *l, struct cmd *c, bool pooled,
                 struct resp_reply *r, uint64_t deadline, char *why, size_t cap,
                 uint32_t *moved_gen)

@@ -1,6 +1,7 @@
 #include "redis_kills.h"
 
 #include "redis_cmd.h"
+#include "redis_limits_lua.h"
 #include "seq_bytes.h"
 #include "../pure/hash.h"
 
@@ -50,9 +51,8 @@ struct read_kills {
     uint32_t n;
 };
 
-static void take_kills(int i, const struct resp_reply *r, void *ctx)
+static void take_kills(const struct resp_reply *r, void *ctx)
 {
-    (void)i;
     struct read_kills *k = ctx;
     if (r->value.type != RESP_ARRAY)
         return;
@@ -61,8 +61,10 @@ static void take_kills(int i, const struct resp_reply *r, void *ctx)
             k->n++;
 }
 
-/* Reads the fleet's switches into rs->kills, by one thread at a time. */
-static void read_kills(struct redis_store *rs, uint64_t mono_ns)
+/* Reads the fleet's switches into rs->kills, by one thread at a time,
+ * through the limits script: the way a decision reaches the fleet's node
+ * (a Redis Cluster's slot included). */
+static void read_kills(struct redis_store *rs, int32_t owner, uint64_t mono_ns)
 {
     struct redis_kills *c = &rs->kills;
     int free_flag = 0;
@@ -72,10 +74,13 @@ static void read_kills(struct redis_store *rs, uint64_t mono_ns)
     char key[REDIS_KEY_MAX];
     kills_key(rs, key);
     struct cmd cmd = {0};
-    cmd_str(&cmd, "HGETALL");
+    cmd_str(&cmd, "EVALSHA");
+    cmd_str(&cmd, REDIS_LIMITS_SHA1);
+    cmd_str(&cmd, "1");
     cmd_str(&cmd, key);
+    cmd_str(&cmd, "kills");
     struct read_kills got = {0};
-    if (redis_store_query(rs, &cmd, 1, take_kills, &got)) {
+    if (redis_store_script(rs, &cmd, owner, take_kills, &got)) {
         uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
         __atomic_store_n(&c->seq, seq | 1, __ATOMIC_RELAXED);
         seq_put(c->e, got.e, sizeof got.e[0] * got.n);
@@ -88,13 +93,13 @@ static void read_kills(struct redis_store *rs, uint64_t mono_ns)
 }
 
 bool redis_kills_find(struct redis_store *rs, uint64_t agent_id, uint64_t tool_id,
-                      uint64_t mono_ns, uint32_t *uid, char *reason, size_t cap)
+                      int32_t owner, uint64_t mono_ns, uint32_t *uid, char *reason, size_t cap)
 {
     struct redis_kills *c = &rs->kills;
     uint64_t read_ns = __atomic_load_n(&c->read_ns, __ATOMIC_ACQUIRE);
     /* The time first: getpid is a system call, asked only when a read is due. */
     if ((read_ns == 0 || mono_ns - read_ns >= REDIS_KILLS_READ_NS) && rs->pid == getpid())
-        read_kills(rs, mono_ns);
+        read_kills(rs, owner, mono_ns);
     uint32_t n = __atomic_load_n(&c->n, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < n && i < REDIS_KILLS_MAX; i++) {
         struct redis_kill e;

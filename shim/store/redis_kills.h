@@ -21,7 +21,7 @@
  * switches again when they are older than REDIS_KILLS_READ_NS (not in a
  * vfork child: it goes by what its parent read). */
 bool redis_kills_find(struct redis_store *rs, uint64_t agent_id, uint64_t tool_id,
-                      uint64_t mono_ns, uint32_t *uid, char *reason, size_t cap);
+                      int32_t owner, uint64_t mono_ns, uint32_t *uid, char *reason, size_t cap);
 
 /* enact kill, enact resume. false or -1 with why. */
 bool redis_kills_set(struct redis_store *rs, const struct kill_entry *e, char *why, size_t cap);

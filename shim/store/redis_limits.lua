@@ -23,6 +23,8 @@
 --       2 rate_limited, 3 quota_exceeded), retry_us, probe (0/1),
 --       breaker changed (0/1), from, to,
 --       tool quota low (0/1), its actions left, agent quota low, left}
+-- ARGV[1] "kills" (KEYS: {PREFIX}:kills): the fleet's kill switches, as
+--   HGETALL gives them (redis_kills.h)
 -- ARGV[1] "report" (KEYS: the breaker only):
 --   2 lease owner, 3 outcome (0 success, 1 failure, 2 neutral),
 --   4 failure_threshold, 5 success_threshold, 6 ttl_ms
@@ -31,6 +33,10 @@
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local op = ARGV[1]
+
+if op == 'kills' then
+    return redis.call('HGETALL', KEYS[1])
+end
 
 local CLOSED, OPEN, HALF_OPEN = 0, 1, 2
 local MAX_PROBES = 16

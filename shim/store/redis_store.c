@@ -229,6 +229,21 @@ static void done(struct redis_slot *held, struct redis_link *scratch)
         redis_link_close(scratch);
 }
 
+bool redis_store_script(struct redis_store *rs, struct cmd *c, int32_t owner,
+                        void (*take)(const struct resp_reply *r, void *ctx), void *ctx)
+{
+    struct resp_reply r;
+    struct redis_link scratch;
+    struct redis_slot *held;
+    redis_link_init(&scratch);
+    char why[192];
+    if (!run(rs, c, owner, &r, &held, &scratch, why, sizeof why))
+        return false;
+    take(&r, ctx);
+    done(held, &scratch);
+    return true;
+}
+
 /* ---- admission ----------------------------------------------------------- */
 
 static uint64_t us_up(uint64_t ns)

@@ -127,6 +127,12 @@ struct resp_reply;
 bool redis_store_query(struct redis_store *rs, struct cmd *cmds, int n,
                        void (*take)(int i, const struct resp_reply *r, void *ctx), void *ctx);
 
+/* Runs c, an EVALSHA of the limits script, as a decision does (the
+ * process's links, NOSCRIPT, cluster redirections, health), and hands its
+ * reply to take(). false when the backend did not answer. */
+bool redis_store_script(struct redis_store *rs, struct cmd *c, int32_t owner,
+                        void (*take)(const struct resp_reply *r, void *ctx), void *ctx);
+
 /* For enact status and enact check --backend: connects now (a link of the
  * caller's own), authenticates, loads the script; the round trip of a PING
  * in *rtt_ns. false with why. */

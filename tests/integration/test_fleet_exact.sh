@@ -8,7 +8,8 @@
 # agent quota of 700 over a tool with no limit of its own exactly 700; and
 # with one host's processes SIGKILLed mid-run the quota still counts
 # exactly 1000 (a killed process holds nothing: each decision is one
-# script run on the server). Every decision is one EVALSHA. enact status
+# script run on the server). Every decision is one EVALSHA (and each
+# process reads the fleet's kill switches every 500 ms). enact status
 # (--json, --prometheus), report and reset work on the fleet's Redis.
 . "$(dirname "$0")/lib.sh"
 
@@ -79,8 +80,15 @@ calls=$(redis-cli -p "$REDIS_PORT" info commandstats |
     sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p')
 evals=$(redis-cli -p "$REDIS_PORT" info commandstats |
     sed -n 's/^cmdstat_eval:calls=\([0-9]*\),.*/\1/p')
-check_eq "one script run per decision (EVALSHA, and EVAL after NOSCRIPT)" "$decisions" \
-    "$((calls - ${evals:-0} + ${evals:-0}))"
+# Each governed process also reads the fleet's kill switches through the
+# script, at its first decision and then at most every 500 ms: one HGETALL
+# each (no tool here has a breaker, the script's other HGETALL).
+reads=$(redis-cli -p "$REDIS_PORT" info commandstats |
+    sed -n 's/^cmdstat_hgetall:calls=\([0-9]*\),.*/\1/p')
+[ "${reads:-0}" -ge 49 ] && [ "${reads:-0}" -le 400 ] ||
+    fail "kill switch reads: ${reads:-0}, expected one per process (49) and a few more"
+check_eq "one script run per decision (EVALSHA, and EVAL after NOSCRIPT), and per read" \
+    "$((decisions + reads))" "$((calls - ${evals:-0} + ${evals:-0}))"
 [ "${evals:-0}" -le 64 ] || fail "EVAL ran $evals times: only a server without the script needs it"
 
 # Every refusal is in its host's audit log, with the reason of its limit.
