@@ -30,13 +30,15 @@
 --   4 failure_threshold, 5 success_threshold, 6 ttl_ms
 --   -> {changed (0/1), from, to}
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local op = ARGV[1]
 
+-- A read: no clock, nothing written.
 if op == 'kills' then
     return redis.call('HGETALL', KEYS[1])
 end
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
 local CLOSED, OPEN, HALF_OPEN = 0, 1, 2
 local MAX_PROBES = 16

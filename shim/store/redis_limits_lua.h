@@ -1,12 +1,12 @@
 /* Made by scripts/lua-to-c.sh from redis_limits.lua: edit that file. */
-#define REDIS_LIMITS_SHA1 "804038eeb3d0a32989707c0545f6a6faed28be1a"
+#define REDIS_LIMITS_SHA1 "e2b23fd980cc58daea85691fe9d5033edef6ed6e"
 #define REDIS_LIMITS_LUA \
-    "local t = redis.call('TIME')\n" \
-    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n" \
     "local op = ARGV[1]\n" \
     "if op == 'kills' then\n" \
     "    return redis.call('HGETALL', KEYS[1])\n" \
     "end\n" \
+    "local t = redis.call('TIME')\n" \
+    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n" \
     "local CLOSED, OPEN, HALF_OPEN = 0, 1, 2\n" \
     "local MAX_PROBES = 16\n" \
     "local function breaker_load(key)\n" \
