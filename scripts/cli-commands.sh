@@ -56,6 +56,16 @@ check log -c "$T/enact.ini" --since 1d --verdict deny
 check dry-run -c "$T/enact.ini" list
 check report -c "$T/enact.ini" --html
 check reset -c "$T/enact.ini"
+check ps -c "$T/enact.ini"
+check ps -c "$T/enact.ini" --json
+check kill -c "$T/enact.ini" --agent nobody --reason "a check" --signal TERM
+check status -c "$T/enact.ini"
+check status -c "$T/enact.ini" --json
+check resume -c "$T/enact.ini" --all
+check pending -c "$T/enact.ini"
+check pending -c "$T/enact.ini" --json
+check approve -c "$T/enact.ini" 0000abcd --note none
+check deny -c "$T/enact.ini" not-an-id
 check watch --help
 check watch -c "$T/enact.ini" --min-interval soon
 check doctor /bin/true

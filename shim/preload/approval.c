@@ -145,7 +145,7 @@ static void notify(const struct enact_config *cfg, const struct call *c,
 {
     if (!c->tool->approve_command)
         return;
-    char json[2048];
+    char json[4096]; /* each string is capped below (jw_string): they fit together */
     size_t len = request_json(cfg, c, env, h, id, since_ns, json, sizeof json);
     if (len == 0)
         return;
