@@ -55,7 +55,11 @@ static bool describe(const struct enact_config *cfg, const struct call *c, struc
     } else {
         return false;
     }
-    h->hash = fnv64_str(fnv64_str(c->tool->id, c->target ? c->target : ""), h->what);
+    /* The process's own: a retried call is found again, another process's
+     * same call is a request of its own. */
+    pid_t pid = getpid();
+    uint64_t h0 = fnv64_bytes(c->tool->id, &pid, sizeof pid);
+    h->hash = fnv64_str(fnv64_str(h0, c->target ? c->target : ""), h->what);
     return true;
 }
 
@@ -249,6 +253,11 @@ static enum approval_where wait_for(struct state_map *m, const struct call *c,
                                     struct approval_ticket t, bool *interrupted)
 {
     for (;;) {
+        /* A state file removed or cut short meanwhile must not be read
+         * through the old mapping (SIGBUS): the request is lost, and
+         * on_error decides. */
+        if (!state_still_valid(m, env->state_path))
+            return APPROVAL_NO_ROOM;
         enum approval_where w = look(m, c, env, h, t);
         if (w != APPROVAL_WAITING)
             return w;

@@ -434,7 +434,8 @@ struct decision shim_govern(const struct call *c)
         g = gate_decide(cfg, limits_store(m), &call);
     }
     if (g.action == GATE_PROCEED && c->tool->approve != APPROVE_NEVER) {
-        struct approval_env env = {.agent = proc.agent, .agent_id = proc.agent_id,
+        struct approval_env env = {.state_path = cfg->state_path,
+                                   .agent = proc.agent, .agent_id = proc.agent_id,
                                    .base = record_for(c), .write = write_record};
         counted |= approval_hold(cfg, m, c, &env, &g);
     }

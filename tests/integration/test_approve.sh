@@ -238,4 +238,17 @@ wait "$RM4" || true
 grep -q "status=126" "$T/rm4.out" || fail "a kill during the wait: $(cat "$T/rm4.out")"
 [ -d "$T/d4" ] || fail "the rm -rf ran although its agent was killed"
 check_eq "pending after the kill" 0 "$("$ENACT" pending -c "$T/enact.ini" --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))')"
-echo "ok: rm -rf, DELETE and FLUSHALL approved, denied and expired; approve.command; non-blocking; kill"
+"$ENACT" resume -c "$T/enact.ini" --all >/dev/null
+
+# ---- the state file removed during a wait: on_error decides ----------------
+mkdir -p "$T/d5"
+spawn_bg "$T/rm5.out" "$ENACT" run -c "$T/enact.ini" -a bot -- bash -c "rm -rf '$T/d5'; echo status=\$?"
+RM5=$BG_PID
+pending_id "rm -rf .*/d5" >/dev/null
+rm -f "$T/state"
+wait "$RM5" || true
+grep -q "status=126" "$T/rm5.out" || fail "a wait whose state file went: $(cat "$T/rm5.out")"
+[ -d "$T/d5" ] || fail "the rm -rf ran although its request was lost"
+[ "$(audit_eval "$T/audit.jsonl" 'sum(r.get("reason") == "state_error" and "/d5" in " ".join(r.get("argv", [])) for r in recs)')" -ge 1 ] ||
+    fail "no state_error record for the lost request"
+echo "ok: rm -rf, DELETE and FLUSHALL approved, denied and expired; approve.command; non-blocking; kill; lost state"
