@@ -197,7 +197,10 @@ int cmd_kill(int argc, char **argv)
     } else {
         bool fleet = fleet_switch(cfg, "kill", &e, NULL, NULL, false);
         char what[160];
-        snprintf(what, sizeof what, "%s%s%s", tool ? "calls of tool '" : "every mapped call",
+        const char *every = cfg->kill_scope == KILL_SCOPE_ALL
+                                ? "every connect and program start (kill_scope = all)"
+                                : "every mapped call";
+        snprintf(what, sizeof what, "%s%s%s", tool ? "calls of tool '" : every,
                  tool ? tool : "", tool ? "'" : "");
         printf("enact kill: %s of %s%s%s refused from the next call on%s\n", what,
                agent ? "agent '" : "every agent", agent ? agent : "", agent ? "'" : "",
