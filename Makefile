@@ -1,5 +1,7 @@
 # Enact: build the preload shim and the CLI, run the tests, run the demo.
-#   make            build/libenact_shim.so and build/enact
+#   make            build/libenact_shim.so and build/enact (installing the
+#                   Debian packages the build needs when they are missing,
+#                   as make demo, make bench and make install do theirs)
 #   make test       install missing dependencies, build, check the floors, run
 #                   every test (unit, config corpus, integration), then the
 #                   sanitizer pass (fuzz corpora, asan-linked, asan-integration,
@@ -50,9 +52,16 @@ PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit config-tests integration demo bench install clean \
-        asan asan-linked asan-integration ubsan tsan valgrind check-floors
-all: $(BUILD)/libenact_shim.so $(BUILD)/enact
+.PHONY: all binaries build-deps deps test unit config-tests integration demo bench install \
+        clean asan asan-linked asan-integration ubsan tsan valgrind check-floors
+# Building first installs what the build needs when it is missing
+# (scripts/deps.sh build), then reads this file again, so that pkg-config
+# sees what was just installed.
+all: build-deps
+	@$(MAKE) --no-print-directory binaries
+binaries: $(BUILD)/libenact_shim.so $(BUILD)/enact
+build-deps:
+	@scripts/deps.sh build
 
 # The limits script Redis runs, as a C string (README "Running a fleet").
 shim/store/redis_limits_lua.h: shim/store/redis_limits.lua scripts/lua-to-c.sh
@@ -185,9 +194,11 @@ valgrind: all
 	@scripts/valgrind-cli.sh
 
 demo: all
+	@scripts/deps.sh demo
 	@scripts/demo.sh
 
 bench: all
+	@scripts/deps.sh bench
 	@scripts/bench.sh
 
 install: all

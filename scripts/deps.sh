@@ -1,13 +1,28 @@
 #!/bin/sh
-# Installs the Debian packages that building and testing need, when missing,
-# and the node packages of tests/integration/node (npm ci, from its
-# package-lock.json) when they are not installed there.
+# scripts/deps.sh [build | demo | bench | test]: installs the Debian
+# packages a make target needs, when missing (test, the default: everything
+# the tests run, then the node packages of tests/integration/node, npm ci
+# from its package-lock.json, and promtool). make, make install: build;
+# make demo: build and python3; make bench: that and redis-server.
 # The clients the integration tests run: python3-redis, python3-psycopg2,
 # python3-requests (for Debian's /usr/bin/python3), postgresql (initdb,
 # pg_ctl, postgres, psql), npm (when node comes without it).
 set -eu
-need="build-essential binutils pkg-config netcat-openbsd libinih-dev libcmocka-dev libelf-dev curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev python3-redis python3-psycopg2 python3-requests postgresql npm chromium"
-missing=""
+tier=${1:-test}
+build="build-essential binutils pkg-config libinih-dev libelf-dev"
+case $tier in
+build) need=$build ;;
+demo) need="$build python3" ;;
+bench) need="$build python3 redis-server" ;;
+test) need="$build netcat-openbsd libcmocka-dev curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev python3-redis python3-psycopg2 python3-requests postgresql npm chromium" ;;
+*) echo "deps: no tier '$tier' (build, demo, bench or test)" >&2; exit 2 ;;
+esac
+if ! command -v dpkg-query >/dev/null; then
+    # Not Debian: what to install is said, not done.
+    echo "deps: not a Debian system; install the equivalents of: $need" >&2
+    exit 0
+fi
+missing=""""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $p"
@@ -25,6 +40,7 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
 fi
+[ "$tier" = test ] || exit 0
 node_dir=$(cd "$(dirname "$0")/../tests/integration/node" && pwd)
 if [ ! -f "$node_dir/node_modules/axios/package.json" ]; then
     echo "deps: npm ci in $node_dir"
