@@ -29,8 +29,14 @@ struct enact_config *cli_config(const char *flag_value, int *exit_status,
     if (used_path)
         *used_path = path;
     if (!path) {
+        char cwd[4096];
         fprintf(stderr,
-                "enact: no config: pass -c FILE, set ENACT_CONFIG, or create ./enact.ini\n");
+                "enact: no config: no -c FILE was given, ENACT_CONFIG is not set, and there is "
+                "no enact.ini in %s.\n"
+                "To start, copy the commented example config/enact.ini of Enact's sources (or "
+                "a tool map of config/tools/) to ./enact.ini, map the hosts and programs your "
+                "agent uses, and check it with 'enact check enact.ini'.\n",
+                getcwd(cwd, sizeof cwd) ? cwd : "this folder");
         *exit_status = EXIT_USAGE;
         return NULL;
     }

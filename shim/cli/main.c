@@ -32,11 +32,27 @@ static const char USAGE[] =
     "The config is -c FILE, else $ENACT_CONFIG, else ./enact.ini.\n"
     "'enact COMMAND --help' tells more.\n";
 
+/* What `enact` alone prints: the commands people start with. */
+static const char SHORT_USAGE[] =
+    "usage: enact COMMAND [ARGS]\n"
+    "\n"
+    "  enact run -c enact.ini -- CMD [ARGS]   run an agent governed\n"
+    "  enact check enact.ini                  validate a config\n"
+    "  enact log -c enact.ini --blocked       what was refused, and why\n"
+    "  enact status -c enact.ini              the limits as they stand\n"
+    "  enact dry-run -c enact.ini list        what would have run\n"
+    "\n"
+    "'enact --help' lists every command; 'make demo' in Enact's sources shows them at work.\n";
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || cli_wants_help(argv[1])) {
-        fputs(USAGE, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
+    if (argc < 2) {
+        fputs(SHORT_USAGE, stderr);
+        return EXIT_USAGE;
+    }
+    if (cli_wants_help(argv[1])) {
+        fputs(USAGE, stdout);
+        return 0;
     }
     static const struct {
         const char *name;
