@@ -31,12 +31,6 @@ static const char DENY_HELP[] =
     "Refuses the held call ID: it fails with its tool's errno (a program\n"
     "start: status 126 from a shell). The record (verdict denied) says who.\n";
 
-static void age(uint64_t ns, char *buf, size_t cap)
-{
-    uint64_t s = ns / 1000000000u;
-    snprintf(buf, cap, s < 120 ? "%llus" : "%llum", (unsigned long long)(s < 120 ? s : s / 60));
-}
-
 struct listing {
     bool json;
     unsigned shown;
@@ -55,7 +49,8 @@ static void show(const struct approval_slot *a, void *ctx)
 {
     struct listing *l = ctx;
     char waited[32];
-    age(l->real_ns > a->since_ns ? l->real_ns - a->since_ns : 0, waited, sizeof waited);
+    cli_duration_text(l->real_ns > a->since_ns ? l->real_ns - a->since_ns : 0, waited,
+                      sizeof waited);
     const char *impact = impact_level_name((enum impact_level)a->impact);
     if (l->json) {
         char buf[2048], id[9];

@@ -92,6 +92,8 @@ const struct tool *cli_find_tool(const struct enact_config *cfg, const char *nam
 /* A duration as enact log --since takes it ("30s", "10m", "2h", "1d"; a
  * positive number and one unit) in nanoseconds; 0 when it is not one. */
 uint64_t cli_duration_ns(const char *s);
+/* ns as people read it: "45s", "3m20s", "3h20m"; "-" for 0. Returns buf. */
+const char *cli_duration_text(uint64_t ns, char *buf, size_t cap);
 
 /* True when arg is -h or --help. */
 bool cli_wants_help(const char *arg);

@@ -93,3 +93,19 @@ uint64_t cli_duration_ns(const char *s)
             return (uint64_t)(n * units[i].seconds * 1e9);
     return 0;
 }
+
+const char *cli_duration_text(uint64_t ns, char *buf, size_t cap)
+{
+    uint64_t s = (ns + 999999999u) / 1000000000u;
+    if (ns == 0)
+        snprintf(buf, cap, "-");
+    else if (s < 120)
+        snprintf(buf, cap, "%llus", (unsigned long long)s);
+    else if (s < 7200)
+        snprintf(buf, cap, "%llum%02llus", (unsigned long long)(s / 60),
+                 (unsigned long long)(s % 60));
+    else
+        snprintf(buf, cap, "%lluh%02llum", (unsigned long long)(s / 3600),
+                 (unsigned long long)(s / 60 % 60));
+    return buf;
+}

@@ -25,17 +25,6 @@ struct ps_view {
     uint64_t real_ns;
 };
 
-static void age(uint64_t ns, char *buf, size_t cap)
-{
-    uint64_t s = ns / 1000000000u;
-    if (s < 120)
-        snprintf(buf, cap, "%llus", (unsigned long long)s);
-    else if (s < 7200)
-        snprintf(buf, cap, "%llum", (unsigned long long)(s / 60));
-    else
-        snprintf(buf, cap, "%lluh", (unsigned long long)(s / 3600));
-}
-
 static void show(const struct proc_slot *p, void *ctx)
 {
     struct ps_view *v = ctx;
@@ -56,7 +45,7 @@ static void show(const struct proc_slot *p, void *ctx)
         printf("%s%s", v->shown ? "," : "", jw_ok(&w) ? buf : "{}");
     } else {
         char up[32];
-        age(v->real_ns > p->real_ns ? v->real_ns - p->real_ns : 0, up, sizeof up);
+        cli_duration_text(v->real_ns > p->real_ns ? v->real_ns - p->real_ns : 0, up, sizeof up);
         printf("%-8llu %-8d %-20s %-16s %-6u %s\n", (unsigned long long)p->key, (int)p->parent,
                p->agent, p->program, (unsigned)p->uid, up);
     }

@@ -26,23 +26,6 @@ static const char HELP[] =
 
 enum format { TABLE, JSON, PROMETHEUS };
 
-/* "3h20m", "45s", "-" */
-static const char *duration(uint64_t ns, char *buf, size_t cap)
-{
-    uint64_t s = (ns + 999999999u) / 1000000000u;
-    if (ns == 0)
-        snprintf(buf, cap, "-");
-    else if (s < 120)
-        snprintf(buf, cap, "%llus", (unsigned long long)s);
-    else if (s < 7200)
-        snprintf(buf, cap, "%llum%02llus", (unsigned long long)(s / 60),
-                 (unsigned long long)(s % 60));
-    else
-        snprintf(buf, cap, "%lluh%02llum", (unsigned long long)(s / 3600),
-                 (unsigned long long)(s / 60 % 60));
-    return buf;
-}
-
 /* A JSON string, escaped. */
 static void json_str(const char *s)
 {
@@ -74,48 +57,27 @@ static void last_backend_change(const struct enact_config *cfg, struct backend_v
 
 static const char *const ON_DOWN_NAMES[] = {"local", "deny", "allow"};
 
-/* A kill switch that is on, as a line of the table. */
-static void print_kill(const struct kill_slot *k, void *ctx)
+/* A kill switch that is on, this host's (in its state file) or the
+ * fleet's (on Redis), as a line of the table and as JSON. */
+struct switch_view {
+    const char *agent, *tool, *reason; /* "" for every agent, every tool */
+    uint32_t uid;
+    uint64_t since_ns;
+};
+
+static void print_switch(const struct snapshot *s, const char *where, const struct switch_view *k)
 {
-    const struct snapshot *s = ctx;
     char ago[32];
-    printf("KILLED: %s%s%s, %s%s%s, by uid %u %s ago%s%s (enact resume turns it off)\n",
-           k->agent[0] ? "agent '" : "every agent", k->agent, k->agent[0] ? "'" : "",
-           k->tool[0] ? "tool '" : "every tool", k->tool, k->tool[0] ? "'" : "", (unsigned)k->uid,
-           duration(s->real > k->since_ns ? s->real - k->since_ns : 0, ago, sizeof ago),
-           k->reason[0] ? ": " : "", k->reason);
+    const char *a = k->agent, *t = k->tool;
+    printf("KILLED%s: %s%s%s, %s%s%s, by uid %u %s ago%s%s%s\n", where,
+           a[0] ? "agent '" : "every agent", a, a[0] ? "'" : "", t[0] ? "tool '" : "every tool", t,
+           t[0] ? "'" : "", (unsigned)k->uid,
+           cli_duration_text(s->real > k->since_ns ? s->real - k->since_ns : 0, ago, sizeof ago),
+           k->reason[0] ? ": " : "", k->reason, where[0] ? "" : " (enact resume turns it off)");
 }
 
-static void print_fleet_kill(const char *agent, const char *tool, uint32_t uid, uint64_t since_ms,
-                             const char *reason, void *ctx)
+static void json_switch(int *n, const struct switch_view *k)
 {
-    const struct snapshot *s = ctx;
-    char ago[32];
-    uint64_t since = since_ms * 1000000u;
-    printf("KILLED in the fleet: %s%s%s, %s%s%s, by uid %u %s ago%s%s\n",
-           agent[0] ? "agent '" : "every agent", agent, agent[0] ? "'" : "",
-           tool[0] ? "tool '" : "every tool", tool, tool[0] ? "'" : "", (unsigned)uid,
-           duration(s->real > since ? s->real - since : 0, ago, sizeof ago), reason[0] ? ": " : "",
-           reason);
-}
-
-static void json_fleet_kill(const char *agent, const char *tool, uint32_t uid, uint64_t since_ms,
-                            const char *reason, void *ctx)
-{
-    int *n = ctx;
-    printf("%s{\"agent\":", (*n)++ ? "," : "");
-    json_str(agent[0] ? agent : "*");
-    printf(",\"tool\":");
-    json_str(tool[0] ? tool : "*");
-    printf(",\"uid\":%u,\"since_unix_ms\":%llu,\"reason\":", (unsigned)uid,
-           (unsigned long long)since_ms);
-    json_str(reason);
-    printf("}");
-}
-
-static void json_kill(const struct kill_slot *k, void *ctx)
-{
-    int *n = ctx;
     printf("%s{\"agent\":", (*n)++ ? "," : "");
     json_str(k->agent[0] ? k->agent : "*");
     printf(",\"tool\":");
@@ -124,6 +86,43 @@ static void json_kill(const struct kill_slot *k, void *ctx)
            (unsigned long long)(k->since_ns / 1000000u));
     json_str(k->reason);
     printf("}");
+}
+
+static struct switch_view host_view(const struct kill_slot *k)
+{
+    return (struct switch_view){k->agent, k->tool, k->reason, k->uid, k->since_ns};
+}
+
+static struct switch_view fleet_view(const char *agent, const char *tool, uint32_t uid,
+                                     uint64_t since_ms, const char *reason)
+{
+    return (struct switch_view){agent, tool, reason, uid, since_ms * 1000000u};
+}
+
+static void print_kill(const struct kill_slot *k, void *ctx)
+{
+    struct switch_view v = host_view(k);
+    print_switch(ctx, "", &v);
+}
+
+static void print_fleet_kill(const char *agent, const char *tool, uint32_t uid, uint64_t since_ms,
+                             const char *reason, void *ctx)
+{
+    struct switch_view v = fleet_view(agent, tool, uid, since_ms, reason);
+    print_switch(ctx, " in the fleet", &v);
+}
+
+static void json_kill(const struct kill_slot *k, void *ctx)
+{
+    struct switch_view v = host_view(k);
+    json_switch(ctx, &v);
+}
+
+static void json_fleet_kill(const char *agent, const char *tool, uint32_t uid, uint64_t since_ms,
+                            const char *reason, void *ctx)
+{
+    struct switch_view v = fleet_view(agent, tool, uid, since_ms, reason);
+    json_switch(ctx, &v);
 }
 
 static void print_table(const struct snapshot *s)
@@ -146,7 +145,7 @@ static void print_table(const struct snapshot *s)
         char ago[32];
         uint64_t now = s->real, at = b->last_change_ns;
         printf("         last change seen by a governed process: %s, %s ago (pid %ld)\n",
-               b->last_change, duration(now > at ? now - at : 0, ago, sizeof ago),
+               b->last_change, cli_duration_text(now > at ? now - at : 0, ago, sizeof ago),
                b->last_change_pid);
     } else if (b->shared) {
         printf("         no governed process has recorded it down\n");
@@ -172,7 +171,7 @@ static void print_table(const struct snapshot *s)
             printf("%-24s %-10s %s\n", t->name, b.state, "start");
         else
             printf("%-24s %-10s %s ago\n", t->name, b.state,
-                   duration((uint64_t)(b.seconds * 1e9), d, sizeof d));
+                   cli_duration_text((uint64_t)(b.seconds * 1e9), d, sizeof d));
     }
     printf("\n%-20s %-20s %-10s %-14s %s\n", "AGENT", "TOOL", "TOKENS", "QUOTA USED", "FREES IN");
     if (s->nagents == 0)
@@ -194,7 +193,7 @@ static void print_table(const struct snapshot *s)
             if (q.present)
                 snprintf(used, sizeof used, "%u/%u", q.used, q.limit);
             printf("%-20s %-20s %-10s %-14s %s\n", agent, t->name, tokens, used,
-                   duration(q.frees_in_ns, d, sizeof d));
+                   cli_duration_text(q.frees_in_ns, d, sizeof d));
         }
         const struct quota_spec *aq = config_agent_quota(cfg, agent);
         struct cli_quota q =
@@ -203,7 +202,7 @@ static void print_table(const struct snapshot *s)
             char used[32];
             snprintf(used, sizeof used, "%u/%u", q.used, q.limit);
             printf("%-20s %-20s %-10s %-14s %s\n", agent, "(all tools)", "-", used,
-                   duration(q.frees_in_ns, d, sizeof d));
+                   cli_duration_text(q.frees_in_ns, d, sizeof d));
         }
     }
 }

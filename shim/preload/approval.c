@@ -69,12 +69,13 @@ static void request_text(uint64_t id, char out[9])
 }
 
 /* An approval record about the call: approval_requested, expired. */
-static void record(const struct approval_env *env, const struct held_call *h,
-                   const char *verdict, uint64_t id, const char *detail)
+static void record(const struct call *c, const struct approval_env *env,
+                   const struct held_call *h, const char *verdict, uint64_t id,
+                   const char *detail)
 {
     char rid[9];
     request_text(id, rid);
-    struct audit_event rec = env->base;
+    struct audit_event rec = env->base(c);
     rec.verdict = verdict;
     rec.request = rid;
     rec.impact = impact_level_name(h->im.level);
@@ -193,7 +194,7 @@ static bool open_request(const struct enact_config *cfg, struct state_map *m,
     snprintf(detail, sizeof detail,
              "waits up to %g s for a person: enact approve %s (or enact deny %s)", timeout, rid,
              rid);
-    record(env, h, "approval_requested", t->id, detail);
+    record(c, env, h, "approval_requested", t->id, detail);
     notify(cfg, c, env, h, t->id, now);
     return true;
 }
@@ -220,7 +221,7 @@ static enum approval_where expire(struct state_map *m, const struct call *c,
         snprintf(detail, sizeof detail, "no answer within approve.timeout_seconds = %g: "
                  "approve.on_timeout = %s", c->tool->approve_timeout_seconds,
                  c->tool->approve_on_timeout == APPROVE_TIMEOUT_ALLOW ? "allow" : "deny");
-        record(env, h, "expired", t.id, detail);
+        record(c, env, h, "expired", t.id, detail);
         state_approval_close(m, t);
         return APPROVAL_TIMED_OUT;
     }

@@ -23,12 +23,13 @@
 struct state_map;
 
 /* What the decision path hands in: whose call it is, the record every
- * record about it starts from, and the one way records are written. */
+ * record about a call starts from (made only when one is written), and
+ * the one way records are written. */
 struct approval_env {
     const char *state_path; /* of the mapping handed in, checked while waiting */
     const char *agent;
     uint64_t agent_id;
-    struct audit_event base;
+    struct audit_event (*base)(const struct call *c);
     void (*write)(const struct audit_event *rec);
 };
 

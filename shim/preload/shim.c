@@ -436,7 +436,7 @@ struct decision shim_govern(const struct call *c)
     if (g.action == GATE_PROCEED && c->tool->approve != APPROVE_NEVER) {
         struct approval_env env = {.state_path = cfg->state_path,
                                    .agent = proc.agent, .agent_id = proc.agent_id,
-                                   .base = record_for(c), .write = write_record};
+                                   .base = record_for, .write = write_record};
         counted |= approval_hold(cfg, m, c, &env, &g);
     }
     record_backend_change();
@@ -468,7 +468,8 @@ bool shim_may_stop_unmapped(void)
 int shim_unmapped_refusal(const struct call *c)
 {
     int saved = errno;
-    struct state_map *m = proc.cfg ? current_state(proc.cfg) : NULL;
+    /* shim_may_stop_unmapped, just before, checked this mapping. */
+    struct state_map *m = __atomic_load_n(&proc.state, __ATOMIC_ACQUIRE);
     char why[KILL_REASON_MAX + 64];
     int err = 0;
     if (killed(m, NULL, shim_thread_id(), clock_now_ns(CLOCK_MONOTONIC), why, sizeof why)) {

@@ -79,7 +79,8 @@ void shim_stop(void);
 bool shim_may_stop_unmapped(void);
 
 /* The errno an unmapped call of a killed agent fails with (recorded), or
- * 0 to let it through. Keeps the caller's errno. vfork-safe. */
+ * 0 to let it through; right after shim_may_stop_unmapped said true.
+ * Keeps the caller's errno. vfork-safe. */
 int shim_unmapped_refusal(const struct call *c);
 
 /* Asks the gate about a call and writes its audit records (the verdict, a

@@ -14,35 +14,51 @@ static void kills_key(const struct redis_store *rs, char out[REDIS_KEY_MAX])
     snprintf(out, REDIS_KEY_MAX, "{%s}:kills", rs->opt.prefix);
 }
 
-static uint64_t id_of(const char *s, size_t n, bool tool)
+/* One field and value of the hash, split: "AGENT\tTOOL" and
+ * "UID\tSINCE_MS\tREASON". */
+struct kill_text {
+    char field[2 * STATE_NAME_MAX + 2];
+    char value[REDIS_KILL_REASON_MAX + 64];
+    const char *agent, *tool, *reason; /* into field and value */
+    uint32_t uid;
+    uint64_t since_ms;
+};
+
+/* False when the pair is not a switch Enact wrote. */
+static bool split_kill(const struct resp_item *f, const struct resp_item *v, struct kill_text *k)
 {
-    char name[STATE_NAME_MAX];
-    if (n == 0 || n >= sizeof name)
-        return 0;
-    memcpy(name, s, n);
-    name[n] = '\0';
-    return tool ? state_tool_id(name) : fnv64_str(FNV64_OFFSET, name);
+    if (!f->text || f->len >= sizeof k->field || v->type != RESP_BULK ||
+        v->len >= sizeof k->value)
+        return false;
+    memcpy(k->field, f->text, f->len);
+    k->field[f->len] = '\0';
+    memcpy(k->value, v->text, v->len);
+    k->value[v->len] = '\0';
+    char *tab = strchr(k->field, '\t');
+    if (!tab)
+        return false;
+    *tab = '\0';
+    k->agent = k->field;
+    k->tool = tab + 1;
+    const char *since = strchr(k->value, '\t');
+    const char *reason = since ? strchr(since + 1, '\t') : NULL;
+    k->uid = (uint32_t)strtoul(k->value, NULL, 10);
+    k->since_ms = since ? strtoull(since + 1, NULL, 10) : 0;
+    k->reason = reason ? reason + 1 : "";
+    return true;
 }
 
-/* One field and value of the hash into e; false when it is not one. */
 static bool parse_kill(const struct resp_item *field, const struct resp_item *value,
                        struct redis_kill *e)
 {
-    const char *tab = field->text ? memchr(field->text, '\t', field->len) : NULL;
-    if (!tab || value->type != RESP_BULK)
+    struct kill_text k;
+    if (!split_kill(field, value, &k))
         return false;
-    size_t alen = (size_t)(tab - field->text);
     memset(e, 0, sizeof *e);
-    e->agent_id = id_of(field->text, alen, false);
-    e->tool_id = id_of(tab + 1, field->len - alen - 1, true);
-    char text[REDIS_KILL_REASON_MAX + 64];
-    size_t n = value->len < sizeof text - 1 ? value->len : sizeof text - 1;
-    memcpy(text, value->text, n);
-    text[n] = '\0';
-    e->uid = (uint32_t)strtoul(text, NULL, 10);
-    const char *reason = strchr(text, '\t');
-    reason = reason ? strchr(reason + 1, '\t') : NULL;
-    snprintf(e->reason, sizeof e->reason, "%s", reason ? reason + 1 : "");
+    e->agent_id = k.agent[0] ? fnv64_str(FNV64_OFFSET, k.agent) : 0;
+    e->tool_id = k.tool[0] ? state_tool_id(k.tool) : 0;
+    e->uid = k.uid;
+    snprintf(e->reason, sizeof e->reason, "%s", k.reason);
     return true;
 }
 
@@ -227,24 +243,10 @@ static void take_each(int i, const struct resp_reply *r, void *ctx)
     struct each_kill *e = ctx;
     if (r->value.type != RESP_ARRAY)
         return;
-    for (size_t j = 0; j + 1 < r->n; j += 2) {
-        const struct resp_item *f = &r->items[j], *v = &r->items[j + 1];
-        char field[2 * STATE_NAME_MAX + 2], value[REDIS_KILL_REASON_MAX + 64];
-        if (f->len >= sizeof field || v->type != RESP_BULK || v->len >= sizeof value)
-            continue;
-        memcpy(field, f->text, f->len);
-        field[f->len] = '\0';
-        memcpy(value, v->text, v->len);
-        value[v->len] = '\0';
-        char *tool = strchr(field, '\t');
-        if (!tool)
-            continue;
-        *tool++ = '\0';
-        char *since = strchr(value, '\t');
-        char *reason = since ? strchr(since + 1, '\t') : NULL;
-        e->fn(field, tool, (uint32_t)strtoul(value, NULL, 10),
-              since ? strtoull(since + 1, NULL, 10) : 0, reason ? reason + 1 : "", e->ctx);
-    }
+    struct kill_text k;
+    for (size_t j = 0; j + 1 < r->n; j += 2)
+        if (split_kill(&r->items[j], &r->items[j + 1], &k))
+            e->fn(k.agent, k.tool, k.uid, k.since_ms, k.reason, e->ctx);
 }
 
 bool redis_kills_each(struct redis_store *rs,
