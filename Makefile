@@ -46,7 +46,8 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 # The shim brings its own store/sys.h (preload/sys_real.c: libc's functions
 # through real.*, never its own hooks); everything else links sys_libc.c.
-SHIM_CORE_SRC := $(filter-out shim/store/sys_libc.c,$(CORE_SRC))
+# enact learn's model (pure/learn_*) is the CLI's alone.
+SHIM_CORE_SRC := $(filter-out shim/store/sys_libc.c shim/pure/learn_%.c,$(CORE_SRC))
 SHIM_CORE_OBJ := $(SHIM_CORE_SRC:%.c=$(BUILD)/obj/%.o)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)

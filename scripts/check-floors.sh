@@ -46,8 +46,9 @@ if [ -s "$build/floors.out" ]; then
 fi
 
 # What the pure objects may call: memory and strings, character classes,
-# number and address conversion, their own allocations, and each other.
-allowed='^(memchr|memcmp|memcpy|memmove|memset|strchr|strcmp|strcspn|strdup|strlen|strncmp|strndup|strrchr|strspn|strstr|strtod|strtol|strtoul|strtoull|snprintf|vsnprintf|malloc|calloc|realloc|free|inet_ntop|inet_pton|__ctype_b_loc|__ctype_tolower_loc|__ctype_toupper_loc|__errno_location|__stack_chk_fail|__assert_fail)$'
+# number and address conversion, their own allocations, sorting (qsort),
+# and each other.
+allowed='^(memchr|memcmp|memcpy|memmove|memset|strchr|strcmp|strcspn|strdup|strlen|strncmp|strndup|strrchr|strspn|strstr|strtod|strtol|strtoul|strtoull|snprintf|vsnprintf|malloc|calloc|realloc|free|inet_ntop|inet_pton|__ctype_b_loc|__ctype_tolower_loc|__ctype_toupper_loc|__errno_location|__stack_chk_fail|__assert_fail|qsort)$'
 objs=$(ls "$build"/obj/shim/pure/*.o 2>/dev/null || true)
 [ -n "$objs" ] || complain "no objects in $build/obj/shim/pure (build first)"
 own=$(nm --defined-only $objs | awk 'NF == 3 {print $3}' | sort -u)

@@ -26,9 +26,12 @@ import urllib.request
 
 def free_port(first, count=10):
     """The first port of first..first+count-1 nobody listens on (bind is
-    not governed: only connects and program starts are)."""
+    not governed: only connects and program starts are). SO_REUSEADDR, as
+    the HTTP server sets it: a port whose last connections still linger
+    (TIME_WAIT, after a run a moment ago) is free to listen on."""
     for port in range(first, first + count):
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
                 return port

@@ -27,6 +27,7 @@ int cmd_pending(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_deny(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
 
 /* Exit statuses of the CLI's own failures (run passes on CMD's). */
 #define EXIT_CONFIG 1

@@ -33,9 +33,10 @@ struct enact_config *cli_config(const char *flag_value, int *exit_status,
         fprintf(stderr,
                 "enact: no config: no -c FILE was given, ENACT_CONFIG is not set, and there is "
                 "no enact.ini in %s.\n"
-                "To start, copy the commented example config/enact.ini of Enact's sources (or "
-                "a tool map of config/tools/) to ./enact.ini, map the hosts and programs your "
-                "agent uses, and check it with 'enact check enact.ini'.\n",
+                "To start, let Enact propose one from what your agent does: 'enact learn -o "
+                "enact.ini -- CMD [ARGS]'. Or copy the commented example config/enact.ini of "
+                "Enact's sources (or a tool map of config/tools/) to ./enact.ini and map the "
+                "hosts and programs your agent uses. Check it with 'enact check enact.ini'.\n",
                 getcwd(cwd, sizeof cwd) ? cwd : "this folder");
         *exit_status = EXIT_USAGE;
         return NULL;

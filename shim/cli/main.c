@@ -13,6 +13,7 @@ static const char USAGE[] =
     "\n"
     "commands:\n"
     "  run   [-c FILE] [-a AGENT] [--observe] -- CMD [ARGS]   run CMD governed\n"
+    "  learn [-o FILE] [--duration 10m] -- CMD | --from LOG   propose a config from what CMD does\n"
     "  check [FILE]                                           validate a config\n"
     "  match [-c FILE] connect ADDR:PORT | exec CMD [ARGS]    which tool a call maps to\n"
     "  status [-c FILE] [--json | --prometheus]               limits as they stand now\n"
@@ -36,6 +37,7 @@ static const char USAGE[] =
 static const char SHORT_USAGE[] =
     "usage: enact COMMAND [ARGS]\n"
     "\n"
+    "  enact learn -o enact.ini -- CMD        propose a config from what CMD does\n"
     "  enact run -c enact.ini -- CMD [ARGS]   run an agent governed\n"
     "  enact check enact.ini                  validate a config\n"
     "  enact log -c enact.ini --blocked       what was refused, and why\n"
@@ -62,7 +64,8 @@ int main(int argc, char **argv)
                     {"doctor", cmd_doctor},  {"log", cmd_log},         {"dry-run", cmd_dry_run},
                     {"report", cmd_report},  {"keys", cmd_keys},       {"ps", cmd_ps},
                     {"kill", cmd_kill},      {"resume", cmd_resume},   {"watch", cmd_watch},
-                    {"pending", cmd_pending}, {"approve", cmd_approve}, {"deny", cmd_deny}};
+                    {"pending", cmd_pending}, {"approve", cmd_approve}, {"deny", cmd_deny},
+                    {"learn", cmd_learn}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

@@ -36,6 +36,10 @@ static struct {
     struct state_map *state; /* the current one of maps[], or NULL */
     char agent[65];
     uint64_t agent_id;
+    /* The process this program was started in: a fork or vfork child that
+     * has not exec'd (a subshell, python's subprocess) still holds its
+     * program's pid here, not its own. */
+    pid_t program_pid;
     bool fleet;               /* limits on a shared backend (README "Running a fleet") */
     struct redis_store redis; /* its connections and health, when fleet */
 } proc;
@@ -212,6 +216,7 @@ static void record_backend_change(void)
 const struct enact_config *shim_start(const char *path)
 {
     proc.governed = true;
+    proc.program_pid = getpid();
     char mode[16] = "";
     const char *mode_env = secure_getenv("ENACT_MODE"); /* enact run --observe */
     if (mode_env)
@@ -275,11 +280,20 @@ void shim_leave(void)
 }
 
 /* The fields every record of this process shares. */
+/* The program that started the caller (README "The audit log",
+ * "parent"): the one it is a copy of, when it is a fork that has not
+ * exec'd, else its parent. A call decided for another process
+ * (posix_spawn's child, decided in the parent) names that process, and
+ * this program as what started it. */
 static struct audit_event record_for(const struct call *c)
 {
+    pid_t self = getpid();
+    bool other = c->pid && c->pid != self;
+    pid_t parent = other || proc.program_pid != self ? proc.program_pid : getppid();
     return (struct audit_event){
         .unix_ns = clock_now_ns(CLOCK_REALTIME),
-        .pid = c->pid ? c->pid : getpid(),
+        .pid = other ? c->pid : self,
+        .parent = parent,
         .agent = proc.agent,
         .exe = program_invocation_short_name,
         .op = c->op,

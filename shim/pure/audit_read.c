@@ -3,7 +3,7 @@
 #include <string.h>
 
 static const char *const NAMES[AF_COUNT] = {
-    [AF_TS] = "ts",         [AF_PID] = "pid",       [AF_AGENT] = "agent",
+    [AF_TS] = "ts",         [AF_PID] = "pid",       [AF_PARENT] = "parent", [AF_AGENT] = "agent",
     [AF_EXE] = "exe",       [AF_OP] = "op",         [AF_TOOL] = "tool",
     [AF_TARGET] = "target", [AF_HOST] = "host",     [AF_ARGV] = "argv",
     [AF_VERDICT] = "verdict", [AF_REASON] = "reason", [AF_ERRNO] = "errno",

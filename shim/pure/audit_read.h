@@ -14,6 +14,7 @@
 enum audit_field {
     AF_TS,
     AF_PID,
+    AF_PARENT,
     AF_AGENT,
     AF_EXE,
     AF_OP,

@@ -32,6 +32,8 @@ size_t audit_format(const struct audit_event *ev, char *buf, size_t cap)
     jw_uint(&w, "v", 1);
     jw_timestamp(&w, "ts", ev->unix_ns);
     jw_int(&w, "pid", ev->pid);
+    if (ev->parent > 0)
+        jw_int(&w, "parent", ev->parent);
     optional_string(&w, "agent", ev->agent, NAME_MAX_OUT);
     optional_string(&w, "exe", ev->exe, NAME_MAX_OUT);
     optional_string(&w, "op", ev->op, NAME_MAX_OUT);

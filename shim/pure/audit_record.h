@@ -17,6 +17,7 @@
 struct audit_event {
     uint64_t unix_ns;
     long pid;
+    long parent; /* the program that started it (README "The audit log"); 0: not known */
     const char *agent;
     const char *exe;     /* the program that made the call */
     const char *op;      /* connect, exec, spawn, ... */
