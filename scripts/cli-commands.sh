@@ -71,6 +71,8 @@ check watch -c "$T/enact.ini" --min-interval soon
 check doctor /bin/true
 check doctor "$ROOT/build/libenact_shim.so"
 check run -c "$T/enact.ini" -- true
+check learn --from "$T/audit.jsonl" -o "$T/learnt.ini"
+check learn --duration 10s -- sh -c "touch $T/c; rm -f $T/c"
 
 # enact metrics: started on a port the kernel picks (its start line names
 # it), asked for each kind of answer, then stopped with SIGTERM.

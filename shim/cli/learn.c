@@ -268,7 +268,12 @@ static bool learn_from_run(const char *dir, const char *log, const char *agent,
         }
         args[k++] = "--";
         memcpy(args + k, argv, n * sizeof *args);
-        execv("/proc/self/exe", args);
+        /* By its path, not /proc/self/exe: under valgrind that names
+         * valgrind's own program, and its readlink is this one's. */
+        char self[PATH_MAX];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[len > 0 ? len : 0] = '\0';
+        execv(len > 0 ? self : "/proc/self/exe", args);
         fprintf(stderr, "enact learn: cannot start enact run: %s\n", strerror(errno));
         _exit(126);
     }

@@ -60,12 +60,15 @@ static void write_header(FILE *out, const struct learn_model *m, const struct le
             "; a bucket at that rate needed for the densest stretch of calls, times %g.\n",
             p->headroom, p->headroom);
     if (sum->startup || sum->wrapped) {
-        char line[400];
-        snprintf(line, sizeof line,
-                 "Not governed: %" PRIu32 " program %s that started the command itself and %" PRIu32
-                 " that carried out another program's start (%s).",
-                 sum->startup, plural(sum->startup, "start", "starts"), sum->wrapped,
-                 sum->startup_programs);
+        char started[96] = "", wrapped[96] = "", line[400];
+        if (sum->startup)
+            snprintf(started, sizeof started, "%" PRIu32 " program %s that started the command itself",
+                     sum->startup, plural(sum->startup, "start", "starts"));
+        if (sum->wrapped)
+            snprintf(wrapped, sizeof wrapped, "%" PRIu32 " that carried out another program's start",
+                     sum->wrapped);
+        snprintf(line, sizeof line, "Not governed: %s%s%s (%s).", started,
+                 sum->startup && sum->wrapped ? " and " : "", wrapped, sum->startup_programs);
         write_wrapped(out, line);
     }
     if (sum->lookups)

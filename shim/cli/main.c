@@ -42,7 +42,6 @@ static const char SHORT_USAGE[] =
     "  enact check enact.ini                  validate a config\n"
     "  enact log -c enact.ini --blocked       what was refused, and why\n"
     "  enact status -c enact.ini              the limits as they stand\n"
-    "  enact dry-run -c enact.ini list        what would have run\n"
     "\n"
     "'enact --help' lists every command; 'make demo' in Enact's sources shows them at work.\n";
 

@@ -9,7 +9,7 @@ rc=0
 "$ENACT" >"$T/out" 2>"$T/err" || rc=$?
 check_eq "enact alone: status" 2 "$rc"
 check_eq "enact alone: nothing on stdout" "" "$(cat "$T/out")"
-for cmd in run check log status dry-run; do
+for cmd in learn run check log status; do
     grep -q "^  enact $cmd " "$T/err" || fail "enact alone does not show 'enact $cmd': $(cat "$T/err")"
 done
 check_eq "enact alone: five commands" 5 "$(grep -c '^  enact ' "$T/err")"
@@ -21,7 +21,8 @@ rc=0
 check_eq "enact run without a config: status" 2 "$rc"
 grep -q "no -c FILE was given, ENACT_CONFIG is not set, and there is no enact.ini in $T/empty" \
     "$T/err" || fail "enact run without a config: $(cat "$T/err")"
-grep -q "config/enact.ini" "$T/err" && grep -q "enact check enact.ini" "$T/err" ||
+grep -q "enact learn -o enact.ini -- CMD" "$T/err" && grep -q "config/enact.ini" "$T/err" &&
+    grep -q "enact check enact.ini" "$T/err" ||
     fail "enact run without a config does not say how to start: $(cat "$T/err")"
 
 rc=0
