@@ -16,23 +16,34 @@ cp "$root/examples/quickstart/agent.py" "$root/examples/quickstart/enact.ini" "$
 
 # The INI maps 127.0.0.1:18080-18089 to the tool "api" and 18090-18099 to
 # "flaky-service": serve the API on the first free port of its range, and
-# leave a free port of the other closed.
-free_port() {
+# leave a free port of the other closed. When a range is all taken, any
+# free port the kernel gives will do: the copy of the INI is pointed at it.
+free_port() { # FIRST [COUNT]: the first free port of FIRST..FIRST+COUNT-1, or any
     python3 -c '
 import socket, sys
-for p in range(int(sys.argv[1]), int(sys.argv[1]) + 10):
+first, count = int(sys.argv[1]), int(sys.argv[2])
+for p in list(range(first, first + count)) + [0]:
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        s.bind(("127.0.0.1", p)); print(p); break
+        s.bind(("127.0.0.1", p)); print(s.getsockname()[1]); break
     except OSError:
         pass
     finally:
-        s.close()' "$1"
+        s.close()' "$1" "${2:-10}"
+}
+port_for() { # RANGE PORT: points the copy's RANGE rule at PORT when outside it
+    lo=${1%-*} hi=${1#*-}
+    if [ "$2" -lt "$lo" ] || [ "$2" -gt "$hi" ]; then
+        sed -i "s/^connect = 127\.0\.0\.1:$1/connect = 127.0.0.1:$2/" "$work/enact.ini"
+        echo "demo: ports $1 are taken; using $2 (in the demo's copy of enact.ini)"
+    fi
 }
 port=$(free_port 18080)
 closed=$(free_port 18090)
-[ -n "$port" ] && [ -n "$closed" ] ||
-    { echo "demo: ports 18080-18099 are taken; free some and retry" >&2; exit 1; }
+[ -n "$port" ] && [ -n "$closed" ] || { echo "demo: no free port on 127.0.0.1" >&2; exit 1; }
+port_for 18080-18089 "$port"
+port_for 18090-18099 "$closed"
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work" >/dev/null 2>&1 &
 server=$!
 python3 -c '
