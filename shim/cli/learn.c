@@ -147,8 +147,9 @@ static bool write_learn_config(const char *path, const char *log)
             "connect = *\n"
             "connect = unix:/*\n"
             "connect = unix:@*\n"
-            "; a rule by DNS name: the shim then keeps the name each address came from\n"
-            "connect = localhost\n"
+            "; a rule by DNS name (.invalid: never a real one): the shim then keeps\n"
+            "; the name each address came from\n"
+            "connect = enact-learn.invalid\n"
             "\n"
             "[tool.learn-exec]\n"
             "exec = *\n",

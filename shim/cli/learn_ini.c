@@ -22,9 +22,16 @@ static const char *plural(uint64_t n, const char *one, const char *many)
 }
 
 /* text as comment lines of at most 78 columns (the loader takes lines
- * of up to 198), broken at spaces. */
-static void write_wrapped(FILE *out, const char *text)
+ * of up to 198), broken at spaces; a control byte (a newline in an
+ * argument would end the comment) is written as a space. */
+static void write_wrapped(FILE *out, const char *raw)
 {
+    char copy[1600];
+    snprintf(copy, sizeof copy, "%s", raw);
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    const char *text = copy;
     while (*text) {
         size_t len = strlen(text), cut = len;
         if (len > 76) {
@@ -32,7 +39,7 @@ static void write_wrapped(FILE *out, const char *text)
             while (cut > 0 && text[cut] != ' ')
                 cut--;
             if (cut == 0)
-                cut = strcspn(text, " ");
+                cut = 76; /* one word longer than a line: cut in it */
         }
         fprintf(out, "; %.*s\n", (int)cut, text);
         text += cut;
@@ -92,8 +99,11 @@ static void write_service_evidence(FILE *out, const struct learn_service *s)
         fprintf(out, "; seen: %" PRIu32 " %s of %s%s%s\n", s->execs,
                 plural(s->execs, "start", "starts"), s->rule, over_text ? " over " : "",
                 over_text ? over_text : "");
-        for (uint32_t i = 0; i < s->nshapes; i++)
-            fprintf(out, ";   %s  (%" PRIu32 ")\n", s->shapes[i].text, s->shapes[i].count);
+        for (uint32_t i = 0; i < s->nshapes; i++) {
+            char line[200];
+            snprintf(line, sizeof line, "  %s  (%" PRIu32 ")", s->shapes[i].text, s->shapes[i].count);
+            write_wrapped(out, line);
+        }
         if (s->other_shapes)
             fprintf(out, ";   and %" PRIu32 " other argument %s\n", s->other_shapes,
                     plural(s->other_shapes, "shape", "shapes"));
@@ -135,12 +145,14 @@ static void write_limits(FILE *out, const struct learn_service *s, double headro
 
 static void write_destructive(FILE *out, const struct learn_service *s, bool approve)
 {
-    if (s->impact.level != IMPACT_HIGH) {
-        if (s->impact.level == IMPACT_MEDIUM)
-            fprintf(out, "; impact MEDIUM (%s), e.g. %s\n", s->impact.reason, s->impact_example);
+    char line[300];
+    snprintf(line, sizeof line, "impact %s (%s), e.g. %s", impact_level_name(s->impact.level),
+             s->impact.reason, s->impact_example);
+    if (s->impact.level == IMPACT_MEDIUM)
+        write_wrapped(out, line);
+    if (s->impact.level != IMPACT_HIGH)
         return;
-    }
-    fprintf(out, "; impact HIGH (%s), e.g. %s\n", s->impact.reason, s->impact_example);
+    write_wrapped(out, line);
     if (approve) {
         fprintf(out, "; so a person approves each such call (enact pending, enact approve ID)\n"
                      "approve = high\n");

@@ -185,6 +185,33 @@ static long endpoint_of(struct learn_model *m, const struct learn_obs *o)
     return (long)m->neps - 1;
 }
 
+/* ---- what an INI line can hold -------------------------------------------- */
+
+/* Control bytes (a newline would end the comment) as '?'. */
+static void printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
+/* A rule's value as a glob that matches the name it came from: what the
+ * INI or the rule syntax would read otherwise (control bytes, blanks, ';'
+ * and '#' that start a comment, glob characters) as '?', which matches
+ * any one character; and at most 150 of them (a line holds 198), the rest
+ * as '*'. */
+static void glob_safe(char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if ((unsigned char)s[n] <= 0x20 || s[n] == 0x7f || strchr(";#*?[]\\", s[n]))
+            s[n] = '?';
+    if (n > 150) {
+        s[149] = '*';
+        s[150] = '\0';
+    }
+}
+
 /* ---- program shapes ------------------------------------------------------- */
 
 static bool is_subcommand(const char *word, size_t len)
@@ -272,6 +299,7 @@ static long shape_of(struct endpoint *ep, const struct learn_obs *o)
         ep->shapes = s;
         memset(&s[i], 0, sizeof s[i]);
         memcpy(s[i].text, text, sizeof text);
+        printable(s[i].text);
         ep->nshapes++;
     }
     struct impact im = impact_of_joined(o->target, o->argv);
@@ -279,6 +307,7 @@ static long shape_of(struct endpoint *ep, const struct learn_obs *o)
         ep->shapes[i].impact = im;
         snprintf(ep->shapes[i].example, sizeof ep->shapes[i].example, "%s",
                  o->argv ? o->argv : ep->key);
+        printable(ep->shapes[i].example);
     }
     return (long)i;
 }
@@ -400,7 +429,10 @@ static void describe_inet(struct learn_service *s, const struct endpoint *first,
     char addr[INET6_ADDRSTRLEN];
     if (first->host) {
         s->kind = LEARN_NAMED;
-        snprintf(s->rule, sizeof s->rule, "%s:%u", first->host, first->port);
+        char host[256];
+        snprintf(host, sizeof host, "%s", first->host);
+        glob_safe(host);
+        snprintf(s->rule, sizeof s->rule, "%s:%u", host, first->port);
         tool_name(s->name, first->host);
     } else if (s->addresses > 1) {
         int prefix = 32;
@@ -475,6 +507,7 @@ static void describe_program(struct learn_service *s, struct endpoint *ep)
 {
     s->kind = LEARN_PROGRAM;
     snprintf(s->rule, sizeof s->rule, "%s", ep->key);
+    glob_safe(s->rule);
     tool_name(s->name, ep->key);
     struct shape_count *sorted = ep->shapes;
     qsort(sorted, ep->nshapes, sizeof *sorted, by_count);
@@ -580,7 +613,8 @@ bool learn_model_finish(struct learn_model *m)
             describe_program(s, &m->eps[first - m->eps]);
         } else if (first->kind == EP_UNIX) {
             s->kind = LEARN_UNIX;
-            snprintf(s->rule, sizeof s->rule, "%s", first->key);
+            snprintf(s->rule, sizeof s->rule, "unix:%s", first->key + 5);
+            glob_safe(s->rule + 5);
             char name[80];
             snprintf(name, sizeof name, "unix-%s", base_name(first->key + 5));
             tool_name(s->name, name);

@@ -125,6 +125,14 @@ check_eq "--duration: exit status" 0 "$rc"
 grep -q "duration is over" "$T/loop.out" || fail "--duration: $(cat "$T/loop.out")"
 grep -q "^connect = 127.0.0.1:$port$" "$T/loop.ini" || fail "--duration: $(cat "$T/loop.ini")"
 
+# A service reached by name is proposed by its name.
+"$ENACT" learn -o "$T/named.ini" -- "$PY" -c "
+import urllib.request
+for _ in range(3):
+    urllib.request.urlopen('http://localhost:$port/', timeout=5).read()" >"$T/named.out" 2>&1 ||
+    fail "by name: $(cat "$T/named.out")"
+grep -q "^connect = localhost:$port$" "$T/named.ini" || fail "by name: $(cat "$T/named.ini")"
+
 # What it refuses to do.
 echo "; mine" >"$T/mine.ini"
 rc=0
