@@ -20,11 +20,15 @@
 #                   each command
 #   make fuzz       libFuzzer targets (clang); make fuzz-regress replays the
 #                   corpora and every crash found so far
-#   make install    PREFIX=/usr/local (bin/enact, lib/enact/libenact_shim.so,
-#                   share/man/man1/enact.1, share/man/man5/enact.ini.5)
+#   make install    PREFIX=/usr/local (bin/enact, LIBDIR/enact/libenact_shim.so
+#                   with LIBDIR=PREFIX/lib, share/man/man1/enact.1,
+#                   share/man/man5/enact.ini.5)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
+# Where make install puts the shim (LIBDIR/enact/); enact run looks there
+# too (shim/cli/run.c), so the CLI is built with it (build/obj/libdir).
+LIBDIR   ?= $(PREFIX)/lib
 BUILD    := build
 
 PKGS     := inih
@@ -53,7 +57,7 @@ CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all binaries build-deps deps test unit config-tests integration demo bench install \
-        clean asan asan-linked asan-integration ubsan tsan valgrind check-floors
+        clean FORCE asan asan-linked asan-integration ubsan tsan valgrind check-floors
 # Building first installs what the build needs when it is missing
 # (scripts/deps.sh build), then reads this file again, so that pkg-config
 # sees what was just installed.
@@ -70,6 +74,14 @@ shim/store/redis_limits_lua.h: shim/store/redis_limits.lua scripts/lua-to-c.sh
 $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# run.o holds LIBDIR: build/obj/libdir records the one it was built with,
+# rewritten (and run.o rebuilt) only when LIBDIR changes.
+$(BUILD)/obj/shim/cli/run.o: CFLAGS += -DENACT_LIBDIR='"$(LIBDIR)"'
+$(BUILD)/obj/shim/cli/run.o: $(BUILD)/obj/libdir
+$(BUILD)/obj/libdir: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' >$@
 
 # The shim links inih statically (its symbols hidden) and needs no libm:
 # every library it depends on is found and relocated at each program start.
@@ -202,9 +214,9 @@ bench: all
 	@scripts/bench.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/enact
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/enact
 	install -m 0755 $(BUILD)/enact $(DESTDIR)$(PREFIX)/bin/enact
-	install -m 0644 $(BUILD)/libenact_shim.so $(DESTDIR)$(PREFIX)/lib/enact/libenact_shim.so
+	install -m 0644 $(BUILD)/libenact_shim.so $(DESTDIR)$(LIBDIR)/enact/libenact_shim.so
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 man/enact.1 $(DESTDIR)$(PREFIX)/share/man/man1/enact.1
 	install -m 0644 man/enact.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/enact.ini.5
