@@ -22,7 +22,8 @@
 #                   corpora and every crash found so far
 #   make install    PREFIX=/usr/local (bin/enact, LIBDIR/enact/libenact_shim.so
 #                   with LIBDIR=PREFIX/lib, share/man/man1/enact.1,
-#                   share/man/man5/enact.ini.5)
+#                   share/man/man5/enact.ini.5, the bash completion in
+#                   share/bash-completion/completions/enact)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -220,6 +221,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 man/enact.1 $(DESTDIR)$(PREFIX)/share/man/man1/enact.1
 	install -m 0644 man/enact.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/enact.ini.5
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 config/bash-completion/enact $(DESTDIR)$(PREFIX)/share/bash-completion/completions/enact
 
 clean:
 	rm -rf $(BUILD)
