@@ -72,9 +72,11 @@ build-deps:
 shim/store/redis_limits_lua.h: shim/store/redis_limits.lua scripts/lua-to-c.sh
 	scripts/lua-to-c.sh $< >$@
 
+# CPPFLAGS and LDFLAGS, empty here, are the builder's: a Debian package's
+# hardening flags (dpkg-buildflags: _FORTIFY_SOURCE, -z relro).
 $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # run.o holds LIBDIR: build/obj/libdir records the one it was built with,
 # rewritten (and run.o rebuilt) only when LIBDIR changes.
@@ -92,10 +94,10 @@ $(BUILD)/obj/libdir: FORCE
 SHIM_LIBS := -Wl,--exclude-libs,ALL $(shell [ -f "$$(pkg-config --variable=libdir inih 2>/dev/null)/libinih.a" ] && echo -l:libinih.a || echo -linih)
 
 $(BUILD)/libenact_shim.so: $(PRELOAD_OBJ) $(SHIM_CORE_OBJ)
-	$(CC) $(CFLAGS) -shared -Wl,-z,defs -o $@ $^ $(SHIM_LIBS) -ldl
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-z,defs -o $@ $^ $(SHIM_LIBS) -ldl
 
 $(BUILD)/enact: $(CLI_OBJ) $(CORE_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf) -ldl
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf) -ldl
 
 # Unit tests: each core module with cmocka, under ASan and UBSan. The core
 # is compiled once into an archive that every test links (a test takes the
