@@ -24,6 +24,8 @@
 #                   with LIBDIR=PREFIX/lib, share/man/man1/enact.1,
 #                   share/man/man5/enact.ini.5, the bash completion in
 #                   share/bash-completion/completions/enact)
+#   make deb        build/deb/enact_VERSION_ARCH.deb, by dpkg-buildpackage
+#                   from debian/ on a copy of the tree (scripts/deb.sh)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -58,7 +60,7 @@ CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all binaries build-deps deps test unit config-tests integration demo bench install \
-        clean FORCE asan asan-linked asan-integration ubsan tsan valgrind check-floors
+        deb clean FORCE asan asan-linked asan-integration ubsan tsan valgrind check-floors
 # Building first installs what the build needs when it is missing
 # (scripts/deps.sh build), then reads this file again, so that pkg-config
 # sees what was just installed.
@@ -225,6 +227,11 @@ install: all
 	install -m 0644 man/enact.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/enact.ini.5
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0644 config/bash-completion/enact $(DESTDIR)$(PREFIX)/share/bash-completion/completions/enact
+
+# The Debian package (scripts/deb.sh; sudo apt install ./build/deb/enact_*.deb).
+deb:
+	@scripts/deps.sh deb
+	@scripts/deb.sh
 
 clean:
 	rm -rf $(BUILD)
