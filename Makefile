@@ -20,11 +20,18 @@
 #                   each command
 #   make fuzz       libFuzzer targets (clang); make fuzz-regress replays the
 #                   corpora and every crash found so far
-#   make install    PREFIX=/usr/local (bin/enact, lib/enact/libenact_shim.so,
-#                   share/man/man1/enact.1, share/man/man5/enact.ini.5)
+#   make install    PREFIX=/usr/local (bin/enact, LIBDIR/enact/libenact_shim.so
+#                   with LIBDIR=PREFIX/lib, share/man/man1/enact.1,
+#                   share/man/man5/enact.ini.5, the bash completion in
+#                   share/bash-completion/completions/enact)
+#   make deb        build/deb/enact_VERSION_ARCH.deb, by dpkg-buildpackage
+#                   from debian/ on a copy of the tree (scripts/deb.sh)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
+# Where make install puts the shim (LIBDIR/enact/); enact run looks there
+# too (shim/cli/run.c), so the CLI is built with it (build/obj/libdir).
+LIBDIR   ?= $(PREFIX)/lib
 BUILD    := build
 
 PKGS     := inih
@@ -54,7 +61,7 @@ CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all binaries build-deps deps test unit config-tests integration demo bench install \
-        clean asan asan-linked asan-integration ubsan tsan valgrind check-floors
+        deb clean FORCE asan asan-linked asan-integration ubsan tsan valgrind check-floors
 # Building first installs what the build needs when it is missing
 # (scripts/deps.sh build), then reads this file again, so that pkg-config
 # sees what was just installed.
@@ -68,9 +75,19 @@ build-deps:
 shim/store/redis_limits_lua.h: shim/store/redis_limits.lua scripts/lua-to-c.sh
 	scripts/lua-to-c.sh $< >$@
 
+# CPPFLAGS and LDFLAGS, empty here, are the builder's: a Debian package's
+# hardening flags (dpkg-buildflags: _FORTIFY_SOURCE, -z relro).
 $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# run.o holds LIBDIR: build/obj/libdir records the one it was built with,
+# rewritten (and run.o rebuilt) only when LIBDIR changes.
+$(BUILD)/obj/shim/cli/run.o: CFLAGS += -DENACT_LIBDIR='"$(LIBDIR)"'
+$(BUILD)/obj/shim/cli/run.o: $(BUILD)/obj/libdir
+$(BUILD)/obj/libdir: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' >$@
 
 # The shim links inih statically (its symbols hidden) and needs no libm:
 # every library it depends on is found and relocated at each program start.
@@ -80,10 +97,10 @@ $(BUILD)/obj/%.o: %.c $(wildcard shim/*/*.h) Makefile
 SHIM_LIBS := -Wl,--exclude-libs,ALL $(shell [ -f "$$(pkg-config --variable=libdir inih 2>/dev/null)/libinih.a" ] && echo -l:libinih.a || echo -linih)
 
 $(BUILD)/libenact_shim.so: $(PRELOAD_OBJ) $(SHIM_CORE_OBJ)
-	$(CC) $(CFLAGS) -shared -Wl,-z,defs -o $@ $^ $(SHIM_LIBS) -ldl
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-z,defs -o $@ $^ $(SHIM_LIBS) -ldl
 
 $(BUILD)/enact: $(CLI_OBJ) $(CORE_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf) -ldl
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf) -ldl
 
 # Unit tests: each core module with cmocka, under ASan and UBSan. The core
 # is compiled once into an archive that every test links (a test takes the
@@ -129,7 +146,7 @@ test: deps
 	    $(MAKE) --no-print-directory fuzz-regress asan-linked asan-integration ubsan && \
 	    $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)
 
-# Sanitizers. UBSan checks the shim under the whole integration suite. An
+# Sanitizers. UBSan checks the shim under the integration suite. An
 # ASan shim needs the ASan runtime first in every process: the tests
 # preload it everywhere (ENACT_TEST_PRELOAD) and the ASan build of the shim
 # hands it on to children. That leaves out the tests that run curl (it
@@ -173,11 +190,14 @@ asan-integration:
 	@ENACT_BUILD=$(CURDIR)/$(BUILD)/asan ENACT_TEST_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
 	    ASAN_OPTIONS=detect_leaks=0:exitcode=86 $(SAN_ENV) tests/integration/run.sh $(ASAN_TESTS)
 
+# Every integration test but test_deb, which checks the package make deb
+# builds (its own plain build), never the UBSan one.
+UBSAN_TESTS = $(filter-out test_deb,$(basename $(notdir $(wildcard tests/integration/test_*.sh))))
 ubsan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/ubsan \
 	    SANFLAGS="-fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
 	@ENACT=$(CURDIR)/$(BUILD)/ubsan/enact $(SAN_ENV) scripts/run-config-tests.sh
-	@ENACT_BUILD=$(CURDIR)/$(BUILD)/ubsan $(SAN_ENV) tests/integration/run.sh
+	@ENACT_BUILD=$(CURDIR)/$(BUILD)/ubsan $(SAN_ENV) tests/integration/run.sh $(UBSAN_TESTS)
 
 TSAN := -fsanitize=thread -fno-omit-frame-pointer
 TSAN_UNIT := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tsan/tests/%)
@@ -203,12 +223,19 @@ bench: all
 	@scripts/bench.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/enact
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/enact
 	install -m 0755 $(BUILD)/enact $(DESTDIR)$(PREFIX)/bin/enact
-	install -m 0644 $(BUILD)/libenact_shim.so $(DESTDIR)$(PREFIX)/lib/enact/libenact_shim.so
+	install -m 0644 $(BUILD)/libenact_shim.so $(DESTDIR)$(LIBDIR)/enact/libenact_shim.so
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 man/enact.1 $(DESTDIR)$(PREFIX)/share/man/man1/enact.1
 	install -m 0644 man/enact.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/enact.ini.5
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 config/bash-completion/enact $(DESTDIR)$(PREFIX)/share/bash-completion/completions/enact
+
+# The Debian package (scripts/deb.sh; sudo apt install ./build/deb/enact_*.deb).
+deb:
+	@scripts/deps.sh deb
+	@scripts/deb.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,9 +1,12 @@
 #!/bin/sh
-# scripts/deps.sh [build | demo | bench | test]: installs the Debian
+# scripts/deps.sh [build | demo | bench | deb | test]: installs the Debian
 # packages a make target needs, when missing (test, the default: everything
 # the tests run, then the node packages of tests/integration/node, npm ci
 # from its package-lock.json, and promtool). make, make install: build;
-# make demo: build and python3; make bench: that and redis-server.
+# make demo: build and python3; make bench: that and redis-server; make deb:
+# build and Debian's packaging tools (debhelper, dpkg-dev, fakeroot), lintian
+# to check the package, bash-completion (dh_bash-completion, and the loader
+# that finds the completion); test has them too, for test_deb.
 # The clients the integration tests run: python3-redis, python3-psycopg2,
 # python3-requests (for Debian's /usr/bin/python3), postgresql (initdb,
 # pg_ctl, postgres, psql), npm (when node comes without it).
@@ -14,8 +17,9 @@ case $tier in
 build) need=$build ;;
 demo) need="$build python3" ;;
 bench) need="$build python3 redis-server" ;;
-test) need="$build netcat-openbsd libcmocka-dev curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev python3-redis python3-psycopg2 python3-requests postgresql npm chromium" ;;
-*) echo "deps: no tier '$tier' (build, demo, bench or test)" >&2; exit 2 ;;
+deb) need="$build debhelper dpkg-dev fakeroot lintian bash-completion" ;;
+test) need="$build netcat-openbsd libcmocka-dev curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev python3-redis python3-psycopg2 python3-requests postgresql npm chromium debhelper dpkg-dev fakeroot lintian bash-completion" ;;
+*) echo "deps: no tier '$tier' (build, demo, bench, deb or test)" >&2; exit 2 ;;
 esac
 if ! command -v dpkg-query >/dev/null; then
     # Not Debian: what to install is said, not done.

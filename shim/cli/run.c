@@ -19,24 +19,63 @@ static const char HELP[] =
     "  -a AGENT    whose limits these are (default: [enact] agent, else CMD's name)\n"
     "  --observe   enforce nothing; record what would be refused (verdict would_deny)\n";
 
-/* The shim beside this executable (build tree), or in ../lib/enact
- * (installed tree). */
-static bool find_shim(char out[PATH_MAX])
+/* Where the shim is looked for, in this order: beside this executable (the
+ * build tree: a developer's build/enact takes its own build/libenact_shim.so,
+ * never an installed one); in ENACT_LIBDIR/enact, the library directory the
+ * CLI was built for (make LIBDIR=..., which install uses: a Debian package's
+ * /usr/lib/<multiarch>/enact); in ../lib/enact from this executable (an
+ * installed tree moved elsewhere). Each is a directory, with its slash. */
+#ifndef ENACT_LIBDIR /* the Makefile's LIBDIR; this, its default, elsewhere */
+#define ENACT_LIBDIR "/usr/local/lib"
+#endif
+enum { SHIM_PLACES = 3 };
+static size_t shim_places(char places[SHIM_PLACES][PATH_MAX])
 {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0)
-        return false;
+        return 0;
     self[n] = '\0';
+    char parent[PATH_MAX];
     const char *dir = dirname(self);
-    static const char *const candidates[] = {"%s/libenact_shim.so",
-                                             "%s/../lib/enact/libenact_shim.so"};
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, candidates[i], dir);
+    snprintf(parent, sizeof parent, "%s", dir);
+    const char *up = dirname(parent);
+    const char *const base[SHIM_PLACES] = {dir, ENACT_LIBDIR, strcmp(up, "/") ? up : ""};
+    const char *const tail[SHIM_PLACES] = {"/", "/enact/", "/lib/enact/"};
+    size_t count = 0;
+    for (size_t i = 0; i < SHIM_PLACES; i++) {
+        if (strlen(base[i]) + strlen(tail[i]) >= PATH_MAX)
+            continue;
+        strcat(strcpy(places[count], base[i]), tail[i]);
+        bool seen = false; /* LIBDIR is often ../lib itself: looked in once */
+        for (size_t j = 0; j < count; j++)
+            seen = seen || strcmp(places[j], places[count]) == 0;
+        if (!seen)
+            count++;
+    }
+    return count;
+}
+
+/* The first readable shim of shim_places, resolved, in OUT; else false,
+ * with the places looked in, comma-separated, in OUT. */
+static bool find_shim(char out[PATH_MAX])
+{
+    char places[SHIM_PLACES][PATH_MAX];
+    size_t count = shim_places(places);
+    for (size_t i = 0; i < count; i++) {
+        char path[PATH_MAX + sizeof "libenact_shim.so"];
+        snprintf(path, sizeof path, "%slibenact_shim.so", places[i]);
         if (realpath(path, out) && access(out, R_OK) == 0)
             return true;
     }
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < count && len < PATH_MAX; i++) {
+        int w = snprintf(out + len, PATH_MAX - len, "%s%s", i ? ", " : "", places[i]);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    if (count == 0)
+        snprintf(out, PATH_MAX, "no place (this program's path is unreadable)");
     return false;
 }
 
@@ -119,8 +158,7 @@ int cmd_run(int argc, char **argv)
 
     char shim[PATH_MAX];
     if (!find_shim(shim)) {
-        fprintf(stderr, "enact run: cannot find libenact_shim.so next to this program or in "
-                        "../lib/enact/\n");
+        fprintf(stderr, "enact run: cannot find libenact_shim.so; looked in %s\n", shim);
         return EXIT_CONFIG;
     }
     const char *cmd = argv[i];

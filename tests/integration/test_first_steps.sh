@@ -28,5 +28,5 @@ grep -q "enact learn -o enact.ini -- CMD" "$T/err" && grep -q "config/enact.ini"
 rc=0
 "$ROOT/scripts/deps.sh" nonsense 2>"$T/err" || rc=$?
 check_eq "deps.sh with an unknown tier" 2 "$rc"
-grep -q "build, demo, bench or test" "$T/err" || fail "deps.sh: $(cat "$T/err")"
+grep -q "build, demo, bench, deb or test" "$T/err" || fail "deps.sh: $(cat "$T/err")"
 echo "ok: short usage, a missing config explained, deps tiers"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The man pages: enact(1) and enact.ini(5) render
 # with man -l without a warning, name every command and every key, and
-# make install puts them under PREFIX/share/man.
+# make install puts them under PREFIX/share/man (and the bash completion
+# under PREFIX/share/bash-completion, the shim under PREFIX/lib/enact, where
+# the installed enact run finds it).
 . "$(dirname "$0")/lib.sh"
 
 command -v man >/dev/null || fail "man (man-db) is required"
@@ -29,3 +31,8 @@ done
 make -s -C "$ROOT" install PREFIX="$T/prefix" >/dev/null
 [ -f "$T/prefix/share/man/man1/enact.1" ] && [ -f "$T/prefix/share/man/man5/enact.ini.5" ] ||
     fail "make install did not install the man pages"
+[ -f "$T/prefix/share/bash-completion/completions/enact" ] ||
+    fail "make install did not install the bash completion"
+printf '[tool.t]\nexec = true\n' >"$T/t.ini"
+"$T/prefix/bin/enact" run -c "$T/t.ini" -- true 2>"$T/run.err" ||
+    fail "the installed enact run failed: $(cat "$T/run.err")"
