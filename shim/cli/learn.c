@@ -21,8 +21,9 @@
 #include <unistd.h>
 
 static const char HELP[] =
-    "usage: enact learn [-o FILE] [--duration D] [-a AGENT] [OPTIONS] -- CMD [ARGS]\n"
-    "       enact learn [-o FILE] [OPTIONS] --from AUDIT.jsonl\n"
+    "usage: enact learn [-o FILE] [--duration D] [-a AGENT] [--log FILE] [--headroom X]\n"
+    "                   [--destructive dry-run|approve] -- CMD [ARGS]\n"
+    "       enact learn [-o FILE] [--headroom X] [--destructive dry-run|approve] --from LOG\n"
     "\n"
     "Runs CMD governed in observe mode (nothing is refused), with every\n"
     "connection and program start of CMD and its children recorded, then\n"

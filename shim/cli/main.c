@@ -20,6 +20,7 @@ static const char USAGE[] =
     "  metrics [-c FILE] [--listen ADDR:PORT]                 serve them to Prometheus\n"
     "  reset [-c FILE] [--agent A] [--tool T]                 give limits back\n"
     "  doctor PROGRAM                                         can Enact govern it?\n"
+    "  keys                                                   every config key, and what it is for\n"
     "  log [-c FILE] [--blocked] [--since 1h] [--follow] ...  the audit log, readable\n"
     "  dry-run [-c FILE] list [--impact LEVEL] | clear        simulated calls\n"
     "  report [-c FILE] --html OUT                            a page per tool, self-contained\n"
