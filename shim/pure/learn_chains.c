@@ -13,8 +13,9 @@ struct proc {
     int32_t pid; /* 0: a free slot */
     long open;   /* its chain that may still grow, or -1 */
     long chains; /* its latest chain, or -1 */
+    bool decided;      /* what started it has been looked at, at its first step */
     uint8_t inherited; /* a role all its calls take from what started it, or 0 */
-    int32_t inherited_from; /* the parent it had then: another parent is another process */
+    int32_t started_by; /* the parent it had then: another parent is another process */
 };
 
 struct procs {
@@ -92,6 +93,8 @@ bool learn_chains_classify(const struct learn_step *steps, size_t n, uint8_t *ro
     bool ok = continued != NULL;
     for (size_t i = 0; ok && i < n; i++) {
         roles[i] = LEARN_ROLE_CALL;
+        if (steps[i].pid == 0)
+            continue; /* no process named: a call of its own */
         if (t.used * 2 >= t.cap && !procs_grow(&t)) {
             ok = false;
             break;
@@ -125,21 +128,23 @@ bool learn_chains_classify(const struct learn_step *steps, size_t n, uint8_t *ro
     }
     for (size_t c = 0; ok && c < nchains; c++)
         mark_chain(steps, &chains[c], roles);
-    /* What a wrapper (or the command's start) starts, and all it does. */
+    /* What a wrapper (or the command's start) starts, and all it does: told
+     * at a process's first step, when it was started. */
     for (size_t i = 0; ok && i < n; i++) {
+        if (steps[i].pid == 0)
+            continue;
         struct proc *p = proc_of(&t, steps[i].pid, false);
-        if (p->inherited && steps[i].exec && !continued[i] &&
-            p->inherited_from != steps[i].parent)
-            p->inherited = 0; /* the pid was taken again, by another process */
-        if (!p->inherited && steps[i].parent) {
-            struct proc *parent = proc_of(&t, steps[i].parent, false);
+        bool reused = p->decided && steps[i].exec && !continued[i] &&
+                      p->started_by != steps[i].parent; /* the pid, taken again */
+        if (!p->decided || reused) {
+            struct proc *parent = steps[i].parent ? proc_of(&t, steps[i].parent, false) : NULL;
             const struct chain *c = chain_around(chains, parent, i);
-            uint8_t role = parent && parent->inherited ? parent->inherited
+            p->inherited = parent && parent->inherited ? parent->inherited
                            : c                         ? (c->root ? LEARN_ROLE_START
                                                                   : LEARN_ROLE_WRAPPER)
                                                        : 0;
-            p->inherited = role;
-            p->inherited_from = steps[i].parent;
+            p->started_by = steps[i].parent;
+            p->decided = true;
         }
         if (p->inherited)
             roles[i] = p->inherited;

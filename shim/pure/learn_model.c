@@ -303,7 +303,7 @@ static long shape_of(struct endpoint *ep, const struct learn_obs *o)
         ep->nshapes++;
     }
     struct impact im = impact_of_joined(o->target, o->argv);
-    if (ep->shapes[i].count == 0 || im.level > ep->shapes[i].impact.level) {
+    if (!ep->shapes[i].example[0] || im.level > ep->shapes[i].impact.level) {
         ep->shapes[i].impact = im;
         snprintf(ep->shapes[i].example, sizeof ep->shapes[i].example, "%s",
                  o->argv ? o->argv : ep->key);

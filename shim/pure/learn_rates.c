@@ -4,6 +4,8 @@ uint32_t learn_peak_calls(const uint64_t *ts_ms, size_t n, uint64_t window_ms)
 {
     uint32_t peak = 0;
     size_t first = 0;
+    if (window_ms == 0)
+        return 0;
     for (size_t last = 0; last < n; last++) {
         while (ts_ms[last] - ts_ms[first] >= window_ms)
             first++;
