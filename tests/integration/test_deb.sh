@@ -105,7 +105,7 @@ complete_words() {
 }
 check_eq "enact st<TAB>" "status" "$(complete_words enact st)"
 all=$(complete_words enact "" | sort | tr '\n' ' ')
-for cmd in run check match status metrics reset doctor log dry-run report watch ps kill resume \
+for cmd in run learn check match status metrics reset doctor keys log dry-run report watch ps kill resume \
     pending approve deny --help; do
     [[ " $all" == *" $cmd "* ]] || problem "enact <TAB> does not offer $cmd: $all"
 done
