@@ -94,7 +94,7 @@ static bool read_log(const char *path, struct learn_model *m, struct learn_propo
         fprintf(stderr, "enact learn: %s: %s\n", path, strerror(errno));
         return false;
     }
-    static struct audit_fields f;
+    struct audit_fields f;
     bool ok = true;
     while (ok && records_next(&r, &f) == 1) {
         enum learn_op op;
