@@ -99,8 +99,10 @@ SHIM_LIBS := -Wl,--exclude-libs,ALL $(shell [ -f "$$(pkg-config --variable=libdi
 $(BUILD)/libenact_shim.so: $(PRELOAD_OBJ) $(SHIM_CORE_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-z,defs -o $@ $^ $(SHIM_LIBS) -ldl
 
+# The CLI binds every symbol at start (-z now, as hardening asks); only the
+# shim, loaded into every program an agent starts, binds lazily.
 $(BUILD)/enact: $(CLI_OBJ) $(CORE_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf) -ldl
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,-z,now -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf) -ldl
 
 # Unit tests: each core module with cmocka, under ASan and UBSan. The core
 # is compiled once into an archive that every test links (a test takes the

@@ -16,8 +16,8 @@
  *    was not capped, else a prefix, with "truncated":true when the target,
  *    argv or would_execute was cut; the time to the millisecond.
  *
- * Event input: a flags byte (shape, which fields are set), 8 bytes each of
- * time, pid and retry_after_ms, then the strings separated by NUL: agent,
+ * Event input: a flags byte (shape, which fields are set; bit 4: a parent,
+ * the pid's upper bytes), 8 bytes each of time, pid and retry_after_ms, then the strings separated by NUL: agent,
  * exe, op, tool, target, host, verdict, reason, errno, from, to, impact,
  * impact_reason, detail, argv (items separated by 0x1f); the rest is
  * would_execute (bytes, NUL allowed). */
@@ -80,9 +80,14 @@ static void check_line(const uint8_t *data, size_t size)
 
     /* Written again (every value as a string, argv as one item) and read. */
     static const char *const keys[AF_COUNT] = {
-        "ts", "pid", "agent", "exe", "op", "tool", "target", "host", "argv", "verdict",
-        "reason", "errno", "retry_after_ms", "from", "to", "would_execute", "impact",
-        "impact_reason", "detail"};
+        [AF_TS] = "ts",           [AF_PID] = "pid",       [AF_PARENT] = "parent",
+        [AF_AGENT] = "agent",     [AF_EXE] = "exe",       [AF_OP] = "op",
+        [AF_TOOL] = "tool",       [AF_TARGET] = "target", [AF_HOST] = "host",
+        [AF_ARGV] = "argv",       [AF_VERDICT] = "verdict", [AF_REASON] = "reason",
+        [AF_ERRNO] = "errno",     [AF_RETRY_AFTER_MS] = "retry_after_ms",
+        [AF_FROM] = "from",       [AF_TO] = "to",         [AF_WOULD_EXECUTE] = "would_execute",
+        [AF_IMPACT] = "impact",   [AF_IMPACT_REASON] = "impact_reason",
+        [AF_DETAIL] = "detail"};
     struct jsonw w;
     jw_init(&w, rec, sizeof rec);
     jw_object_begin(&w);
@@ -180,6 +185,8 @@ static void check_event(const uint8_t *data, size_t size)
     struct audit_event ev = {
         .unix_ns = nums[0],
         .pid = (long)nums[1],
+        /* Written only when positive: some events have none. */
+        .parent = (flags >> 4) & 1 ? (long)(nums[1] >> 8) : 0,
         .agent = OPT(S_AGENT),
         .exe = OPT(S_EXE),
         .op = OPT(S_OP),
@@ -234,6 +241,11 @@ static void check_event(const uint8_t *data, size_t size)
     char num[32];
     snprintf(num, sizeof num, "%ld", ev.pid);
     FUZZ_CHECK(f.v[AF_PID] && strcmp(f.v[AF_PID], num) == 0, "pid %s for %s", f.v[AF_PID], num);
+    FUZZ_CHECK(!f.v[AF_PARENT] == !(ev.parent > 0), "parent: %s", rec);
+    if (ev.parent > 0) {
+        snprintf(num, sizeof num, "%ld", ev.parent);
+        FUZZ_CHECK(strcmp(f.v[AF_PARENT], num) == 0, "parent %s for %s", f.v[AF_PARENT], num);
+    }
     FUZZ_CHECK(!f.v[AF_RETRY_AFTER_MS] == !ev.has_retry_after, "retry_after_ms: %s", rec);
     if (ev.has_retry_after) {
         snprintf(num, sizeof num, "%" PRIu64, ev.retry_after_ms);
