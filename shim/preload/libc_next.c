@@ -1,0 +1,70 @@
+#include "libc_next.h"
+
+#include <dlfcn.h>
+#include <string.h>
+
+struct walk {
+    struct libc_next *next;
+    uintptr_t self;
+    bool after; /* the shim has been passed */
+};
+
+static bool holds(const struct dl_phdr_info *info, uintptr_t addr)
+{
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && addr >= start && addr - start < ph->p_memsz)
+            return true;
+    }
+    return false;
+}
+
+static int visit(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    struct walk *w = ctx;
+    if (!w->after) {
+        w->after = holds(info, w->self);
+        return 0;
+    }
+    struct libc_next *next = w->next;
+    const ElfW(Dyn) *dynamic = NULL;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+            dynamic = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    if (next->n == LIBC_NEXT_OBJECTS || !dynamic ||
+        !elf_symbols_init(&next->objects[next->n], info->dlpi_addr, dynamic)) {
+        next->usable = false;
+        return 1;
+    }
+    next->n++;
+    return 0;
+}
+
+void libc_next_init(struct libc_next *next, const void *self)
+{
+    memset(next, 0, sizeof *next);
+    next->usable = true;
+    struct walk w = {.next = next, .self = (uintptr_t)self};
+    dl_iterate_phdr(visit, &w);
+    /* Loaded by dlopen (enact run loads it so), the shim comes last:
+     * dlsym knows that scope, this walk does not. */
+    next->usable = next->usable && w.after && next->n > 0;
+}
+
+void *libc_next_find(const struct libc_next *next, const char *name)
+{
+    for (size_t i = 0; next->usable && i < next->n; i++) {
+        void *addr;
+        switch (elf_symbols_find(&next->objects[i], name, &addr)) {
+        case ELF_FOUND:
+            return addr;
+        case ELF_UNSURE:
+            return dlsym(RTLD_NEXT, name);
+        case ELF_ABSENT:
+            break;
+        }
+    }
+    return dlsym(RTLD_NEXT, name);
+}

@@ -1,0 +1,30 @@
+/* What dlsym(RTLD_NEXT, name) answers from the shim, found in one pass:
+ * the objects loaded after the shim, in the loader's order, are listed
+ * once (dl_iterate_phdr), and each name is looked up in their GNU hash
+ * tables (pure/elf_symbols.h). What that cannot decide for certain (an
+ * IFUNC, a name with only hidden versions, an object without a GNU hash
+ * table, a shim loaded by dlopen with nothing after it) is asked of dlsym
+ * itself, so the answer is always dlsym's. */
+#ifndef ENACT_LIBC_NEXT_H
+#define ENACT_LIBC_NEXT_H
+
+#include "../pure/elf_symbols.h"
+
+#include <stddef.h>
+
+#define LIBC_NEXT_OBJECTS 16 /* after the shim: libc, ld.so, a few preloads */
+
+struct libc_next {
+    struct elf_symbols objects[LIBC_NEXT_OBJECTS];
+    size_t n;
+    bool usable; /* every object after the shim could be read */
+};
+
+/* Lists the objects after the one that holds self (an address in the
+ * shim). */
+void libc_next_init(struct libc_next *next, const void *self);
+
+/* The next definition of name after the shim, or NULL. */
+void *libc_next_find(const struct libc_next *next, const char *name);
+
+#endif
