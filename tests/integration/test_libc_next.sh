@@ -45,7 +45,7 @@ audit_log = $T/audit.jsonl
 [tool.web]
 connect = 127.0.0.1:9
 INI
-out=$(ENACT_CONFIG="$T/enact.ini" LD_PRELOAD="$SHIM:$T/other.so" "$PY" -c '
+out=$(ENACT_CONFIG="$T/enact.ini" LD_PRELOAD="$SHIM_PRELOAD:$T/other.so" "$PY" -c '
 import socket
 s = socket.socket()
 try:
