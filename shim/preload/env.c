@@ -1,8 +1,8 @@
 #include "env.h"
 
 #include "../pure/hash.h"
+#include "real.h"
 
-#include <dlfcn.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +29,9 @@ static uint64_t admitted; /* hash of the argv this process may exec undecided; 0
 
 static bool is_shim_var(const char *entry)
 {
+    /* Every entry of the environment is asked: most fail at the first byte. */
+    if (entry[0] != 'E' || strncmp(entry, "ENACT_", 6) != 0)
+        return false;
     return strncmp(entry, "ENACT_CONFIG=", 13) == 0 || strncmp(entry, "ENACT_AGENT=", 12) == 0 ||
            strncmp(entry, "ENACT_MODE=", 11) == 0 || strncmp(entry, "ENACT_ADMITTED=", 15) == 0;
 }
@@ -90,40 +93,60 @@ static size_t other_preloads(const char *value, char *out)
     return n;
 }
 
+/* "LD_PRELOAD=" and what is left of it for the program (put in environ
+ * in place of the entry it was started with). */
+static char preload_entry[sizeof "LD_PRELOAD=" + sizeof scrubbed_preload];
+
+/* The shim's variables out of environ, and the shim out of LD_PRELOAD, in
+ * one pass over the entries: the program sees neither. One unsetenv each
+ * walked the whole environment four times over (about 8,000 instructions
+ * at every start, bench/NOTES.md). */
 static void scrub_environ(void)
 {
-    const char *token = getenv("ENACT_ADMITTED");
-    if (token)
-        admitted = strtoull(token, NULL, 16);
-    unsetenv("ENACT_ADMITTED");
-    unsetenv("ENACT_CONFIG");
-    unsetenv("ENACT_AGENT");
-    unsetenv("ENACT_MODE");
-    const char *preload = getenv("LD_PRELOAD");
-    if (!preload)
-        return;
-    char rest[strlen(preload) + 1];
-    size_t kept = other_preloads(preload, rest);
-    /* Kept only when it names the shim by the absolute path children need. */
-    if (strlen(preload) < sizeof started_preload && shim_path[0] && strstr(preload, shim_path)) {
-        memcpy(started_preload, preload, strlen(preload) + 1);
-        memcpy(scrubbed_preload, rest, kept + 1);
+    size_t kept_entries = 0;
+    for (char **e = environ; e && *e; e++) {
+        char *entry = *e;
+        if (is_shim_var(entry)) {
+            if (strncmp(entry, "ENACT_ADMITTED=", 15) == 0)
+                admitted = strtoull(entry + 15, NULL, 16);
+            continue;
+        }
+        if (entry[0] == 'L' && strncmp(entry, "LD_PRELOAD=", 11) == 0) {
+            const char *preload = entry + 11;
+            size_t len = strlen(preload);
+            char rest[len + 1];
+            size_t kept = other_preloads(preload, rest);
+            /* Kept only when it names the shim by the absolute path
+             * children need. */
+            if (len < sizeof started_preload && shim_path[0] && strstr(preload, shim_path)) {
+                memcpy(started_preload, preload, len + 1);
+                memcpy(scrubbed_preload, rest, kept + 1);
+            }
+            if (kept == 0)
+                continue;
+            if (kept < sizeof scrubbed_preload) {
+                snprintf(preload_entry, sizeof preload_entry, "LD_PRELOAD=%s", rest);
+                entry = preload_entry;
+            } else {
+                memcpy(entry + 11, rest, kept + 1); /* shorter than it was: in place */
+            }
+        }
+        environ[kept_entries++] = entry;
     }
-    if (kept > 0)
-        setenv("LD_PRELOAD", rest, 1);
-    else
-        unsetenv("LD_PRELOAD");
+    if (environ)
+        environ[kept_entries] = NULL;
 }
 
 void env_init(const char *config_path, const char *agent, const char *mode)
 {
-    Dl_info info;
     char resolved[PATH_MAX];
-    /* An absolute path (enact run always gives one) is used as it is: a
-     * realpath() costs a readlink per component at every start. */
-    if (dladdr((void *)env_init, &info) && info.dli_fname && info.dli_fname[0] == '/')
-        snprintf(shim_path, sizeof shim_path, "%s", info.dli_fname);
-    else if (info.dli_fname && realpath(info.dli_fname, resolved))
+    /* The loader's name for the shim, found when libc's functions were
+     * (real.h). An absolute path (enact run always gives one) is used as it
+     * is: a realpath() costs a readlink per component at every start. */
+    const char *file = real.shim_file ? real.shim_file : "";
+    if (file[0] == '/')
+        snprintf(shim_path, sizeof shim_path, "%s", file);
+    else if (file[0] && realpath(file, resolved))
         snprintf(shim_path, sizeof shim_path, "%s", resolved);
     char cwd[PATH_MAX];
     if (config_path[0] == '/' || !getcwd(cwd, sizeof cwd))

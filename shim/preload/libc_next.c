@@ -26,6 +26,8 @@ static int visit(struct dl_phdr_info *info, size_t size, void *ctx)
     struct walk *w = ctx;
     if (!w->after) {
         w->after = holds(info, w->self);
+        if (w->after)
+            w->next->self_file = info->dlpi_name;
         return 0;
     }
     struct libc_next *next = w->next;

@@ -18,6 +18,7 @@ struct libc_next {
     struct elf_symbols objects[LIBC_NEXT_OBJECTS];
     size_t n;
     bool usable; /* every object after the shim could be read */
+    const char *self_file; /* the shim's path as the loader has it, or NULL */
 };
 
 /* Lists the objects after the one that holds self (an address in the

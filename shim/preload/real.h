@@ -58,6 +58,9 @@ struct real_libc {
     int (*waitid)(idtype_t, id_t, siginfo_t *, int);
     int (*fcntl64)(int, int, ...);
     long (*syscall)(long, ...); /* also resolved by syscall.c, if called first */
+    /* Not a function: the shim's own file as the loader named it ("" when
+     * the hooks are linked into a program), found on the same walk. */
+    const char *shim_file;
 };
 
 /* Filled by real_resolve(); read-only afterwards. */
