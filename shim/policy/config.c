@@ -7,6 +7,7 @@
 #include "config_loader.h"
 #include "../pure/hash.h"
 #include "../store/file_read.h"
+#include "../store/image_file.h"
 #include "../store/state.h"
 
 #include <ctype.h>
@@ -244,13 +245,19 @@ static char *slurp(struct loader *ld, const char *path, size_t *len)
 
 /* ---- after parsing: defaults and cross-key checks ------------------------ */
 
+bool config_default_state_dir(char *out, size_t cap)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    int n = xdg && xdg[0] == '/' ? snprintf(out, cap, "%s/enact", xdg)
+                                 : snprintf(out, cap, "/var/tmp/enact-%u", (unsigned)getuid());
+    return n > 0 && (size_t)n < cap;
+}
+
 bool config_default_state_path(const char *config_abs_path, char *out, size_t cap)
 {
     char dir[PATH_MAX];
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    int n = xdg && xdg[0] == '/' ? snprintf(dir, sizeof dir, "%s/enact", xdg)
-                                 : snprintf(dir, sizeof dir, "/var/tmp/enact-%u", (unsigned)getuid());
-    if (n < 0 || (size_t)n >= sizeof dir)
+    int n;
+    if (!config_default_state_dir(dir, sizeof dir))
         return false;
     char copy[PATH_MAX];
     snprintf(copy, sizeof copy, "%s", config_abs_path);
@@ -366,6 +373,10 @@ void config_free(struct enact_config *cfg)
 {
     if (!cfg)
         return;
+    if (cfg->image) {
+        image_file_release(cfg->image, cfg->image_len); /* the config lives in it */
+        return;
+    }
     for (size_t i = 0; i < cfg->ntools; i++) {
         struct tool *t = &cfg->tools[i];
         for (size_t j = 0; j < t->nconnect; j++)

@@ -235,6 +235,13 @@ struct enact_config {
     size_t nagents;
     struct impact_table impact; /* [impact] */
     struct section_source enact_src, agent_src; /* [enact], [agent] */
+    /* Loading read files the INI names (dry_run.response = @FILE): an
+     * image of it (config_image.h) would not see them change. */
+    bool read_other_files;
+    /* The mapped image this config lives in (config_cache.h), which
+     * config_free unmaps; NULL for a config read from its INI. */
+    void *image;
+    size_t image_len;
 };
 
 /* Diagnostics, each a line "FILE:LINE: message" (or "FILE: message"), in
@@ -265,6 +272,8 @@ void config_diag_free(struct config_diag *diag);
 /* Where the state file lives when [enact] state is not set:
  * $XDG_RUNTIME_DIR/enact/, else /var/tmp/enact-$UID/, one file per config. */
 bool config_default_state_path(const char *config_abs_path, char *out, size_t cap);
+/* That folder: $XDG_RUNTIME_DIR/enact, else /var/tmp/enact-$UID. */
+bool config_default_state_dir(char *out, size_t cap);
 
 /* The protocol a dry-run connection of t speaks: as written, except that
  * auto with a dry_run.response is raw (the response says what to answer). */

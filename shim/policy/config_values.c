@@ -352,6 +352,7 @@ enum key_verdict parse_bytes_key(struct loader *ld, const struct key_def *k, voi
     char *buf = NULL;
     size_t len = 0;
     if (v[0] == '@') {
+        ld->cfg->read_other_files = true;
         char *path = config_resolve_path(ld, v + 1);
         struct file_read_error e = {.fail = FILE_READ_NO_MEMORY};
         buf = path ? file_read(path, FILE_READ_REGULAR, MAX_RESPONSE_BYTES, &len, &e) : NULL;

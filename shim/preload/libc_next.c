@@ -20,14 +20,43 @@ static bool holds(const struct dl_phdr_info *info, uintptr_t addr)
     return false;
 }
 
+/* The object's GNU build ID (its NT_GNU_BUILD_ID note), folded. */
+static uint64_t build_id(const struct dl_phdr_info *info)
+{
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+            const char *name = p + sizeof *n;
+            const unsigned char *desc =
+                (const unsigned char *)name + ((n->n_namesz + 3) & ~(ElfW(Word))3);
+            if (desc + n->n_descsz > (const unsigned char *)end)
+                break;
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                uint64_t h = UINT64_C(0xcbf29ce484222325);
+                for (ElfW(Word) k = 0; k < n->n_descsz; k++)
+                    h = (h ^ desc[k]) * UINT64_C(0x100000001b3);
+                return h ? h : 1;
+            }
+            p = (const char *)desc + ((n->n_descsz + 3) & ~(ElfW(Word))3);
+        }
+    }
+    return 0;
+}
+
 static int visit(struct dl_phdr_info *info, size_t size, void *ctx)
 {
     (void)size;
     struct walk *w = ctx;
     if (!w->after) {
         w->after = holds(info, w->self);
-        if (w->after)
+        if (w->after) {
             w->next->self_file = info->dlpi_name;
+            w->next->self_build = build_id(info);
+        }
         return 0;
     }
     struct libc_next *next = w->next;

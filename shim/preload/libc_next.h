@@ -19,6 +19,7 @@ struct libc_next {
     size_t n;
     bool usable; /* every object after the shim could be read */
     const char *self_file; /* the shim's path as the loader has it, or NULL */
+    uint64_t self_build;   /* its GNU build ID, folded into 64 bits; 0: none */
 };
 
 /* Lists the objects after the one that holds self (an address in the

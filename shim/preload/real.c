@@ -40,6 +40,7 @@ void real_resolve(void)
     struct libc_next next;
     libc_next_init(&next, &real);
     real.shim_file = next.self_file ? next.self_file : "";
+    real.shim_build = next.self_build;
     /* First: must_find's message needs it. Atomic, as syscall.c may set it
      * too. */
     __atomic_store_n((void **)&real.syscall, must_find(&next, "syscall"), __ATOMIC_RELEASE);

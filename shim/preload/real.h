@@ -61,6 +61,7 @@ struct real_libc {
     /* Not a function: the shim's own file as the loader named it ("" when
      * the hooks are linked into a program), found on the same walk. */
     const char *shim_file;
+    uint64_t shim_build; /* its GNU build ID folded into 64 bits; 0: none */
 };
 
 /* Filled by real_resolve(); read-only afterwards. */

@@ -4,6 +4,7 @@
 #include "env.h"
 #include "real.h"
 #include "../policy/backend.h"
+#include "../policy/config_cache.h"
 #include "../policy/config_errno.h"
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
@@ -222,7 +223,8 @@ const struct enact_config *shim_start(const char *path)
     if (mode_env)
         snprintf(mode, sizeof mode, "%s", mode_env);
     struct config_diag diag;
-    struct enact_config *cfg = config_load(path, &diag);
+    /* The compiled image when one matches the INI: no parse at start. */
+    struct enact_config *cfg = config_cache_load(path, real.shim_build, &diag);
     choose_agent(cfg);
     /* Children get the config by absolute path: a relative one would name
      * another file once a child changes folder. */

@@ -129,8 +129,7 @@ static size_t lay_out(struct state_header *h, const struct state_sizes *want)
     return off;
 }
 
-/* mkdir -p for the folders above path, 0700. */
-static int make_parents(const char *path)
+int state_make_parents(const char *path)
 {
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
@@ -425,7 +424,7 @@ enum state_open_result state_open(const char *path, const struct state_sizes *wa
         if (err == 0 && !bad)
             return result;
         if (err == ENOENT || err == ENOTDIR) {
-            err = make_parents(path);
+            err = state_make_parents(path);
             if (err) {
                 snprintf(msg, msglen, "cannot create the folder of state file %s: %s", path,
                          strerror(err));

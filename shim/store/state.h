@@ -193,6 +193,9 @@ enum state_open_result state_open(const char *path, const struct state_sizes *wa
                                   struct state_map *m, char *msg, size_t msglen);
 void state_close(struct state_map *m);
 
+/* mkdir -p for the folders above path, each 0700; 0 or an errno. */
+int state_make_parents(const char *path);
+
 /* Whether the file at path is still the valid file m maps: same file, same
  * size, intact header. One stat(2); no allocation. False when the file was
  * removed, replaced, truncated, zeroed or scribbled over: the caller maps

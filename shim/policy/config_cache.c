@@ -1,0 +1,63 @@
+#include "config_cache.h"
+
+#include "config_image.h"
+#include "../pure/hash.h"
+#include "../store/image_file.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Larger than any image of a config the loader accepts (1 MiB of INI). */
+#define IMAGE_MAX (64u << 20)
+
+bool config_cache_path(const char *abs_path, char *out, size_t cap)
+{
+    char dir[PATH_MAX], copy[PATH_MAX];
+    if (!config_default_state_dir(dir, sizeof dir))
+        return false;
+    snprintf(copy, sizeof copy, "%s", abs_path);
+    char *stem = basename(copy);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem)
+        *dot = '\0';
+    uint32_t h = (uint32_t)fnv64_str(FNV64_OFFSET, abs_path);
+    int n = snprintf(out, cap, "%s/%.64s-%08x.policy", dir, stem, h);
+    return n > 0 && (size_t)n < cap;
+}
+
+struct enact_config *config_cache_load(const char *path, uint64_t build,
+                                       struct config_diag *diag)
+{
+    char abs[PATH_MAX], image[PATH_MAX];
+    struct file_identity id;
+    if (!build || !realpath(path, abs) || !file_identity_of(abs, &id) ||
+        !config_cache_path(abs, image, sizeof image))
+        return config_load(path, diag);
+    struct config_image_key key = {.layout = config_image_layout() ^ build, .dev = id.dev,
+                                   .ino = id.ino,
+                                   .size = id.size, .mtime_ns = id.mtime_ns,
+                                   .ctime_ns = id.ctime_ns};
+    size_t len = 0;
+    void *block = image_file_read(image, IMAGE_MAX, &len);
+    struct enact_config *cfg = block ? config_image_open(block, len, &key) : NULL;
+    if (cfg) {
+        cfg->image = block;
+        cfg->image_len = len;
+        if (diag)
+            *diag = (struct config_diag){0};
+        return cfg;
+    }
+    image_file_release(block, len);
+    int saved = errno;
+    cfg = config_load(abs, diag);
+    void *made = cfg ? config_image_build(cfg, &key, &len) : NULL;
+    if (made)
+        (void)image_file_write(image, made, len); /* the next process's; a failure costs it a parse */
+    free(made);
+    errno = saved;
+    return cfg;
+}
