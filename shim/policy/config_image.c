@@ -251,8 +251,8 @@ static char *rel_string(struct opener *o, char *field_value)
 
 static void open_exec_rule(struct opener *o, struct exec_rule *r)
 {
-    if (!r->words)
-        return;
+    if (!r->words) /* every rule has its program */
+        return (void)(o->ok = false);
     /* Up to the NULL that must end the words, within the block. */
     char **words = rel(o, r->words, sizeof(char *), 8);
     if (!words)
@@ -308,7 +308,8 @@ static void open_index(struct opener *o, struct enact_config *c)
         struct connect_ref *ref = &ix->refs[k];
         const struct connect_rule *rule = rel(o, (void *)ref->rule, sizeof *rule, 8);
         const struct tool *t = ref->tool < c->ntools ? &c->tools[ref->tool] : NULL;
-        if (!rule || !t || rule < t->connect || rule >= t->connect + t->nconnect)
+        if (!rule || !t || rule < t->connect || rule >= t->connect + t->nconnect ||
+            ((const char *)rule - (const char *)t->connect) % sizeof *rule != 0)
             o->ok = false;
         ref->rule = rule;
     }
@@ -357,6 +358,8 @@ struct enact_config *config_image_open(void *block, size_t len,
     c->agents = rel_array(&o, c->agents, c->nagents, sizeof *c->agents);
     for (size_t i = 0; c->agents && i < c->nagents && o.ok; i++) {
         c->agents[i].name = rel_string(&o, c->agents[i].name);
+        if (!c->agents[i].name)
+            o.ok = false;
         c->agents[i].quota.warn_remaining = rel_string(&o, c->agents[i].quota.warn_remaining);
     }
     c->impact.exec = rel_array(&o, c->impact.exec, c->impact.nexec, sizeof *c->impact.exec);
