@@ -245,19 +245,13 @@ static char *slurp(struct loader *ld, const char *path, size_t *len)
 
 /* ---- after parsing: defaults and cross-key checks ------------------------ */
 
-bool config_default_state_dir(char *out, size_t cap)
-{
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    int n = xdg && xdg[0] == '/' ? snprintf(out, cap, "%s/enact", xdg)
-                                 : snprintf(out, cap, "/var/tmp/enact-%u", (unsigned)getuid());
-    return n > 0 && (size_t)n < cap;
-}
-
-bool config_default_state_path(const char *config_abs_path, char *out, size_t cap)
+bool config_default_file(const char *config_abs_path, const char *suffix, char *out, size_t cap)
 {
     char dir[PATH_MAX];
-    int n;
-    if (!config_default_state_dir(dir, sizeof dir))
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    int n = xdg && xdg[0] == '/' ? snprintf(dir, sizeof dir, "%s/enact", xdg)
+                                 : snprintf(dir, sizeof dir, "/var/tmp/enact-%u", (unsigned)getuid());
+    if (n < 0 || (size_t)n >= sizeof dir)
         return false;
     char copy[PATH_MAX];
     snprintf(copy, sizeof copy, "%s", config_abs_path);
@@ -266,10 +260,17 @@ bool config_default_state_path(const char *config_abs_path, char *out, size_t ca
     if (dot && dot != stem)
         *dot = '\0';
     uint32_t h = (uint32_t)fnv64_str(FNV64_OFFSET, config_abs_path);
+    n = snprintf(out, cap, "%s/%.64s-%08x%s", dir, stem, h, suffix);
+    return n > 0 && (size_t)n < cap;
+}
+
+bool config_default_state_path(const char *config_abs_path, char *out, size_t cap)
+{
     /* The layout version in the name: a new enact build starts a file of
      * its own instead of refusing the old build's. */
-    n = snprintf(out, cap, "%s/%.64s-%08x.v%u.state", dir, stem, h, STATE_VERSION);
-    return n > 0 && (size_t)n < cap;
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, ".v%u.state", STATE_VERSION);
+    return config_default_file(config_abs_path, suffix, out, cap);
 }
 
 static bool finalize(struct loader *ld)

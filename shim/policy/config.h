@@ -272,8 +272,8 @@ void config_diag_free(struct config_diag *diag);
 /* Where the state file lives when [enact] state is not set:
  * $XDG_RUNTIME_DIR/enact/, else /var/tmp/enact-$UID/, one file per config. */
 bool config_default_state_path(const char *config_abs_path, char *out, size_t cap);
-/* That folder: $XDG_RUNTIME_DIR/enact, else /var/tmp/enact-$UID. */
-bool config_default_state_dir(char *out, size_t cap);
+/* A file of that folder for the config: NAME-HASH followed by suffix. */
+bool config_default_file(const char *config_abs_path, const char *suffix, char *out, size_t cap);
 
 /* The protocol a dry-run connection of t speaks: as written, except that
  * auto with a dry_run.response is raw (the response says what to answer). */

@@ -1,11 +1,9 @@
 #include "config_cache.h"
 
 #include "config_image.h"
-#include "../pure/hash.h"
 #include "../store/image_file.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,17 +14,7 @@
 
 bool config_cache_path(const char *abs_path, char *out, size_t cap)
 {
-    char dir[PATH_MAX], copy[PATH_MAX];
-    if (!config_default_state_dir(dir, sizeof dir))
-        return false;
-    snprintf(copy, sizeof copy, "%s", abs_path);
-    char *stem = basename(copy);
-    char *dot = strrchr(stem, '.');
-    if (dot && dot != stem)
-        *dot = '\0';
-    uint32_t h = (uint32_t)fnv64_str(FNV64_OFFSET, abs_path);
-    int n = snprintf(out, cap, "%s/%.64s-%08x.policy", dir, stem, h);
-    return n > 0 && (size_t)n < cap;
+    return config_default_file(abs_path, ".policy", out, cap);
 }
 
 struct enact_config *config_cache_load(const char *path, uint64_t build,

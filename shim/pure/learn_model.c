@@ -555,6 +555,14 @@ static uint32_t most_per_connection(const struct learn_model *m, size_t service)
     return most;
 }
 
+/* The service a call counts for: NULL for a command's start, a wrapper's
+ * program, or a name lookup. */
+static struct learn_service *counted_in(struct learn_model *m, const struct obs *o)
+{
+    size_t i = m->eps[o->endpoint].service;
+    return o->role == LEARN_ROLE_CALL && i != SIZE_MAX ? &m->services[i] : NULL;
+}
+
 bool learn_model_finish(struct learn_model *m)
 {
     if (!classify(m))
@@ -624,10 +632,9 @@ bool learn_model_finish(struct learn_model *m)
     }
     for (size_t k = 0; k < m->nobs; k++) {
         const struct obs *o = &m->obs[k];
-        size_t i = m->eps[o->endpoint].service;
-        if (o->role != LEARN_ROLE_CALL || i == SIZE_MAX)
+        struct learn_service *s = counted_in(m, o);
+        if (!s)
             continue;
-        struct learn_service *s = &m->services[i];
         s->connects += o->op == LEARN_CONNECT;
         s->requests += o->op == LEARN_REQUEST;
         s->execs += o->op == LEARN_EXEC;
@@ -641,10 +648,9 @@ bool learn_model_finish(struct learn_model *m)
     }
     for (size_t k = 0; k < m->nobs; k++) {
         const struct obs *o = &m->obs[k];
-        size_t i = m->eps[o->endpoint].service;
-        if (o->role != LEARN_ROLE_CALL || i == SIZE_MAX)
+        struct learn_service *s = counted_in(m, o);
+        if (!s)
             continue;
-        struct learn_service *s = &m->services[i];
         s->ts_ms[s->ncalls++] = o->ts_ms;
         if (!sum->calls || o->ts_ms < sum->first_ms)
             sum->first_ms = o->ts_ms;

@@ -169,17 +169,25 @@ static void test_corpus_round_trips(void **state)
     assert_true(imaged >= 20);
 }
 
+/* The image of the reference config (it has tools), its source freed. */
+static char *reference_image(const struct config_image_key *k, size_t *len)
+{
+    struct enact_config *cfg = config_load("config/enact.ini", NULL);
+    assert_non_null(cfg);
+    assert_true(cfg->ntools > 0);
+    char *block = config_image_build(cfg, k, len);
+    assert_non_null(block);
+    config_free(cfg);
+    return block;
+}
+
 /* Bytes flipped anywhere: the checksum refuses the image. */
 static void test_flipped_bytes(void **state)
 {
     (void)state;
-    struct enact_config *cfg = config_load("config/enact.ini", NULL);
-    assert_non_null(cfg);
     struct config_image_key k = key();
     size_t len;
-    char *block = config_image_build(cfg, &k, &len);
-    assert_non_null(block);
-    config_free(cfg);
+    char *block = reference_image(&k, &len);
     char *copy = malloc(len);
     uint64_t seed = 88172645463325252u;
     for (int round = 0; round < 3000; round++) {
@@ -201,14 +209,9 @@ static void test_flipped_bytes(void **state)
 static void test_offsets_checked(void **state)
 {
     (void)state;
-    struct enact_config *cfg = config_load("config/enact.ini", NULL);
-    assert_non_null(cfg);
     struct config_image_key k = key();
     size_t len;
-    char *block = config_image_build(cfg, &k, &len);
-    assert_non_null(block);
-    assert_true(cfg->ntools > 0);
-    config_free(cfg);
+    char *block = reference_image(&k, &len);
     const struct config_image_header *h = (const void *)block;
     size_t fields[] = {offsetof(struct enact_config, path), offsetof(struct enact_config, tools),
                        offsetof(struct enact_config, state_path)};
