@@ -31,13 +31,15 @@ uint64_t config_image_layout(void)
 #undef AT
 }
 
-uint64_t config_image_check(const void *data, size_t n)
+uint64_t config_image_check(const void *block, size_t len)
 {
-    const unsigned char *p = data;
+    const unsigned char *p = block, *check = p + offsetof(struct config_image_header, check);
+    size_t n = len;
     uint64_t h = UINT64_C(0x6a09e667f3bcc908) ^ n;
     for (; n >= 8; p += 8, n -= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
+        uint64_t w = 0;
+        if (p != check)
+            memcpy(&w, p, 8);
         h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
         h ^= h >> 29;
     }
@@ -205,7 +207,7 @@ void *config_image_build(const struct enact_config *c, const struct config_image
     struct config_image_header *out = (struct config_image_header *)b.out;
     out->total = b.used;
     out->root = at;
-    out->check = config_image_check(b.out + sizeof h, b.used - sizeof h);
+    out->check = config_image_check(b.out, b.used);
     *len = b.used;
     return b.out;
 }
@@ -332,8 +334,8 @@ struct enact_config *config_image_open(void *block, size_t len,
         return NULL;
     memcpy(&h, block, sizeof h);
     if (memcmp(h.magic, CONFIG_IMAGE_MAGIC, sizeof h.magic) != 0 || h.header_size != sizeof h ||
-        h.total != len || memcmp(&h.key, want, sizeof h.key) != 0 ||
-        h.check != config_image_check((const char *)block + sizeof h, len - sizeof h))
+        h.reserved != 0 || h.total != len || memcmp(&h.key, want, sizeof h.key) != 0 ||
+        h.check != config_image_check(block, len))
         return NULL;
     struct opener o = {.base = block, .len = len, .ok = true};
     struct enact_config *c = rel(&o, (void *)(uintptr_t)h.root, sizeof *c, 8);

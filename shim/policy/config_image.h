@@ -27,17 +27,18 @@ struct config_image_header {
     uint64_t total; /* bytes, header included */
     struct config_image_key key;
     uint64_t root;  /* offset of the struct enact_config */
-    uint64_t check; /* config_image_check of the bytes after the header */
+    uint64_t check; /* config_image_check of the whole block, this field as 0 */
 };
 
 /* The layout signature: the sizes and offsets of the structures an image
  * holds, so that a block written by another build is never misread. */
 uint64_t config_image_layout(void);
 
-/* A checksum of n bytes, eight at a time: a damaged image (a bit flipped
- * on disk, a file cut and grown again) is refused before any of it is
+/* The checksum of an image of len bytes, header included, its check field
+ * counted as zero: a damaged image (a bit flipped on disk, in the header or
+ * the body; a file cut and grown again) is refused before any of it is
  * read. Not a defence against its owner, who may write any image. */
-uint64_t config_image_check(const void *data, size_t n);
+uint64_t config_image_check(const void *block, size_t len);
 
 /* cfg flattened into a new malloc'd block (*len bytes); NULL when out of
  * memory or when cfg read other files than its INI (read_other_files: an

@@ -181,7 +181,8 @@ static char *reference_image(const struct config_image_key *k, size_t *len)
     return block;
 }
 
-/* Bytes flipped anywhere: the checksum refuses the image. */
+/* Bytes flipped anywhere: the checksum, which covers the header too,
+ * refuses the image. */
 static void test_flipped_bytes(void **state)
 {
     (void)state;
@@ -198,6 +199,12 @@ static void test_flipped_bytes(void **state)
         }
         if (memcmp(copy, block, len) != 0)
             assert_null(config_image_open(copy, len, &k));
+    }
+    /* Every bit of the header, whatever length the image has here. */
+    for (size_t bit = 0; bit < 8 * sizeof(struct config_image_header); bit++) {
+        memcpy(copy, block, len);
+        copy[bit / 8] ^= (char)(1u << bit % 8);
+        assert_null(config_image_open(copy, len, &k));
     }
     free(copy);
     free(block);
@@ -222,14 +229,14 @@ static void test_offsets_checked(void **state)
             memcpy(copy, block, len);
             memcpy(copy + h->root + fields[f], &bad[b], 8);
             struct config_image_header *ch = (void *)copy;
-            ch->check = config_image_check(copy + sizeof *ch, len - sizeof *ch);
+            ch->check = config_image_check(copy, len);
             assert_null(config_image_open(copy, len, &k));
         }
     /* The last string's end cut off: its NUL is past the block. */
     memcpy(copy, block, len);
     copy[len - 1] = 'x';
     struct config_image_header *ch = (void *)copy;
-    ch->check = config_image_check(copy + sizeof *ch, len - sizeof *ch);
+    ch->check = config_image_check(copy, len);
     struct enact_config *c = config_image_open(copy, len, &k);
     (void)c; /* refused when that byte ended a string; else a byte of a number */
     free(copy);
