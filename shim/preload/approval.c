@@ -1,5 +1,6 @@
 #include "approval.h"
 
+#include "identity.h"
 #include "real.h"
 #include "../pure/argv_text.h"
 #include "../pure/hash.h"
@@ -57,7 +58,7 @@ static bool describe(const struct enact_config *cfg, const struct call *c, struc
     }
     /* The process's own: a retried call is found again, another process's
      * same call is a request of its own. */
-    pid_t pid = getpid();
+    pid_t pid = shim_pid();
     uint64_t h0 = fnv64_bytes(c->tool->id, &pid, sizeof pid);
     h->hash = fnv64_str(fnv64_str(h0, c->target ? c->target : ""), h->what);
     return true;
@@ -105,7 +106,7 @@ static size_t request_json(const struct enact_config *cfg, const struct call *c,
     jw_string(&w, "would_execute", h->what, APPROVAL_WHAT_MAX);
     if (c->target)
         jw_string(&w, "target", c->target, 300);
-    jw_int(&w, "pid", getpid());
+    jw_int(&w, "pid", shim_pid());
     jw_timestamp(&w, "since", since_ns);
     jw_uint(&w, "timeout_seconds", (uint64_t)c->tool->approve_timeout_seconds);
     jw_string(&w, "config", cfg->path, 1024);
@@ -173,7 +174,7 @@ static bool open_request(const struct enact_config *cfg, struct state_map *m,
     uint64_t now = clock_now_ns(CLOCK_REALTIME);
     double timeout = c->tool->approve_timeout_seconds;
     struct approval_request rq = {
-        .pid = getpid(),
+        .pid = shim_pid(),
         .boot_ns = clock_now_ns(CLOCK_BOOTTIME),
         .agent_id = env->agent_id,
         .tool_id = c->tool->id,

@@ -1,5 +1,6 @@
 #include "children.h"
 
+#include "identity.h"
 #include "shim.h"
 #include "../store/clock.h"
 #include "../store/state.h"
@@ -65,7 +66,7 @@ void children_reaped(pid_t pid, int status)
     if (shim_enter(&cfg)) {
         struct state_map *m = shim_state();
         uint64_t id;
-        if (m && state_child_take(m, pid, getpid(), &id, &owner))
+        if (m && state_child_take(m, pid, shim_pid(), &id, &owner))
             tool = tool_by_breaker(id);
         shim_leave();
     }

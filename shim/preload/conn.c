@@ -1,5 +1,7 @@
 #include "conn.h"
 
+#include "identity.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -12,23 +14,24 @@ static uint16_t slot_of[CONN_FD_MAX]; /* 0: none; else 1 + index into pool */
 static unsigned live;                 /* slots in use: 0 spares every lookup */
 static int lock_word;                 /* 0 free, 1 held */
 static pid_t owner_pid;               /* the process whose table this is */
+static bool refused;                  /* a conn_open found no place (sticky) */
 
 static void after_fork_in_child(void)
 {
     /* A thread of the parent may have held the lock; it does not exist here. */
     __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
-    owner_pid = getpid();
+    owner_pid = shim_pid();
 }
 
 void conn_init(void)
 {
-    owner_pid = getpid();
+    owner_pid = shim_pid();
     pthread_atfork(NULL, NULL, after_fork_in_child);
 }
 
 bool conn_may_change(void)
 {
-    return getpid() == owner_pid; /* a syscall: a vfork child has its own */
+    return shim_pid() == owner_pid; /* a vfork child has its own (identity.h) */
 }
 
 /* The spin lock, tried for about a millisecond of yields. */
@@ -111,8 +114,10 @@ static void copy_text(char *dst, size_t cap, const char *src)
 struct conn *conn_open(int fd, const struct call *call, uint32_t flags)
 {
     uint64_t ino = indexable(fd) ? conn_socket_inode(fd) : 0;
-    if (!ino || !conn_may_change() || !lock())
+    if (!ino || !conn_may_change() || !lock()) {
+        __atomic_store_n(&refused, true, __ATOMIC_RELEASE);
         return NULL;
+    }
     conn_free(unbind(fd)); /* its last connection ended unnoticed */
     struct conn *c = NULL;
     for (size_t i = 0; i < CONN_MAX && !c; i++)
@@ -133,7 +138,14 @@ struct conn *conn_open(int fd, const struct call *call, uint32_t flags)
         __atomic_store_n(&slot_of[fd], (uint16_t)(c - pool + 1), __ATOMIC_RELEASE);
     }
     unlock();
+    if (!c)
+        __atomic_store_n(&refused, true, __ATOMIC_RELEASE);
     return c;
+}
+
+bool conn_none_refused(void)
+{
+    return !__atomic_load_n(&refused, __ATOMIC_ACQUIRE);
 }
 
 struct conn *conn_dup(int from, int to)

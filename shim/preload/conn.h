@@ -70,9 +70,14 @@ bool conn_is(const struct conn *c, int fd);
 bool conn_may_change(void);
 
 /* A new connection on fd for the call (target and host are copied), with
- * flags, owned by the calling thread; what fd led to before is let go. NULL when fd is too high, the
- * pool is full, or the table cannot be changed now. */
+ * flags, owned by the calling thread; what fd led to before is let go.
+ * NULL when fd is too high, the pool is full, or the table cannot be
+ * changed now. */
 struct conn *conn_open(int fd, const struct call *call, uint32_t flags);
+
+/* Whether every conn_open of this process so far found its connection a
+ * place: then a socket the table does not hold was never opened here. */
+bool conn_none_refused(void);
 
 /* Makes to lead where from does (nowhere, if from leads nowhere). Returns
  * a connection that to was the last descriptor of, for conn_finish, or NULL. */

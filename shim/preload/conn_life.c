@@ -1,5 +1,6 @@
 #include "conn_life.h"
 
+#include "identity.h"
 #include "iov.h"
 #include "net_call.h"
 #include "pending.h"

@@ -10,6 +10,7 @@
 
 #include "children.h"
 #include "env.h"
+#include "identity.h"
 #include "real.h"
 #include "shim.h"
 #include "watchdog.h"
@@ -141,7 +142,7 @@ static struct decision govern_exec(enum exec_form form, const char *file, char *
         plan->tool = tool;
         plan->admitted = true;
     } else if (tool || !cfg) {
-        pid_t pid = getpid();
+        pid_t pid = shim_pid();
         uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
         bool repeat = form == FORM_PATH && last_refused.pid == pid &&
                       last_refused.argv == argv && last_refused.dev == st.st_dev &&
@@ -194,10 +195,10 @@ static void exec_starting(const struct exec_plan *plan, char *const argv[])
     if (!plan->tool)
         return;
     if (!plan->admitted)
-        children_note(getpid(), getppid(), plan->tool, shim_thread_id());
-    watchdog_start(getpid(),
+        children_note(shim_pid(), getppid(), plan->tool, shim_thread_id());
+    watchdog_start(shim_pid(),
                    &(struct call){.op = "exec", .tool = plan->tool, .target = plan->path,
-                                  .argv = argv, .pid = getpid()},
+                                  .argv = argv, .pid = shim_pid()},
                    false);
 }
 
@@ -206,7 +207,7 @@ static int exec_failed(const struct exec_plan *plan, int rc)
 {
     if (plan->tool && !plan->admitted) {
         int err = errno;
-        children_forget(getpid());
+        children_forget(shim_pid());
         children_ended(plan->tool, -1, shim_thread_id());
         errno = err;
     }
@@ -220,7 +221,7 @@ static int spawned(const struct exec_plan *plan, char *const argv[], int rc, pid
     if (rc == 0 && pid)
         *pid = child;
     if (plan->tool && rc == 0) {
-        children_note(child, getpid(), plan->tool, shim_thread_id());
+        children_note(child, shim_pid(), plan->tool, shim_thread_id());
         watchdog_start(child,
                        &(struct call){.op = "spawn", .tool = plan->tool, .target = plan->path,
                                       .argv = argv, .pid = child},

@@ -3,10 +3,11 @@
  *
  * The one place that knows every part the process needs: libc's own
  * functions first (no hook may call dlsym later, in a vfork child), then
- * the connection table, the decision path (shim.c) and the children's
+ * the identity caches, the connection table, the decision path (shim.c) and the children's
  * notes. Nothing else calls upward into it. */
 #include "children.h"
 #include "conn.h"
+#include "identity.h"
 #include "real.h"
 #include "shim.h"
 
@@ -20,6 +21,7 @@ __attribute__((constructor)) static void enact_init(void)
     const char *path = secure_getenv("ENACT_CONFIG");
     if (!path || !*path)
         return;
+    identity_init();
     conn_init();
     const struct enact_config *cfg = shim_start(path);
     if (cfg)

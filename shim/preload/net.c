@@ -3,6 +3,7 @@
  * share is net_call.c's; what a connection does after its connect is
  * conn_life.c's. */
 #include "conn_life.h"
+#include "identity.h"
 #include "net_call.h"
 #include "real.h"
 #include "../store/clock.h"
@@ -31,9 +32,17 @@ static int tcp_state(int fd)
 
 /* Event loops (libuv, hiredis) complete a non-blocking connect by calling
  * connect() again on the same socket: that is the same call, already
- * decided, not a new one. True for a TCP socket past its initial state. */
+ * decided, not a new one. True for a TCP socket past its initial state.
+ * Every connect admitted here that succeeded or went on is in the
+ * connection table, so a socket the table does not hold is a new one,
+ * without asking the kernel; unless the table once had no place for one. */
 static bool connect_under_way(int fd)
 {
+    if (conn_none_refused()) {
+        const struct conn *c = conn_of(fd);
+        if (!c || !conn_is(c, fd))
+            return false;
+    }
     int state = tcp_state(fd);
     return state >= 0 && state != TCP_CLOSE;
 }

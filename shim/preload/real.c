@@ -80,6 +80,8 @@ void real_resolve(void)
     RESOLVE(execveat);
     RESOLVE(wait4);
     RESOLVE(waitid);
+    *(void **)&real._Fork = libc_next_find(&next, "_Fork");
+    *(void **)&real.clone = libc_next_find(&next, "clone");
     /* Last, and released: real_ensure() takes it to mean all are set. */
     __atomic_store_n((void **)&real.fcntl64, must_find(&next, "fcntl64"), __ATOMIC_RELEASE);
 }

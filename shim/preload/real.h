@@ -58,6 +58,9 @@ struct real_libc {
     int (*waitid)(idtype_t, id_t, siginfo_t *, int);
     int (*fcntl64)(int, int, ...);
     long (*syscall)(long, ...); /* also resolved by syscall.c, if called first */
+    /* Optional: NULL where this libc has none (_Fork before glibc 2.34). */
+    pid_t (*_Fork)(void);
+    int (*clone)(int (*)(void *), void *, int, void *, ...);
     /* Not a function: the shim's own file as the loader named it ("" when
      * the hooks are linked into a program), found on the same walk. */
     const char *shim_file;

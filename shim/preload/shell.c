@@ -16,6 +16,7 @@
 #include "children.h"
 #include "env.h"
 #include "exec.h"
+#include "identity.h"
 #include "net_call.h"
 #include "real.h"
 #include "shim.h"

@@ -2,6 +2,7 @@
 
 #include "approval.h"
 #include "env.h"
+#include "identity.h"
 #include "real.h"
 #include "../policy/backend.h"
 #include "../policy/config_cache.h"
@@ -100,7 +101,7 @@ static void audit_state_problem(const char *what)
 static void register_process(struct state_map *m)
 {
     state_proc_register(m, &(struct proc_entry){
-                               .pid = getpid(),
+                               .pid = shim_pid(),
                                .parent = getppid(),
                                .uid = getuid(),
                                .boot_ns = clock_now_ns(CLOCK_BOOTTIME),
@@ -289,7 +290,7 @@ void shim_leave(void)
  * this program as what started it. */
 static struct audit_event record_for(const struct call *c)
 {
-    pid_t self = getpid();
+    pid_t self = shim_pid();
     bool other = c->pid && c->pid != self;
     pid_t parent = other || proc.program_pid != self ? proc.program_pid : getppid();
     return (struct audit_event){
@@ -322,11 +323,6 @@ static void record_breaker_change(const struct call *c, const struct breaker_eve
 static const char *errno_name(int err)
 {
     return err == ENOSYS ? "ENOSYS" : config_errno_name(err);
-}
-
-int32_t shim_thread_id(void)
-{
-    return (int32_t)gettid(); /* a syscall: a vfork child gets its own */
 }
 
 /* The record of a verdict, when one is due. A simulated program start

@@ -118,9 +118,6 @@ void shim_simulated(const struct call *c, const char *text, size_t len, const st
 const struct enact_config *shim_config(void);
 struct state_map *shim_state(void);
 
-/* The calling thread's id (a syscall: a vfork child gets its own). */
-int32_t shim_thread_id(void);
-
 /* Name rules: remember which name an address was resolved from (shared
  * with every process of the config), and look it up at connect. Both do
  * nothing unless the config has a rule by DNS name. Call inside
