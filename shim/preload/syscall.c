@@ -7,6 +7,7 @@
  * refused with ENOSYS, as on a kernel without it: programs fall back to
  * plain calls. What this cannot see: an inline syscall instruction, and a
  * static program's; THREAT-MODEL.md. */
+#include "identity.h"
 #include "net_call.h"
 #include "real.h"
 #include "shim.h"
@@ -37,6 +38,25 @@ static bool strict(void)
     return cfg && cfg->strict;
 }
 
+/* A child made past the fork and vfork hooks, which keep the identity
+ * caches true (identity.h). */
+static bool makes_a_process(long number)
+{
+    switch (number) {
+#ifdef SYS_fork
+    case SYS_fork:
+#endif
+#ifdef SYS_vfork
+    case SYS_vfork:
+#endif
+    case SYS_clone:
+    case SYS_clone3:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* x86-64 and aarch64 pass syscall()'s six arguments as longs. */
 EXPORT long syscall(long number, ...)
 {
@@ -51,6 +71,8 @@ EXPORT long syscall(long number, ...)
         errno = ENOSYS;
         return -1;
     }
+    if (makes_a_process(number))
+        identity_uncached();
     if (!strict())
         return sys(number, a[0], a[1], a[2], a[3], a[4], a[5]);
     switch (number) {

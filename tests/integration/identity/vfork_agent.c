@@ -64,6 +64,14 @@ int main(int argc, char **argv)
     }
     run_in_child(child);
 
+    /* A fork past the hooks: no atfork handler runs in its child. */
+    child = (pid_t)syscall(SYS_fork);
+    if (child == 0) {
+        execl(argv[3], argv[3], (char *)NULL);
+        _exit(127);
+    }
+    run_in_child(child);
+
     /* A descriptor closed past the shim and its number reused: the new
      * socket's connect is a call of its own (the burst of 1 refuses it). */
     int api = connect_to(atoi(argv[2]));
