@@ -11,7 +11,7 @@
 
 static struct conn pool[CONN_MAX];
 static uint16_t slot_of[CONN_FD_MAX]; /* 0: none; else 1 + index into pool */
-static unsigned live;                 /* slots in use: 0 spares every lookup */
+unsigned conn_live;                   /* slots in use: 0 spares every lookup (conn.h) */
 static int lock_word;                 /* 0 free, 1 held */
 static pid_t owner_pid;               /* the process whose table this is */
 static bool refused;                  /* a conn_open found no place (sticky) */
@@ -65,7 +65,7 @@ size_t conn_index(const struct conn *c)
 
 struct conn *conn_of(int fd)
 {
-    if (__atomic_load_n(&live, __ATOMIC_ACQUIRE) == 0 || !indexable(fd))
+    if (__atomic_load_n(&conn_live, __ATOMIC_ACQUIRE) == 0 || !indexable(fd))
         return NULL;
     uint16_t s = __atomic_load_n(&slot_of[fd], __ATOMIC_ACQUIRE);
     return s ? &pool[s - 1] : NULL;
@@ -99,7 +99,7 @@ void conn_free(struct conn *c)
     if (!c)
         return;
     __atomic_store_n(&c->ino, 0, __ATOMIC_RELEASE);
-    __atomic_fetch_sub(&live, 1, __ATOMIC_RELEASE);
+    __atomic_fetch_sub(&conn_live, 1, __ATOMIC_RELEASE);
 }
 
 /* src (NULL: "") cut to cap - 1 bytes: snprintf's result for "%s" at a
@@ -134,7 +134,7 @@ struct conn *conn_open(int fd, const struct call *call, uint32_t flags)
         copy_text(c->target, sizeof c->target, call->target);
         copy_text(c->host, sizeof c->host, call->host);
         __atomic_store_n(&c->ino, ino, __ATOMIC_RELEASE);
-        __atomic_fetch_add(&live, 1, __ATOMIC_RELEASE);
+        __atomic_fetch_add(&conn_live, 1, __ATOMIC_RELEASE);
         __atomic_store_n(&slot_of[fd], (uint16_t)(c - pool + 1), __ATOMIC_RELEASE);
     }
     unlock();
@@ -173,7 +173,7 @@ struct conn *conn_detach(int fd)
 
 bool conn_any_in(unsigned lo, unsigned hi)
 {
-    if (__atomic_load_n(&live, __ATOMIC_ACQUIRE) == 0)
+    if (__atomic_load_n(&conn_live, __ATOMIC_ACQUIRE) == 0)
         return false;
     for (unsigned fd = lo; fd <= hi && fd < CONN_FD_MAX; fd++)
         if (__atomic_load_n(&slot_of[fd], __ATOMIC_ACQUIRE))

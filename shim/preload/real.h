@@ -8,6 +8,7 @@
 #define ENACT_REAL_H
 
 #include <netdb.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -72,10 +73,16 @@ extern struct real_libc real;
 
 void real_resolve(void);
 
+/* Whether real_resolve() has run: every pointer is set. */
+static inline bool real_ready(void)
+{
+    return __atomic_load_n(&real.fcntl64, __ATOMIC_ACQUIRE) != NULL;
+}
+
 /* Resolves now if no one has yet (a hook reached before our constructor). */
 static inline void real_ensure(void)
 {
-    if (!__atomic_load_n(&real.fcntl64, __ATOMIC_ACQUIRE))
+    if (!real_ready())
         real_resolve();
 }
 

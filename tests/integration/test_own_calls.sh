@@ -36,8 +36,9 @@ ALLOWED_WHY="\
 execl execve: execl builds an argv for the execve hook
 execle execve: execle builds an argv and takes an envp for the execve hook
 execlp execvp: execlp builds an argv for the execvp hook
-recvmmsg recvmsg: recvmmsg on a simulated connection answers one message through the recvmsg hook
+recvmmsg_followed recvmsg: recvmmsg on a simulated connection answers one message through the recvmsg hook
 sendmmsg sendmsg: sendmmsg makes each message a call of its own, through the sendmsg hook
+simulated_spawn vfork: the child of a simulated spawn is a vfork child like any other, counted by the vfork hook
 syscall close: strict mode routes syscall(SYS_close) to the close hook
 syscall close_range: strict mode routes syscall(SYS_close_range) to the close_range hook
 syscall connect: strict mode routes syscall(SYS_connect) to the connect hook
