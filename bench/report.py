@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes BENCHMARKS.md from the printed tables of bench/run_micro.py,
-bench/run_gate.py and bench/run_fleet.py (their text output, kept verbatim) and a description of
-the machine they ran on."""
+bench/run_gate.py, bench/run_fleet.py and bench/run_counts.py (their text output, kept
+verbatim) and a description of the machine they ran on."""
 import datetime
 import os
 import platform
@@ -38,8 +38,9 @@ def machine():
 
 
 def main():
-    micro, gate, fleet = (open(p, encoding="utf-8").read().rstrip() for p in sys.argv[1:4])
-    notes = open(sys.argv[4], encoding="utf-8").read().rstrip() if len(sys.argv) > 4 else ""
+    micro, gate, fleet, counts = (open(p, encoding="utf-8").read().rstrip()
+                                  for p in sys.argv[1:5])
+    notes = open(sys.argv[5], encoding="utf-8").read().rstrip() if len(sys.argv) > 5 else ""
     out = [
         "# Benchmarks",
         "",
@@ -74,6 +75,15 @@ def main():
         "",
         "```",
         fleet,
+        "```",
+        "",
+        "## Instructions and page faults (callgrind, perf stat)",
+        "",
+        "Counts that do not depend on the machine's noise: every variant runs under the",
+        "same valgrind (instructions) or perf stat (page faults, task-clock).",
+        "",
+        "```",
+        counts,
         "```",
     ]
     if notes:

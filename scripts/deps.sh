@@ -3,7 +3,8 @@
 # packages a make target needs, when missing (test, the default: everything
 # the tests run, then the node packages of tests/integration/node, npm ci
 # from its package-lock.json, and promtool). make, make install: build;
-# make demo: build and python3; make bench: that and redis-server; make deb:
+# make demo: build and python3; make bench: that, redis-server, valgrind and
+# linux-perf (the instruction and page-fault counts); make deb:
 # build and Debian's packaging tools (debhelper, dpkg-dev, fakeroot), lintian
 # to check the package, bash-completion (dh_bash-completion, and the loader
 # that finds the completion); test has them too, for test_deb.
@@ -16,9 +17,9 @@ build="build-essential binutils pkg-config libinih-dev libelf-dev"
 case $tier in
 build) need=$build ;;
 demo) need="$build python3" ;;
-bench) need="$build python3 redis-server" ;;
+bench) need="$build python3 redis-server valgrind linux-perf" ;;
 deb) need="$build debhelper dpkg-dev fakeroot lintian bash-completion" ;;
-test) need="$build netcat-openbsd libcmocka-dev curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev python3-redis python3-psycopg2 python3-requests postgresql npm chromium debhelper dpkg-dev fakeroot lintian bash-completion" ;;
+test) need="$build netcat-openbsd libcmocka-dev valgrind curl python3 nodejs redis-server openssl man-db groff-base clang libclang-rt-14-dev python3-redis python3-psycopg2 python3-requests postgresql npm chromium debhelper dpkg-dev fakeroot lintian bash-completion" ;;
 *) echo "deps: no tier '$tier' (build, demo, bench, deb or test)" >&2; exit 2 ;;
 esac
 if ! command -v dpkg-query >/dev/null; then

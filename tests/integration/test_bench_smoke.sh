@@ -20,3 +20,8 @@ grep -q "B7 mapped connect" <<<"$out" && grep -q "redis-benchmark" <<<"$out" ||
 grep -q "PASS B7 at most one round trip per mapped decision" <<<"$out" ||
     fail "run_fleet counted other than one round trip per decision: $out"
 "$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/f.json" || fail "run_fleet wrote no JSON"
+out=$(cd "$ROOT" && "$PY" bench/run_counts.py --quick --no-peers --json "$T/c.json" 2>&1) ||
+    fail "run_counts failed: $out"
+grep -q "/bin/true started" <<<"$out" && grep -q "empty-preload" <<<"$out" ||
+    fail "run_counts printed no table: $out"
+"$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/c.json" || fail "run_counts wrote no JSON"
