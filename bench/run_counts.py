@@ -46,6 +46,12 @@ def die(msg):
     sys.exit(1)
 
 
+def clean_env():
+    """The environment every count runs in: no preload of the caller's (a
+    sanitizer's runtime would count, and cannot run under valgrind)."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+
+
 def callgrind(tmp, argv, env):
     """Instructions of the last program argv execs (env's own part is
     replaced by it at exec), or None when valgrind fails."""
@@ -54,7 +60,7 @@ def callgrind(tmp, argv, env):
            "--callgrind-out-file=" + os.path.join(out, "cg.%p"), "env"]
     cmd += ["%s=%s" % kv for kv in sorted(env.items())] + argv
     r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       universal_newlines=True, timeout=600)
+                       universal_newlines=True, timeout=600, env=clean_env())
     total = 0
     for path in glob.glob(os.path.join(out, "cg.*")):
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -78,7 +84,7 @@ def perf_stat(argv, env, runs):
            "env"] + ["%s=%s" % kv for kv in sorted(env.items())] + argv
     try:
         r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           universal_newlines=True, timeout=600)
+                           universal_newlines=True, timeout=600, env=clean_env())
     except (OSError, subprocess.SubprocessError):
         return None
     got = {}
@@ -117,7 +123,8 @@ def main():
         cfg = run_micro.write_configs(tmp, port)
         m, shim, empty = run_micro.MICRO, run_micro.SHIM, run_micro.EMPTY
         unmapped = {"LD_PRELOAD": shim, "ENACT_CONFIG": cfg["unmapped"]}
-        subprocess.run(["env"] + ["%s=%s" % kv for kv in unmapped.items()] + [TRUE], check=True)
+        subprocess.run(["env"] + ["%s=%s" % kv for kv in unmapped.items()] + [TRUE], check=True,
+                       env=clean_env())
         rows = []
         ops = {k: v[1 if args.quick else 0] for k, v in OPS.items()}
 
