@@ -542,8 +542,8 @@ enum probe_end {
 
 /* Probes one table (entries start with their 64-bit key; key already has
  * its low bit set). With create, the first free slot is claimed. */
-static enum probe_end probe(struct state_table t, size_t entry_size, uint64_t key, bool create,
-                            void **slot)
+static inline enum probe_end probe(struct state_table t, size_t entry_size, uint64_t key, bool create,
+                                   void **slot)
 {
     uint32_t mask = t.count - 1;
     uint32_t window = PROBE_LIMIT < t.count ? PROBE_LIMIT : t.count;
@@ -637,20 +637,31 @@ static bool refresh(struct state_map *m)
     return more;
 }
 
+/* region's table of regions[]; no slots for a table that does not grow. */
+static inline struct state_table main_table(const struct state_map *m, uint32_t region)
+{
+    switch (region) {
+    case REGION_BUCKETS:
+        return (struct state_table){m->buckets, m->nbuckets};
+    case REGION_QUOTAS:
+        return (struct state_table){m->quotas, m->nquotas};
+    case REGION_BREAKERS:
+        return (struct state_table){m->breakers, m->nbreakers};
+    case REGION_AGENTS:
+        return (struct state_table){m->agents, m->nagents};
+    case REGION_HOSTS:
+        return (struct state_table){m->hosts, m->nhosts};
+    default:
+        return (struct state_table){NULL, 0};
+    }
+}
+
 static size_t tables_of(struct state_map *m, enum state_region_id region, struct state_table *out)
 {
-    const struct state_region_view {
-        void *slots;
-        uint32_t count;
-    } main[] = {
-        [REGION_BUCKETS] = {m->buckets, m->nbuckets}, [REGION_QUOTAS] = {m->quotas, m->nquotas},
-        [REGION_BREAKERS] = {m->breakers, m->nbreakers}, [REGION_AGENTS] = {m->agents, m->nagents},
-        [REGION_HOSTS] = {m->hosts, m->nhosts},
-    };
-    if ((size_t)region >= sizeof main / sizeof main[0] || !main[region].slots)
+    out[0] = main_table(m, region);
+    if (!out[0].slots)
         return 0;
-    size_t n = 0;
-    out[n++] = (struct state_table){main[region].slots, main[region].count};
+    size_t n = 1;
     uint32_t next = __atomic_load_n(&m->next, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < next; i++)
         if (__atomic_load_n(&m->ext[i].region, __ATOMIC_RELAXED) == (uint32_t)region)
@@ -755,8 +766,10 @@ static void *slot_for(struct state_map *m, const struct table_kind *k, uint64_t 
         return slot;
     bool took_over = !create || !take_over;
     size_t i = 0;
-    /* Bounded: each round maps, takes over or grows, or gives up. */
-    for (int round = 0; round < 4; round++) {
+    /* Bounded: each round but the last maps extensions, takes over or
+     * grows (another process's growth, of another table, counts: it uses
+     * up one of the extensions), or gives up. */
+    for (unsigned round = 0; round < STATE_EXTENSIONS_MAX + 2; round++) {
         for (; i < nt; i++) {
             enum probe_end end = probe(t[i], k->entry_size, key, create, &slot);
             if (end == PROBE_FOUND)
@@ -792,6 +805,24 @@ static void *slot_for(struct state_map *m, const struct table_kind *k, uint64_t 
     return NULL;
 }
 
+/* slot_for, with the common case first: a file that has never grown,
+ * where one probe of the table decides (the decision's hot path). */
+static inline void *slot_in(struct state_map *m, const struct table_kind *k, uint64_t key,
+                            bool create, take_over_fn take_over, void *ctx)
+{
+    if (__atomic_load_n(&m->next, __ATOMIC_ACQUIRE) == 0) {
+        struct state_table t = main_table(m, k->region);
+        void *slot;
+        enum probe_end end = t.slots ? probe(t, k->entry_size, key | 1, create, &slot)
+                                     : PROBE_FREE;
+        if (end == PROBE_FOUND)
+            return slot;
+        if (end == PROBE_FREE)
+            return NULL;
+    }
+    return slot_for(m, k, key, create, take_over, ctx);
+}
+
 /* validate() reads the fixed part of the header, the extensions and the
  * size: the fixed bytes never change, and the extensions only ever get
  * more, each checked as it is mapped (refresh), so the same fixed bytes
@@ -817,18 +848,18 @@ bool state_still_valid(const struct state_map *m, const char *path)
 
 uint64_t *state_bucket(struct state_map *m, uint64_t key)
 {
-    struct bucket_slot *s = slot_for(m, kind_of(REGION_BUCKETS), key, true, NULL, NULL);
+    struct bucket_slot *s = slot_in(m, kind_of(REGION_BUCKETS), key, true, NULL, NULL);
     return s ? &s->tat : NULL;
 }
 
 struct quota_slot *state_quota(struct state_map *m, uint64_t key)
 {
-    return slot_for(m, kind_of(REGION_QUOTAS), key, true, NULL, NULL);
+    return slot_in(m, kind_of(REGION_QUOTAS), key, true, NULL, NULL);
 }
 
 struct breaker_slot *state_breaker(struct state_map *m, uint64_t key)
 {
-    return slot_for(m, kind_of(REGION_BREAKERS), key, true, NULL, NULL);
+    return slot_in(m, kind_of(REGION_BREAKERS), key, true, NULL, NULL);
 }
 
 /* A bucket full for BUCKET_IDLE_NS: its word (a TAT in the past) is a
@@ -876,7 +907,7 @@ static bool take_idle_quota(void *slot, uint64_t old_key, uint64_t new_key, void
 uint64_t *state_bucket_or_evict(struct state_map *m, uint64_t key, uint64_t mono_ns)
 {
     struct bucket_slot *s =
-        slot_for(m, kind_of(REGION_BUCKETS), key, true, take_idle_bucket, &mono_ns);
+        slot_in(m, kind_of(REGION_BUCKETS), key, true, take_idle_bucket, &mono_ns);
     return s ? &s->tat : NULL;
 }
 
@@ -884,28 +915,28 @@ struct quota_slot *state_quota_or_evict(struct state_map *m, uint64_t key, uint6
                                         int32_t owner)
 {
     struct quota_take_over ctx = {real_ns, owner};
-    return slot_for(m, kind_of(REGION_QUOTAS), key, true, take_idle_quota, &ctx);
+    return slot_in(m, kind_of(REGION_QUOTAS), key, true, take_idle_quota, &ctx);
 }
 
 uint64_t *state_find_bucket(struct state_map *m, uint64_t key)
 {
-    struct bucket_slot *s = slot_for(m, kind_of(REGION_BUCKETS), key, false, NULL, NULL);
+    struct bucket_slot *s = slot_in(m, kind_of(REGION_BUCKETS), key, false, NULL, NULL);
     return s ? &s->tat : NULL;
 }
 
 struct quota_slot *state_find_quota(struct state_map *m, uint64_t key)
 {
-    return slot_for(m, kind_of(REGION_QUOTAS), key, false, NULL, NULL);
+    return slot_in(m, kind_of(REGION_QUOTAS), key, false, NULL, NULL);
 }
 
 struct breaker_slot *state_find_breaker(struct state_map *m, uint64_t key)
 {
-    return slot_for(m, kind_of(REGION_BREAKERS), key, false, NULL, NULL);
+    return slot_in(m, kind_of(REGION_BREAKERS), key, false, NULL, NULL);
 }
 
 void state_agent_record(struct state_map *m, uint64_t agent_id, const char *name)
 {
-    struct agent_slot *a = slot_for(m, kind_of(REGION_AGENTS), agent_id, true, NULL, NULL);
+    struct agent_slot *a = slot_in(m, kind_of(REGION_AGENTS), agent_id, true, NULL, NULL);
     if (!a || __atomic_load_n(&a->name[0], __ATOMIC_ACQUIRE))
         return;
     size_t n = strnlen(name, sizeof a->name - 1);
@@ -919,7 +950,7 @@ void state_host_record(struct state_map *m, const uint8_t addr[16], const char *
                        int32_t owner)
 {
     uint64_t key = fnv64_bytes(FNV64_OFFSET, addr, 16);
-    struct host_slot *h = slot_for(m, kind_of(REGION_HOSTS), key, true, NULL, NULL);
+    struct host_slot *h = slot_in(m, kind_of(REGION_HOSTS), key, true, NULL, NULL);
     if (!h || !pidlock_try(&h->lock, owner, pidlock_clock_ms(), pidlock_pid_alive))
         return; /* another writer is at it: its name is as good as ours */
     uint64_t seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED) | 1;
@@ -940,7 +971,7 @@ bool state_host_lookup(struct state_map *m, const uint8_t addr[16], char *out, s
     if (!m->hosts || cap == 0)
         return false;
     uint64_t key = fnv64_bytes(FNV64_OFFSET, addr, 16);
-    struct host_slot *h = slot_for(m, kind_of(REGION_HOSTS), key, false, NULL, NULL);
+    struct host_slot *h = slot_in(m, kind_of(REGION_HOSTS), key, false, NULL, NULL);
     if (!h)
         return false;
     /* A few tries against a writer in the middle; then unknown. */
