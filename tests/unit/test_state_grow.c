@@ -3,6 +3,7 @@
  * one slot, and other mappings of the file follow. */
 #include "helpers.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -272,6 +273,41 @@ static void test_processes_grow_together(void **state)
     state_close(&fresh);
 }
 
+/* Threads sharing one mapping (as a process's threads share the shim's)
+ * grow a table and map its extensions at the same time: each maps every
+ * extension once for all of them, and each key has one slot. */
+enum { NTHREADS = 4, TN = 6000 };
+static void *thread_claims(void *arg)
+{
+    struct state_map *m = arg;
+    for (uint64_t k = 0; k < TN; k++) {
+        uint64_t *w = state_bucket(m, key_of(k));
+        if (!w)
+            return (void *)1;
+        __atomic_fetch_add(w, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static void test_threads_grow_one_map(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    pthread_t th[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, thread_claims, &f->m), 0);
+    for (int i = 0; i < NTHREADS; i++) {
+        void *failed;
+        assert_int_equal(pthread_join(th[i], &failed), 0);
+        assert_null(failed);
+    }
+    const struct state_header *h = f->m.base;
+    assert_int_equal(f->m.next, h->nextensions);
+    for (uint64_t k = 0; k < TN; k++)
+        assert_int_equal(*state_find_bucket(&f->m, key_of(k)), NTHREADS);
+    assert_int_equal(f->m.size, (size_t)file_size(f->path));
+}
+
 /* A file whose header says it is longer than it is (a growth published
  * and the file cut back behind it) is moved aside and rebuilt, as any
  * truncated file. */
@@ -299,6 +335,7 @@ int main(void)
         T(test_other_tables_grow),
         T(test_growth_bounded),
         T(test_processes_grow_together),
+        T(test_threads_grow_one_map),
         T(test_grown_file_truncated_rebuilt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
