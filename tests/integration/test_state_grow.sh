@@ -59,7 +59,8 @@ with open(out, "w") as f:
 PY
 
 # hammer.py PORT GO STOP OUT: waits for GO, then connects to PORT (20 times
-# at least, and on until STOP exists), writes "OK REFUSED" to OUT.
+# at least, and on until STOP exists, for 45 s at most: the bucket's next
+# token comes a minute after the first call), writes "OK REFUSED" to OUT.
 cat >"$T/hammer.py" <<'PY'
 import os, socket, sys, time
 port, go, stop, out = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
@@ -68,7 +69,8 @@ while not os.path.exists(go):
     time.sleep(0.01)
 ok = refused = 0
 n = 0
-while n < 20 or not os.path.exists(stop):
+t0 = time.monotonic()
+while n < 20 or (not os.path.exists(stop) and time.monotonic() - t0 < 45):
     n += 1
     try:
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
