@@ -193,8 +193,9 @@ struct state_map {
     uint64_t dev, ino; /* of the file mapped */
     uint64_t layout_sig; /* this build's, checked when mapped */
     /* The fixed part of the header as it was validated when mapped: the
-     * same bytes, at the same size, are as valid now (state_still_valid
-     * compares them instead of validating again at every decision). */
+     * same bytes, in a file at least size long, are as valid now
+     * (state_still_valid compares them instead of validating again at
+     * every decision). */
     unsigned char header[STATE_HEADER_FIXED];
     struct bucket_slot *buckets;
     uint32_t nbuckets; /* power of two */
