@@ -4,6 +4,8 @@
 #include "helpers.h"
 
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -308,6 +310,46 @@ static void test_threads_grow_one_map(void **state)
     assert_int_equal(f->m.size, (size_t)file_size(f->path));
 }
 
+/* A growth the file system refuses (here RLIMIT_FSIZE; a full disk
+ * alike): the key is refused as from a file that may not grow, the file
+ * keeps the size its header says (no half-allocated tail), and the next
+ * process maps it as it is. */
+static void test_growth_refused_by_the_file_system(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    long long created = file_size(f->path);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        signal(SIGXFSZ, SIG_IGN); /* EFBIG instead */
+        struct rlimit lim = {(rlim_t)created, (rlim_t)created};
+        if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+            _exit(2);
+        uint64_t i = 0;
+        while (i < 100000 && state_bucket(&f->m, key_of(i)))
+            i++;
+        const struct state_header *h = f->m.base;
+        if (i < 512 || i >= 100000 || h->nextensions != 0 || file_size(f->path) != created ||
+            !state_still_valid(&f->m, f->path))
+            _exit(3);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    struct state_map again;
+    assert_int_equal(state_open(f->path, NULL, &again, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_string_equal(f->msg, "");
+    /* Without the limit, it grows. */
+    assert_non_null(state_bucket(&again, key_of(200000)));
+    for (uint64_t i = 0; i < 3000; i++)
+        assert_non_null(state_bucket(&again, key_of(i)));
+    assert_true(file_size(f->path) > created);
+    state_close(&again);
+}
+
 /* A file whose header says it is longer than it is (a growth published
  * and the file cut back behind it) is moved aside and rebuilt, as any
  * truncated file. */
@@ -336,6 +378,7 @@ int main(void)
         T(test_growth_bounded),
         T(test_processes_grow_together),
         T(test_threads_grow_one_map),
+        T(test_growth_refused_by_the_file_system),
         T(test_grown_file_truncated_rebuilt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
