@@ -17,9 +17,10 @@
  *   gate_bench b5agents NAGENTS [SECONDS] [sized]
  *       decisions round-robin over NAGENTS agent ids on one tool; the state
  *       file as the shim sizes it by default (64 agents), or with `sized`
- *       as it does with `[enact] max_agents = NAGENTS`. Prints the state file's size
- *       and how many decisions were refused (state_full when the table
- *       cannot hold every agent).
+ *       as it does with `[enact] max_agents = NAGENTS`. Prints the state file's size,
+ *       the bucket tables (the table and the extensions it grew) and how
+ *       many decisions were refused (state_full once the file may grow no
+ *       more).
  *
  * Build (from the repository root):
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ishim/pure -Ishim/store
@@ -409,15 +410,22 @@ static int b5agents(long nagents, double seconds, bool sized)
         n += 256;
     } while ((t1 = now_ns(CLOCK_MONOTONIC)) < end);
     double ns = (double)(t1 - t0) / (double)n;
-    unsigned claimed = 0;
-    for (uint32_t i = 0; i < m.nbuckets; i++)
-        claimed += m.buckets[i].key != 0;
+    /* Over the bucket table and its extensions (state.h, "Growth"). */
+    unsigned claimed = 0, slots = 0;
+    struct state_table tables[STATE_TABLES_MAX];
+    size_t ntables = state_tables(&m, REGION_BUCKETS, tables);
+    for (size_t k = 0; k < ntables; k++) {
+        slots += tables[k].count;
+        for (uint32_t i = 0; i < tables[k].count; i++)
+            claimed += ((struct bucket_slot *)tables[k].slots)[i].key != 0;
+    }
 
     printf("mode=b5agents agents=%ld sizing=%s ns_per_decision=%.1f dps=%.0f decisions=%" PRIu64
            " refused=%" PRIu64 " state_full=%" PRIu64
-           " bucket_slots=%u buckets_claimed=%u state_bytes=%lld state_alloc_bytes=%lld\n",
+           " bucket_slots=%u bucket_tables=%zu buckets_claimed=%u state_bytes=%lld"
+           " state_alloc_bytes=%lld\n",
            nagents, sized ? "sized" : "default", ns, 1e9 / ns, n, refused, state_full,
-           m.nbuckets, claimed, file_size(cfg->state_path), file_alloc(cfg->state_path));
+           slots, ntables, claimed, file_size(cfg->state_path), file_alloc(cfg->state_path));
     free(ids);
     state_close(&m);
     config_free(cfg);

@@ -78,7 +78,7 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
     [EK_MAX_AGENTS] = {KEY("max_agents", SECTION_ENACT),
                        COUNT(STATE_AGENTS_MAX, "a whole number from 1 to " STATE_AGENTS_MAX_TEXT),
                        ENACT(max_agents),
-                       .help = "agents a new state file has room for (default 64)"},
+                       .help = "agents a new state file has room for before it grows (default 64)"},
     [EK_BACKEND] = {KEY("backend", SECTION_ENACT), .parse = parse_backend_key,
                     ENACT(backend.url),
                     .help = "where limits are kept: local (this host's state file), or "

@@ -208,20 +208,24 @@ static bool reset_breaker(void *impl, uint64_t key, const struct store_now *now)
     return true;
 }
 
-/* In table order. */
+/* In table order: the agents table, then each of its extensions. */
 static size_t agents(void *impl, char (**names)[STORE_AGENT_NAME_MAX])
 {
     struct state_map *m = impl;
-    size_t n = 0;
-    *names = calloc(m && m->nagents ? m->nagents : 1, sizeof **names);
-    for (uint32_t i = 0; m && *names && i < m->nagents; i++) {
-        struct agent_slot *a = &m->agents[i];
-        if (__atomic_load_n(&a->key, __ATOMIC_ACQUIRE) &&
-            __atomic_load_n(&a->name[0], __ATOMIC_ACQUIRE)) {
-            memcpy((*names)[n], a->name, sizeof a->name);
-            (*names)[n++][sizeof a->name - 1] = '\0';
+    struct state_table t[STATE_TABLES_MAX];
+    size_t nt = m ? state_tables(m, REGION_AGENTS, t) : 0, cap = 0, n = 0;
+    for (size_t k = 0; k < nt; k++)
+        cap += t[k].count;
+    *names = calloc(cap ? cap : 1, sizeof **names);
+    for (size_t k = 0; *names && k < nt; k++)
+        for (uint32_t i = 0; i < t[k].count; i++) {
+            struct agent_slot *a = &((struct agent_slot *)t[k].slots)[i];
+            if (__atomic_load_n(&a->key, __ATOMIC_ACQUIRE) &&
+                __atomic_load_n(&a->name[0], __ATOMIC_ACQUIRE)) {
+                memcpy((*names)[n], a->name, sizeof a->name);
+                (*names)[n++][sizeof a->name - 1] = '\0';
+            }
         }
-    }
     return n;
 }
 

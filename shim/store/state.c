@@ -43,6 +43,35 @@ static const struct table_kind {
 };
 #define NTABLES (sizeof TABLES / sizeof TABLES[0])
 
+/* The tables that grow: those whose slots are claimed for good by key
+ * (slot_for). Children, processes, kills, counters and approvals keep
+ * their size: their slots are freed or few. */
+static bool grows(uint32_t region)
+{
+    return region == REGION_BUCKETS || region == REGION_QUOTAS || region == REGION_BREAKERS ||
+           region == REGION_AGENTS || region == REGION_HOSTS;
+}
+
+static const struct table_kind *kind_of(uint32_t region)
+{
+    _Static_assert(REGION_BUCKETS == 0 && REGION_QUOTAS == 1 && REGION_BREAKERS == 2 &&
+                       REGION_AGENTS == 3 && REGION_HOSTS == 4 && REGION_APPROVALS == 9,
+                   "TABLES[] is in region order");
+    return region < NTABLES ? &TABLES[region] : NULL;
+}
+
+/* An extension record sound on its own and past prev_end (the end of
+ * what comes before it), ending at or before size; its end, or 0. */
+static uint64_t extension_end(const struct state_extension *e, uint64_t prev_end, uint64_t size)
+{
+    const struct table_kind *k = grows(e->region) ? kind_of(e->region) : NULL;
+    if (!k || e->count == 0 || (e->count & (e->count - 1)) != 0 || e->count > k->max ||
+        e->offset % STATE_EXTENSION_ALIGN != 0 || e->offset < prev_end || e->offset > size ||
+        (uint64_t)e->count * k->entry_size > size - e->offset)
+        return 0;
+    return e->offset + (uint64_t)e->count * k->entry_size;
+}
+
 static uint64_t layout_signature(void)
 {
     uint64_t parts[] = {
@@ -73,6 +102,10 @@ static uint64_t layout_signature(void)
         sizeof(struct approval_slot),
         VERDICT_COUNT,
         REASON_COUNT,
+        sizeof(struct state_extension),
+        STATE_EXTENSIONS_MAX,
+        STATE_EXTENSION_ALIGN,
+        offsetof(struct state_header, extensions),
     };
     return fnv64_bytes(FNV64_OFFSET, parts, sizeof parts);
 }
@@ -175,6 +208,8 @@ static int create_file(const char *path, const struct state_sizes *want)
         h->header_size = sizeof *h;
         h->layout_sig = layout_signature();
         h->file_size = size;
+        h->extent = size;
+        h->grow_max = want->grow_max ? want->grow_max : STATE_GROW_DEFAULT;
         h->created_unix_ns = clock_now_ns(CLOCK_REALTIME);
         memcpy(h->magic, STATE_MAGIC, sizeof h->magic);
         munmap(base, size);
@@ -244,8 +279,20 @@ static const char *validate(const void *base, size_t size, uint64_t sig)
     if (h->version != STATE_VERSION || h->layout_sig != sig ||
         h->header_size != sizeof *h)
         return INCOMPATIBLE;
-    if (h->file_size != size)
+    /* The size as the header has it: the extensions it counts end there.
+     * A process growing the file extends it before it publishes the new
+     * extent; one that finds the two apart moves the file aside only after
+     * checking again under the folder lock the grower holds. */
+    uint32_t next = __atomic_load_n(&h->nextensions, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&h->extent, __ATOMIC_ACQUIRE) != size || h->file_size > size)
         return "size differs from its header (truncated or extended)";
+    if (next > STATE_EXTENSIONS_MAX)
+        return "a table lies outside the file or over another";
+    uint64_t prev_end = h->file_size;
+    for (uint32_t i = 0; i < next; i++)
+        if ((prev_end = extension_end(&h->extensions[i], prev_end, size)) == 0)
+            return "a table lies outside the file or over another";
+    size = h->file_size;
     /* In file order, each table after the end of the one before. */
     uint64_t end = sizeof *h;
     for (size_t i = 0; i < NTABLES; i++) {
@@ -335,6 +382,14 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     m->ncounters = r[REGION_COUNTERS].count;
     m->approvals = (struct approval_slot *)((char *)base + r[REGION_APPROVALS].offset);
     m->napprovals = r[REGION_APPROVALS].count;
+    m->base_size = size;
+    snprintf(m->path, sizeof m->path, "%s", path);
+    uint32_t next = __atomic_load_n(&h->nextensions, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < next; i++)
+        m->ext[i] = (struct state_ext_map){.slots = (char *)base + h->extensions[i].offset,
+                                           .count = h->extensions[i].count,
+                                           .region = h->extensions[i].region};
+    m->next = next;
     return 0;
 }
 
@@ -467,53 +522,311 @@ enum state_open_result state_open(const char *path, const struct state_sizes *wa
 
 void state_close(struct state_map *m)
 {
+    for (uint32_t i = 0; i < m->next; i++)
+        if (m->ext[i].len)
+            munmap(m->ext[i].slots, m->ext[i].len);
     if (m->base)
-        munmap(m->base, m->size);
+        munmap(m->base, m->base_size);
     memset(m, 0, sizeof *m);
 }
 
 /* Takes over slot (now old_key's) for new_key if old_key's entry is idle. */
 typedef bool (*take_over_fn)(void *slot, uint64_t old_key, uint64_t new_key, void *ctx);
 
-/* The slot for key in a table whose entries start with their 64-bit key;
- * a free slot is claimed for it when create is set, and failing that, an
- * idle one taken over when take_over is given. Slots are never freed, so a
- * look-up may stop at the first free one. */
-static void *slot_for(void *table, size_t entry_size, uint32_t n, uint64_t key, bool create,
+/* What a probe of one table's window for key found. */
+enum probe_end {
+    PROBE_FOUND, /* the key's slot (claimed now, when create) */
+    PROBE_FREE,  /* a free slot before the key: it is in no later table either */
+    PROBE_FULL,  /* every slot of the window another key's */
+};
+
+/* Probes one table (entries start with their 64-bit key; key already has
+ * its low bit set). With create, the first free slot is claimed. */
+static inline enum probe_end probe(struct state_table t, size_t entry_size, uint64_t key, bool create,
+                                   void **slot)
+{
+    uint32_t mask = t.count - 1;
+    uint32_t window = PROBE_LIMIT < t.count ? PROBE_LIMIT : t.count;
+    for (uint32_t i = 0; i < window; i++) {
+        uint64_t *slot_key = (uint64_t *)((char *)t.slots + ((key + i) & mask) * entry_size);
+        uint64_t seen = __atomic_load_n(slot_key, __ATOMIC_ACQUIRE);
+        if (seen == 0) {
+            if (!create)
+                return PROBE_FREE;
+            if (!__atomic_compare_exchange_n(slot_key, &seen, key, false, __ATOMIC_ACQ_REL,
+                                             __ATOMIC_ACQUIRE) &&
+                seen != key)
+                continue;
+            seen = key;
+        }
+        if (seen == key) {
+            *slot = slot_key;
+            return PROBE_FOUND;
+        }
+    }
+    return PROBE_FULL;
+}
+
+/* Maps extension i of the file (recorded in the header as e, ending at
+ * end) for m, unless another thread has; false when it cannot be. */
+static bool map_extension(struct state_map *m, uint32_t i, struct state_extension e,
+                          uint64_t end)
+{
+    size_t len = (size_t)(end - e.offset);
+    int fd = open(m->path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    void *slots = MAP_FAILED;
+    /* The same file, and long enough: a mapping past its end is SIGBUS. */
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_dev == m->dev && (uint64_t)st.st_ino == m->ino &&
+        (uint64_t)st.st_size >= end)
+        slots = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)e.offset);
+    sys_close(fd);
+    if (slots == MAP_FAILED)
+        return false;
+    struct state_ext_map *x = &m->ext[i];
+    __atomic_store_n(&x->count, e.count, __ATOMIC_RELAXED);
+    __atomic_store_n(&x->region, e.region, __ATOMIC_RELAXED);
+    __atomic_store_n(&x->len, len, __ATOMIC_RELAXED);
+    void *none = NULL;
+    if (!__atomic_compare_exchange_n(&x->slots, &none, slots, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        munmap(slots, len); /* another thread mapped it first; ours was never seen */
+    /* What m reaches, before anyone is told the extension is there. */
+    size_t reach = __atomic_load_n(&m->size, __ATOMIC_ACQUIRE);
+    while (reach < end && !__atomic_compare_exchange_n(&m->size, &reach, (size_t)end, true,
+                                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        ;
+    uint32_t want = i;
+    __atomic_compare_exchange_n(&m->next, &want, i + 1, false, __ATOMIC_RELEASE,
+                                __ATOMIC_RELAXED);
+    return true;
+}
+
+/* Maps the extensions the header counts and m does not know yet; true when
+ * m knows more than before. Safe in a vfork child too: it only adds
+ * mappings of the same file to the address space it shares with its
+ * parent, published as the parent's own threads would publish them, and
+ * unmaps only a mapping of its own that lost the race. */
+static bool refresh(struct state_map *m)
+{
+    const struct state_header *h = m->base;
+    if (!h)
+        return false;
+    uint32_t known = __atomic_load_n(&m->next, __ATOMIC_ACQUIRE);
+    uint32_t next = __atomic_load_n(&h->nextensions, __ATOMIC_ACQUIRE);
+    if (next > STATE_EXTENSIONS_MAX)
+        return false; /* scribbled over: state_still_valid will say so */
+    uint64_t extent = __atomic_load_n(&h->extent, __ATOMIC_ACQUIRE);
+    uint64_t prev_end = h->file_size;
+    if (known > 0) {
+        const struct state_extension *before = &h->extensions[known - 1];
+        const struct table_kind *k = kind_of(before->region);
+        prev_end = k ? before->offset + (uint64_t)before->count * k->entry_size : UINT64_MAX;
+    }
+    bool more = false;
+    for (uint32_t i = known; i < next; i++) {
+        struct state_extension e = h->extensions[i];
+        uint64_t end = extension_end(&e, prev_end, extent);
+        if (end == 0 || !map_extension(m, i, e, end))
+            break;
+        prev_end = end;
+        more = true;
+    }
+    return more;
+}
+
+/* region's table of regions[]; no slots for a table that does not grow. */
+static inline struct state_table main_table(const struct state_map *m, uint32_t region)
+{
+    switch (region) {
+    case REGION_BUCKETS:
+        return (struct state_table){m->buckets, m->nbuckets};
+    case REGION_QUOTAS:
+        return (struct state_table){m->quotas, m->nquotas};
+    case REGION_BREAKERS:
+        return (struct state_table){m->breakers, m->nbreakers};
+    case REGION_AGENTS:
+        return (struct state_table){m->agents, m->nagents};
+    case REGION_HOSTS:
+        return (struct state_table){m->hosts, m->nhosts};
+    default:
+        return (struct state_table){NULL, 0};
+    }
+}
+
+static size_t tables_of(struct state_map *m, enum state_region_id region, struct state_table *out)
+{
+    out[0] = main_table(m, region);
+    if (!out[0].slots)
+        return 0;
+    size_t n = 1;
+    uint32_t next = __atomic_load_n(&m->next, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < next; i++)
+        if (__atomic_load_n(&m->ext[i].region, __ATOMIC_RELAXED) == (uint32_t)region)
+            out[n++] = (struct state_table){__atomic_load_n(&m->ext[i].slots, __ATOMIC_RELAXED),
+                                            __atomic_load_n(&m->ext[i].count, __ATOMIC_RELAXED)};
+    return n;
+}
+
+size_t state_tables(struct state_map *m, enum state_region_id region, struct state_table *out)
+{
+    refresh(m);
+    return tables_of(m, region, out);
+}
+
+/* Appends an extension of k's table to the file, under the folder lock
+ * (which move_aside takes too: it never moves a file aside halfway
+ * through a growth). True when the file has an extension m does not know
+ * yet, this one or another process's. */
+static bool grow(struct state_map *m, const struct table_kind *k)
+{
+    struct state_header *h = m->base;
+    uint32_t known = __atomic_load_n(&m->next, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&h->nextensions, __ATOMIC_ACQUIRE) != known)
+        return true;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", m->path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return false;
+    if (!lock_briefly(dfd)) {
+        sys_close(dfd);
+        return false;
+    }
+    bool grown = false;
+    struct stat st;
+    int fd = open(m->path, O_RDWR | O_CLOEXEC);
+    uint32_t next = __atomic_load_n(&h->nextensions, __ATOMIC_ACQUIRE);
+    uint64_t extent = __atomic_load_n(&h->extent, __ATOMIC_ACQUIRE);
+    if (next != known) {
+        grown = true; /* another process grew it while we waited for the lock */
+    } else if (fd >= 0 && next < STATE_EXTENSIONS_MAX && fstat(fd, &st) == 0 &&
+               (uint64_t)st.st_dev == m->dev && (uint64_t)st.st_ino == m->ino &&
+               (uint64_t)st.st_size >= extent) {
+        /* Longer than published: a grower died between extending the file
+         * and publishing. Nothing maps past the extent, and we hold the
+         * lock: cut back, or the next process to map it would move it
+         * aside. */
+        if ((uint64_t)st.st_size > extent)
+            (void)!ftruncate(fd, (off_t)extent);
+        /* STATE_GROW_FACTOR times the table's last count: few extensions,
+         * so few windows to probe; halved to fit what the file may take. */
+        struct state_table t[STATE_TABLES_MAX];
+        size_t nt = tables_of(m, (enum state_region_id)k->region, t);
+        uint64_t count = nt ? (uint64_t)t[nt - 1].count * STATE_GROW_FACTOR : 0;
+        if (count > k->max)
+            count = k->max;
+        uint64_t offset = (extent + STATE_EXTENSION_ALIGN - 1) / STATE_EXTENSION_ALIGN *
+                          STATE_EXTENSION_ALIGN;
+        uint64_t limit = h->file_size + h->grow_max;
+        while (count >= k->min && offset + count * k->entry_size > limit)
+            count >>= 1;
+        uint64_t end = offset + count * k->entry_size;
+        /* Allocated, for the reason create_file allocates; the padding
+         * before the extension too, so that the file has no hole. */
+        if (count >= k->min && end <= limit) {
+            if (posix_fallocate(fd, (off_t)extent, (off_t)(end - extent)) != 0) {
+                (void)!ftruncate(fd, (off_t)extent); /* a partial one: back to what is published */
+            } else {
+                h->extensions[next] = (struct state_extension){
+                    .offset = offset, .count = (uint32_t)count, .region = k->region};
+                __atomic_store_n(&h->extent, end, __ATOMIC_RELEASE);
+                __atomic_store_n(&h->nextensions, next + 1, __ATOMIC_RELEASE);
+                grown = true;
+            }
+        }
+    }
+    if (fd >= 0)
+        sys_close(fd);
+    /* Explicitly, as in move_aside: a child forked meanwhile shares dfd. */
+    flock(dfd, LOCK_UN);
+    sys_close(dfd);
+    return grown;
+}
+
+/* The slot for key in the growable table k, main table then extensions; a
+ * free slot is claimed for it when create is set. When every window is
+ * full: the extensions m has not mapped yet are looked at, then an idle
+ * slot taken over (take_over given), then the table grown. */
+static void *slot_for(struct state_map *m, const struct table_kind *k, uint64_t key, bool create,
                       take_over_fn take_over, void *ctx)
 {
-    if (!table)
+    struct state_table t[STATE_TABLES_MAX];
+    size_t nt = m->base ? tables_of(m, (enum state_region_id)k->region, t) : 0;
+    if (nt == 0)
         return NULL;
     key |= 1; /* never 0, the free marker */
-    uint32_t mask = n - 1;
-    uint32_t window = PROBE_LIMIT < n ? PROBE_LIMIT : n;
-    for (uint32_t i = 0; i < window; i++) {
-        uint64_t *slot_key = (uint64_t *)((char *)table + ((key + i) & mask) * entry_size);
-        uint64_t seen = __atomic_load_n(slot_key, __ATOMIC_ACQUIRE);
-        if (seen == key)
-            return slot_key;
-        if (seen != 0)
+    void *slot;
+    /* Once a table has grown, most keys live in its newest extension,
+     * where a free slot comes soon: a hit there spares probing the full
+     * windows before it. A miss proves nothing; the scan in order does. */
+    if (nt > 1 && probe(t[nt - 1], k->entry_size, key, false, &slot) == PROBE_FOUND)
+        return slot;
+    bool took_over = !create || !take_over;
+    size_t i = 0;
+    /* Bounded: each round but the last maps extensions, takes over or
+     * grows (another process's growth, of another table, counts: it uses
+     * up one of the extensions), or gives up. */
+    for (unsigned round = 0; round < STATE_EXTENSIONS_MAX + 2; round++) {
+        for (; i < nt; i++) {
+            enum probe_end end = probe(t[i], k->entry_size, key, create, &slot);
+            if (end == PROBE_FOUND)
+                return slot;
+            if (end == PROBE_FREE)
+                return NULL;
+        }
+        if (refresh(m)) {
+            nt = tables_of(m, (enum state_region_id)k->region, t);
             continue;
+        }
         if (!create)
             return NULL;
-        if (__atomic_compare_exchange_n(slot_key, &seen, key, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE) ||
-            seen == key)
-            return slot_key;
-    }
-    for (uint32_t i = 0; create && take_over && i < window; i++) {
-        uint64_t *slot_key = (uint64_t *)((char *)table + ((key + i) & mask) * entry_size);
-        uint64_t seen = __atomic_load_n(slot_key, __ATOMIC_ACQUIRE);
-        if (seen == key || (seen != 0 && take_over(slot_key, seen, key, ctx)))
-            return slot_key;
+        if (!took_over) {
+            took_over = true;
+            for (size_t j = 0; j < nt; j++) {
+                uint32_t mask = t[j].count - 1;
+                uint32_t window = PROBE_LIMIT < t[j].count ? PROBE_LIMIT : t[j].count;
+                for (uint32_t w = 0; w < window; w++) {
+                    uint64_t *slot_key =
+                        (uint64_t *)((char *)t[j].slots + ((key + w) & mask) * k->entry_size);
+                    uint64_t seen = __atomic_load_n(slot_key, __ATOMIC_ACQUIRE);
+                    if (seen == key || (seen != 0 && take_over(slot_key, seen, key, ctx)))
+                        return slot_key;
+                }
+            }
+        }
+        if (!grow(m, k))
+            return NULL;
+        refresh(m);
+        nt = tables_of(m, (enum state_region_id)k->region, t);
     }
     return NULL;
 }
 
-#define TABLE(m, field, count) (m)->field, sizeof *(m)->field, (m)->count
+/* slot_for, with the common case first: a file that has never grown,
+ * where one probe of the table decides (the decision's hot path). */
+static inline void *slot_in(struct state_map *m, const struct table_kind *k, uint64_t key,
+                            bool create, take_over_fn take_over, void *ctx)
+{
+    if (__atomic_load_n(&m->next, __ATOMIC_ACQUIRE) == 0) {
+        struct state_table t = main_table(m, k->region);
+        void *slot;
+        enum probe_end end = t.slots ? probe(t, k->entry_size, key | 1, create, &slot)
+                                     : PROBE_FREE;
+        if (end == PROBE_FOUND)
+            return slot;
+        if (end == PROBE_FREE)
+            return NULL;
+    }
+    return slot_for(m, k, key, create, take_over, ctx);
+}
 
-/* validate() reads only the fixed part of the header and the size: the
- * same bytes at the same size validate the same. No thread of a process
+/* validate() reads the fixed part of the header, the extensions and the
+ * size: the fixed bytes never change, and the extensions only ever get
+ * more, each checked as it is mapped (refresh), so the same fixed bytes
+ * with the file at least as long validate the same. No thread of a process
  * writes them after the file is made (only another process scribbling
  * over the file could), so they are read as validate() reads them. */
 static bool header_unchanged(const struct state_map *m)
@@ -521,28 +834,32 @@ static bool header_unchanged(const struct state_map *m)
     return memcmp(m->base, m->header, sizeof m->header) == 0;
 }
 
+/* At least as long as what m reaches, not the same length: another
+ * process may have grown the file since (m follows when a look-up needs
+ * the new tables); shorter is truncated, and touching it would be SIGBUS. */
 bool state_still_valid(const struct state_map *m, const char *path)
 {
     struct stat st;
     return m->base && stat(path, &st) == 0 && (uint64_t)st.st_dev == m->dev &&
-           (uint64_t)st.st_ino == m->ino && (size_t)st.st_size == m->size &&
+           (uint64_t)st.st_ino == m->ino &&
+           (size_t)st.st_size >= __atomic_load_n(&m->size, __ATOMIC_ACQUIRE) &&
            header_unchanged(m);
 }
 
 uint64_t *state_bucket(struct state_map *m, uint64_t key)
 {
-    struct bucket_slot *s = slot_for(TABLE(m, buckets, nbuckets), key, true, NULL, NULL);
+    struct bucket_slot *s = slot_in(m, kind_of(REGION_BUCKETS), key, true, NULL, NULL);
     return s ? &s->tat : NULL;
 }
 
 struct quota_slot *state_quota(struct state_map *m, uint64_t key)
 {
-    return slot_for(TABLE(m, quotas, nquotas), key, true, NULL, NULL);
+    return slot_in(m, kind_of(REGION_QUOTAS), key, true, NULL, NULL);
 }
 
 struct breaker_slot *state_breaker(struct state_map *m, uint64_t key)
 {
-    return slot_for(TABLE(m, breakers, nbreakers), key, true, NULL, NULL);
+    return slot_in(m, kind_of(REGION_BREAKERS), key, true, NULL, NULL);
 }
 
 /* A bucket full for BUCKET_IDLE_NS: its word (a TAT in the past) is a
@@ -590,7 +907,7 @@ static bool take_idle_quota(void *slot, uint64_t old_key, uint64_t new_key, void
 uint64_t *state_bucket_or_evict(struct state_map *m, uint64_t key, uint64_t mono_ns)
 {
     struct bucket_slot *s =
-        slot_for(TABLE(m, buckets, nbuckets), key, true, take_idle_bucket, &mono_ns);
+        slot_in(m, kind_of(REGION_BUCKETS), key, true, take_idle_bucket, &mono_ns);
     return s ? &s->tat : NULL;
 }
 
@@ -598,28 +915,28 @@ struct quota_slot *state_quota_or_evict(struct state_map *m, uint64_t key, uint6
                                         int32_t owner)
 {
     struct quota_take_over ctx = {real_ns, owner};
-    return slot_for(TABLE(m, quotas, nquotas), key, true, take_idle_quota, &ctx);
+    return slot_in(m, kind_of(REGION_QUOTAS), key, true, take_idle_quota, &ctx);
 }
 
 uint64_t *state_find_bucket(struct state_map *m, uint64_t key)
 {
-    struct bucket_slot *s = slot_for(TABLE(m, buckets, nbuckets), key, false, NULL, NULL);
+    struct bucket_slot *s = slot_in(m, kind_of(REGION_BUCKETS), key, false, NULL, NULL);
     return s ? &s->tat : NULL;
 }
 
 struct quota_slot *state_find_quota(struct state_map *m, uint64_t key)
 {
-    return slot_for(TABLE(m, quotas, nquotas), key, false, NULL, NULL);
+    return slot_in(m, kind_of(REGION_QUOTAS), key, false, NULL, NULL);
 }
 
 struct breaker_slot *state_find_breaker(struct state_map *m, uint64_t key)
 {
-    return slot_for(TABLE(m, breakers, nbreakers), key, false, NULL, NULL);
+    return slot_in(m, kind_of(REGION_BREAKERS), key, false, NULL, NULL);
 }
 
 void state_agent_record(struct state_map *m, uint64_t agent_id, const char *name)
 {
-    struct agent_slot *a = slot_for(TABLE(m, agents, nagents), agent_id, true, NULL, NULL);
+    struct agent_slot *a = slot_in(m, kind_of(REGION_AGENTS), agent_id, true, NULL, NULL);
     if (!a || __atomic_load_n(&a->name[0], __ATOMIC_ACQUIRE))
         return;
     size_t n = strnlen(name, sizeof a->name - 1);
@@ -633,7 +950,7 @@ void state_host_record(struct state_map *m, const uint8_t addr[16], const char *
                        int32_t owner)
 {
     uint64_t key = fnv64_bytes(FNV64_OFFSET, addr, 16);
-    struct host_slot *h = slot_for(TABLE(m, hosts, nhosts), key, true, NULL, NULL);
+    struct host_slot *h = slot_in(m, kind_of(REGION_HOSTS), key, true, NULL, NULL);
     if (!h || !pidlock_try(&h->lock, owner, pidlock_clock_ms(), pidlock_pid_alive))
         return; /* another writer is at it: its name is as good as ours */
     uint64_t seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED) | 1;
@@ -653,33 +970,26 @@ bool state_host_lookup(struct state_map *m, const uint8_t addr[16], char *out, s
 {
     if (!m->hosts || cap == 0)
         return false;
-    uint64_t key = fnv64_bytes(FNV64_OFFSET, addr, 16) | 1;
-    uint32_t mask = m->nhosts - 1;
-    for (uint32_t i = 0; i < PROBE_LIMIT && i < m->nhosts; i++) {
-        struct host_slot *h = &m->hosts[(key + i) & mask];
-        uint64_t k = __atomic_load_n(&h->key, __ATOMIC_ACQUIRE);
-        if (k == 0)
-            return false;
-        if (k != key)
-            continue;
-        /* A few tries against a writer in the middle; then unknown. */
-        for (int attempt = 0; attempt < 4; attempt++) {
-            uint64_t before = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
-            if (before & 1)
-                continue;
-            bool same = true;
-            for (size_t i = 0; i < 16; i++)
-                same &= seq_get(&h->addr[i]) == addr[i];
-            size_t n = 0;
-            for (char c; n < cap - 1 && n < sizeof h->name &&
-                         (c = (char)seq_get((const uint8_t *)&h->name[n])) != '\0';
-                 n++)
-                out[n] = c;
-            out[n] = '\0';
-            if (__atomic_load_n(&h->seq, __ATOMIC_RELAXED) == before)
-                return same && before != 0 && n > 0;
-        }
+    uint64_t key = fnv64_bytes(FNV64_OFFSET, addr, 16);
+    struct host_slot *h = slot_in(m, kind_of(REGION_HOSTS), key, false, NULL, NULL);
+    if (!h)
         return false;
+    /* A few tries against a writer in the middle; then unknown. */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        uint64_t before = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
+        if (before & 1)
+            continue;
+        bool same = true;
+        for (size_t i = 0; i < 16; i++)
+            same &= seq_get(&h->addr[i]) == addr[i];
+        size_t n = 0;
+        for (char c; n < cap - 1 && n < sizeof h->name &&
+                     (c = (char)seq_get((const uint8_t *)&h->name[n])) != '\0';
+             n++)
+            out[n] = c;
+        out[n] = '\0';
+        if (__atomic_load_n(&h->seq, __ATOMIC_RELAXED) == before)
+            return same && before != 0 && n > 0;
     }
     return false;
 }

@@ -30,6 +30,20 @@
  * Each table is open-addressed, its count a power of two; key 0 marks a
  * free slot.
  *
+ * Growth: a table that is full around a key (its probe window taken) is
+ * never rehashed, since other processes update its slots lock-free. An
+ * extension, another table of the same slots (STATE_GROW_FACTOR times the
+ * previous one's count), is appended at the end of the file instead, under
+ * the lock of the state folder, and published in the header's mutable part
+ * (extensions[], then extent, then nextensions, each with a release
+ * store). A key lives in exactly one place: it is claimed at the first free
+ * slot along its probe windows in file order (the table, then each of its
+ * extensions), and since slots are never freed, a free slot ends a look-up.
+ * Each process maps the extensions it does not know yet when a look-up
+ * finds every window it knows full; it never moves or unmaps a mapping
+ * another thread may be using. The file grows by at most grow_max bytes
+ * past its created size (STATE_GROW_DEFAULT); past that, state_full.
+ *
  * Concurrency: a slot's key is claimed by compare-and-swap and never
  * changes afterwards. A bucket word is updated by compare-and-swap
  * (bucket.h); a quota ring or a breaker under its slot's pidlock, which a
@@ -44,12 +58,13 @@
 #include "../pure/breaker.h"
 #include "../pure/quota.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define STATE_MAGIC "ENACTST\0"
-#define STATE_VERSION 7u
+#define STATE_VERSION 8u
 
 enum state_region_id {
     REGION_BUCKETS,
@@ -71,18 +86,42 @@ struct state_region {
     uint32_t entry_size;
 };
 
+/* A table's extension, appended when the table (or its previous
+ * extension) was full. Written once, before nextensions counts it. */
+struct state_extension {
+    uint64_t offset; /* a multiple of STATE_EXTENSION_ALIGN, past the one before */
+    uint32_t count;  /* slots; a power of two */
+    uint32_t region; /* enum state_region_id of the table it extends */
+};
+
+/* Extensions a file can have, all tables together: with each one
+ * STATE_GROW_FACTOR times the last, grow_max is reached long before. */
+#define STATE_EXTENSIONS_MAX 32u
+/* mmap offsets are page multiples; 64 KiB covers every page size Linux uses. */
+#define STATE_EXTENSION_ALIGN 65536u
+#define STATE_GROW_FACTOR 16u
+/* How far a file may grow past its created size, in bytes (README "State
+ * file"), unless state_sizes.grow_max said otherwise when it was made. */
+#define STATE_GROW_DEFAULT (UINT64_C(256) << 20)
+#define STATE_GROW_DEFAULT_TEXT "256 MiB"
+
 struct state_header {
     char magic[8];
     uint32_t version;
     uint32_t header_size;
     uint64_t layout_sig;
-    uint64_t file_size;
+    uint64_t file_size; /* as created: the end of the last table of regions[] */
     uint64_t created_unix_ns;
     struct state_region regions[REGION_SLOTS];
+    uint64_t grow_max;         /* bytes the file may grow by past file_size */
     uint64_t audit_failures;   /* records no process could write */
     int32_t audit_last_errno;  /* why the latest of them failed */
     uint32_t kills_active;     /* kill slots in use: 0 lets a decision skip the table */
     uint64_t kill_lock;        /* pidlock of whoever changes the kill table */
+    uint64_t extent;           /* the file's size: file_size, then each extension's end */
+    uint32_t nextensions;      /* entries of extensions[] in use */
+    uint32_t unused;
+    struct state_extension extensions[STATE_EXTENSIONS_MAX];
 };
 
 struct bucket_slot {
@@ -138,14 +177,25 @@ struct approval_slot;
  * the table of regions. */
 #define STATE_HEADER_FIXED offsetof(struct state_header, audit_failures)
 
+/* An extension as one process maps it. */
+struct state_ext_map {
+    void *slots;    /* NULL until mapped */
+    uint32_t count;
+    uint32_t region;
+    size_t len;     /* bytes of its own mapping; 0 when inside the first one */
+};
+
 struct state_map {
     void *base;
-    size_t size;
+    size_t size;      /* bytes of the file this map reaches: its end, with extensions */
+    size_t base_size; /* bytes of the first mapping, from offset 0 */
+    char path[PATH_MAX]; /* to map extensions and to grow */
     uint64_t dev, ino; /* of the file mapped */
     uint64_t layout_sig; /* this build's, checked when mapped */
     /* The fixed part of the header as it was validated when mapped: the
-     * same bytes, at the same size, are as valid now (state_still_valid
-     * compares them instead of validating again at every decision). */
+     * same bytes, in a file at least size long, are as valid now
+     * (state_still_valid compares them instead of validating again at
+     * every decision). */
     unsigned char header[STATE_HEADER_FIXED];
     struct bucket_slot *buckets;
     uint32_t nbuckets; /* power of two */
@@ -167,12 +217,19 @@ struct state_map {
     uint32_t ncounters;
     struct approval_slot *approvals;
     uint32_t napprovals;
+    /* Extensions mapped: ext[0..next) are ready (next is stored with
+     * release after the entry). Threads of a process share this map;
+     * each entry is written with the same values by whichever maps it. */
+    uint32_t next;
+    struct state_ext_map ext[STATE_EXTENSIONS_MAX];
 };
 
-/* How many slots of each table a new file gets. */
+/* How many slots of each table a new file gets, and how far it may grow
+ * (bytes; 0: STATE_GROW_DEFAULT). */
 struct state_sizes {
     uint32_t buckets, quotas, breakers, agents, hosts, children, procs, kills, counters,
         approvals;
+    uint64_t grow_max;
 };
 
 enum state_open_result { STATE_OPENED, STATE_REBUILT, STATE_FAILED };
@@ -196,14 +253,15 @@ void state_close(struct state_map *m);
 /* mkdir -p for the folders above path, each 0700; 0 or an errno. */
 int state_make_parents(const char *path);
 
-/* Whether the file at path is still the valid file m maps: same file, same
- * size, intact header. One stat(2); no allocation. False when the file was
+/* Whether the file at path is still the valid file m maps: same file, at
+ * least as long as what m reaches (another process may have grown it),
+ * intact header. One stat(2); no allocation. False when the file was
  * removed, replaced, truncated, zeroed or scribbled over: the caller maps
  * it again (state_open rebuilds what is broken). */
 bool state_still_valid(const struct state_map *m, const char *path);
 
 /* Agents a new state file has room for, per tool ([enact] max_agents):
- * beyond them, decisions find their table full (reason state_full). */
+ * beyond them, its tables grow (see Growth above). */
 #define STATE_AGENTS_DEFAULT 64u
 #define STATE_AGENTS_MAX 1048576u
 #define STATE_AGENTS_MAX_TEXT "1048576"
@@ -217,15 +275,16 @@ bool state_still_valid(const struct state_map *m, const char *path);
 struct state_sizes state_sizes_for(size_t rate_tools, size_t quota_kinds, size_t breaker_tools,
                                    uint32_t agents);
 
-/* The entry for key, claiming a free slot if needed; NULL when the table is
- * full around key (the caller applies on_error). Lock-free. */
+/* The entry for key, claiming a free slot if needed, growing the table
+ * when it is full around key; NULL when it cannot grow (the caller applies
+ * on_error). Lock-free but for the growth itself. */
 uint64_t *state_bucket(struct state_map *m, uint64_t key);
 struct quota_slot *state_quota(struct state_map *m, uint64_t key);
 struct breaker_slot *state_breaker(struct state_map *m, uint64_t key);
 
 /* As state_bucket and state_quota, but when the table is full around key,
- * an entry of another key that has been idle is taken over rather than
- * failing: a bucket full for BUCKET_IDLE_NS, a quota ring with nothing
+ * an entry of another key that has been idle is taken over before the
+ * table grows: a bucket full for BUCKET_IDLE_NS, a quota ring with nothing
  * left in its window. Live state is never overwritten. owner: the caller's
  * thread id (for the quota slot's lock). */
 #define BUCKET_IDLE_NS (UINT64_C(600) * 1000000000u)
@@ -239,8 +298,19 @@ uint64_t *state_find_bucket(struct state_map *m, uint64_t key);
 struct quota_slot *state_find_quota(struct state_map *m, uint64_t key);
 struct breaker_slot *state_find_breaker(struct state_map *m, uint64_t key);
 
+/* A growable table's slots, in look-up order: the table of regions[],
+ * then each extension mapped. For readers that walk a whole table. */
+struct state_table {
+    void *slots;
+    uint32_t count;
+};
+#define STATE_TABLES_MAX (1 + STATE_EXTENSIONS_MAX)
+/* Maps the extensions m does not know yet, then fills out (room for
+ * STATE_TABLES_MAX) with region's tables; how many. */
+size_t state_tables(struct state_map *m, enum state_region_id region, struct state_table *out);
+
 /* Remembers an agent's name under its id (gate_agent_id); quietly does
- * nothing when the table is full. */
+ * nothing when the table is full and cannot grow. */
 void state_agent_record(struct state_map *m, uint64_t agent_id, const char *name);
 
 /* Remembers that addr (IPv6 or v4-mapped) was resolved from name; owner

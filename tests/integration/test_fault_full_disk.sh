@@ -26,6 +26,11 @@
 #           record: every line that is in the file is whole JSON, and
 #           records written + records counted lost = records of the
 #           reference run.
+# (c) The state file made, then its tmpfs filled: its tables cannot grow
+#     (README "How limits work", Shared state). 1,200 agents on one tool,
+#     more than its bucket table holds: no process dies of a signal, those
+#     without room are refused state_full (on_error = deny), the others
+#     admitted, and the file is neither moved aside nor extended.
 # Needs mount(8) of a tmpfs: as root directly; otherwise inside a user and
 # mount namespace (unshare -rm) if the system allows one; else skipped with
 # a note.
@@ -364,5 +369,38 @@ for n, line in enumerate(open(sys.argv[1], "rb").read().split(b"\n")[:-1], 1):
         sys.exit(1)
 EOF
     problem "b2: once space came back, the log holds a broken line: $(cat "$T/b2-again.err")"
+
+# ---- (c) the state file's tmpfs full: no room to grow ------------------------
+small_fs "$T/fs5" 2m || fail "cannot mount the tmpfs fs5"
+cat >"$T/c.ini" <<INI
+[enact]
+state = $T/fs5/enact.state
+audit_log = $T/c-audit.jsonl
+on_error = deny
+[tool.api]
+connect = 127.0.0.1:$HTTP_PORT
+rate.max_calls_per_minute = 600
+rate.burst_size = 100
+INI
+connect_as() {
+    LD_PRELOAD="$SHIM_PRELOAD" ENACT_CONFIG="$T/c.ini" ENACT_AGENT="$1" \
+        bash -c "exec 3<>/dev/tcp/127.0.0.1/$HTTP_PORT" 2>/dev/null
+}
+connect_as first || problem "c: the first agent was refused"
+made=$(stat -c %s "$T/fs5/enact.state")
+dd if=/dev/zero of="$T/fs5/fill" bs=4k 2>/dev/null || true
+export -f connect_as
+export T HTTP_PORT SHIM_PRELOAD
+seq 1200 | xargs -P 3 -I{} bash -c 'connect_as agent-{}; echo $?' >"$T/c.rcs" 2>/dev/null || true
+check_eq "c: runs" 1200 "$(wc -l <"$T/c.rcs")"
+signalled=$(awk '$1 >= 128' "$T/c.rcs" | sort | uniq -c | tr '\n' ' ')
+[ -z "$signalled" ] || problem "c: processes died of a signal (count, exit status): $signalled"
+full=$(grep -c '"reason":"state_full"' "$T/c-audit.jsonl" || true)
+refused=$(grep -cx 1 "$T/c.rcs" || true)
+[ "$full" -ge 176 ] || problem "c: $full state_full records; at least 176 of 1,200 agents cannot fit in 1,024 slots"
+check_eq "c: refused runs are the state_full records" "$full" "$refused"
+check_eq "c: the state file's size" "$made" "$(stat -c %s "$T/fs5/enact.state")"
+ls "$T"/fs5/enact.state.corrupt-* >/dev/null 2>&1 && problem "c: the state file was moved aside"
+connect_as first || problem "c: the first agent, whose bucket is in, was refused after"
 
 fail_on_problems

@@ -51,6 +51,19 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Makes f's state file again, one that may not grow: its tables fill up
+ * as every file's do once it has grown by its grow_max. */
+static void without_growth(struct fixture *f)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s", f->m.path);
+    state_close(&f->m);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(state_open(path, &(struct state_sizes){.grow_max = 1}, &f->m, f->msg,
+                                sizeof f->msg),
+                     STATE_OPENED);
+}
+
 /* Loads an INI given as text; freed at teardown. */
 static const struct enact_config *cfg_from(struct fixture *f, const char *text)
 {
@@ -220,6 +233,7 @@ static void test_state_unavailable(void **state)
 static void test_state_full(void **state)
 {
     struct fixture *f = *state;
+    without_growth(f);
     const struct enact_config *deny = cfg_from(f, RATED);
     char text[512];
     snprintf(text, sizeof text, "[enact]\non_error = allow\n%s", RATED);
@@ -663,6 +677,7 @@ static void test_dry_run_simulates(void **state)
 static void test_idle_entries_taken_over_when_full(void **state)
 {
     struct fixture *f = *state;
+    without_growth(f);
     const struct enact_config *c = cfg_from(f, RATED);
     const struct tool *t = tool_named(c, "db");
     uint64_t a = gate_agent_id("a");
@@ -694,6 +709,7 @@ static void test_idle_entries_taken_over_when_full(void **state)
 static void test_quota_and_breaker_tables_full(void **state)
 {
     struct fixture *f = *state;
+    without_growth(f);
     const struct enact_config *deny = cfg_from(f, QUOTA_TOOL);
     char text[512];
     snprintf(text, sizeof text, "[enact]\non_error = allow\n%s", QUOTA_TOOL);

@@ -36,6 +36,9 @@ static const struct state_sizes MIN_SIZES = {.buckets = MIN_BUCKETS,
                                              .counters = MIN_COUNTERS,
                                              .approvals = APPROVALS};
 
+/* The minimum sizes, in a file that may not grow: its tables fill up. */
+static const struct state_sizes NO_GROWTH = {.grow_max = 1};
+
 /* Sizes that differ from the minimum in some tables. */
 static struct state_sizes sizes_with(uint32_t buckets, uint32_t quotas, uint32_t breakers,
                                      uint32_t agents, uint32_t hosts)
@@ -426,7 +429,7 @@ static void test_bucket_keys(void **state)
 static void test_bucket_probe_window_full(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, &NO_GROWTH, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     assert_int_equal(f->m.nbuckets, 1024);
     /* Keys whose home slot is 1: they fill slots 1..64, the probe window. */
     uint64_t *words[64];
@@ -449,7 +452,7 @@ static void test_bucket_probe_window_full(void **state)
 static void test_bucket_table_full(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, &NO_GROWTH, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     /* 1024 distinct keys fill all 1024 slots. */
     for (uint64_t i = 0; i < 1024; i++)
         assert_non_null(state_bucket(&f->m, 2 * i + 1));
@@ -523,7 +526,7 @@ static void test_quota_and_breaker_keys(void **state)
 static void test_quota_and_breaker_tables_full(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
+    assert_int_equal(state_open(f->path, &NO_GROWTH, &f->m, f->msg, sizeof f->msg), STATE_OPENED);
     assert_int_equal(f->m.nquotas, MIN_QUOTAS);
     assert_int_equal(f->m.nbreakers, MIN_BREAKERS);
     /* Keys whose home slot is 1 fill the quota table's probe window
