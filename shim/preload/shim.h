@@ -2,7 +2,8 @@
  * and the one path every interposer takes to decide and report.
  *
  * Process-wide state, the one the library keeps besides the descriptor
- * table (conn.h): the immutable config, the state mapping, the agent's
+ * table (conn.h): the config, immutable, but replaced by a new one when
+ * its INI is edited (config_watch.h); the state mapping, the agent's
  * identity, set once by the constructor and read-only afterwards; and,
  * with a Redis backend, that store's connections and health (redis_store.h:
  * changed only under its own locks and atomics). Per thread: a re-entry

@@ -1,0 +1,120 @@
+#include "config_watch.h"
+
+#include "real.h"
+#include "../policy/config_reload.h"
+#include "../store/clock.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The process's watcher: never due until a config is loaded. */
+static struct config_reload watch = {.next_ns = UINT64_MAX};
+static const struct enact_config *_Atomic *slot; /* the process's config pointer */
+static bool observe;
+static config_watch_report *report;
+/* The process that watches: a fork's child notes itself (atfork); a
+ * vfork or posix_spawn child runs no handler and so never matches. */
+static pid_t watcher_pid;
+
+/* COARSE: the same clock as CLOCK_MONOTONIC at the kernel tick's
+ * resolution (1 to 10 ms, plenty for a period of a second), read from the
+ * vDSO in a quarter of the time (6 ns instead of 24 here). */
+static uint64_t now_ns(void)
+{
+    return clock_now_ns(CLOCK_MONOTONIC_COARSE);
+}
+
+static void forked(void)
+{
+    watcher_pid = getpid();
+    config_reload_forked(&watch);
+}
+
+struct enact_config *config_watch_load(const char *path, uint64_t build,
+                                       struct config_diag *diag)
+{
+    return config_reload_first(&watch, path, build, diag, now_ns());
+}
+
+void config_watch_start(const struct enact_config *_Atomic *config, bool observe_mode,
+                        config_watch_report *reporter)
+{
+    slot = config;
+    observe = observe_mode;
+    report = reporter;
+    watcher_pid = getpid();
+    pthread_atfork(NULL, NULL, forked);
+}
+
+static void say(const char *text)
+{
+    (void)!real.write(2, text, strlen(text));
+}
+
+/* Once per version of the INI that does not load: on stderr as at start,
+ * and in the audit log. */
+static void say_broken(const char *path, const struct config_diag *diag)
+{
+    say("enact: the edited configuration cannot be loaded; this process keeps its previous one:\n");
+    char detail[1024];
+    size_t used = (size_t)snprintf(detail, sizeof detail,
+                                   "%s was edited and does not load; this process keeps the "
+                                   "config it had:",
+                                   path);
+    for (size_t i = 0; i < diag->n; i++) {
+        say("enact: ");
+        say(diag->lines[i]);
+        say("\n");
+        if (used < sizeof detail)
+            used += (size_t)snprintf(detail + used, sizeof detail - used, " %s",
+                                     diag->lines[i]);
+    }
+    report(detail);
+}
+
+static void look(bool may_parse)
+{
+    const struct enact_config *cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    struct enact_config *next = NULL;
+    struct config_diag diag;
+    switch (cur ? config_reload_look(&watch, cur, observe, may_parse, &next, &diag) : RELOAD_SAME) {
+    case RELOAD_NEW:
+        __atomic_store_n(slot, next, __ATOMIC_RELEASE); /* cur stays: see config_reload.h */
+        break;
+    case RELOAD_BROKEN:
+        say_broken(cur->path, &diag);
+        config_diag_free(&diag);
+        break;
+    case RELOAD_FULL: {
+        char detail[256];
+        snprintf(detail, sizeof detail,
+                 "this process has followed %u edits of its config, the most it keeps; "
+                 "later edits reach only the processes started after them",
+                 (unsigned)CONFIG_RELOAD_MAX);
+        say("enact: ");
+        say(detail);
+        say("\n");
+        report(detail);
+        break;
+    }
+    case RELOAD_SAME:
+        break;
+    }
+}
+
+void config_watch_tick(bool may_parse)
+{
+    uint64_t now = now_ns();
+    if (!config_reload_due(&watch, now))
+        return;
+    int saved = errno;
+    /* getpid is a system call: paid once a second, not at each call. */
+    if (getpid() == watcher_pid && config_reload_claim(&watch, now)) {
+        look(may_parse);
+        config_reload_release(&watch);
+    }
+    errno = saved;
+}

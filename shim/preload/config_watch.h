@@ -1,0 +1,37 @@
+/* The process's config following its INI (README "Editing the config
+ * while agents run"): at most once a second a call looks at the INI, and
+ * when it has changed, the config loaded from it is published in the
+ * process's config pointer for the calls that follow. Only in the
+ * process that watches (never in a vfork child: it shares its parent's
+ * memory), by one thread at a time; the others keep deciding with the
+ * config they have. Old configs are kept (policy/config_reload.h). */
+#ifndef ENACT_CONFIG_WATCH_H
+#define ENACT_CONFIG_WATCH_H
+
+#include "../policy/config.h"
+
+#include <stdbool.h>
+
+/* The first config, as config_cache_load gives it, noted for watching. */
+struct enact_config *config_watch_load(const char *path, uint64_t build,
+                                       struct config_diag *diag);
+
+/* What the process reports with: a record of its own (verdict "error",
+ * reason "config_error") with this detail. */
+typedef void config_watch_report(const char *detail);
+
+/* Watches from now on: *slot is the process's config (already the first
+ * one), replaced by an atomic store; observe: the process was started in
+ * observe mode (ENACT_MODE), which every later config keeps. From the
+ * constructor, after config_watch_load loaded a config. */
+void config_watch_start(const struct enact_config *_Atomic *slot, bool observe,
+                        config_watch_report *report);
+
+/* One clock read and a compare, unless a look is due; keeps errno.
+ * may_parse: from the hooks' way in (shim_enter), where the INI may be
+ * parsed (allocating: never call it holding a lock); false from a hook
+ * that may run in a signal handler (the wait family, in a SIGCHLD
+ * handler), which takes only an image another process wrote. */
+void config_watch_tick(bool may_parse);
+
+#endif
