@@ -46,7 +46,7 @@ static const struct tool *tool_by_breaker(uint64_t id)
 void children_ended(const struct tool *tool, int status, int32_t owner)
 {
     const struct enact_config *cfg;
-    if (!tool || !tool->has_breaker || !shim_enter(&cfg))
+    if (!tool || !tool->has_breaker || !shim_enter_held(&cfg))
         return;
     struct call call = {.op = "exec", .tool = tool};
     bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -62,7 +62,7 @@ void children_reaped(pid_t pid, int status)
     const struct enact_config *cfg;
     const struct tool *tool = NULL;
     int32_t owner = 0;
-    if (shim_enter(&cfg)) {
+    if (shim_enter_held(&cfg)) {
         struct state_map *m = shim_state();
         uint64_t id;
         if (m && state_child_take(m, pid, getpid(), &id, &owner))

@@ -1,8 +1,6 @@
 #include "config_watch.h"
 
 #include "real.h"
-#include "../policy/config_reload.h"
-#include "../store/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -11,7 +9,7 @@
 #include <unistd.h>
 
 /* The process's watcher: never due until a config is loaded. */
-static struct config_reload watch = {.next_ns = UINT64_MAX};
+struct config_reload config_watch_process = {.next_ns = UINT64_MAX};
 static const struct enact_config *_Atomic *slot; /* the process's config pointer */
 static bool observe;
 static config_watch_report *report;
@@ -19,9 +17,6 @@ static config_watch_report *report;
  * vfork or posix_spawn child runs no handler and so never matches. */
 static pid_t watcher_pid;
 
-/* COARSE: the same clock as CLOCK_MONOTONIC at the kernel tick's
- * resolution (1 to 10 ms, plenty for a period of a second), read from the
- * vDSO in a quarter of the time (6 ns instead of 24 here). */
 static uint64_t now_ns(void)
 {
     return clock_now_ns(CLOCK_MONOTONIC_COARSE);
@@ -30,13 +25,13 @@ static uint64_t now_ns(void)
 static void forked(void)
 {
     watcher_pid = getpid();
-    config_reload_forked(&watch);
+    config_reload_forked(&config_watch_process);
 }
 
 struct enact_config *config_watch_load(const char *path, uint64_t build,
                                        struct config_diag *diag)
 {
-    return config_reload_first(&watch, path, build, diag, now_ns());
+    return config_reload_first(&config_watch_process, path, build, diag, now_ns());
 }
 
 void config_watch_start(const struct enact_config *_Atomic *config, bool observe_mode,
@@ -80,7 +75,7 @@ static void look(bool may_parse)
     const struct enact_config *cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     struct enact_config *next = NULL;
     struct config_diag diag;
-    switch (cur ? config_reload_look(&watch, cur, observe, may_parse, &next, &diag) : RELOAD_SAME) {
+    switch (cur ? config_reload_look(&config_watch_process, cur, observe, may_parse, &next, &diag) : RELOAD_SAME) {
     case RELOAD_NEW:
         __atomic_store_n(slot, next, __ATOMIC_RELEASE); /* cur stays: see config_reload.h */
         break;
@@ -105,16 +100,13 @@ static void look(bool may_parse)
     }
 }
 
-void config_watch_tick(bool may_parse)
+void config_watch_look(bool may_parse, uint64_t now)
 {
-    uint64_t now = now_ns();
-    if (!config_reload_due(&watch, now))
-        return;
     int saved = errno;
     /* getpid is a system call: paid once a second, not at each call. */
-    if (getpid() == watcher_pid && config_reload_claim(&watch, now)) {
+    if (getpid() == watcher_pid && config_reload_claim(&config_watch_process, now)) {
         look(may_parse);
-        config_reload_release(&watch);
+        config_reload_release(&config_watch_process);
     }
     errno = saved;
 }

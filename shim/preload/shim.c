@@ -277,15 +277,26 @@ struct state_map *shim_state(void)
     return proc.cfg ? current_state(proc.cfg) : NULL;
 }
 
-bool shim_enter(const struct enact_config **cfg)
+static inline bool enter(const struct enact_config **cfg, bool look)
 {
     real_ensure();
     if (!proc.governed || in_enact)
         return false;
     in_enact = 1;
-    config_watch_tick(true);
+    if (look)
+        config_watch_tick(true);
     *cfg = proc.cfg;
     return true;
+}
+
+bool shim_enter(const struct enact_config **cfg)
+{
+    return enter(cfg, true);
+}
+
+bool shim_enter_held(const struct enact_config **cfg)
+{
+    return enter(cfg, false);
 }
 
 void shim_leave(void)

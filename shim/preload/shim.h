@@ -61,6 +61,12 @@ const struct enact_config *shim_start(const char *path);
  * sure `real` is resolved. */
 bool shim_enter(const struct enact_config **cfg);
 void shim_leave(void);
+/* shim_enter for a call on what a decision already governs (a
+ * connection's send, receive or close, a child's end): the same, without
+ * looking whether the INI was edited (config_watch.h). Such a call keeps
+ * the tool it was decided with; and close and the wait family may run in
+ * a signal handler, where a look must not read the INI. */
+bool shim_enter_held(const struct enact_config **cfg);
 
 /* What the interposer does with the call. */
 struct decision {
