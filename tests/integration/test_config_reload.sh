@@ -203,3 +203,32 @@ while os.path.exists(sys.argv[1]):
     wait "$loop" || fail "the $kind loop ended with $?: $(cat "$T/$kind.err")"
     check_eq "$kind: nothing on stderr" "" "$(cat "$T/$kind.err")"
 done
+
+# A breaker on programs, added by an edit: the running parent (no such
+# breaker at its start) takes its children's exit statuses from then on,
+# and the breaker opens on them.
+log=$T/breaker-audit.jsonl
+write_ini first "$log" "[tool.other]" "exec = no-such-program"
+: >"$T/stop"
+governed "$PY" -c "
+import os, subprocess, sys, time
+print(os.getpid(), flush=True)
+while os.path.exists(sys.argv[1]):
+    try:
+        subprocess.run(['/bin/false'])
+    except PermissionError:
+        pass
+    time.sleep(0.1)
+" "$T/stop" >"$T/breaker.out" 2>"$T/breaker.err" &
+loop=$!
+_BG_PIDS+=("$loop")
+for _ in $(seq 100); do [ -s "$T/breaker.out" ] && break; sleep 0.05; done
+lpid=$(head -1 "$T/breaker.out")
+[ -n "$lpid" ] || fail "the breaker loop did not start: $(cat "$T/breaker.err")"
+sleep 0.5
+write_ini first "$log" "[tool.falsity]" "exec = false" "breaker.failure_threshold = 2" \
+    "breaker.timeout_seconds = 600"
+wait_for "$log" "any(r.get('verdict') == 'breaker' and r.get('to') == 'OPEN' and r.get('tool') == 'falsity' for r in recs)" >/dev/null
+wait_for "$log" "any(r.get('reason') == 'circuit_open' and r.get('parent') == $lpid for r in recs)" >/dev/null
+rm -f "$T/stop"
+wait "$loop" || fail "the breaker loop ended with $?: $(cat "$T/breaker.err")"
