@@ -16,6 +16,9 @@
 #   subprocess.run(["/bin/true"]) (vfork + exec): a tool that maps true,
 #   added by an edit, is applied to the programs they start from then on
 #   (dry_run records of exec whose parent is the loop).
+# - python3 running /bin/false: a breaker on it, added by an edit, is fed
+#   by the running parent's children (it had no such breaker at its
+#   start), opens and refuses them (circuit_open).
 # timeout: 180
 . "$(dirname "$0")/lib.sh"
 
