@@ -16,6 +16,11 @@ static config_watch_report *report;
 /* The process that watches: a fork's child notes itself (atfork); a
  * vfork or posix_spawn child runs no handler and so never matches. */
 static pid_t watcher_pid;
+/* Every config the process has replaced: a thread may still be deciding
+ * with one, and a connection keeps its tool until it is closed, so none is
+ * freed; bounded by config_reload.h. Written by the claim holder only. */
+static const struct enact_config *replaced[CONFIG_RELOAD_MAX];
+static unsigned nreplaced;
 
 static uint64_t now_ns(void)
 {
@@ -77,7 +82,9 @@ static void look(bool may_parse)
     struct config_diag diag;
     switch (cur ? config_reload_look(&config_watch_process, cur, observe, may_parse, &next, &diag) : RELOAD_SAME) {
     case RELOAD_NEW:
-        __atomic_store_n(slot, next, __ATOMIC_RELEASE); /* cur stays: see config_reload.h */
+        if (nreplaced < CONFIG_RELOAD_MAX)
+            replaced[nreplaced++] = cur;
+        __atomic_store_n(slot, next, __ATOMIC_RELEASE);
         break;
     case RELOAD_BROKEN:
         say_broken(cur->path, &diag);
