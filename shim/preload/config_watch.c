@@ -80,7 +80,10 @@ static void look(bool may_parse)
     const struct enact_config *cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     struct enact_config *next = NULL;
     struct config_diag diag;
-    switch (cur ? config_reload_look(&config_watch_process, cur, observe, may_parse, &next, &diag) : RELOAD_SAME) {
+    enum config_reload_result r =
+        cur ? config_reload_look(&config_watch_process, cur, observe, may_parse, &next, &diag)
+            : RELOAD_SAME;
+    switch (r) {
     case RELOAD_NEW:
         if (nreplaced < CONFIG_RELOAD_MAX)
             replaced[nreplaced++] = cur;

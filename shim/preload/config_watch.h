@@ -42,7 +42,9 @@ void config_watch_look(bool may_parse, uint64_t now_ns);
  * (shim_enter), where the INI may be parsed (allocating: never call it
  * holding a lock); false from a hook that may run in a signal handler
  * (the wait family, in a SIGCHLD handler), which takes only an image
- * another process wrote. */
+ * another process wrote. A connect or exec made from a signal handler
+ * parses too when it is the call that finds a look due, the INI changed
+ * and no image of it yet: programs seldom make them there. */
 static inline void config_watch_tick(bool may_parse)
 {
     uint64_t now = clock_now_ns(CLOCK_MONOTONIC_COARSE);

@@ -31,8 +31,8 @@
 
 static struct {
     bool governed;
-    /* NULL when governed but broken; replaced by an atomic store when
-     * the INI is edited (config_watch.h), so read it once per use. */
+    /* NULL when governed but broken. Replaced by an atomic store when
+     * the INI is edited (config_watch.h); what it pointed to stays valid. */
     const struct enact_config *_Atomic cfg;
     struct state_map maps[STATE_MAPS];
     unsigned maps_used;

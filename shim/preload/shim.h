@@ -58,7 +58,9 @@ const struct enact_config *shim_start(const char *path);
  * when it must pass straight through (the process is not governed, or enact
  * itself is calling). *cfg is the config, or NULL when it could not be
  * loaded: every call the hooks can classify is then refused. Also makes
- * sure `real` is resolved. */
+ * sure `real` is resolved, and first, at most once a second, looks whether
+ * the INI was edited (config_watch.h: it may load it, so never call this
+ * holding a lock). */
 bool shim_enter(const struct enact_config **cfg);
 void shim_leave(void);
 /* shim_enter for a call on what a decision already governs (a

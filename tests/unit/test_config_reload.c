@@ -131,7 +131,8 @@ static void test_unchanged_is_not_read(void **state)
 static void test_edit_gives_new_rules_and_keeps_the_process(void **state)
 {
     (void)state;
-    edit("agent = first\nstate = one.state\naudit_log = one.jsonl", "rate.max_calls_per_minute = 60");
+    edit("agent = first\nstate = one.state\naudit_log = one.jsonl",
+         "rate.max_calls_per_minute = 60");
     struct config_reload r;
     struct enact_config *cur = first(&r, 0);
     edit("agent = second\nstate = two.state\naudit_log = two.jsonl\nlog_allowed = true",
