@@ -1,12 +1,14 @@
 /* config_reload: when a running process looks at its INI again (an
- * injected CLOCK_MONOTONIC), one look per period for one thread, what a
- * changed INI gives (the new rules, the process's own fields kept), a
- * broken edit reported once, the bound on configs kept, and the look that
- * takes only an image another process wrote. */
+ * injected CLOCK_MONOTONIC), one look per period for one thread of many,
+ * what a changed INI gives (the new rules, the process's own fields
+ * kept), a broken edit reported once, the bound on configs kept, and the
+ * look that takes only an image another process wrote. */
 #include "helpers.h"
 
 #include "config_cache.h"
 #include "config_reload.h"
+
+#include <pthread.h>
 
 #define SEC 1000000000ull
 #define T0 (5 * SEC)
@@ -96,6 +98,41 @@ static void test_one_look_per_period(void **state)
     config_reload_forked(&r);
     assert_true(config_reload_claim(&r, T0 + 11 * SEC));
     config_reload_release(&r);
+    config_free(cfg);
+}
+
+/* Eight threads find the same look due: one of them has it. */
+static struct config_reload *race;
+static int wins;
+static pthread_barrier_t start;
+
+static void *contender(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&start);
+    if (config_reload_claim(race, T0 + SEC)) {
+        __atomic_add_fetch(&wins, 1, __ATOMIC_RELAXED);
+        config_reload_release(race);
+    }
+    return NULL;
+}
+
+static void test_one_thread_looks(void **state)
+{
+    (void)state;
+    edit("", "");
+    struct config_reload r;
+    struct enact_config *cfg = first(&r, 0);
+    race = &r;
+    wins = 0;
+    pthread_t t[8];
+    pthread_barrier_init(&start, NULL, 8);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, contender, NULL), 0);
+    for (int i = 0; i < 8; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&start);
+    assert_int_equal(wins, 1);
     config_free(cfg);
 }
 
@@ -251,6 +288,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_look_per_period, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_thread_looks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_config_no_look, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unchanged_is_not_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edit_gives_new_rules_and_keeps_the_process, setup,
