@@ -17,9 +17,9 @@
 #include <stdint.h>
 
 #define CONFIG_RELOAD_PERIOD_NS 1000000000ull
-/* Configs one process replaces at most: each edit keeps one config (its
- * image, tens of kB for a config of dozens of tools) until the process
- * ends; later edits reach only new processes. */
+/* Configs one process replaces at most: each edit keeps one config (as
+ * an image, 3 kB for one tool, 13 kB for the ten of config/tools/) until
+ * the process ends; later edits reach only new processes. */
 #define CONFIG_RELOAD_MAX 32
 
 struct config_reload {
