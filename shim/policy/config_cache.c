@@ -17,35 +17,62 @@ bool config_cache_path(const char *abs_path, char *out, size_t cap)
     return config_default_file(abs_path, ".policy", out, cap);
 }
 
+/* The image's file and key for the INI at abs as it is now. */
+static bool image_of(const char *abs, uint64_t build, char image[PATH_MAX],
+                     struct config_image_key *key)
+{
+    struct file_identity id;
+    if (!build || !file_identity_of(abs, &id) || !config_cache_path(abs, image, PATH_MAX))
+        return false;
+    *key = (struct config_image_key){.layout = config_image_layout() ^ build, .dev = id.dev,
+                                     .ino = id.ino,
+                                     .size = id.size, .mtime_ns = id.mtime_ns,
+                                     .ctime_ns = id.ctime_ns};
+    return true;
+}
+
+/* The config from the image at image when it was made with key. */
+static struct enact_config *from_image(const char *image, const struct config_image_key *key)
+{
+    size_t len = 0;
+    void *block = image_file_read(image, IMAGE_MAX, &len);
+    struct enact_config *cfg = block ? config_image_open(block, len, key) : NULL;
+    if (cfg) {
+        cfg->image = block;
+        cfg->image_len = len;
+        return cfg;
+    }
+    image_file_release(block, len);
+    return NULL;
+}
+
 struct enact_config *config_cache_load(const char *path, uint64_t build,
                                        struct config_diag *diag)
 {
     char abs[PATH_MAX], image[PATH_MAX];
-    struct file_identity id;
-    if (!build || !realpath(path, abs) || !file_identity_of(abs, &id) ||
-        !config_cache_path(abs, image, sizeof image))
+    struct config_image_key key;
+    if (!build || !realpath(path, abs) || !image_of(abs, build, image, &key))
         return config_load(path, diag);
-    struct config_image_key key = {.layout = config_image_layout() ^ build, .dev = id.dev,
-                                   .ino = id.ino,
-                                   .size = id.size, .mtime_ns = id.mtime_ns,
-                                   .ctime_ns = id.ctime_ns};
-    size_t len = 0;
-    void *block = image_file_read(image, IMAGE_MAX, &len);
-    struct enact_config *cfg = block ? config_image_open(block, len, &key) : NULL;
+    struct enact_config *cfg = from_image(image, &key);
     if (cfg) {
-        cfg->image = block;
-        cfg->image_len = len;
         if (diag)
             *diag = (struct config_diag){0};
         return cfg;
     }
-    image_file_release(block, len);
     int saved = errno;
     cfg = config_load(abs, diag);
+    size_t len = 0;
     void *made = cfg ? config_image_build(cfg, &key, &len) : NULL;
     if (made)
         (void)image_file_write(image, made, len); /* the next process's; a failure costs it a parse */
     free(made);
     errno = saved;
     return cfg;
+}
+
+struct enact_config *config_cache_image(const char *abs_path, uint64_t build)
+{
+    char image[PATH_MAX];
+    struct config_image_key key;
+    return image_of(abs_path, build, image, &key) ? from_image(image, &key) : NULL;
 }

@@ -28,6 +28,12 @@
 struct enact_config *config_cache_load(const char *path, uint64_t build,
                                        struct config_diag *diag);
 
+/* The config at abs_path (absolute, symbolic links resolved: a config's
+ * path) from its image alone, or NULL when none matches the INI as it is
+ * now: nothing is parsed or allocated (system calls and a private
+ * mapping), so that a caller that may be in a signal handler can use it. */
+struct enact_config *config_cache_image(const char *abs_path, uint64_t build);
+
 /* Where the image of the config at abs_path is kept. */
 bool config_cache_path(const char *abs_path, char *out, size_t cap);
 

@@ -10,17 +10,36 @@
 #include <time.h>
 #include <unistd.h>
 
-static bool enabled; /* some tool with exec rules has a breaker; set once */
+/* The process's: some tool with exec rules has a breaker, in a config
+ * this process has had (it may follow an edited INI: config_watch.h);
+ * once set, never cleared. checked: the config last looked at. */
+static bool enabled;
+static const struct enact_config *checked;
 
 void children_init(const struct enact_config *cfg)
 {
+    bool some = false;
     for (size_t i = 0; i < cfg->ntools; i++)
-        enabled = enabled || (cfg->tools[i].nexec > 0 && cfg->tools[i].has_breaker);
+        some = some || (cfg->tools[i].nexec > 0 && cfg->tools[i].has_breaker);
+    if (some)
+        __atomic_store_n(&enabled, true, __ATOMIC_RELAXED);
+    __atomic_store_n(&checked, cfg, __ATOMIC_RELAXED);
+}
+
+/* One load and a compare while the config is the one checked. */
+static bool tracking(void)
+{
+    if (__atomic_load_n(&enabled, __ATOMIC_RELAXED))
+        return true;
+    const struct enact_config *cfg = shim_config();
+    if (cfg && cfg != __atomic_load_n(&checked, __ATOMIC_RELAXED))
+        children_init(cfg);
+    return __atomic_load_n(&enabled, __ATOMIC_RELAXED);
 }
 
 void children_note(pid_t pid, pid_t parent, const struct tool *tool, int32_t owner)
 {
-    struct state_map *m = enabled && tool && tool->has_breaker ? shim_state() : NULL;
+    struct state_map *m = tool && tool->has_breaker && tracking() ? shim_state() : NULL;
     if (m)
         state_child_note(m, pid, parent, tool->breaker_id, owner,
                          clock_now_ns(CLOCK_REALTIME));
@@ -28,7 +47,7 @@ void children_note(pid_t pid, pid_t parent, const struct tool *tool, int32_t own
 
 void children_forget(pid_t pid)
 {
-    struct state_map *m = enabled ? shim_state() : NULL;
+    struct state_map *m = tracking() ? shim_state() : NULL;
     uint64_t id;
     int32_t owner;
     if (m)
@@ -47,7 +66,7 @@ static const struct tool *tool_by_breaker(uint64_t id)
 void children_ended(const struct tool *tool, int status, int32_t owner)
 {
     const struct enact_config *cfg;
-    if (!tool || !tool->has_breaker || !shim_enter(&cfg))
+    if (!tool || !tool->has_breaker || !shim_enter_held(&cfg))
         return;
     struct call call = {.op = "exec", .tool = tool};
     bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -57,13 +76,13 @@ void children_ended(const struct tool *tool, int status, int32_t owner)
 
 void children_reaped(pid_t pid, int status)
 {
-    if (!enabled || !(WIFEXITED(status) || WIFSIGNALED(status)))
+    if (!tracking() || !(WIFEXITED(status) || WIFSIGNALED(status)))
         return; /* stopped or continued: not over yet */
     int saved = errno;
     const struct enact_config *cfg;
     const struct tool *tool = NULL;
     int32_t owner = 0;
-    if (shim_enter(&cfg)) {
+    if (shim_enter_held(&cfg)) {
         struct state_map *m = shim_state();
         uint64_t id;
         if (m && state_child_take(m, pid, shim_pid(), &id, &owner))

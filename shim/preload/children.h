@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 /* From the constructor: notes are kept only when some tool with exec
- * rules has a breaker. */
+ * rules has a breaker, in this config or a later one of the process. */
 void children_init(const struct enact_config *cfg);
 
 /* pid (a child of parent) runs a program of tool; owner is the thread that

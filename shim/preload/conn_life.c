@@ -371,7 +371,7 @@ void life_closed(struct conn *c)
      * deadline, so that the next probe may go. */
     if ((conn_flags(c) & CONN_PROBE) && conn_take(c, CONN_OUTCOME_DUE)) {
         const struct enact_config *cfg;
-        if (shim_enter(&cfg)) {
+        if (shim_enter_held(&cfg)) {
             struct call call = conn_call(c, "close");
             shim_outcome(&call, OUTCOME_NEUTRAL, c->owner);
             shim_leave();
@@ -379,7 +379,7 @@ void life_closed(struct conn *c)
     }
     if (conn_flags(c) & CONN_SIMULATED) {
         const struct enact_config *cfg;
-        bool records = shim_enter(&cfg);
+        bool records = shim_enter_held(&cfg);
         simulate_closed(c, records ? SIMULATE_CLOSED : SIMULATE_DROPPED);
         if (records)
             shim_leave();
@@ -395,7 +395,7 @@ __attribute__((destructor)) static void record_open_requests(void)
     for (int fd = 0; fd < CONN_FD_MAX; fd++) {
         struct conn *c = conn_of(fd);
         const struct enact_config *cfg;
-        if (c && (conn_flags(c) & CONN_SIMULATED) && shim_enter(&cfg)) {
+        if (c && (conn_flags(c) & CONN_SIMULATED) && shim_enter_held(&cfg)) {
             simulate_closed(c, SIMULATE_EXITING);
             shim_leave();
         }

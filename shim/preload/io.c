@@ -23,7 +23,7 @@ static ssize_t told(struct conn *c, const struct life_io *io, ssize_t rc)
 {
     int err = errno;
     const struct enact_config *cfg;
-    if (shim_enter(&cfg)) {
+    if (shim_enter_held(&cfg)) {
         life_after(c, io, rc, err);
         shim_leave();
     }
@@ -36,7 +36,7 @@ static ssize_t governed(struct conn *c, int fd, const struct life_io *io, perfor
                         void *ctx)
 {
     const struct enact_config *cfg;
-    if (!shim_enter(&cfg))
+    if (!shim_enter_held(&cfg))
         return perform(fd, io, ctx);
     ssize_t rc;
     enum life_step step = life_before(c, fd, io, &rc);

@@ -134,7 +134,7 @@ static int connect_as_tool(int fd, const struct sockaddr *addr, socklen_t len,
         shim_record(call, "retry", err, delay, detail);
         net_nap(delay);
         const struct enact_config *cfg;
-        if (shim_enter(&cfg)) {
+        if (shim_enter_held(&cfg)) {
             struct decision d = net_decide(call, fd);
             shim_leave();
             if (d.action != GATE_PROCEED)

@@ -1,11 +1,11 @@
 #include "shim.h"
 
 #include "approval.h"
+#include "config_watch.h"
 #include "env.h"
 #include "identity.h"
 #include "real.h"
 #include "../policy/backend.h"
-#include "../policy/config_cache.h"
 #include "../policy/config_errno.h"
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
@@ -32,7 +32,9 @@
 
 static struct {
     bool governed;
-    const struct enact_config *cfg; /* NULL when governed but broken */
+    /* NULL when governed but broken. Replaced by an atomic store when
+     * the INI is edited (config_watch.h); what it pointed to stays valid. */
+    const struct enact_config *_Atomic cfg;
     struct state_map maps[STATE_MAPS];
     unsigned maps_used;
     struct state_map *state; /* the current one of maps[], or NULL */
@@ -86,6 +88,14 @@ static struct audit_event process_record(const char *verdict, const char *detail
         .verdict = verdict,
         .detail = detail,
     };
+}
+
+/* An edit of the INI this process cannot follow (config_watch.h). */
+static void config_problem(const char *what)
+{
+    struct audit_event ev = process_record("error", what);
+    ev.reason = "config_error";
+    write_record(&ev);
 }
 
 static void audit_state_problem(const char *what)
@@ -225,7 +235,7 @@ const struct enact_config *shim_start(const char *path)
         snprintf(mode, sizeof mode, "%s", mode_env);
     struct config_diag diag;
     /* The compiled image when one matches the INI: no parse at start. */
-    struct enact_config *cfg = config_cache_load(path, real.shim_build, &diag);
+    struct enact_config *cfg = config_watch_load(path, real.shim_build, &diag);
     choose_agent(cfg);
     /* Children get the config by absolute path: a relative one would name
      * another file once a child changes folder. */
@@ -243,6 +253,7 @@ const struct enact_config *shim_start(const char *path)
     if (strcmp(mode, "observe") == 0)
         cfg->mode = MODE_OBSERVE;
     proc.cfg = cfg;
+    config_watch_start(&proc.cfg, strcmp(mode, "observe") == 0, config_problem);
     map_state(cfg, NULL);
     pthread_atfork(NULL, NULL, registered_forked);
     if (backend_is_shared(cfg))
@@ -267,14 +278,26 @@ struct state_map *shim_state(void)
     return proc.cfg ? current_state(proc.cfg) : NULL;
 }
 
-bool shim_enter(const struct enact_config **cfg)
+static inline bool enter(const struct enact_config **cfg, bool look)
 {
     real_ensure();
     if (!proc.governed || in_enact)
         return false;
     in_enact = 1;
+    if (look)
+        config_watch_tick(true);
     *cfg = proc.cfg;
     return true;
+}
+
+bool shim_enter(const struct enact_config **cfg)
+{
+    return enter(cfg, true);
+}
+
+bool shim_enter_held(const struct enact_config **cfg)
+{
+    return enter(cfg, false);
 }
 
 void shim_leave(void)

@@ -2,7 +2,8 @@
  * and the one path every interposer takes to decide and report.
  *
  * Process-wide state, the one the library keeps besides the descriptor
- * table (conn.h): the immutable config, the state mapping, the agent's
+ * table (conn.h): the config, immutable, but replaced by a new one when
+ * its INI is edited (config_watch.h); the state mapping, the agent's
  * identity, set once by the constructor and read-only afterwards; and,
  * with a Redis backend, that store's connections and health (redis_store.h:
  * changed only under its own locks and atomics). Per thread: a re-entry
@@ -57,9 +58,17 @@ const struct enact_config *shim_start(const char *path);
  * when it must pass straight through (the process is not governed, or enact
  * itself is calling). *cfg is the config, or NULL when it could not be
  * loaded: every call the hooks can classify is then refused. Also makes
- * sure `real` is resolved. */
+ * sure `real` is resolved, and first, at most once a second, looks whether
+ * the INI was edited (config_watch.h: it may load it, so never call this
+ * holding a lock). */
 bool shim_enter(const struct enact_config **cfg);
 void shim_leave(void);
+/* shim_enter for a call on what a decision already governs (a
+ * connection's send, receive or close, a child's end): the same, without
+ * looking whether the INI was edited (config_watch.h). Such a call keeps
+ * the tool it was decided with; and close and the wait family may run in
+ * a signal handler, where a look must not read the INI. */
+bool shim_enter_held(const struct enact_config **cfg);
 
 /* What the interposer does with the call. */
 struct decision {

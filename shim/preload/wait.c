@@ -2,6 +2,7 @@
  * They change nothing in the answer; a reaped child that ran a program of
  * a tool with a breaker tells it how the program ended (children.h). */
 #include "children.h"
+#include "config_watch.h"
 #include "real.h"
 #include "shim.h"
 
@@ -9,13 +10,23 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+/* A program that starts its children with vfork (Python's subprocess)
+ * decides their programs with its own config, so it follows an edit here
+ * too when it makes no call of its own: from an image only, as a SIGCHLD
+ * handler may be where it waits (config_watch.h). */
+static void child_ended(pid_t pid, int status)
+{
+    children_reaped(pid, status);
+    config_watch_tick(false);
+}
+
 /* Every form goes to wait4 (glibc's own wait and waitpid are wait4 too). */
 static pid_t reaped(pid_t pid, int status, int *out)
 {
     if (pid > 0) {
         if (out)
             *out = status;
-        children_reaped(pid, status);
+        child_ended(pid, status);
     }
     return pid;
 }
@@ -65,6 +76,6 @@ EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
     case CLD_DUMPED: status = info->si_status & 0x7f; break;
     default: return rc;
     }
-    children_reaped(info->si_pid, status);
+    child_ended(info->si_pid, status);
     return rc;
 }
