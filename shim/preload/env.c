@@ -1,6 +1,7 @@
 #include "env.h"
 
 #include "../pure/hash.h"
+#include "../pure/text.h"
 #include "real.h"
 
 #include <limits.h>
@@ -30,10 +31,11 @@ static uint64_t admitted; /* hash of the argv this process may exec undecided; 0
 static bool is_shim_var(const char *entry)
 {
     /* Every entry of the environment is asked: most fail at the first byte. */
-    if (entry[0] != 'E' || strncmp(entry, "ENACT_", 6) != 0)
+    if (entry[0] != 'E' || !text_starts(entry, "ENACT_"))
         return false;
-    return strncmp(entry, "ENACT_CONFIG=", 13) == 0 || strncmp(entry, "ENACT_AGENT=", 12) == 0 ||
-           strncmp(entry, "ENACT_MODE=", 11) == 0 || strncmp(entry, "ENACT_ADMITTED=", 15) == 0;
+    const char *rest = entry + 6;
+    return text_starts(rest, "CONFIG=") || text_starts(rest, "AGENT=") ||
+           text_starts(rest, "MODE=") || text_starts(rest, "ADMITTED=");
 }
 
 static uint64_t argv_hash(char *const argv[])
@@ -72,15 +74,27 @@ static bool names_shim(const char *w, size_t n)
            (n == base || w[n - base - 1] == '/');
 }
 
-/* Copies the words of an LD_PRELOAD value that are not the shim into out
- * (space-separated, as ld.so reads them); returns the length. */
-static size_t other_preloads(const char *value, char *out)
+static bool is_separator(char c)
 {
-    size_t n = 0;
+    return c == ' ' || c == ':';
+}
+
+/* Copies the words of an LD_PRELOAD value that are not the shim into out
+ * (space-separated, as ld.so reads them); returns the length. *exact: a
+ * word is the shim's own path (NULL: not asked). The separators are
+ * looked for by hand: strspn and strcspn would be two more first calls
+ * for the loader to bind at every start. */
+static size_t other_preloads(const char *value, char *out, bool *exact)
+{
+    size_t n = 0, self = exact ? strlen(shim_path) : 0;
     for (const char *p = value; *p;) {
-        size_t skip = strspn(p, " :");
-        p += skip;
-        size_t w = strcspn(p, " :");
+        while (is_separator(*p))
+            p++;
+        size_t w = 0;
+        while (p[w] && !is_separator(p[w]))
+            w++;
+        if (exact && self && w == self && memcmp(p, shim_path, w) == 0)
+            *exact = true;
         if (w > 0 && !names_shim(p, w)) {
             if (n)
                 out[n++] = ' ';
@@ -107,25 +121,28 @@ static void scrub_environ(void)
     for (char **e = environ; e && *e; e++) {
         char *entry = *e;
         if (is_shim_var(entry)) {
-            if (strncmp(entry, "ENACT_ADMITTED=", 15) == 0)
+            if (text_starts(entry, "ENACT_ADMITTED="))
                 admitted = strtoull(entry + 15, NULL, 16);
             continue;
         }
-        if (entry[0] == 'L' && strncmp(entry, "LD_PRELOAD=", 11) == 0) {
+        if (entry[0] == 'L' && text_starts(entry, "LD_PRELOAD=")) {
             const char *preload = entry + 11;
             size_t len = strlen(preload);
             char rest[len + 1];
-            size_t kept = other_preloads(preload, rest);
+            bool exact = false;
+            size_t kept = other_preloads(preload, rest, &exact);
             /* Kept only when it names the shim by the absolute path
              * children need. */
-            if (len < sizeof started_preload && shim_path[0] && strstr(preload, shim_path)) {
+            if (len < sizeof started_preload && exact) {
                 memcpy(started_preload, preload, len + 1);
                 memcpy(scrubbed_preload, rest, kept + 1);
             }
             if (kept == 0)
                 continue;
             if (kept < sizeof scrubbed_preload) {
-                snprintf(preload_entry, sizeof preload_entry, "LD_PRELOAD=%s", rest);
+                struct text t = text_at(preload_entry, sizeof preload_entry);
+                text_str(&t, "LD_PRELOAD=");
+                text_bytes(&t, rest, kept);
                 entry = preload_entry;
             } else {
                 memcpy(entry + 11, rest, kept + 1); /* shorter than it was: in place */
@@ -144,18 +161,28 @@ void env_init(const char *config_path, const char *agent, const char *mode)
      * (real.h). An absolute path (enact run always gives one) is used as it
      * is: a realpath() costs a readlink per component at every start. */
     const char *file = real.shim_file ? real.shim_file : "";
+    struct text t = text_at(shim_path, sizeof shim_path);
     if (file[0] == '/')
-        snprintf(shim_path, sizeof shim_path, "%s", file);
+        text_str(&t, file);
     else if (file[0] && realpath(file, resolved))
-        snprintf(shim_path, sizeof shim_path, "%s", resolved);
+        text_str(&t, resolved);
+    /* Without stdio: each snprintf cost about 700 instructions here. */
     char cwd[PATH_MAX];
-    if (config_path[0] == '/' || !getcwd(cwd, sizeof cwd))
-        snprintf(config_entry, sizeof config_entry, "ENACT_CONFIG=%s", config_path);
-    else
-        snprintf(config_entry, sizeof config_entry, "ENACT_CONFIG=%s/%s", cwd, config_path);
-    snprintf(agent_entry, sizeof agent_entry, "ENACT_AGENT=%s", agent);
-    if (mode && *mode)
-        snprintf(mode_entry, sizeof mode_entry, "ENACT_MODE=%s", mode);
+    t = text_at(config_entry, sizeof config_entry);
+    text_str(&t, "ENACT_CONFIG=");
+    if (config_path[0] != '/' && getcwd(cwd, sizeof cwd)) {
+        text_str(&t, cwd);
+        text_str(&t, "/");
+    }
+    text_str(&t, config_path);
+    t = text_at(agent_entry, sizeof agent_entry);
+    text_str(&t, "ENACT_AGENT=");
+    text_str(&t, agent);
+    if (mode && *mode) {
+        t = text_at(mode_entry, sizeof mode_entry);
+        text_str(&t, "ENACT_MODE=");
+        text_str(&t, mode);
+    }
     scrub_environ();
     /* Only a library of the shim's name is preloaded into children: linked
      * into a program (tests/linked), the hooks have no library to give. */
@@ -223,7 +250,7 @@ char *const *env_for_child(char *const envp[], char **out, char *preload, const 
         memcpy(preload + 11, started_preload, strlen(started_preload) + 1);
     } else if (old) {
         preload[len] = ' ';
-        if (other_preloads(old, preload + len + 1) == 0)
+        if (other_preloads(old, preload + len + 1, NULL) == 0)
             preload[len] = '\0';
     }
 #ifdef __SANITIZE_ADDRESS__

@@ -9,6 +9,7 @@
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
 #include "../pure/argv_text.h"
+#include "../pure/text.h"
 #include "../store/clock.h"
 #include "../store/local_store.h"
 #include "../store/redis_kills.h"
@@ -70,7 +71,8 @@ static void choose_agent(const struct enact_config *cfg)
     const char *env = secure_getenv("ENACT_AGENT");
     const char *name = env && *env ? env : cfg && cfg->agent ? cfg->agent
                                                              : program_invocation_short_name;
-    snprintf(proc.agent, sizeof proc.agent, "%s", name);
+    struct text t = text_at(proc.agent, sizeof proc.agent);
+    text_str(&t, name);
     proc.agent_id = gate_agent_id(proc.agent);
 }
 
@@ -220,8 +222,10 @@ const struct enact_config *shim_start(const char *path)
     proc.program_pid = getpid();
     char mode[16] = "";
     const char *mode_env = secure_getenv("ENACT_MODE"); /* enact run --observe */
-    if (mode_env)
-        snprintf(mode, sizeof mode, "%s", mode_env);
+    if (mode_env) {
+        struct text t = text_at(mode, sizeof mode);
+        text_str(&t, mode_env);
+    }
     struct config_diag diag;
     /* The compiled image when one matches the INI: no parse at start. */
     struct enact_config *cfg = config_cache_load(path, real.shim_build, &diag);
