@@ -51,6 +51,12 @@ bool elf_symbols_init(struct elf_symbols *s, uintptr_t base, const ElfW(Dyn) *dy
  * last of a bucket's chain. */
 enum elf_found elf_symbols_find(const struct elf_symbols *s, const char *name, void **addr)
 {
+    return elf_symbols_find_hashed(s, name, elf_gnu_hash(name), addr);
+}
+
+enum elf_found elf_symbols_find_hashed(const struct elf_symbols *s, const char *name,
+                                       uint32_t hash, void **addr)
+{
     const uint32_t *h = s->gnu_hash;
     uint32_t nbuckets = h[0], symoffset = h[1], bloom_size = h[2], bloom_shift = h[3];
     if (nbuckets == 0 || bloom_size == 0)
@@ -59,7 +65,6 @@ enum elf_found elf_symbols_find(const struct elf_symbols *s, const char *name, v
     const uint32_t *buckets = (const uint32_t *)(bloom + bloom_size);
     const uint32_t *chain = buckets + nbuckets;
 
-    uint32_t hash = elf_gnu_hash(name);
     enum { WORD_BITS = sizeof(ElfW(Addr)) * 8 };
     ElfW(Addr) word = bloom[(hash / WORD_BITS) % bloom_size];
     ElfW(Addr) mask = (ElfW(Addr))1 << (hash % WORD_BITS) |
