@@ -74,7 +74,7 @@ static const struct verb_class REDIS[] = {
 
 const char *impact_level_name(enum impact_level level)
 {
-    static const char *const names[] = {"UNKNOWN", "LOW", "MEDIUM", "HIGH"};
+    static const char names[][8] = {"UNKNOWN", "LOW", "MEDIUM", "HIGH"};
     return level <= IMPACT_HIGH ? names[level] : "UNKNOWN";
 }
 
