@@ -38,6 +38,27 @@ static bool is_shim_var(const char *entry)
            text_starts(rest, "MODE=") || text_starts(rest, "ADMITTED=");
 }
 
+void env_start_read(struct env_start *out)
+{
+    /* secure_getenv says whether the process is setuid or setgid: the
+     * shim calls it anyway later (for XDG_RUNTIME_DIR), and getauxval
+     * would be one more first call for the loader to bind. */
+    *out = (struct env_start){.config = secure_getenv("ENACT_CONFIG")};
+    if (!out->config)
+        return;
+    for (char **e = environ; *e; e++) {
+        const char *entry = *e;
+        if (entry[0] != 'E' || !text_starts(entry, "ENACT_"))
+            continue;
+        /* The first of a name, as getenv has it. */
+        const char *rest = entry + 6;
+        if (text_starts(rest, "AGENT=") && !out->agent)
+            out->agent = rest + 6;
+        else if (text_starts(rest, "MODE=") && !out->mode)
+            out->mode = rest + 5;
+    }
+}
+
 static uint64_t argv_hash(char *const argv[])
 {
     uint64_t h = FNV64_OFFSET;

@@ -67,9 +67,8 @@ static void say(const char *text)
 /* The agent is who spends the limits: -a / ENACT_AGENT, else [enact]
  * agent, else this program's name, which is then handed down (env.c) so
  * that the agent's children spend from the same buckets. */
-static void choose_agent(const struct enact_config *cfg)
+static void choose_agent(const struct enact_config *cfg, const char *env)
 {
-    const char *env = secure_getenv("ENACT_AGENT");
     const char *name = env && *env ? env : cfg && cfg->agent ? cfg->agent
                                                              : program_invocation_short_name;
     struct text t = text_at(proc.agent, sizeof proc.agent);
@@ -226,20 +225,20 @@ static void record_backend_change(void)
     write_record(&ev);
 }
 
-const struct enact_config *shim_start(const char *path)
+const struct enact_config *shim_start(const struct env_start *env)
 {
+    const char *path = env->config;
     proc.governed = true;
     proc.program_pid = getpid();
     char mode[16] = "";
-    const char *mode_env = secure_getenv("ENACT_MODE"); /* enact run --observe */
-    if (mode_env) {
+    if (env->mode) {
         struct text t = text_at(mode, sizeof mode);
-        text_str(&t, mode_env);
+        text_str(&t, env->mode);
     }
     struct config_diag diag;
     /* The compiled image when one matches the INI: no parse at start. */
     struct enact_config *cfg = config_cache_load(path, real.shim_build, &diag);
-    choose_agent(cfg);
+    choose_agent(cfg, env->agent);
     /* Children get the config by absolute path: a relative one would name
      * another file once a child changes folder. */
     env_init(cfg ? cfg->path : path, proc.agent, mode);
