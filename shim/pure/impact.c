@@ -144,31 +144,33 @@ static const char *base_name(const char *path)
 }
 
 /* Options that take their value as the next argument, so that the value
- * is not taken for the subcommand or the wrapped program. */
-static const char *const GIT_VALUE_OPTS[] = {"-C", "-c", "--git-dir", "--work-tree",
-                                             "--namespace", NULL};
-static const char *const KUBECTL_VALUE_OPTS[] = {
+ * is not taken for the subcommand or the wrapped program; "" ends a set.
+ * Room for the longest, "--request-timeout", and its NUL. */
+typedef char value_opt[18];
+static const value_opt GIT_VALUE_OPTS[] = {"-C", "-c", "--git-dir", "--work-tree", "--namespace",
+                                           ""};
+static const value_opt KUBECTL_VALUE_OPTS[] = {
     "-n",  "--namespace", "--context", "--cluster", "--user", "--kubeconfig", "-s",
-    "--server", "--token", "--as", "--as-group", "--request-timeout", NULL};
-static const char *const SUDO_VALUE_OPTS[] = {"-u", "-g", "-C", "-D", "-h", "-p",
-                                              "-r", "-t", "-U", NULL};
-static const char *const ENV_VALUE_OPTS[] = {"-u", "--unset", "-C", "--chdir", NULL};
-static const char *const NICE_VALUE_OPTS[] = {"-n", "--adjustment", NULL};
-static const char *const NO_VALUE_OPTS[] = {NULL};
+    "--server", "--token", "--as", "--as-group", "--request-timeout", ""};
+static const value_opt SUDO_VALUE_OPTS[] = {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U",
+                                            ""};
+static const value_opt ENV_VALUE_OPTS[] = {"-u", "--unset", "-C", "--chdir", ""};
+static const value_opt NICE_VALUE_OPTS[] = {"-n", "--adjustment", ""};
+static const value_opt NO_VALUE_OPTS[] = {""};
 
 /* Programs that run the rest of their arguments as a command. */
 static const struct wrapper {
-    const char *name;
-    const char *const *value_opts;
+    char name[8];
+    const value_opt *value_opts;
 } WRAPPERS[] = {
     {"sudo", SUDO_VALUE_OPTS}, {"doas", SUDO_VALUE_OPTS}, {"env", ENV_VALUE_OPTS},
     {"nice", NICE_VALUE_OPTS}, {"nohup", NO_VALUE_OPTS},  {"time", NO_VALUE_OPTS},
-    {"command", NO_VALUE_OPTS}, {"exec", NO_VALUE_OPTS},  {NULL, NULL},
+    {"command", NO_VALUE_OPTS}, {"exec", NO_VALUE_OPTS},  {"", NULL},
 };
 
-static bool in_set(const char *const *set, const char *s)
+static bool in_set(const value_opt *set, const char *s)
 {
-    for (; *set; set++)
+    for (; (*set)[0]; set++)
         if (strcmp(*set, s) == 0)
             return true;
     return false;
@@ -176,7 +178,7 @@ static bool in_set(const char *const *set, const char *s)
 
 /* Index of the first argument that is neither an option (nor an option's
  * value), nor, when skip_assignments, a VAR=value; 0 when there is none. */
-static size_t first_operand(char *const argv[], const char *const *value_opts,
+static size_t first_operand(char *const argv[], const value_opt *value_opts,
                             bool skip_assignments)
 {
     for (size_t i = 1; argv[i]; i++) {
@@ -291,7 +293,7 @@ static struct impact of_words(char *const argv[], unsigned depth,
     if (strcmp(program, "kubectl") == 0 && (k = first_operand(argv, KUBECTL_VALUE_OPTS, false)) &&
         (c = classify(KUBECTL, argv[k], strlen(argv[k]))))
         return make(c->level, "kubectl ", argv[k], strlen(argv[k]), level_verb(c->level));
-    for (const struct wrapper *w = WRAPPERS; w->name; w++)
+    for (const struct wrapper *w = WRAPPERS; w->name[0]; w++)
         if (strcmp(program, w->name) == 0 && (k = first_operand(argv, w->value_opts, true)))
             return of_words(argv + k, depth + 1, extra);
     bool shell = strcmp(program, "sh") == 0 || strcmp(program, "bash") == 0 ||
