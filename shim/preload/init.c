@@ -11,7 +11,6 @@
 #include "real.h"
 #include "shim.h"
 
-
 __attribute__((constructor)) static void enact_init(void)
 {
     real_resolve();
