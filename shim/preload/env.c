@@ -13,18 +13,46 @@
 
 #define SHIM_FILE "libenact_shim.so"
 
+#define PRELOAD_MAX 4096 /* an LD_PRELOAD value kept, its NUL included */
+
 /* Set once by env_init, read-only afterwards. */
 static bool ready;
-static char shim_path[PATH_MAX];
-static char config_entry[PATH_MAX + 16];
-static char agent_entry[96];
-static char mode_entry[32];
+static const char *shim_path = "";
+static char *config_entry, *agent_entry, *mode_entry; /* mode_entry NULL: no mode */
 /* LD_PRELOAD as the program was started with it, and what is left of it
  * once the shim's entry is taken out: a child whose environment still has
  * the latter gets the former back, in its order (a sanitizer runtime that
  * must come first stays first). Empty when too long to keep. */
-static char started_preload[4096];
-static char scrubbed_preload[4096];
+static const char *started_preload = "", *scrubbed_preload = "";
+/* "LD_PRELOAD=" and what is left of it for the program (put in environ
+ * in place of the entry it was started with). */
+static char *preload_entry;
+
+/* Where the strings above are: end to end, each taking its length and
+ * not the most it may have, so that the few bytes written at start are on
+ * one page and not on four (a page written is a page of private memory in
+ * every governed process). Room for each at its largest, and for one more
+ * LD_PRELOAD entry of the environment. */
+static char pool[PATH_MAX + (PATH_MAX + 16) + 96 + 32 + 2 * (3 * PRELOAD_MAX + 16)];
+static size_t pool_used;
+
+static bool pool_room(size_t cap)
+{
+    return cap <= sizeof pool - pool_used;
+}
+
+/* A text of at most cap bytes (its NUL included, pool_room(cap)) where
+ * the pool's strings end; pool_keep() then keeps what was written. */
+static struct text pool_text(size_t cap)
+{
+    return text_at(pool + pool_used, cap);
+}
+
+static char *pool_keep(const struct text *t)
+{
+    pool_used += t->len + 1;
+    return t->out;
+}
 
 static uint64_t admitted; /* hash of the argv this process may exec undecided; 0: none */
 
@@ -128,10 +156,6 @@ static size_t other_preloads(const char *value, char *out, bool *exact)
     return n;
 }
 
-/* "LD_PRELOAD=" and what is left of it for the program (put in environ
- * in place of the entry it was started with). */
-static char preload_entry[sizeof "LD_PRELOAD=" + sizeof scrubbed_preload];
-
 /* The shim's variables out of environ, and the shim out of LD_PRELOAD, in
  * one pass over the entries: the program sees neither. One unsetenv each
  * walked the whole environment four times over (about 8,000 instructions
@@ -154,17 +178,21 @@ static void scrub_environ(void)
             size_t kept = other_preloads(preload, rest, &exact);
             /* Kept only when it names the shim by the absolute path
              * children need. */
-            if (len < sizeof started_preload && exact) {
-                memcpy(started_preload, preload, len + 1);
-                memcpy(scrubbed_preload, rest, kept + 1);
+            if (len < PRELOAD_MAX && exact && pool_room(len + kept + 2)) {
+                struct text t = pool_text(len + 1);
+                text_bytes(&t, preload, len);
+                started_preload = pool_keep(&t);
+                t = pool_text(kept + 1);
+                text_bytes(&t, rest, kept);
+                scrubbed_preload = pool_keep(&t);
             }
             if (kept == 0)
                 continue;
-            if (kept < sizeof scrubbed_preload) {
-                struct text t = text_at(preload_entry, sizeof preload_entry);
+            if (kept < PRELOAD_MAX && pool_room(sizeof "LD_PRELOAD=" + kept)) {
+                struct text t = pool_text(sizeof "LD_PRELOAD=" + kept);
                 text_str(&t, "LD_PRELOAD=");
                 text_bytes(&t, rest, kept);
-                entry = preload_entry;
+                entry = preload_entry = pool_keep(&t);
             } else {
                 memcpy(entry + 11, rest, kept + 1); /* shorter than it was: in place */
             }
@@ -182,27 +210,32 @@ void env_init(const char *config_path, const char *agent, const char *mode)
      * (real.h). An absolute path (enact run always gives one) is used as it
      * is: a realpath() costs a readlink per component at every start. */
     const char *file = real.shim_file ? real.shim_file : "";
-    struct text t = text_at(shim_path, sizeof shim_path);
+    /* The pool's first strings: each fits. */
+    struct text t = pool_text(PATH_MAX);
     if (file[0] == '/')
         text_str(&t, file);
     else if (file[0] && realpath(file, resolved))
         text_str(&t, resolved);
+    shim_path = pool_keep(&t);
     /* Without stdio: each snprintf cost about 700 instructions here. */
     char cwd[PATH_MAX];
-    t = text_at(config_entry, sizeof config_entry);
+    t = pool_text(PATH_MAX + 16);
     text_str(&t, "ENACT_CONFIG=");
     if (config_path[0] != '/' && getcwd(cwd, sizeof cwd)) {
         text_str(&t, cwd);
         text_str(&t, "/");
     }
     text_str(&t, config_path);
-    t = text_at(agent_entry, sizeof agent_entry);
+    config_entry = pool_keep(&t);
+    t = pool_text(96);
     text_str(&t, "ENACT_AGENT=");
     text_str(&t, agent);
+    agent_entry = pool_keep(&t);
     if (mode && *mode) {
-        t = text_at(mode_entry, sizeof mode_entry);
+        t = pool_text(32);
         text_str(&t, "ENACT_MODE=");
         text_str(&t, mode);
+        mode_entry = pool_keep(&t);
     }
     scrub_environ();
     /* Only a library of the shim's name is preloaded into children: linked
@@ -280,7 +313,7 @@ char *const *env_for_child(char *const envp[], char **out, char *preload, const 
     out[n++] = preload;
     out[n++] = config_entry;
     out[n++] = agent_entry;
-    if (mode_entry[0])
+    if (mode_entry)
         out[n++] = mode_entry;
     if (extra)
         out[n++] = (char *)extra;
