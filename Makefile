@@ -37,6 +37,7 @@ BUILD    := build
 PKGS     := inih
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden $(SANFLAGS) \
+            -ffunction-sections \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -linih) -lm
 
@@ -96,7 +97,18 @@ $(BUILD)/obj/libdir: FORCE
 # a first call through the PLT is safe in a vfork child, as in any program.
 SHIM_LIBS := -Wl,--exclude-libs,ALL $(shell [ -f "$$(pkg-config --variable=libdir inih 2>/dev/null)/libinih.a" ] && echo -l:libinih.a || echo -linih)
 
-$(BUILD)/libenact_shim.so: $(PRELOAD_OBJ) $(SHIM_CORE_OBJ)
+# The shim links copies of its objects whose start-up functions come first
+# in its text (scripts/start-sections.sh, shim/preload/start.list; every
+# object is built with -ffunction-sections for it): the kernel maps a
+# library's text around each page fault, and start-up code spread over all
+# of it mapped all of it in every governed process.
+SHIM_START_LIST := shim/preload/start.list
+SHIM_LINK_OBJ := $(patsubst $(BUILD)/obj/%,$(BUILD)/shim-obj/%,$(PRELOAD_OBJ) $(SHIM_CORE_OBJ))
+$(BUILD)/shim-obj/%.o: $(BUILD)/obj/%.o $(SHIM_START_LIST) scripts/start-sections.sh
+	@mkdir -p $(dir $@)
+	scripts/start-sections.sh $(SHIM_START_LIST) $< $@
+
+$(BUILD)/libenact_shim.so: $(SHIM_LINK_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-z,defs -o $@ $^ $(SHIM_LIBS) -ldl
 
 # The CLI binds every symbol at start (-z now, as hardening asks); only the

@@ -6,6 +6,7 @@
 #include "config_keys.h"
 #include "config_loader.h"
 #include "../pure/hash.h"
+#include "../pure/text.h"
 #include "../store/file_read.h"
 #include "../store/image_file.h"
 #include "../store/state.h"
@@ -247,21 +248,45 @@ static char *slurp(struct loader *ld, const char *path, size_t *len)
 
 bool config_default_file(const char *config_abs_path, const char *suffix, char *out, size_t cap)
 {
-    char dir[PATH_MAX];
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    int n = xdg && xdg[0] == '/' ? snprintf(dir, sizeof dir, "%s/enact", xdg)
-                                 : snprintf(dir, sizeof dir, "/var/tmp/enact-%u", (unsigned)getuid());
-    if (n < 0 || (size_t)n >= sizeof dir)
+    /* Formed at every governed start (the image's name): without stdio
+     * or basename(), each a first call for the loader to bind, and with
+     * the secure_getenv the shim has already called (a setuid program's
+     * caller does not choose its folder either). */
+    const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
+    struct text t = text_at(out, cap);
+    if (xdg && xdg[0] == '/') {
+        text_str(&t, xdg);
+        text_str(&t, "/enact");
+    } else {
+        text_str(&t, "/var/tmp/enact-");
+        text_u64(&t, getuid());
+    }
+    if (t.len >= PATH_MAX)
         return false;
-    char copy[PATH_MAX];
-    snprintf(copy, sizeof copy, "%s", config_abs_path);
-    char *stem = basename(copy);
-    char *dot = strrchr(stem, '.');
-    if (dot && dot != stem)
-        *dot = '\0';
-    uint32_t h = (uint32_t)fnv64_str(FNV64_OFFSET, config_abs_path);
-    n = snprintf(out, cap, "%s/%.64s-%08x%s", dir, stem, h, suffix);
-    return n > 0 && (size_t)n < cap;
+    /* The last component as basename() has it (trailing slashes ignored),
+     * without its extension unless the name is all extension. */
+    const char *end = config_abs_path + strlen(config_abs_path);
+    while (end > config_abs_path + 1 && end[-1] == '/')
+        end--;
+    const char *stem = end;
+    while (stem > config_abs_path && stem[-1] != '/')
+        stem--;
+    if (stem == end) { /* basename() of "/" is "/", of "" is "." */
+        stem = stem > config_abs_path ? stem - 1 : ".";
+        end = stem + 1;
+    }
+    const char *dot = NULL;
+    for (const char *p = stem + 1; p < end; p++)
+        if (*p == '.')
+            dot = p;
+    if (dot)
+        end = dot;
+    text_str(&t, "/");
+    text_bytes(&t, stem, (size_t)(end - stem) < 64 ? (size_t)(end - stem) : 64);
+    text_str(&t, "-");
+    text_hex32(&t, (uint32_t)fnv64_str(FNV64_OFFSET, config_abs_path));
+    text_str(&t, suffix);
+    return text_fits(&t);
 }
 
 bool config_default_state_path(const char *config_abs_path, char *out, size_t cap)

@@ -2,7 +2,8 @@
  * of the default state folder, so that a new process maps it instead of
  * reading and validating the INI (README "How a call flows").
  *
- * The image's file is named by the config's absolute path and keyed by
+ * The image's file is named by the config's absolute path (as given when
+ * it is plain, else its realpath) and keyed by
  * the INI's device, inode, size, mtime and ctime and by the build that
  * reads it (its build ID and its structures' layout):
  * an edited INI, or another enact build, makes the next process read the

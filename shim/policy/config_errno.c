@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
+/* The names in the rows, not pointers: each pointer was a relocation at
+ * every governed start. */
 static const struct {
-    const char *name;
+    char name[13]; /* "ECONNREFUSED" and its NUL */
     int value;
     bool exec_ok;
 } ERRNOS[] = {

@@ -116,8 +116,8 @@ void config_value_format(const struct key_def *k, const void *base, char *out, s
 
 static bool parse_bool(const char *v, bool *out)
 {
-    static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
-                                                                               "off", "0"};
+    /* Words, not pointers to them (a relocation each at every start). */
+    static const char yes[][5] = {"true", "yes", "on", "1"}, no[][6] = {"false", "no", "off", "0"};
     for (size_t i = 0; i < 4; i++) {
         if (strcasecmp(v, yes[i]) == 0)
             return *out = true, true;

@@ -1,6 +1,7 @@
 #include "env.h"
 
 #include "../pure/hash.h"
+#include "../pure/text.h"
 #include "real.h"
 
 #include <limits.h>
@@ -12,28 +13,78 @@
 
 #define SHIM_FILE "libenact_shim.so"
 
+#define PRELOAD_MAX 4096 /* an LD_PRELOAD value kept, its NUL included */
+
 /* Set once by env_init, read-only afterwards. */
 static bool ready;
-static char shim_path[PATH_MAX];
-static char config_entry[PATH_MAX + 16];
-static char agent_entry[96];
-static char mode_entry[32];
+static const char *shim_path = "";
+static char *config_entry, *agent_entry, *mode_entry; /* mode_entry NULL: no mode */
 /* LD_PRELOAD as the program was started with it, and what is left of it
  * once the shim's entry is taken out: a child whose environment still has
  * the latter gets the former back, in its order (a sanitizer runtime that
  * must come first stays first). Empty when too long to keep. */
-static char started_preload[4096];
-static char scrubbed_preload[4096];
+static const char *started_preload = "", *scrubbed_preload = "";
+/* "LD_PRELOAD=" and what is left of it for the program (put in environ
+ * in place of the entry it was started with). */
+static char *preload_entry;
+
+/* Where the strings above are: end to end, each taking its length and
+ * not the most it may have, so that the few bytes written at start are on
+ * one page and not on four (a page written is a page of private memory in
+ * every governed process). Room for each at its largest, and for one more
+ * LD_PRELOAD entry of the environment. */
+static char pool[PATH_MAX + (PATH_MAX + 16) + 96 + 32 + 2 * (3 * PRELOAD_MAX + 16)];
+static size_t pool_used;
+
+static bool pool_room(size_t cap)
+{
+    return cap <= sizeof pool - pool_used;
+}
+
+/* A text of at most cap bytes (its NUL included, pool_room(cap)) where
+ * the pool's strings end; pool_keep() then keeps what was written. */
+static struct text pool_text(size_t cap)
+{
+    return text_at(pool + pool_used, cap);
+}
+
+static char *pool_keep(const struct text *t)
+{
+    pool_used += t->len + 1;
+    return t->out;
+}
 
 static uint64_t admitted; /* hash of the argv this process may exec undecided; 0: none */
 
 static bool is_shim_var(const char *entry)
 {
     /* Every entry of the environment is asked: most fail at the first byte. */
-    if (entry[0] != 'E' || strncmp(entry, "ENACT_", 6) != 0)
+    if (entry[0] != 'E' || !text_starts(entry, "ENACT_"))
         return false;
-    return strncmp(entry, "ENACT_CONFIG=", 13) == 0 || strncmp(entry, "ENACT_AGENT=", 12) == 0 ||
-           strncmp(entry, "ENACT_MODE=", 11) == 0 || strncmp(entry, "ENACT_ADMITTED=", 15) == 0;
+    const char *rest = entry + 6;
+    return text_starts(rest, "CONFIG=") || text_starts(rest, "AGENT=") ||
+           text_starts(rest, "MODE=") || text_starts(rest, "ADMITTED=");
+}
+
+void env_start_read(struct env_start *out)
+{
+    /* secure_getenv says whether the process is setuid or setgid: the
+     * shim calls it anyway later (for XDG_RUNTIME_DIR), and getauxval
+     * would be one more first call for the loader to bind. */
+    *out = (struct env_start){.config = secure_getenv("ENACT_CONFIG")};
+    if (!out->config)
+        return;
+    for (char **e = environ; *e; e++) {
+        const char *entry = *e;
+        if (entry[0] != 'E' || !text_starts(entry, "ENACT_"))
+            continue;
+        /* The first of a name, as getenv has it. */
+        const char *rest = entry + 6;
+        if (text_starts(rest, "AGENT=") && !out->agent)
+            out->agent = rest + 6;
+        else if (text_starts(rest, "MODE=") && !out->mode)
+            out->mode = rest + 5;
+    }
 }
 
 static uint64_t argv_hash(char *const argv[])
@@ -72,15 +123,27 @@ static bool names_shim(const char *w, size_t n)
            (n == base || w[n - base - 1] == '/');
 }
 
-/* Copies the words of an LD_PRELOAD value that are not the shim into out
- * (space-separated, as ld.so reads them); returns the length. */
-static size_t other_preloads(const char *value, char *out)
+static bool is_separator(char c)
 {
-    size_t n = 0;
+    return c == ' ' || c == ':';
+}
+
+/* Copies the words of an LD_PRELOAD value that are not the shim into out
+ * (space-separated, as ld.so reads them); returns the length. *exact: a
+ * word is the shim's own path (NULL: not asked). The separators are
+ * looked for by hand: strspn and strcspn would be two more first calls
+ * for the loader to bind at every start. */
+static size_t other_preloads(const char *value, char *out, bool *exact)
+{
+    size_t n = 0, self = exact ? strlen(shim_path) : 0;
     for (const char *p = value; *p;) {
-        size_t skip = strspn(p, " :");
-        p += skip;
-        size_t w = strcspn(p, " :");
+        while (is_separator(*p))
+            p++;
+        size_t w = 0;
+        while (p[w] && !is_separator(p[w]))
+            w++;
+        if (exact && self && w == self && memcmp(p, shim_path, w) == 0)
+            *exact = true;
         if (w > 0 && !names_shim(p, w)) {
             if (n)
                 out[n++] = ' ';
@@ -93,10 +156,6 @@ static size_t other_preloads(const char *value, char *out)
     return n;
 }
 
-/* "LD_PRELOAD=" and what is left of it for the program (put in environ
- * in place of the entry it was started with). */
-static char preload_entry[sizeof "LD_PRELOAD=" + sizeof scrubbed_preload];
-
 /* The shim's variables out of environ, and the shim out of LD_PRELOAD, in
  * one pass over the entries: the program sees neither. One unsetenv each
  * walked the whole environment four times over (about 8,000 instructions
@@ -107,26 +166,33 @@ static void scrub_environ(void)
     for (char **e = environ; e && *e; e++) {
         char *entry = *e;
         if (is_shim_var(entry)) {
-            if (strncmp(entry, "ENACT_ADMITTED=", 15) == 0)
+            if (text_starts(entry, "ENACT_ADMITTED="))
                 admitted = strtoull(entry + 15, NULL, 16);
             continue;
         }
-        if (entry[0] == 'L' && strncmp(entry, "LD_PRELOAD=", 11) == 0) {
+        if (entry[0] == 'L' && text_starts(entry, "LD_PRELOAD=")) {
             const char *preload = entry + 11;
             size_t len = strlen(preload);
             char rest[len + 1];
-            size_t kept = other_preloads(preload, rest);
+            bool exact = false;
+            size_t kept = other_preloads(preload, rest, &exact);
             /* Kept only when it names the shim by the absolute path
              * children need. */
-            if (len < sizeof started_preload && shim_path[0] && strstr(preload, shim_path)) {
-                memcpy(started_preload, preload, len + 1);
-                memcpy(scrubbed_preload, rest, kept + 1);
+            if (len < PRELOAD_MAX && exact && pool_room(len + kept + 2)) {
+                struct text t = pool_text(len + 1);
+                text_bytes(&t, preload, len);
+                started_preload = pool_keep(&t);
+                t = pool_text(kept + 1);
+                text_bytes(&t, rest, kept);
+                scrubbed_preload = pool_keep(&t);
             }
             if (kept == 0)
                 continue;
-            if (kept < sizeof scrubbed_preload) {
-                snprintf(preload_entry, sizeof preload_entry, "LD_PRELOAD=%s", rest);
-                entry = preload_entry;
+            if (kept < PRELOAD_MAX && pool_room(sizeof "LD_PRELOAD=" + kept)) {
+                struct text t = pool_text(sizeof "LD_PRELOAD=" + kept);
+                text_str(&t, "LD_PRELOAD=");
+                text_bytes(&t, rest, kept);
+                entry = preload_entry = pool_keep(&t);
             } else {
                 memcpy(entry + 11, rest, kept + 1); /* shorter than it was: in place */
             }
@@ -144,18 +210,33 @@ void env_init(const char *config_path, const char *agent, const char *mode)
      * (real.h). An absolute path (enact run always gives one) is used as it
      * is: a realpath() costs a readlink per component at every start. */
     const char *file = real.shim_file ? real.shim_file : "";
+    /* The pool's first strings: each fits. */
+    struct text t = pool_text(PATH_MAX);
     if (file[0] == '/')
-        snprintf(shim_path, sizeof shim_path, "%s", file);
+        text_str(&t, file);
     else if (file[0] && realpath(file, resolved))
-        snprintf(shim_path, sizeof shim_path, "%s", resolved);
+        text_str(&t, resolved);
+    shim_path = pool_keep(&t);
+    /* Without stdio: each snprintf cost about 700 instructions here. */
     char cwd[PATH_MAX];
-    if (config_path[0] == '/' || !getcwd(cwd, sizeof cwd))
-        snprintf(config_entry, sizeof config_entry, "ENACT_CONFIG=%s", config_path);
-    else
-        snprintf(config_entry, sizeof config_entry, "ENACT_CONFIG=%s/%s", cwd, config_path);
-    snprintf(agent_entry, sizeof agent_entry, "ENACT_AGENT=%s", agent);
-    if (mode && *mode)
-        snprintf(mode_entry, sizeof mode_entry, "ENACT_MODE=%s", mode);
+    t = pool_text(PATH_MAX + 16);
+    text_str(&t, "ENACT_CONFIG=");
+    if (config_path[0] != '/' && getcwd(cwd, sizeof cwd)) {
+        text_str(&t, cwd);
+        text_str(&t, "/");
+    }
+    text_str(&t, config_path);
+    config_entry = pool_keep(&t);
+    t = pool_text(96);
+    text_str(&t, "ENACT_AGENT=");
+    text_str(&t, agent);
+    agent_entry = pool_keep(&t);
+    if (mode && *mode) {
+        t = pool_text(32);
+        text_str(&t, "ENACT_MODE=");
+        text_str(&t, mode);
+        mode_entry = pool_keep(&t);
+    }
     scrub_environ();
     /* Only a library of the shim's name is preloaded into children: linked
      * into a program (tests/linked), the hooks have no library to give. */
@@ -223,7 +304,7 @@ char *const *env_for_child(char *const envp[], char **out, char *preload, const 
         memcpy(preload + 11, started_preload, strlen(started_preload) + 1);
     } else if (old) {
         preload[len] = ' ';
-        if (other_preloads(old, preload + len + 1) == 0)
+        if (other_preloads(old, preload + len + 1, NULL) == 0)
             preload[len] = '\0';
     }
 #ifdef __SANITIZE_ADDRESS__
@@ -232,7 +313,7 @@ char *const *env_for_child(char *const envp[], char **out, char *preload, const 
     out[n++] = preload;
     out[n++] = config_entry;
     out[n++] = agent_entry;
-    if (mode_entry[0])
+    if (mode_entry)
         out[n++] = mode_entry;
     if (extra)
         out[n++] = (char *)extra;

@@ -11,6 +11,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The shim's variables as the program was started with them: the agent
+ * and the mode in one pass over the environment (a secure_getenv each
+ * walked all of it). All NULL in a setuid or setgid process, which
+ * ignores them (if the loader loads the shim at all there, e.g. from
+ * /etc/ld.so.preload), and when ENACT_CONFIG is not set. */
+struct env_start {
+    const char *config; /* ENACT_CONFIG */
+    const char *agent;  /* ENACT_AGENT: -a */
+    const char *mode;   /* ENACT_MODE: enact run --observe */
+};
+void env_start_read(struct env_start *out);
+
 /* From the constructor, once the agent is known: remembers the values the
  * children get, and scrubs them from environ. config_path may be
  * relative (to the current folder at start). */

@@ -7,23 +7,21 @@
  * notes. Nothing else calls upward into it. */
 #include "children.h"
 #include "conn.h"
+#include "env.h"
 #include "identity.h"
 #include "real.h"
 #include "shim.h"
 
-#include <stdlib.h>
-
 __attribute__((constructor)) static void enact_init(void)
 {
     real_resolve();
-    /* secure_getenv: a setuid or setgid process ignores ENACT_* (if the
-     * loader loads the shim at all there, e.g. from /etc/ld.so.preload). */
-    const char *path = secure_getenv("ENACT_CONFIG");
-    if (!path || !*path)
+    struct env_start env; /* none in a setuid or setgid process */
+    env_start_read(&env);
+    if (!env.config || !*env.config)
         return;
     identity_init();
     conn_init();
-    const struct enact_config *cfg = shim_start(path);
+    const struct enact_config *cfg = shim_start(&env);
     if (cfg)
         children_init(cfg);
 }

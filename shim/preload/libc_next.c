@@ -84,11 +84,11 @@ void libc_next_init(struct libc_next *next, const void *self)
     next->usable = next->usable && w.after && next->n > 0;
 }
 
-void *libc_next_find(const struct libc_next *next, const char *name)
+void *libc_next_find(const struct libc_next *next, const char *name, uint32_t hash)
 {
     for (size_t i = 0; next->usable && i < next->n; i++) {
         void *addr;
-        switch (elf_symbols_find(&next->objects[i], name, &addr)) {
+        switch (elf_symbols_find_hashed(&next->objects[i], name, hash, &addr)) {
         case ELF_FOUND:
             return addr;
         case ELF_UNSURE:

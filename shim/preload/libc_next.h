@@ -26,7 +26,8 @@ struct libc_next {
  * shim). */
 void libc_next_init(struct libc_next *next, const void *self);
 
-/* The next definition of name after the shim, or NULL. */
-void *libc_next_find(const struct libc_next *next, const char *name);
+/* The next definition of name after the shim, or NULL; hash is name's
+ * elf_gnu_hash (ELF_GNU_HASH_OF for a literal). */
+void *libc_next_find(const struct libc_next *next, const char *name, uint32_t hash);
 
 #endif

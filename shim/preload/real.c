@@ -12,24 +12,26 @@ struct real_libc real;
 
 /* The message goes to the kernel without write() or syscall(), which are
  * our hooks: through libc's syscall() once it is found (it is found first),
- * else through stdio, which writes with libc's internal write. */
-static void *must_find(const struct libc_next *next, const char *name)
+ * else through dprintf, which writes with libc's internal write (not
+ * fputs to stderr: a data symbol, bound at every load of the shim). */
+static void *must_find(const struct libc_next *next, const char *name, uint32_t hash)
 {
-    void *fn = libc_next_find(next, name);
+    void *fn = libc_next_find(next, name, hash);
     if (!fn) {
         static const char msg[] = "enact: cannot find the C library's own functions; aborting\n";
         long (*sys)(long, ...) = __atomic_load_n(&real.syscall, __ATOMIC_ACQUIRE);
         if (sys)
             (void)sys(SYS_write, 2L, (long)msg, (long)(sizeof msg - 1));
         else
-            fputs(msg, stderr);
+            (void)dprintf(2, "%s", msg);
         abort();
     }
     return fn;
 }
 
 /* Function pointers from dlsym: POSIX guarantees the conversion. */
-#define RESOLVE(field) (*(void **)&real.field = must_find(&next, #field))
+#define RESOLVE(field)                                                                         \
+    (*(void **)&real.field = must_find(&next, #field, ELF_GNU_HASH_OF(#field)))
 
 void real_resolve(void)
 {
@@ -43,7 +45,8 @@ void real_resolve(void)
     real.shim_build = next.self_build;
     /* First: must_find's message needs it. Atomic, as syscall.c may set it
      * too. */
-    __atomic_store_n((void **)&real.syscall, must_find(&next, "syscall"), __ATOMIC_RELEASE);
+    __atomic_store_n((void **)&real.syscall, must_find(&next, "syscall", ELF_GNU_HASH_OF("syscall")),
+                     __ATOMIC_RELEASE);
     RESOLVE(connect);
     RESOLVE(getsockopt);
     RESOLVE(execve);
@@ -80,8 +83,9 @@ void real_resolve(void)
     RESOLVE(execveat);
     RESOLVE(wait4);
     RESOLVE(waitid);
-    *(void **)&real._Fork = libc_next_find(&next, "_Fork");
-    *(void **)&real.clone = libc_next_find(&next, "clone");
+    *(void **)&real._Fork = libc_next_find(&next, "_Fork", ELF_GNU_HASH_OF("_Fork"));
+    *(void **)&real.clone = libc_next_find(&next, "clone", ELF_GNU_HASH_OF("clone"));
     /* Last, and released: real_ensure() takes it to mean all are set. */
-    __atomic_store_n((void **)&real.fcntl64, must_find(&next, "fcntl64"), __ATOMIC_RELEASE);
+    __atomic_store_n((void **)&real.fcntl64, must_find(&next, "fcntl64", ELF_GNU_HASH_OF("fcntl64")),
+                     __ATOMIC_RELEASE);
 }

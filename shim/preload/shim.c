@@ -10,6 +10,7 @@
 #include "../policy/config_match.h"
 #include "../policy/gate.h"
 #include "../pure/argv_text.h"
+#include "../pure/text.h"
 #include "../store/clock.h"
 #include "../store/local_store.h"
 #include "../store/redis_kills.h"
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,12 +70,12 @@ static void say(const char *text)
 /* The agent is who spends the limits: -a / ENACT_AGENT, else [enact]
  * agent, else this program's name, which is then handed down (env.c) so
  * that the agent's children spend from the same buckets. */
-static void choose_agent(const struct enact_config *cfg)
+static void choose_agent(const struct enact_config *cfg, const char *env)
 {
-    const char *env = secure_getenv("ENACT_AGENT");
     const char *name = env && *env ? env : cfg && cfg->agent ? cfg->agent
                                                              : program_invocation_short_name;
-    snprintf(proc.agent, sizeof proc.agent, "%s", name);
+    struct text t = text_at(proc.agent, sizeof proc.agent);
+    text_str(&t, name);
     proc.agent_id = gate_agent_id(proc.agent);
 }
 
@@ -105,6 +107,15 @@ static void audit_state_problem(const char *what)
     write_record(&ev);
 }
 
+/* The parent's pid by the syscall() found at start: getppid() is called
+ * by nothing else at start, and its first call cost about 700
+ * instructions of the loader's binding for the same system call. */
+static pid_t parent_pid(void)
+{
+    real_ensure();
+    return (pid_t)real.syscall(SYS_getppid);
+}
+
 /* Notes this process among the governed ones (enact ps, enact kill
  * --signal): at start, after each exec (the same pid, a new program) and
  * in each forked child. */
@@ -112,7 +123,7 @@ static void register_process(struct state_map *m)
 {
     state_proc_register(m, &(struct proc_entry){
                                .pid = shim_pid(),
-                               .parent = getppid(),
+                               .parent = parent_pid(),
                                .uid = getuid(),
                                .boot_ns = clock_now_ns(CLOCK_BOOTTIME),
                                .real_ns = clock_now_ns(CLOCK_REALTIME),
@@ -225,18 +236,20 @@ static void record_backend_change(void)
     write_record(&ev);
 }
 
-const struct enact_config *shim_start(const char *path)
+const struct enact_config *shim_start(const struct env_start *env)
 {
+    const char *path = env->config;
     proc.governed = true;
     proc.program_pid = getpid();
     char mode[16] = "";
-    const char *mode_env = secure_getenv("ENACT_MODE"); /* enact run --observe */
-    if (mode_env)
-        snprintf(mode, sizeof mode, "%s", mode_env);
+    if (env->mode) {
+        struct text t = text_at(mode, sizeof mode);
+        text_str(&t, env->mode);
+    }
     struct config_diag diag;
     /* The compiled image when one matches the INI: no parse at start. */
     struct enact_config *cfg = config_watch_load(path, real.shim_build, &diag);
-    choose_agent(cfg);
+    choose_agent(cfg, env->agent);
     /* Children get the config by absolute path: a relative one would name
      * another file once a child changes folder. */
     env_init(cfg ? cfg->path : path, proc.agent, mode);

@@ -47,12 +47,13 @@ struct call {
     bool approval_only;
 };
 
-/* Makes this process governed by the config at path (ENACT_CONFIG): loads
- * it, chooses the agent, hides the shim's variables from the program and
+/* Makes this process governed by the config at env->config: loads it,
+ * chooses the agent, hides the shim's variables from the program and
  * maps the state file. Returns the config, or NULL when it cannot be
  * loaded (said on stderr: every call the hooks classify is then refused).
  * Once, from the library's constructor (init.c). */
-const struct enact_config *shim_start(const char *path);
+struct env_start;
+const struct enact_config *shim_start(const struct env_start *env);
 
 /* True when this call is to be governed: pair it with shim_leave(). False
  * when it must pass straight through (the process is not governed, or enact

@@ -52,7 +52,9 @@ static int listen_loopback(int domain, int type, struct sockaddr_storage *a, soc
         ((struct sockaddr_in *)a)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         *alen = sizeof(struct sockaddr_in);
     } else if (domain == AF_INET6) {
-        ((struct sockaddr_in6 *)a)->sin6_addr = in6addr_loopback;
+        /* Not libc's in6addr_loopback: a data symbol is bound when the
+         * shim is loaded, in every governed process. */
+        ((struct sockaddr_in6 *)a)->sin6_addr = (struct in6_addr)IN6ADDR_LOOPBACK_INIT;
         *alen = sizeof(struct sockaddr_in6);
     } else {
         *alen = sizeof(sa_family_t); /* unix: the kernel picks an abstract name */

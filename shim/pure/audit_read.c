@@ -2,7 +2,9 @@
 
 #include <string.h>
 
-static const char *const NAMES[AF_COUNT] = {
+/* Tables of words hold the words, not pointers to them: each pointer
+ * is a relocation the loader applies at every governed start. */
+static const char NAMES[AF_COUNT][15] = {
     [AF_TS] = "ts",         [AF_PID] = "pid",       [AF_PARENT] = "parent", [AF_AGENT] = "agent",
     [AF_EXE] = "exe",       [AF_OP] = "op",         [AF_TOOL] = "tool",
     [AF_TARGET] = "target", [AF_HOST] = "host",     [AF_ARGV] = "argv",

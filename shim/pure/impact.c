@@ -3,8 +3,10 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The words in the rows, not pointers to them: each pointer was one more
+ * relocation for the loader at every governed start. "" ends a table. */
 struct verb_class {
-    const char *word;
+    char word[12];
     enum impact_level level;
 };
 
@@ -19,7 +21,7 @@ static const struct verb_class PROGRAMS[] = {
     {"install", IMPACT_MEDIUM}, {"tee", IMPACT_MEDIUM},  {"ls", IMPACT_LOW},
     {"cat", IMPACT_LOW},       {"grep", IMPACT_LOW},     {"head", IMPACT_LOW},
     {"tail", IMPACT_LOW},      {"stat", IMPACT_LOW},     {"wc", IMPACT_LOW},
-    {NULL, IMPACT_UNKNOWN},
+    {"", IMPACT_UNKNOWN},
 };
 
 /* Subcommands of tools whose first argument says what they do. */
@@ -27,24 +29,24 @@ static const struct verb_class KUBECTL[] = {
     {"delete", IMPACT_HIGH},  {"drain", IMPACT_HIGH},   {"apply", IMPACT_MEDIUM},
     {"create", IMPACT_MEDIUM}, {"patch", IMPACT_MEDIUM}, {"scale", IMPACT_MEDIUM},
     {"edit", IMPACT_MEDIUM},  {"get", IMPACT_LOW},      {"describe", IMPACT_LOW},
-    {"logs", IMPACT_LOW},     {NULL, IMPACT_UNKNOWN},
+    {"logs", IMPACT_LOW},     {"", IMPACT_UNKNOWN},
 };
 static const struct verb_class GIT[] = {
     {"push", IMPACT_MEDIUM},  {"commit", IMPACT_MEDIUM}, {"reset", IMPACT_MEDIUM},
     {"clean", IMPACT_HIGH},   {"status", IMPACT_LOW},    {"log", IMPACT_LOW},
-    {"diff", IMPACT_LOW},     {"show", IMPACT_LOW},      {NULL, IMPACT_UNKNOWN},
+    {"diff", IMPACT_LOW},     {"show", IMPACT_LOW},      {"", IMPACT_UNKNOWN},
 };
 static const struct verb_class HTTP[] = {
     {"DELETE", IMPACT_HIGH}, {"POST", IMPACT_MEDIUM}, {"PUT", IMPACT_MEDIUM},
     {"PATCH", IMPACT_MEDIUM}, {"GET", IMPACT_LOW},   {"HEAD", IMPACT_LOW},
-    {"OPTIONS", IMPACT_LOW}, {NULL, IMPACT_UNKNOWN},
+    {"OPTIONS", IMPACT_LOW}, {"", IMPACT_UNKNOWN},
 };
 static const struct verb_class SQL[] = {
     {"DROP", IMPACT_HIGH},     {"DELETE", IMPACT_HIGH},   {"TRUNCATE", IMPACT_HIGH},
     {"INSERT", IMPACT_MEDIUM}, {"UPDATE", IMPACT_MEDIUM}, {"CREATE", IMPACT_MEDIUM},
     {"ALTER", IMPACT_MEDIUM},  {"MERGE", IMPACT_MEDIUM},  {"REPLACE", IMPACT_MEDIUM},
     {"SELECT", IMPACT_LOW},    {"SHOW", IMPACT_LOW},      {"EXPLAIN", IMPACT_LOW},
-    {NULL, IMPACT_UNKNOWN},
+    {"", IMPACT_UNKNOWN},
 };
 static const struct verb_class REDIS[] = {
     {"DEL", IMPACT_HIGH},      {"UNLINK", IMPACT_HIGH},   {"FLUSHALL", IMPACT_HIGH},
@@ -67,12 +69,12 @@ static const struct verb_class REDIS[] = {
     {"HMGET", IMPACT_LOW},     {"HKEYS", IMPACT_LOW},     {"INFO", IMPACT_LOW},
     {"MGET", IMPACT_LOW},      {"HGET", IMPACT_LOW},      {"HGETALL", IMPACT_LOW},
     {"EXISTS", IMPACT_LOW},    {"KEYS", IMPACT_LOW},      {"SCAN", IMPACT_LOW},
-    {"TTL", IMPACT_LOW},       {NULL, IMPACT_UNKNOWN},
+    {"TTL", IMPACT_LOW},       {"", IMPACT_UNKNOWN},
 };
 
 const char *impact_level_name(enum impact_level level)
 {
-    static const char *const names[] = {"UNKNOWN", "LOW", "MEDIUM", "HIGH"};
+    static const char names[][8] = {"UNKNOWN", "LOW", "MEDIUM", "HIGH"};
     return level <= IMPACT_HIGH ? names[level] : "UNKNOWN";
 }
 
@@ -103,7 +105,7 @@ bool impact_level_parse(const char *text, enum impact_level *out)
 
 static const struct verb_class *classify(const struct verb_class *table, const char *w, size_t n)
 {
-    for (; table->word; table++)
+    for (; table->word[0]; table++)
         if (word_equal(w, n, table->word))
             return table;
     return NULL;
@@ -142,31 +144,33 @@ static const char *base_name(const char *path)
 }
 
 /* Options that take their value as the next argument, so that the value
- * is not taken for the subcommand or the wrapped program. */
-static const char *const GIT_VALUE_OPTS[] = {"-C", "-c", "--git-dir", "--work-tree",
-                                             "--namespace", NULL};
-static const char *const KUBECTL_VALUE_OPTS[] = {
+ * is not taken for the subcommand or the wrapped program; "" ends a set.
+ * Room for the longest, "--request-timeout", and its NUL. */
+typedef char value_opt[18];
+static const value_opt GIT_VALUE_OPTS[] = {"-C", "-c", "--git-dir", "--work-tree", "--namespace",
+                                           ""};
+static const value_opt KUBECTL_VALUE_OPTS[] = {
     "-n",  "--namespace", "--context", "--cluster", "--user", "--kubeconfig", "-s",
-    "--server", "--token", "--as", "--as-group", "--request-timeout", NULL};
-static const char *const SUDO_VALUE_OPTS[] = {"-u", "-g", "-C", "-D", "-h", "-p",
-                                              "-r", "-t", "-U", NULL};
-static const char *const ENV_VALUE_OPTS[] = {"-u", "--unset", "-C", "--chdir", NULL};
-static const char *const NICE_VALUE_OPTS[] = {"-n", "--adjustment", NULL};
-static const char *const NO_VALUE_OPTS[] = {NULL};
+    "--server", "--token", "--as", "--as-group", "--request-timeout", ""};
+static const value_opt SUDO_VALUE_OPTS[] = {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U",
+                                            ""};
+static const value_opt ENV_VALUE_OPTS[] = {"-u", "--unset", "-C", "--chdir", ""};
+static const value_opt NICE_VALUE_OPTS[] = {"-n", "--adjustment", ""};
+static const value_opt NO_VALUE_OPTS[] = {""};
 
 /* Programs that run the rest of their arguments as a command. */
 static const struct wrapper {
-    const char *name;
-    const char *const *value_opts;
+    char name[8];
+    const value_opt *value_opts;
 } WRAPPERS[] = {
     {"sudo", SUDO_VALUE_OPTS}, {"doas", SUDO_VALUE_OPTS}, {"env", ENV_VALUE_OPTS},
     {"nice", NICE_VALUE_OPTS}, {"nohup", NO_VALUE_OPTS},  {"time", NO_VALUE_OPTS},
-    {"command", NO_VALUE_OPTS}, {"exec", NO_VALUE_OPTS},  {NULL, NULL},
+    {"command", NO_VALUE_OPTS}, {"exec", NO_VALUE_OPTS},  {"", NULL},
 };
 
-static bool in_set(const char *const *set, const char *s)
+static bool in_set(const value_opt *set, const char *s)
 {
-    for (; *set; set++)
+    for (; (*set)[0]; set++)
         if (strcmp(*set, s) == 0)
             return true;
     return false;
@@ -174,7 +178,7 @@ static bool in_set(const char *const *set, const char *s)
 
 /* Index of the first argument that is neither an option (nor an option's
  * value), nor, when skip_assignments, a VAR=value; 0 when there is none. */
-static size_t first_operand(char *const argv[], const char *const *value_opts,
+static size_t first_operand(char *const argv[], const value_opt *value_opts,
                             bool skip_assignments)
 {
     for (size_t i = 1; argv[i]; i++) {
@@ -289,7 +293,7 @@ static struct impact of_words(char *const argv[], unsigned depth,
     if (strcmp(program, "kubectl") == 0 && (k = first_operand(argv, KUBECTL_VALUE_OPTS, false)) &&
         (c = classify(KUBECTL, argv[k], strlen(argv[k]))))
         return make(c->level, "kubectl ", argv[k], strlen(argv[k]), level_verb(c->level));
-    for (const struct wrapper *w = WRAPPERS; w->name; w++)
+    for (const struct wrapper *w = WRAPPERS; w->name[0]; w++)
         if (strcmp(program, w->name) == 0 && (k = first_operand(argv, w->value_opts, true)))
             return of_words(argv + k, depth + 1, extra);
     bool shell = strcmp(program, "sh") == 0 || strcmp(program, "bash") == 0 ||

@@ -10,7 +10,9 @@
 #define PG_GSS_REQUEST 80877104u
 #define PG_PROTOCOL_3 196608u
 
-static const char *const NAMES[] = {"auto", "http", "redis", "postgresql", "raw", "tls"};
+/* Tables of words hold the words, not pointers to them: each pointer
+ * is a relocation the loader applies at every governed start. */
+static const char NAMES[][11] = {"auto", "http", "redis", "postgresql", "raw", "tls"};
 
 const char *peer_protocol_name(enum peer_protocol protocol)
 {
@@ -41,15 +43,15 @@ static size_t letters(const unsigned char *b, size_t len)
     return n;
 }
 
-static const char *const HTTP_METHODS[] = {"GET",     "HEAD",  "POST",  "PUT",  "DELETE",
-                                           "OPTIONS", "PATCH", "TRACE", "CONNECT", NULL};
+static const char HTTP_METHODS[][8] = {"GET",     "HEAD",  "POST",  "PUT",  "DELETE",
+                                       "OPTIONS", "PATCH", "TRACE", "CONNECT", ""};
 
 static bool http_method(const unsigned char *b, size_t len)
 {
     size_t n = letters(b, len);
     if (n == 0 || n >= len || b[n] != ' ')
         return false;
-    for (size_t i = 0; HTTP_METHODS[i]; i++)
+    for (size_t i = 0; HTTP_METHODS[i][0]; i++)
         if (strlen(HTTP_METHODS[i]) == n && memcmp(b, HTTP_METHODS[i], n) == 0)
             return true;
     return false;
@@ -79,9 +81,9 @@ static bool redis_command(const unsigned char *b, size_t len, const unsigned cha
  * be taken for Redis rather than for some other text. */
 static bool known_redis_inline(const unsigned char *word, size_t n)
 {
-    static const char *const FIRST[] = {"PING", "AUTH", "HELLO", "SELECT", "GET", "SET",
-                                        "DEL",  "INFO", "FLUSHALL", "FLUSHDB", "KEYS", NULL};
-    for (size_t i = 0; FIRST[i]; i++)
+    static const char FIRST[][9] = {"PING", "AUTH", "HELLO", "SELECT", "GET", "SET",
+                                    "DEL",  "INFO", "FLUSHALL", "FLUSHDB", "KEYS", ""};
+    for (size_t i = 0; FIRST[i][0]; i++)
         if (peer_word_is(word, n, FIRST[i]))
             return true;
     return false;

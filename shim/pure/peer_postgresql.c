@@ -213,17 +213,17 @@ static void tag_put(struct verb *v, const char *w, size_t n)
 /* CREATE, DROP, ALTER: the tag names the object ("CREATE TABLE"). */
 static void object_tag(struct verb *v, const char *s, size_t len, size_t i)
 {
-    static const char *const MODIFIERS[] = {"OR",     "REPLACE", "UNIQUE", "TEMP", "TEMPORARY",
-                                            "UNLOGGED", "GLOBAL", "LOCAL", "IF", "NOT",
-                                            "EXISTS", "RECURSIVE", "TRUSTED", "PROCEDURAL", NULL};
-    static const char *const TWO_WORDS[] = {"MATERIALIZED", "FOREIGN", "EVENT", "ACCESS",
-                                            "TEXT", "DEFAULT", NULL};
+    static const char MODIFIERS[][11] = {"OR",     "REPLACE", "UNIQUE", "TEMP", "TEMPORARY",
+                                         "UNLOGGED", "GLOBAL", "LOCAL", "IF", "NOT",
+                                         "EXISTS", "RECURSIVE", "TRUSTED", "PROCEDURAL", ""};
+    static const char TWO_WORDS[][13] = {"MATERIALIZED", "FOREIGN", "EVENT", "ACCESS",
+                                         "TEXT", "DEFAULT", ""};
     const char *w;
     size_t n;
     for (;;) {
         n = next_word(s, len, &i, &w);
         bool modifier = false;
-        for (size_t k = 0; MODIFIERS[k] && !modifier; k++)
+        for (size_t k = 0; MODIFIERS[k][0] && !modifier; k++)
             modifier = is(w, n, MODIFIERS[k]);
         if (!modifier || n == 0)
             break;
@@ -231,7 +231,7 @@ static void object_tag(struct verb *v, const char *s, size_t len, size_t i)
     if (n == 0)
         return;
     tag_put(v, w, n);
-    for (size_t k = 0; TWO_WORDS[k]; k++)
+    for (size_t k = 0; TWO_WORDS[k][0]; k++)
         if (is(w, n, TWO_WORDS[k]) && (n = next_word(s, len, &i, &w)) > 0)
             tag_put(v, w, n);
 }

@@ -37,13 +37,13 @@ long peer_line_end(const unsigned char *bytes, size_t len, size_t *eol)
 
 /* Redis commands that are sent unprompted by clients on their own, as
  * set-up or transaction control: answered, never a request of their own. */
-static const char *const REDIS_CHATTER[] = {
+static const char REDIS_CHATTER[][10] = {
     "HELLO", "AUTH",  "SELECT", "CLIENT",  "PING",  "ECHO",    "QUIT",   "RESET",
-    "READONLY", "READWRITE", "COMMAND", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH", NULL};
+    "READONLY", "READWRITE", "COMMAND", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH", ""};
 
 bool peer_redis_chatter(const char *command, size_t n)
 {
-    for (size_t i = 0; REDIS_CHATTER[i]; i++)
+    for (size_t i = 0; REDIS_CHATTER[i][0]; i++)
         if (peer_word_is(command, n, REDIS_CHATTER[i]))
             return true;
     return false;

@@ -124,7 +124,7 @@ bool redis_url_parse(const char *text, struct redis_url *out, char *why, size_t 
 {
     memset(out, 0, sizeof *out);
     static const struct {
-        const char *scheme;
+        char scheme[14]; /* "redis+unix://" and its NUL, not a pointer: a relocation */
         enum redis_transport transport;
     } schemes[] = {{"redis://", REDIS_TCP}, {"rediss://", REDIS_TLS},
                    {"redis+unix://", REDIS_UNIX}, {"unix://", REDIS_UNIX}};

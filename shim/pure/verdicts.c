@@ -3,7 +3,9 @@
 #include <stddef.h>
 #include <string.h>
 
-static const char *const VERDICTS[VERDICT_COUNT] = {
+/* Tables of words hold the words, not pointers to them: each pointer
+ * is a relocation the loader applies at every governed start. */
+static const char VERDICTS[VERDICT_COUNT][11] = {
     [VERDICT_ALLOW] = "allow",
     [VERDICT_DENY] = "deny",
     [VERDICT_WOULD_DENY] = "would_deny",
@@ -11,7 +13,7 @@ static const char *const VERDICTS[VERDICT_COUNT] = {
     [VERDICT_ERROR] = "error",
 };
 
-static const char *const REASONS[REASON_COUNT] = {
+static const char REASONS[REASON_COUNT][19] = {
     [REASON_NONE] = "",
     [REASON_RATE_LIMITED] = "rate_limited",
     [REASON_QUOTA_EXCEEDED] = "quota_exceeded",

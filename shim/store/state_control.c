@@ -4,6 +4,7 @@
 #include "seq_bytes.h"
 #include "sys.h"
 #include "../pure/hash.h"
+#include "../pure/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,8 +46,12 @@ static void proc_fill(struct proc_slot *s, const struct proc_entry *e)
 {
     struct proc_slot v = {.boot_ns = e->boot_ns, .real_ns = e->real_ns, .agent_id = e->agent_id,
                           .uid = e->uid, .parent = e->parent};
-    snprintf(v.agent, sizeof v.agent, "%s", e->agent ? e->agent : "");
-    snprintf(v.program, sizeof v.program, "%s", e->program ? e->program : "");
+    /* Without stdio: every governed process registers at start, where a
+     * first snprintf costs 1,800 instructions with its binding. */
+    struct text t = text_at(v.agent, sizeof v.agent);
+    text_str(&t, e->agent ? e->agent : "");
+    t = text_at(v.program, sizeof v.program);
+    text_str(&t, e->program ? e->program : "");
     uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
     __atomic_store_n(&s->seq, seq | 1, __ATOMIC_RELAXED);
     size_t head = offsetof(struct proc_slot, boot_ns);

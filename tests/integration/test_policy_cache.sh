@@ -41,8 +41,9 @@ print(ok)" "$1"
 
 # opens: the files a governed /bin/true opens that are the INI or an image
 # (the shim in /bin/true only: strace -E, not strace itself governed).
+# opens [CONFIG]: the same for another spelling of the config's path.
 opens() {
-    strace -f -qq -e trace=openat -E ENACT_CONFIG="$T/enact.ini" -E LD_PRELOAD="$SHIM_PRELOAD" \
+    strace -f -qq -e trace=openat -E ENACT_CONFIG="${1:-$T/enact.ini}" -E LD_PRELOAD="$SHIM_PRELOAD" \
         /bin/true 2>&1 | grep -oE '"[^"]*(enact\.ini|\.policy)"' | tr -d '"' | sort -u
 }
 
@@ -92,6 +93,16 @@ got=$(strace -f -qq -e trace=openat -E ENACT_CONFIG="$T/enact.ini" -E LD_PRELOAD
 grep -qx "$T/enact.ini" <<<"$got" || fail "another build used this build's image: $got"
 grep -qx "$T/enact.ini" <<<"$(opens)" || fail "this build read the other build's image"
 check_eq "then its own again" "$image" "$(opens)"
+
+# The path as given names the image only when it is plain (no "." or ".."
+# component, no doubled slash); any other spelling is resolved first and
+# finds the same image.
+mkdir -p "$T/sub"
+for spelling in "$T/sub/../enact.ini" "$T/./enact.ini" "${T}//enact.ini"; do
+    check_eq "the image for $spelling" "$image" "$(opens "$spelling")"
+done
+(cd "$T/sub" && check_eq "the image for ../enact.ini" "$image" "$(opens ../enact.ini)")
+check_eq "still one image" 1 "$(ls "$folder"/*.policy | wc -l)"
 
 # Others may write it: never used, and replaced by one of this user's.
 chmod 0664 "$image"

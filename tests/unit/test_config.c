@@ -2,6 +2,7 @@
 #include "helpers.h"
 
 #include <arpa/inet.h>
+#include <libgen.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -293,6 +294,39 @@ static void test_default_state_path(void **state)
     assert_string_not_equal(a, b);
     /* Too small a buffer is refused. */
     assert_false(config_default_state_path("/etc/enact/one.ini", a, 10));
+    /* The name is what stdio and basename() formed before (the CLI and
+     * older shims find the same files): every kind of last component. */
+    static const char *const paths[] = {
+        "/etc/enact/one.ini", "/etc/enact/noext", "/etc/enact/.enactrc", "/etc/enact/a.b.c.ini",
+        "/etc/enact/trailing.ini/", "/one.ini", "/", "",
+        "/etc/enact/a-stem-longer-than-sixty-four-bytes-is-cut-at-sixty-four-bytes-exactly.ini",
+        "/etc/enact/a-stem-longer-than-sixty-four-bytes-is-cut-at-sixty-four-bytes-exactly"
+        "-and-beyond.ini"};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        for (int xdg = 0; xdg < 2; xdg++) {
+            if (xdg)
+                assert_int_equal(setenv("XDG_RUNTIME_DIR", "/run/user/77", 1), 0);
+            else
+                assert_int_equal(unsetenv("XDG_RUNTIME_DIR"), 0);
+            char dir[PATH_MAX], copy[PATH_MAX], ref[PATH_MAX], got[PATH_MAX];
+            if (xdg)
+                snprintf(dir, sizeof dir, "%s/enact", getenv("XDG_RUNTIME_DIR"));
+            else
+                snprintf(dir, sizeof dir, "/var/tmp/enact-%u", (unsigned)getuid());
+            snprintf(copy, sizeof copy, "%s", paths[i]);
+            char *stem = basename(copy), *dot = strrchr(stem, '.');
+            if (dot && dot != stem)
+                *dot = '\0';
+            int n = snprintf(ref, sizeof ref, "%s/%.64s-%08x%s", dir, stem,
+                             (uint32_t)fnv64_str(FNV64_OFFSET, paths[i]), ".policy");
+            assert_true(n > 0 && (size_t)n < sizeof ref);
+            assert_true(config_default_file(paths[i], ".policy", got, sizeof got));
+            assert_string_equal(got, ref);
+            /* One byte short of the name and its NUL is refused. */
+            assert_false(config_default_file(paths[i], ".policy", got, strlen(ref)));
+            assert_true(config_default_file(paths[i], ".policy", got, strlen(ref) + 1));
+        }
+    }
 
     if (saved) {
         setenv("XDG_RUNTIME_DIR", saved, 1);

@@ -219,6 +219,36 @@ static void test_gnu_hash(void **state)
     assert_int_equal(elf_gnu_hash(""), 5381);
     assert_int_equal(elf_gnu_hash("a"), 5381 * 33 + 'a');
     assert_int_equal(elf_gnu_hash("printf"), 0x156b2bb8);
+    /* The folded hash of a literal is the same, at every length it takes
+     * and for every name the shim resolves (preload/real.c). */
+#define SAME(lit) assert_int_equal(ELF_GNU_HASH_OF(lit), elf_gnu_hash(lit))
+    SAME("");
+    SAME("a");
+    SAME("ab");
+    SAME("abc");
+    SAME("abcd");
+    SAME("abcde");
+    SAME("abcdef");
+    SAME("abcdefg");
+    SAME("abcdefgh");
+    SAME("abcdefghi");
+    SAME("abcdefghij");
+    SAME("abcdefghijk");
+    SAME("abcdefghijkl");
+    SAME("abcdefghijklm");
+    SAME("abcdefghijklmn");
+    SAME("abcdefghijklmno");
+    SAME("abcdefghijklmnop");
+    SAME("\xff\x80\x7f~ \x01");
+    SAME("syscall");
+    SAME("fcntl64");
+    SAME("gethostbyname2");
+    SAME("posix_spawnp");
+    SAME("close_range");
+    SAME("printf");
+#undef SAME
+    static const uint32_t folded = ELF_GNU_HASH_OF("printf"); /* a constant */
+    assert_int_equal(folded, 0x156b2bb8);
 }
 
 int main(void)

@@ -27,7 +27,7 @@ __attribute__((constructor)) static void check(void)
     char lines[4096] = "";
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
-        void *mine = libc_next_find(&next, names[i]);
+        void *mine = libc_next_find(&next, names[i], elf_gnu_hash(names[i]));
         void *want = dlsym(RTLD_NEXT, names[i]);
         for (size_t k = 0; next.usable && k < next.n; k++) {
             void *addr;
