@@ -10,6 +10,7 @@
 #include "../store/file_read.h"
 #include "../store/image_file.h"
 #include "../store/state.h"
+#include "../store/sys.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -259,7 +260,7 @@ bool config_default_file(const char *config_abs_path, const char *suffix, char *
         text_str(&t, "/enact");
     } else {
         text_str(&t, "/var/tmp/enact-");
-        text_u64(&t, getuid());
+        text_u64(&t, sys_getuid());
     }
     if (t.len >= PATH_MAX)
         return false;

@@ -1,5 +1,6 @@
 #include "config_watch.h"
 
+#include "identity.h"
 #include "real.h"
 
 #include <errno.h>
@@ -29,7 +30,7 @@ static uint64_t now_ns(void)
 
 static void forked(void)
 {
-    watcher_pid = getpid();
+    watcher_pid = shim_pid();
     config_reload_forked(&config_watch_process);
 }
 
@@ -45,7 +46,7 @@ void config_watch_start(const struct enact_config *_Atomic *config, bool observe
     slot = config;
     observe = observe_mode;
     report = reporter;
-    watcher_pid = getpid();
+    watcher_pid = shim_pid();
     pthread_atfork(NULL, NULL, forked);
 }
 
@@ -114,7 +115,7 @@ void config_watch_look(bool may_parse, uint64_t now)
 {
     int saved = errno;
     /* getpid is a system call: paid once a second, not at each call. */
-    if (getpid() == watcher_pid && config_reload_claim(&config_watch_process, now)) {
+    if (shim_pid() == watcher_pid && config_reload_claim(&config_watch_process, now)) {
         look(may_parse);
         config_reload_release(&config_watch_process);
     }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <unistd.h>
@@ -24,13 +25,25 @@ static bool cacheable(void)
            !__atomic_load_n(&uncached, __ATOMIC_ACQUIRE);
 }
 
+/* Through syscall(), which real_resolve found first: no first call of
+ * getpid or gettid for the loader to bind, in a vfork child least of all. */
+static pid_t kernel_pid(void)
+{
+    return (pid_t)real.syscall(SYS_getpid);
+}
+
+static pid_t kernel_tid(void)
+{
+    return (pid_t)real.syscall(SYS_gettid);
+}
+
 pid_t shim_pid(void)
 {
     if (!cacheable())
-        return getpid();
+        return kernel_pid();
     pid_t pid = __atomic_load_n(&pid_cache, __ATOMIC_RELAXED);
     if (pid == 0) {
-        pid = getpid();
+        pid = kernel_pid();
         __atomic_store_n(&pid_cache, pid, __ATOMIC_RELAXED);
     }
     return pid;
@@ -39,9 +52,9 @@ pid_t shim_pid(void)
 int32_t shim_thread_id(void)
 {
     if (!cacheable())
-        return (int32_t)gettid();
+        return (int32_t)kernel_tid();
     if (tid_cache == 0)
-        tid_cache = gettid();
+        tid_cache = kernel_tid();
     return (int32_t)tid_cache;
 }
 

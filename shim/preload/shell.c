@@ -31,6 +31,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -252,7 +253,9 @@ static FILE *simulated_stream(bool reading, bool cloexec)
 static FILE *run_popen(const char *cmd, bool reading, bool cloexec, const struct shell_call *sc)
 {
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
+    /* Through syscall(): pipe2 alone would make the shim need GLIBC_2.9,
+     * a version the loader checks at every start. */
+    if (real.syscall(SYS_pipe2, (long)fds, (long)O_CLOEXEC) != 0)
         return NULL;
     int mine = reading ? fds[0] : fds[1], theirs = reading ? fds[1] : fds[0];
     posix_spawn_file_actions_t actions;

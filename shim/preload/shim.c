@@ -16,6 +16,7 @@
 #include "../store/redis_kills.h"
 #include "../store/state.h"
 #include "../store/state_control.h"
+#include "../store/sys.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -84,7 +85,7 @@ static struct audit_event process_record(const char *verdict, const char *detail
 {
     return (struct audit_event){
         .unix_ns = clock_now_ns(CLOCK_REALTIME),
-        .pid = getpid(),
+        .pid = shim_pid(),
         .agent = proc.agent,
         .exe = program_invocation_short_name,
         .verdict = verdict,
@@ -124,7 +125,7 @@ static void register_process(struct state_map *m)
     state_proc_register(m, &(struct proc_entry){
                                .pid = shim_pid(),
                                .parent = parent_pid(),
-                               .uid = getuid(),
+                               .uid = sys_getuid(),
                                .boot_ns = clock_now_ns(CLOCK_BOOTTIME),
                                .real_ns = clock_now_ns(CLOCK_REALTIME),
                                .agent_id = proc.agent_id,
@@ -199,8 +200,11 @@ static void start_fleet(const struct enact_config *cfg)
     struct redis_options opt;
     backend_options(cfg, proc.agent, &opt);
     uint64_t nonce = 0;
-    if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != sizeof nonce)
-        nonce = clock_now_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
+    /* Through syscall(): getrandom alone would make the shim need
+     * GLIBC_2.25, a version the loader checks at every start. */
+    if (real.syscall(SYS_getrandom, (long)&nonce, (long)sizeof nonce, (long)GRND_NONBLOCK) !=
+        (long)sizeof nonce)
+        nonce = clock_now_ns(CLOCK_REALTIME) ^ ((uint64_t)shim_pid() << 32);
     redis_store_init(&proc.redis, &opt, (struct redis_fallback){host_store, (void *)cfg}, nonce);
     pthread_atfork(NULL, NULL, fleet_forked);
     proc.fleet = true;
@@ -240,7 +244,7 @@ const struct enact_config *shim_start(const struct env_start *env)
 {
     const char *path = env->config;
     proc.governed = true;
-    proc.program_pid = getpid();
+    proc.program_pid = shim_pid();
     char mode[16] = "";
     if (env->mode) {
         struct text t = text_at(mode, sizeof mode);
@@ -278,7 +282,7 @@ void shim_stop(void)
 {
     struct state_map *m = __atomic_load_n(&proc.state, __ATOMIC_ACQUIRE);
     if (proc.cfg && m && state_still_valid(m, proc.cfg->state_path))
-        state_proc_leave(m, getpid());
+        state_proc_leave(m, shim_pid());
 }
 
 const struct enact_config *shim_config(void)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 
 /* The simulated server of each pool slot of conn.h that is simulated.
@@ -117,7 +118,9 @@ int simulate_connect(int fd, bool *datagram, int *peer)
         return errno;
     int err = connect_now(fd, (struct sockaddr *)&a, alen);
     if (err == 0) {
-        int end = accept4(ls, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        /* Through syscall(): accept4 would make the shim need GLIBC_2.10. */
+        int end = (int)real.syscall(SYS_accept4, (long)ls, 0L, 0L,
+                                    (long)(SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (end >= 0)
             *peer = move_high(end);
         else

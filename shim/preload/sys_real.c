@@ -4,6 +4,10 @@
 #include "real.h"
 #include "../store/sys.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
 ssize_t sys_read(int fd, void *buf, size_t len)
 {
     real_ensure();
@@ -46,4 +50,50 @@ int sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len)
 {
     real_ensure();
     return real.getsockopt(fd, level, name, value, len);
+}
+
+/* Straight to the kernel through libc's syscall(), which sets errno as the
+ * libc calls do. struct stat is the kernel's on x86-64 and aarch64 (the
+ * layouts glibc passes through unchanged). */
+int sys_open(const char *path, int flags, mode_t mode)
+{
+    real_ensure();
+    return (int)real.syscall(SYS_openat, (long)AT_FDCWD, (long)path, (long)flags, (long)mode);
+}
+
+int sys_stat(const char *path, struct stat *st)
+{
+    real_ensure();
+    return (int)real.syscall(SYS_newfstatat, (long)AT_FDCWD, (long)path, (long)st, 0L);
+}
+
+int sys_fstat(int fd, struct stat *st)
+{
+    real_ensure();
+    return (int)real.syscall(SYS_fstat, (long)fd, (long)st);
+}
+
+void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
+{
+    real_ensure();
+    return (void *)real.syscall(SYS_mmap, (long)addr, (long)len, (long)prot, (long)flags, (long)fd,
+                                (long)offset);
+}
+
+uid_t sys_getuid(void)
+{
+    real_ensure();
+    return (uid_t)real.syscall(SYS_getuid);
+}
+
+uid_t sys_geteuid(void)
+{
+    real_ensure();
+    return (uid_t)real.syscall(SYS_geteuid);
+}
+
+int sys_fallocate(int fd, int mode, off_t offset, off_t len)
+{
+    real_ensure();
+    return (int)real.syscall(SYS_fallocate, (long)fd, (long)mode, (long)offset, (long)len);
 }

@@ -18,6 +18,17 @@ static inline uint64_t fnv64_bytes(uint64_t h, const void *data, size_t n)
     return h;
 }
 
+/* FNV-1a's step over whole words: for a signature of a few dozen
+ * numbers, an eighth of the byte-wise cost. */
+static inline uint64_t fnv64_words(uint64_t h, const uint64_t *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= w[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
 /* Includes the terminating NUL, so ("ab","c") and ("a","bc") differ. */
 static inline uint64_t fnv64_str(uint64_t h, const char *s)
 {

@@ -26,7 +26,8 @@ static int reserve_room(int fd, size_t len)
         return 0; /* a FIFO or a device: nothing to reserve */
     int err;
     do {
-        err = fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, (off_t)(len + AUDIT_RESERVE_BYTES))
+        err = sys_fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size,
+                            (off_t)(len + AUDIT_RESERVE_BYTES))
                   ? errno
                   : 0;
     } while (err == EINTR);

@@ -19,7 +19,7 @@ static uint64_t ns_of(struct timespec t)
 bool file_identity_of(const char *path, struct file_identity *out)
 {
     struct stat st;
-    if (stat(path, &st) != 0)
+    if (sys_stat(path, &st) != 0)
         return false;
     *out = (struct file_identity){.dev = (uint64_t)st.st_dev,
                                   .ino = (uint64_t)st.st_ino,
@@ -31,17 +31,17 @@ bool file_identity_of(const char *path, struct file_identity *out)
 
 void *image_file_read(const char *path, size_t max, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = sys_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0)
         return NULL;
     struct stat st;
     void *block = MAP_FAILED;
     size_t want = 0, got = 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == getuid() &&
+    if (sys_fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == sys_getuid() &&
         (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 && st.st_size > 0 &&
         (uint64_t)st.st_size <= max) {
         want = (size_t)st.st_size;
-        block = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        block = sys_mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     }
     while (block != MAP_FAILED && got < want) {
         ssize_t n = sys_read(fd, (char *)block + got, want - got);

@@ -6,6 +6,7 @@
 #include "state_control.h"
 #include "sys.h"
 #include "../pure/hash.h"
+#include "../pure/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -107,7 +108,7 @@ static uint64_t layout_signature(void)
         STATE_EXTENSION_ALIGN,
         offsetof(struct state_header, extensions),
     };
-    return fnv64_bytes(FNV64_OFFSET, parts, sizeof parts);
+    return fnv64_words(FNV64_OFFSET, parts, sizeof parts / sizeof parts[0]);
 }
 
 static uint32_t pow2_between(uint64_t want, uint32_t min, uint32_t max)
@@ -312,11 +313,11 @@ static const char *validate(const void *base, size_t size, uint64_t sig)
 static int map_existing(const char *path, struct state_map *m, const char **bad)
 {
     *bad = NULL;
-    int fd = open(path, O_RDWR | O_CLOEXEC);
+    int fd = sys_open(path, O_RDWR | O_CLOEXEC, 0);
     if (fd < 0)
         return errno;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
+    if (sys_fstat(fd, &st) != 0) {
         int err = errno;
         sys_close(fd);
         return err;
@@ -326,7 +327,7 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
         *bad = "not a regular file";
         return 0;
     }
-    if (st.st_uid != geteuid()) {
+    if (st.st_uid != sys_geteuid()) {
         sys_close(fd);
         return EPERM; /* another user's file: not ours to use or to move */
     }
@@ -345,7 +346,7 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
         sys_close(fd);
         return hole_err;
     }
-    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *base = sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int err = base == MAP_FAILED ? errno : 0;
     sys_close(fd);
     if (err)
@@ -383,7 +384,8 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     m->approvals = (struct approval_slot *)((char *)base + r[REGION_APPROVALS].offset);
     m->napprovals = r[REGION_APPROVALS].count;
     m->base_size = size;
-    snprintf(m->path, sizeof m->path, "%s", path);
+    struct text t = text_at(m->path, sizeof m->path);
+    text_str(&t, path);
     uint32_t next = __atomic_load_n(&h->nextensions, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < next; i++)
         m->ext[i] = (struct state_ext_map){.slots = (char *)base + h->extensions[i].offset,
@@ -840,7 +842,7 @@ static bool header_unchanged(const struct state_map *m)
 bool state_still_valid(const struct state_map *m, const char *path)
 {
     struct stat st;
-    return m->base && stat(path, &st) == 0 && (uint64_t)st.st_dev == m->dev &&
+    return m->base && sys_stat(path, &st) == 0 && (uint64_t)st.st_dev == m->dev &&
            (uint64_t)st.st_ino == m->ino &&
            (size_t)st.st_size >= __atomic_load_n(&m->size, __ATOMIC_ACQUIRE) &&
            header_unchanged(m);

@@ -55,7 +55,9 @@ static void proc_fill(struct proc_slot *s, const struct proc_entry *e)
     uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
     __atomic_store_n(&s->seq, seq | 1, __ATOMIC_RELAXED);
     size_t head = offsetof(struct proc_slot, boot_ns);
-    seq_put((char *)s + head, (const char *)&v + head, sizeof v - head);
+    _Static_assert(offsetof(struct proc_slot, boot_ns) % 8 == 0 && sizeof v % 8 == 0,
+                   "a proc slot is read and written by words");
+    seq_put_words((char *)s + head, (const char *)&v + head, sizeof v - head);
     __atomic_store_n(&s->seq, (seq | 1) + 1, __ATOMIC_RELEASE);
 }
 
@@ -156,7 +158,7 @@ unsigned state_proc_each(struct state_map *m, proc_alive_fn alive,
             continue;
         struct proc_slot copy;
         uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-        seq_copy_out(&copy, s, sizeof copy);
+        seq_copy_words(&copy, s, sizeof copy);
         if ((seq & 1) || __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != seq ||
             __atomic_load_n(&s->key, __ATOMIC_ACQUIRE) != key)
             continue; /* rewritten meanwhile: its process is alive */

@@ -2,6 +2,8 @@
  * fuzzers and the benchmarks. The shim links preload/sys_real.c instead. */
 #include "sys.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 ssize_t sys_read(int fd, void *buf, size_t len)
@@ -39,4 +41,39 @@ int sys_getaddrinfo(const char *node, const char *service, const struct addrinfo
 int sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len)
 {
     return getsockopt(fd, level, name, value, len);
+}
+
+int sys_open(const char *path, int flags, mode_t mode)
+{
+    return open(path, flags, mode);
+}
+
+int sys_stat(const char *path, struct stat *st)
+{
+    return stat(path, st);
+}
+
+int sys_fstat(int fd, struct stat *st)
+{
+    return fstat(fd, st);
+}
+
+void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
+{
+    return mmap(addr, len, prot, flags, fd, offset);
+}
+
+uid_t sys_getuid(void)
+{
+    return getuid();
+}
+
+uid_t sys_geteuid(void)
+{
+    return geteuid();
+}
+
+int sys_fallocate(int fd, int mode, off_t offset, off_t len)
+{
+    return fallocate(fd, mode, offset, len);
 }
