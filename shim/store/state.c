@@ -351,6 +351,7 @@ static int map_existing(const char *path, struct state_map *m, const char **bad)
     sys_close(fd);
     if (err)
         return err;
+    state_touch(base);
     if ((*bad = validate(base, size, layout_signature())) != NULL) {
         munmap(base, size);
         return 0;
@@ -938,6 +939,8 @@ struct breaker_slot *state_find_breaker(struct state_map *m, uint64_t key)
 
 void state_agent_record(struct state_map *m, uint64_t agent_id, const char *name)
 {
+    if (m->agents && m->nagents)
+        state_touch(&m->agents[(agent_id | 1) & (m->nagents - 1)]);
     struct agent_slot *a = slot_in(m, kind_of(REGION_AGENTS), agent_id, true, NULL, NULL);
     if (!a || __atomic_load_n(&a->name[0], __ATOMIC_ACQUIRE))
         return;

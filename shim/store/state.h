@@ -260,6 +260,16 @@ int state_make_parents(const char *path);
  * it again (state_open rebuilds what is broken). */
 bool state_still_valid(const struct state_map *m, const char *path);
 
+/* A write of nothing to the byte at p, as the first touch of its page by
+ * this process: a write fault on the shared mapping maps that one page,
+ * where a read maps the 16 around it (the kernel's fault-around) and the
+ * process's RSS counts them all. For the pages every process touches at
+ * its start: the header, its registration, its agent's name. */
+static inline void state_touch(void *p)
+{
+    __atomic_fetch_or((unsigned char *)p, 0, __ATOMIC_RELAXED);
+}
+
 /* Agents a new state file has room for, per tool ([enact] max_agents):
  * beyond them, its tables grow (see Growth above). */
 #define STATE_AGENTS_DEFAULT 64u

@@ -82,6 +82,7 @@ void state_proc_register(struct state_map *m, const struct proc_entry *e)
     if (!m->procs || e->pid <= 1)
         return;
     uint64_t key = (uint64_t)(uint32_t)e->pid;
+    state_touch(proc_probe(m, e->pid, 0));
     /* Our pid's own slot first (an exec rewrites it: a free slot before
      * it must not make a second one), then a free one, then a slot of a
      * process that is gone. */
