@@ -1,5 +1,5 @@
 /* Unit tests for state.c: the mmap'd shared state file. */
-#include "helpers.h"
+#include "state_fixture.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -75,32 +75,12 @@ static uint32_t count_of(struct state_sizes s, int table)
     return n[table];
 }
 
-struct fixture {
-    char *dir;
-    char path[PATH_MAX];
-    char msg[1024];
-    struct state_map m;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
     umask(022);
-    f->dir = th_mkdtemp();
-    th_path(f->path, sizeof f->path, f->dir, "enact.state");
+    struct fixture *f = state_fixture_new();
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    state_close(&f->m);
-    th_rmtree(f->dir);
-    free(f);
-    return 0;
+    return f ? 0 : -1;
 }
 
 static int count_open_fds(void)
@@ -1490,7 +1470,7 @@ static void test_rebuild_race_keeps_one_table(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, state_fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_slots_for),
         T(test_children),

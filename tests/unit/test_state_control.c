@@ -6,7 +6,7 @@
  * (enact metrics); and all of it kept by the file across maps. Liveness
  * is injected where the API takes it (state_proc_each), real where it
  * asks the system itself (state_proc_alive, the takeover in register). */
-#include "helpers.h"
+#include "state_fixture.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -22,33 +22,11 @@
 /* Above any pid_max (PID_MAX_LIMIT is 4194304): no such process. */
 #define NO_PID 5000000
 
-struct fixture {
-    char *dir;
-    char path[PATH_MAX];
-    char msg[1024];
-    struct state_map m;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    f->dir = th_mkdtemp();
-    th_path(f->path, sizeof f->path, f->dir, "enact.state");
-    if (state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg) != STATE_OPENED)
-        return -1;
+    struct fixture *f = state_fixture_new();
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    state_close(&f->m);
-    th_rmtree(f->dir);
-    free(f);
-    return 0;
+    return f && state_open(f->path, NULL, &f->m, f->msg, sizeof f->msg) == STATE_OPENED ? 0 : -1;
 }
 
 static const struct state_header *hdr(const struct fixture *f)
@@ -1233,7 +1211,7 @@ static void test_reopened_file_keeps_control_state(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, state_fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_proc_register_lists_its_fields),
         T(test_proc_reregister_rewrites_slot),

@@ -1,7 +1,7 @@
 /* Unit tests for the growth of the state file's tables (state.h, "Growth"):
  * a full table gets an extension instead of refusing, every key keeps its
  * one slot, and other mappings of the file follow. */
-#include "helpers.h"
+#include "state_fixture.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -15,31 +15,11 @@
 /* The clock the tests decide at (CLOCK_MONOTONIC ns), as the gate passes it. */
 #define T0 (UINT64_C(1000) * 1000000000u)
 
-struct fixture {
-    char *dir;
-    char path[PATH_MAX];
-    char msg[1024];
-    struct state_map m;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    f->dir = th_mkdtemp();
-    th_path(f->path, sizeof f->path, f->dir, "enact.state");
+    struct fixture *f = state_fixture_new();
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    state_close(&f->m);
-    th_rmtree(f->dir);
-    free(f);
-    return 0;
+    return f ? 0 : -1;
 }
 
 /* Spread keys, as gate_bucket_key's hashes are. */
@@ -371,7 +351,7 @@ static void test_grown_file_truncated_rebuilt(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, state_fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_full_bucket_table_grows),
         T(test_other_tables_grow),
