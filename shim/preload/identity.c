@@ -6,9 +6,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/syscall.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The process's identity caches (identity.h). */
@@ -29,12 +29,14 @@ static bool cacheable(void)
  * getpid or gettid for the loader to bind, in a vfork child least of all. */
 static pid_t kernel_pid(void)
 {
-    return (pid_t)real.syscall(SYS_getpid);
+    long (*sys)(long, ...) = __atomic_load_n(&real.syscall, __ATOMIC_ACQUIRE);
+    return sys ? (pid_t)sys(SYS_getpid) : getpid();
 }
 
 static pid_t kernel_tid(void)
 {
-    return (pid_t)real.syscall(SYS_gettid);
+    long (*sys)(long, ...) = __atomic_load_n(&real.syscall, __ATOMIC_ACQUIRE);
+    return sys ? (pid_t)sys(SYS_gettid) : gettid();
 }
 
 pid_t shim_pid(void)
