@@ -17,17 +17,16 @@ bool config_cache_path(const char *abs_path, char *out, size_t cap)
     return config_default_file(abs_path, ".policy", out, cap);
 }
 
-/* The image's file and key for the INI at abs as it is now. */
-static bool image_of(const char *abs, uint64_t build, char image[PATH_MAX],
-                     struct config_image_key *key)
+/* The image's file and key for the INI at abs, as id says it is now. */
+static bool image_of(const char *abs, const struct file_identity *id, uint64_t build,
+                     char image[PATH_MAX], struct config_image_key *key)
 {
-    struct file_identity id;
-    if (!build || !file_identity_of(abs, &id) || !config_cache_path(abs, image, PATH_MAX))
+    if (!build || !config_cache_path(abs, image, PATH_MAX))
         return false;
-    *key = (struct config_image_key){.layout = config_image_layout() ^ build, .dev = id.dev,
-                                     .ino = id.ino,
-                                     .size = id.size, .mtime_ns = id.mtime_ns,
-                                     .ctime_ns = id.ctime_ns};
+    *key = (struct config_image_key){.layout = config_image_layout() ^ build, .dev = id->dev,
+                                     .ino = id->ino,
+                                     .size = id->size, .mtime_ns = id->mtime_ns,
+                                     .ctime_ns = id->ctime_ns};
     return true;
 }
 
@@ -69,12 +68,18 @@ static bool plain_absolute(const char *path)
 }
 
 struct enact_config *config_cache_load(const char *path, uint64_t build,
-                                       struct config_diag *diag)
+                                       struct config_diag *diag, struct file_identity *seen)
 {
     char resolved[PATH_MAX], image[PATH_MAX];
     struct config_image_key key;
+    struct file_identity id;
     const char *abs = plain_absolute(path) ? path : realpath(path, resolved);
-    if (!build || !abs || !image_of(abs, build, image, &key))
+    bool known = abs && file_identity_of(abs, &id);
+    if (seen && known)
+        *seen = id;
+    else if (seen)
+        memset(seen, 0xff, sizeof *seen);
+    if (!known || !image_of(abs, &id, build, image, &key))
         return config_load(path, diag);
     struct enact_config *cfg = from_image(image, &key);
     if (cfg) {
@@ -97,5 +102,8 @@ struct enact_config *config_cache_image(const char *abs_path, uint64_t build)
 {
     char image[PATH_MAX];
     struct config_image_key key;
-    return image_of(abs_path, build, image, &key) ? from_image(image, &key) : NULL;
+    struct file_identity id;
+    return file_identity_of(abs_path, &id) && image_of(abs_path, &id, build, image, &key)
+               ? from_image(image, &key)
+               : NULL;
 }

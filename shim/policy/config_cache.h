@@ -18,6 +18,7 @@
 #define ENACT_CONFIG_CACHE_H
 
 #include "config.h"
+#include "../store/image_file.h"
 
 /* The config at path, as config_load gives it; from its image when one
  * matches (diag then stays empty: the image was made from an INI that
@@ -25,9 +26,11 @@
  * image is then written for the next process. build names the program
  * that reads and writes images (the shim's GNU build ID, folded): a new
  * build may compute a config differently with the same structures, so it
- * never reads an older build's images. 0 (no build ID): no image. */
+ * never reads an older build's images. 0 (no build ID): no image.
+ * seen (or NULL): the INI's identity as read before it was, for a watcher
+ * (all bits set when it could not be had), from the one stat of a start. */
 struct enact_config *config_cache_load(const char *path, uint64_t build,
-                                       struct config_diag *diag);
+                                       struct config_diag *diag, struct file_identity *seen);
 
 /* The config at abs_path (absolute, symbolic links resolved: a config's
  * path) from its image alone, or NULL when none matches the INI as it is

@@ -14,19 +14,13 @@ struct enact_config *config_reload_first(struct config_reload *r, const char *pa
                                          uint64_t build, struct config_diag *diag,
                                          uint64_t now_ns)
 {
-    struct file_identity id;
-    bool known = file_identity_of(path, &id);
-    struct enact_config *cfg = config_cache_load(path, build, diag);
+    /* Unknown (a stat that failed and a load that did not): all ones
+     * differs from any file, so the first look reads the INI again. */
+    struct enact_config *cfg = config_cache_load(path, build, diag, &r->seen);
     r->build = build;
     r->busy = 0;
     r->replaced = 0;
     r->said_full = false;
-    /* Unknown (a stat that failed and a load that did not): all ones
-     * differs from any file, so the first look reads the INI again. */
-    if (known)
-        r->seen = id;
-    else
-        memset(&r->seen, 0xff, sizeof r->seen);
     __atomic_store_n(&r->next_ns, cfg ? now_ns + CONFIG_RELOAD_PERIOD_NS : UINT64_MAX,
                      __ATOMIC_RELAXED);
     return cfg;
@@ -99,7 +93,7 @@ enum config_reload_result config_reload_look(struct config_reload *r,
         r->said_full = true;
         return say ? RELOAD_FULL : RELOAD_SAME;
     }
-    struct enact_config *next = may_parse ? config_cache_load(cur->path, r->build, diag)
+    struct enact_config *next = may_parse ? config_cache_load(cur->path, r->build, diag, NULL)
                                           : config_cache_image(cur->path, r->build);
     /* No image yet: a caller that may parse, or a new process, makes it. */
     if (!next && !may_parse)

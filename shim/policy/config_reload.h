@@ -41,7 +41,7 @@ enum config_reload_result {
     RELOAD_FULL,   /* CONFIG_RELOAD_MAX configs replaced: no more; once */
 };
 
-/* The first config, as config_cache_load(path, build, diag) gives it,
+/* The first config, as config_cache_load(path, build, diag, ...) gives it,
  * noting what it is made from (looked at before it is read: an edit while
  * it is read is seen at the first look). now_ns: the first look is a
  * period later. */

@@ -267,7 +267,7 @@ static void test_image_only(void **state)
     assert_int_equal(config_reload_look(&r, cur, false, false, &next, &diag), RELOAD_SAME);
     assert_null(next);
     /* Another process starts: it reads the INI and writes the image. */
-    struct enact_config *other = config_cache_load(ini, build, NULL);
+    struct enact_config *other = config_cache_load(ini, build, NULL, NULL);
     assert_non_null(other);
     config_free(other);
     assert_int_equal(config_reload_look(&r, cur, false, false, &next, &diag), RELOAD_NEW);
