@@ -34,11 +34,20 @@ static bool goes_on(int err)
     return err == EINPROGRESS || err == EINTR;
 }
 
+/* A new connection on fd: one the number led to before was closed where no
+ * hook saw it (glibc's own close, a raw system call), and ends now. */
+static void forget_unseen(int fd)
+{
+    if (conn_of(fd))
+        life_closed(conn_detach(fd));
+}
+
 /* Followed from now on, the exchange owing the breaker its outcome. A
  * connection the table has no room for tells its success now: nothing
  * will later. */
 static void connected(int fd, const struct call *call, int err)
 {
+    forget_unseen(fd);
     bool breaker = call->tool->has_breaker;
     uint32_t flags = CONN_PREPAID | (breaker ? CONN_OUTCOME_DUE : 0) |
                      (breaker && call->probe ? CONN_PROBE : 0);
@@ -81,6 +90,7 @@ int life_simulate(int fd, const struct call *call)
 {
     bool datagram = false;
     int peer = -1;
+    forget_unseen(fd);
     int err = simulate_connect(fd, &datagram, &peer);
     uint32_t flags = CONN_SIMULATED | CONN_PREPAID | (datagram ? CONN_DATAGRAM : 0);
     struct conn *c = err == 0 ? conn_open(fd, call, flags) : NULL;
@@ -270,11 +280,16 @@ static bool admit_request(struct conn *c, int fd, const struct life_io *io)
 
 /* ---- send and receive ---------------------------------------------------- */
 
+static void ended(struct conn *c, bool records);
+
 /* A descriptor closed behind the shim's back and reused for something
- * else: its entry is let go, and the call is not this connection's. */
+ * else: the connection ended unseen, and the call is not its. Called
+ * entered, so its end is recorded now. */
 static enum life_step stale(int fd)
 {
-    conn_free(conn_detach(fd));
+    struct conn *c = conn_detach(fd);
+    if (c)
+        ended(c, true);
     return LIFE_PASS;
 }
 
@@ -362,29 +377,35 @@ void life_after(struct conn *c, const struct life_io *io, ssize_t rc, int err)
 
 /* ---- closed -------------------------------------------------------------- */
 
+/* What a connection's end owes, said while the shim is entered (records:
+ * false when it could not be, and its simulated bytes go unrecorded). */
+static void ended(struct conn *c, bool records)
+{
+    /* A probe that ends with no exchange (a port check: nc -z) says
+     * nothing of the tool: its lease goes back at once, not at its
+     * deadline, so that the next probe may go. */
+    if (records && (conn_flags(c) & CONN_PROBE) && conn_take(c, CONN_OUTCOME_DUE)) {
+        struct call call = conn_call(c, "close");
+        shim_outcome(&call, OUTCOME_NEUTRAL, c->owner);
+    }
+    if (conn_flags(c) & CONN_SIMULATED)
+        simulate_closed(c, records ? SIMULATE_CLOSED : SIMULATE_DROPPED);
+    conn_free(c);
+}
+
 void life_closed(struct conn *c)
 {
     if (!c)
         return;
-    /* A probe that ends with no exchange (a port check: nc -z) says
-     * nothing of the tool: its lease goes back at once, not at its
-     * deadline, so that the next probe may go. */
-    if ((conn_flags(c) & CONN_PROBE) && conn_take(c, CONN_OUTCOME_DUE)) {
-        const struct enact_config *cfg;
-        if (shim_enter_held(&cfg)) {
-            struct call call = conn_call(c, "close");
-            shim_outcome(&call, OUTCOME_NEUTRAL, c->owner);
-            shim_leave();
-        }
+    if (!(conn_flags(c) & (CONN_PROBE | CONN_SIMULATED))) {
+        conn_free(c);
+        return;
     }
-    if (conn_flags(c) & CONN_SIMULATED) {
-        const struct enact_config *cfg;
-        bool records = shim_enter_held(&cfg);
-        simulate_closed(c, records ? SIMULATE_CLOSED : SIMULATE_DROPPED);
-        if (records)
-            shim_leave();
-    }
-    conn_free(c);
+    const struct enact_config *cfg;
+    bool records = shim_enter_held(&cfg);
+    ended(c, records);
+    if (records)
+        shim_leave();
 }
 
 /* Records of simulated requests still held when the program exits. */

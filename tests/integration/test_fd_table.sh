@@ -20,7 +20,13 @@
 # - connection 3: sendall(b"GET /three\r\n"), closed by os.closerange
 #   (close_range): its record is written by that close (nothing was read,
 #   so not before), and a pipe reusing the number reads its own bytes.
-# One dry_run record per connection (3) (op connect, tool sim), would_execute
+# - connection 4: sendall(b"GET /four\r\n"), closed behind the shim's back
+#   (libc's fclose of an fdopen'd stream closes inside libc, past any
+#   hook): a socketpair made next reuses the number, and what is sent on
+#   it reaches its peer, not the simulation (the table checks the socket's
+#   inode before it takes a descriptor for its connection); the
+#   connection's record is written when that send finds it ended.
+# One dry_run record per connection (4) (op connect, tool sim), would_execute
 # the bytes that connection sent.
 . "$(dirname "$0")/lib.sh"
 
@@ -152,6 +158,26 @@ r, w = os.pipe()
 print("3 pipe reuses the number", orig in (r, w))
 os.write(w, b"last pipe bytes")
 print("3 pipe read", os.read(r, 100))
+os.close(r)
+os.close(w)
+
+# ---- connection 4: closed inside libc, where no hook sees it ----
+import ctypes
+libc = ctypes.CDLL(None)
+libc.fdopen.restype = ctypes.c_void_p
+libc.fclose.argtypes = [ctypes.c_void_p]
+s = socket.socket()
+s.settimeout(5)
+s.connect(addr)
+print("4 connected")
+s.sendall(b"GET /four\r\n")
+orig = s.detach()
+print("4 fclose", libc.fclose(libc.fdopen(orig, b"r+")))
+a, b = socket.socketpair()
+print("4 socketpair reuses the number", orig in (a.fileno(), b.fileno()))
+x, y = (a, b) if a.fileno() == orig else (b, a)
+x.sendall(b"fourth pair bytes")
+print("4 socketpair recv", y.recv(100) if select.select([y], [], [], 2)[0] else "nothing")
 PY
 
 out=$(timeout 30 "$ENACT" run -c "$T/enact.ini" -- "$PY" "$T/client.py" "$PORT" "$T/audit.jsonl")
@@ -171,13 +197,17 @@ expected="1 connected
 3 records before close 2
 3 records after close 3
 3 pipe reuses the number True
-3 pipe read b'last pipe bytes'"
+3 pipe read b'last pipe bytes'
+4 connected
+4 fclose 0
+4 socketpair reuses the number True
+4 socketpair recv b'fourth pair bytes'"
 check_eq "client output" "$expected" "$out"
 
 marker end || fail "the end marker never reached the server"
 check_eq "the server got no connection between the two markers" "b'start'
 b'end'" "$(sed -n "/^b'start'\$/,\$p" "$T/accepts.log")"
 
-audit_check "$T/audit.jsonl" 3 verdict=dry_run op=connect tool=sim "target=127.0.0.1:$PORT"
+audit_check "$T/audit.jsonl" 4 verdict=dry_run op=connect tool=sim "target=127.0.0.1:$PORT"
 check_eq "what each connection would have sent" "True" "$(audit_eval "$T/audit.jsonl" \
-    '[r["would_execute"] for r in recs] == ["GET /one\r\n", "GET /two\r\n", "GET /three\r\n"]')"
+    '[r["would_execute"] for r in recs] == ["GET /one\r\n", "GET /two\r\n", "GET /three\r\n", "GET /four\r\n"]')"

@@ -2,6 +2,11 @@
 # The state file truncated, zeroed or scribbled over while an agent runs:
 # the agent does not crash, the file is rebuilt, an audit record says so,
 # and the limits work again on the new file.
+# shrink: the tables have grown (300 agents before; a file made for one
+# tool grows at about 250) and the file is cut back to the size it was
+# made with, whose header and first tables are still whole: the cut is
+# noticed by the file's size against all the process has mapped (the
+# tables beyond it would be SIGBUS), not by the header.
 . "$(dirname "$0")/lib.sh"
 
 start_http 127.0.0.1
@@ -35,7 +40,7 @@ with open(path, "r+b") as f:
 PY
 }
 
-for damage in truncate zero scribble remove; do
+for damage in truncate zero scribble remove shrink; do
     rm -f "$T/ready" "$T/go" "$T"/t.state* "$T/audit.jsonl"
     cat >"$T/enact.ini" <<INI
 [enact]
@@ -46,6 +51,19 @@ connect = 127.0.0.1:$HTTP_PORT
 rate.max_calls_per_minute = 1
 rate.burst_size = 3
 INI
+    if [ "$damage" = shrink ]; then
+        connect_as() {
+            LD_PRELOAD="$SHIM_PRELOAD" ENACT_CONFIG="$T/enact.ini" ENACT_AGENT="$1" \
+                bash -c "exec 3<>/dev/tcp/127.0.0.1/$HTTP_PORT"
+        }
+        connect_as first || fail "shrink: the first agent could not connect"
+        made=$(stat -c %s "$T/t.state")
+        export -f connect_as
+        export SHIM_PRELOAD T HTTP_PORT
+        seq 300 | xargs -P 2 -I{} bash -c 'connect_as agent-{}' 2>"$T/agents.err" ||
+            fail "shrink: an agent could not connect: $(head -c 600 "$T/agents.err")"
+        [ "$(stat -c %s "$T/t.state")" -gt "$made" ] || fail "shrink: the state file did not grow"
+    fi
     "$ENACT" run -c "$T/enact.ini" -- "$PY" "$T/agent.py" "$HTTP_PORT" "$T/ready" "$T/go" \
         >"$T/out" 2>&1 &
     agent=$!
@@ -56,6 +74,7 @@ INI
     zero) overwrite "$T/t.state" zero ;;
     scribble) overwrite "$T/t.state" random ;;
     remove) rm -f "$T/t.state" ;;
+    shrink) truncate -s "$made" "$T/t.state" ;;
     esac
     : >"$T/go"
     set +e
