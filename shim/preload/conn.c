@@ -1,6 +1,7 @@
 #include "conn.h"
 
 #include "identity.h"
+#include "layout.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -9,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static struct conn pool[CONN_MAX];
-static uint16_t slot_of[CONN_FD_MAX]; /* 0: none; else 1 + index into pool */
+static struct conn pool[CONN_MAX] BIG_TABLE;
+static uint16_t slot_of[CONN_FD_MAX] BIG_TABLE; /* 0: none; else 1 + index into pool */
 unsigned conn_live;                   /* slots in use: 0 spares every lookup (conn.h) */
 static int lock_word;                 /* 0 free, 1 held */
 static pid_t owner_pid;               /* the process whose table this is */

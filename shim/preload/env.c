@@ -1,8 +1,9 @@
 #include "env.h"
 
+#include "layout.h"
+#include "real.h"
 #include "../pure/hash.h"
 #include "../pure/text.h"
-#include "real.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -33,7 +34,7 @@ static char *preload_entry;
  * one page and not on four (a page written is a page of private memory in
  * every governed process). Room for each at its largest, and for one more
  * LD_PRELOAD entry of the environment. */
-static char pool[PATH_MAX + (PATH_MAX + 16) + 96 + 32 + 2 * (3 * PRELOAD_MAX + 16)];
+static char pool[PATH_MAX + (PATH_MAX + 16) + 96 + 32 + 2 * (3 * PRELOAD_MAX + 16)] BIG_TABLE;
 static size_t pool_used;
 
 static bool pool_room(size_t cap)

@@ -1,6 +1,7 @@
 #include "pending.h"
 
 #include "conn.h"
+#include "layout.h"
 #include "../store/clock.h"
 
 #include <time.h>
@@ -13,7 +14,7 @@ static struct pending {
     uint64_t since_ns;
     const struct tool *tool;
     int32_t owner;
-} pending[PENDING_MAX];
+} pending[PENDING_MAX] BIG_TABLE;
 static unsigned pending_live; /* entries in use */
 
 bool pending_any(void)

@@ -17,6 +17,7 @@
 #include "env.h"
 #include "exec.h"
 #include "identity.h"
+#include "layout.h"
 #include "net_call.h"
 #include "real.h"
 #include "shim.h"
@@ -188,7 +189,7 @@ static struct stream {
     FILE *file; /* NULL: free */
     pid_t pid;
     const struct tool *tool; /* decided as a popen of this tool, or NULL */
-} streams[STREAMS_MAX];
+} streams[STREAMS_MAX] BIG_TABLE;
 
 static bool remember(FILE *f, pid_t pid, const struct tool *tool)
 {

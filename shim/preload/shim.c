@@ -4,6 +4,7 @@
 #include "config_watch.h"
 #include "env.h"
 #include "identity.h"
+#include "layout.h"
 #include "real.h"
 #include "../policy/backend.h"
 #include "../policy/config_errno.h"
@@ -33,12 +34,13 @@
  * reading one), so this bounds what a process can leak. */
 #define STATE_MAPS 4
 
+/* In the order a start writes it: the small fields, then the first map
+ * (whose path comes last), on one page (layout.h). */
 static struct {
     bool governed;
     /* NULL when governed but broken. Replaced by an atomic store when
      * the INI is edited (config_watch.h); what it pointed to stays valid. */
     const struct enact_config *_Atomic cfg;
-    struct state_map maps[STATE_MAPS];
     unsigned maps_used;
     struct state_map *state; /* the current one of maps[], or NULL */
     char agent[65];
@@ -48,8 +50,9 @@ static struct {
      * program's pid here, not its own. */
     pid_t program_pid;
     bool fleet;               /* limits on a shared backend (README "Running a fleet") */
+    struct state_map maps[STATE_MAPS];
     struct redis_store redis; /* its connections and health, when fleet */
-} proc;
+} proc BIG_TABLE __attribute__((aligned(4096)));
 
 static __thread int in_enact __attribute__((tls_model("initial-exec")));
 

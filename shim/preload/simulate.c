@@ -1,6 +1,7 @@
 #include "simulate.h"
 
 #include "iov.h"
+#include "layout.h"
 #include "real.h"
 #include "../pure/peer.h"
 
@@ -23,7 +24,7 @@ static struct sim {
     uint32_t served; /* datagram: bytes of the answer read since the last datagram */
     uint32_t records;
     bool lost_told;  /* an answer could not be delivered: recorded once */
-} sims[CONN_MAX];
+} sims[CONN_MAX] BIG_TABLE;
 
 /* Where our end of a simulated connection is moved, when the limit on
  * descriptors leaves room: out of the way of the program's lowest numbers,

@@ -465,7 +465,10 @@ static int move_aside(const char *path, const char *bad, char *msg, size_t msgle
 enum state_open_result state_open(const char *path, const struct state_sizes *want,
                                   struct state_map *m, char *msg, size_t msglen)
 {
-    memset(m, 0, sizeof *m);
+    /* All but the path's bytes past its end: zeroing its PATH_MAX would
+     * touch a page more of m at every start. */
+    memset(m, 0, offsetof(struct state_map, path));
+    m->path[0] = '\0';
     msg[0] = '\0';
     enum state_open_result result = STATE_OPENED;
     struct state_sizes minimum = {0};

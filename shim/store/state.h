@@ -189,7 +189,6 @@ struct state_map {
     void *base;
     size_t size;      /* bytes of the file this map reaches: its end, with extensions */
     size_t base_size; /* bytes of the first mapping, from offset 0 */
-    char path[PATH_MAX]; /* to map extensions and to grow */
     uint64_t dev, ino; /* of the file mapped */
     uint64_t layout_sig; /* this build's, checked when mapped */
     /* The fixed part of the header as it was validated when mapped: the
@@ -222,6 +221,9 @@ struct state_map {
      * each entry is written with the same values by whichever maps it. */
     uint32_t next;
     struct state_ext_map ext[STATE_EXTENSIONS_MAX];
+    /* To map extensions and to grow. Last: of its PATH_MAX bytes a map
+     * writes only the path's, next to the fields above. */
+    char path[PATH_MAX];
 };
 
 /* How many slots of each table a new file gets, and how far it may grow
