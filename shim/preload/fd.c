@@ -17,6 +17,7 @@ EXPORT int close(int fd)
         life_closed(conn_detach(fd));
     return real.close(fd);
 }
+EXPORT int __close(int fd) GLIBC_ALIAS(close);
 
 EXPORT int close_range(unsigned int lo, unsigned int hi, int flags)
 {
@@ -53,6 +54,7 @@ EXPORT int dup2(int from, int to)
     real_ensure();
     return duplicated(from, real.dup2(from, to));
 }
+EXPORT int __dup2(int from, int to) __THROW GLIBC_ALIAS(dup2);
 
 EXPORT int dup3(int from, int to, int flags)
 {
@@ -80,6 +82,7 @@ EXPORT int fcntl(int fd, int cmd, ...)
     real_ensure();
     return fcntl_as(real.fcntl, fd, cmd, arg);
 }
+EXPORT int __fcntl(int fd, int cmd, ...) GLIBC_ALIAS(fcntl);
 
 EXPORT int fcntl64(int fd, int cmd, ...)
 {
@@ -90,3 +93,4 @@ EXPORT int fcntl64(int fd, int cmd, ...)
     real_ensure();
     return fcntl_as(real.fcntl64, fd, cmd, arg);
 }
+EXPORT int __libc_fcntl64(int fd, int cmd, ...) GLIBC_ALIAS(fcntl64);

@@ -111,13 +111,16 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
     }
     return real.clone(fn, stack, flags, arg, parent_tid, tls, child_tid);
 }
+EXPORT int __clone(int (*fn)(void *), void *stack, int flags, void *arg, ...) __THROW
+    GLIBC_ALIAS(clone);
 
 #if defined(__x86_64__)
 /* vfork, as glibc writes it (the return address kept in a register, since
  * the child returns first and reuses the stack), with the count of
  * children out around it. The child leaves the count raised: it shares
  * the counter, and its parent lowers it when it runs again (after the
- * child's exec or exit). Errors set errno through the PLT. */
+ * child's exec or exit). Errors set errno through the PLT. Exported as
+ * __vfork too, glibc's other name for it (GLIBC_ALIAS, shim.h). */
 __asm__(".text\n"
         ".globl vfork\n"
         ".type vfork,@function\n"
@@ -140,7 +143,10 @@ __asm__(".text\n"
         "    movl %edx, (%rax)\n"
         "    movq $-1, %rax\n"
         "    ret\n"
-        ".size vfork, .-vfork\n");
+        ".size vfork, .-vfork\n"
+        ".globl __vfork\n"
+        ".type __vfork,@function\n"
+        ".set __vfork, vfork\n");
 #else
 /* Without a vfork hook of our own, a vfork child cannot be told from its
  * parent without a system call: no caches. */

@@ -176,6 +176,7 @@ EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
         return real.send(fd, buf, len, flags);
     return send_followed(fd, buf, len, flags);
 }
+EXPORT ssize_t __send(int fd, const void *buf, size_t len, int flags) GLIBC_ALIAS(send);
 
 NOINLINE static ssize_t write_followed(int fd, const void *buf, size_t len)
 {
@@ -194,6 +195,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t len)
         return real.write(fd, buf, len);
     return write_followed(fd, buf, len);
 }
+EXPORT ssize_t __write(int fd, const void *buf, size_t len) GLIBC_ALIAS(write);
 
 NOINLINE static ssize_t writev_followed(int fd, const struct iovec *iov, int n)
 {
@@ -263,6 +265,8 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
     }
     return (int)done;
 }
+EXPORT int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+    GLIBC_ALIAS(sendmmsg);
 
 NOINLINE static ssize_t recv_followed(int fd, void *buf, size_t len, int flags)
 {
@@ -281,6 +285,7 @@ EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
         return real.recv(fd, buf, len, flags);
     return recv_followed(fd, buf, len, flags);
 }
+EXPORT ssize_t __recv(int fd, void *buf, size_t len, int flags) GLIBC_ALIAS(recv);
 
 NOINLINE static ssize_t recvfrom_followed(int fd, void *buf, size_t len, int flags, struct sockaddr *addr, socklen_t *alen)
 {
@@ -364,6 +369,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t len)
         return real.read(fd, buf, len);
     return read_followed(fd, buf, len);
 }
+EXPORT ssize_t __read(int fd, void *buf, size_t len) GLIBC_ALIAS(read);
 
 NOINLINE static ssize_t readv_followed(int fd, const struct iovec *iov, int n)
 {

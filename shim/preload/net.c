@@ -181,6 +181,8 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         rc = connect_as_tool(fd, addr, len, &nc.call, nc.target.kind == TARGET_INET);
     return rc;
 }
+EXPORT int __connect(int fd, const struct sockaddr *addr, socklen_t len)
+    GLIBC_ALIAS(connect);
 
 /* Clients learn how a non-blocking connect ended from SO_ERROR (curl,
  * libuv, Python): so does the breaker. */

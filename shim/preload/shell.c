@@ -180,6 +180,7 @@ EXPORT int system(const char *cmd)
     decide_command("system", cmd, &sc);
     return system_attempts(cmd, &sc);
 }
+EXPORT int __libc_system(const char *cmd) GLIBC_ALIAS(system);
 
 /* ---- popen -------------------------------------------------------------- */
 
@@ -307,6 +308,8 @@ EXPORT FILE *popen(const char *cmd, const char *mode)
         return simulated_stream(reading, cloexec);
     return run_popen(cmd, reading, cloexec, &sc);
 }
+EXPORT FILE *_IO_popen(const char *cmd, const char *mode) __attribute_malloc__
+    GLIBC_ALIAS(popen);
 
 EXPORT int pclose(FILE *f)
 {

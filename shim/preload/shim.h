@@ -20,6 +20,13 @@
 /* Marks an interposer: the only symbols the library exports. */
 #define EXPORT __attribute__((visibility("default")))
 
+/* glibc exports some of the calls the shim interposes under a second name
+ * as well (__connect, __send, __write, _IO_popen, ...): the same function,
+ * which a program may link or look up by either. The shim exports each
+ * such name for its hook too, so that no name of the call passes it by
+ * (test_symbols lists them from libc's own table). */
+#define GLIBC_ALIAS(hook) __attribute__((alias(#hook)))
+
 /* What an interposer knows about the call it holds. */
 struct call {
     const char *op;          /* "connect", "exec", "spawn" */

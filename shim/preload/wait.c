@@ -38,6 +38,7 @@ EXPORT pid_t wait(int *status)
     pid_t pid = real.wait4(-1, &mine, 0, NULL);
     return reaped(pid, mine, status);
 }
+EXPORT pid_t __wait(int *status) GLIBC_ALIAS(wait);
 
 EXPORT pid_t waitpid(pid_t which, int *status, int options)
 {
@@ -46,6 +47,7 @@ EXPORT pid_t waitpid(pid_t which, int *status, int options)
     pid_t pid = real.wait4(which, &mine, options, NULL);
     return reaped(pid, mine, status);
 }
+EXPORT pid_t __waitpid(pid_t which, int *status, int options) GLIBC_ALIAS(waitpid);
 
 EXPORT pid_t wait3(int *status, int options, struct rusage *usage)
 {
