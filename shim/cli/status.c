@@ -125,6 +125,53 @@ static void json_fleet_kill(const char *agent, const char *tool, uint32_t uid, u
     json_switch(ctx, &v);
 }
 
+/* strict = true's kernel filter in this host's governed processes: the
+ * kernel's word for it (Seccomp: 2 in /proc/PID/status, a filter on). */
+struct filter_count {
+    unsigned processes, filtered;
+};
+
+static bool has_seccomp_filter(int32_t pid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    bool on = false;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "Seccomp:", 8) == 0) {
+            on = strtol(line + 8, NULL, 10) == 2;
+            break;
+        }
+    if (f)
+        fclose(f);
+    return on;
+}
+
+/* Every slot is kept: status only reads (ps drops the dead ones). */
+static bool keep_slot(int32_t pid, uint64_t boot_ns)
+{
+    (void)pid, (void)boot_ns;
+    return true;
+}
+
+static void count_filter(const struct proc_slot *p, void *ctx)
+{
+    struct filter_count *n = ctx;
+    int32_t pid = (int32_t)p->key;
+    if (!state_proc_alive(pid, p->boot_ns))
+        return;
+    n->processes++;
+    n->filtered += has_seccomp_filter(pid);
+}
+
+static struct filter_count count_filters(const struct snapshot *s)
+{
+    struct filter_count n = {0};
+    if (s->host)
+        state_proc_each(s->host, keep_slot, count_filter, &n);
+    return n;
+}
+
 static void print_table(const struct snapshot *s)
 {
     const struct enact_config *cfg = s->cfg;
@@ -149,6 +196,12 @@ static void print_table(const struct snapshot *s)
                b->last_change_pid);
     } else if (b->shared) {
         printf("         no governed process has recorded it down\n");
+    }
+    if (cfg->strict) {
+        struct filter_count n = count_filters(s);
+        printf("strict: on; the seccomp filter that refuses io_uring is on in %u of %u governed "
+               "processes\n",
+               n.filtered, n.processes);
     }
     printf("state: %s\naudit log: %s", cfg->state_path, cfg->audit_path);
     if (failures)
@@ -243,6 +296,9 @@ static void print_json(const struct snapshot *s)
     printf(",\"audit_log\":");
     json_str(cfg->audit_path);
     printf(",\"audit_failures\":%llu", (unsigned long long)failures);
+    struct filter_count n = count_filters(s);
+    printf(",\"strict\":{\"on\":%s,\"filtered\":%u,\"processes\":%u}",
+           cfg->strict ? "true" : "false", n.filtered, n.processes);
     printf(",\"killed\":[");
     int nkills = 0;
     if (s->host)

@@ -6,6 +6,7 @@
 #include "identity.h"
 #include "layout.h"
 #include "real.h"
+#include "strict_filter.h"
 #include "../policy/backend.h"
 #include "../policy/config_errno.h"
 #include "../policy/config_match.h"
@@ -108,6 +109,24 @@ static void audit_state_problem(const char *what)
 {
     struct audit_event ev = process_record("error", what);
     ev.reason = "state_error";
+    write_record(&ev);
+}
+
+/* strict = true: the kernel refuses io_uring from here on, in this process
+ * and all it starts (strict_filter.h). Where it cannot, the hooks still
+ * refuse io_uring through syscall(), and the log says what is left open,
+ * once per process that finds it so. */
+static void close_io_uring(void)
+{
+    if (strict_filter_install() != STRICT_FILTER_FAILED)
+        return;
+    char what[240];
+    snprintf(what, sizeof what,
+             "strict = true: the kernel filter that refuses io_uring could not be installed "
+             "(%s); io_uring set up by inline asm or a libc handle's syscall is not refused",
+             strerror(errno));
+    struct audit_event ev = process_record("error", what);
+    ev.reason = "strict";
     write_record(&ev);
 }
 
@@ -274,6 +293,8 @@ const struct enact_config *shim_start(const struct env_start *env)
         cfg->mode = MODE_OBSERVE;
     proc.cfg = cfg;
     config_watch_start(&proc.cfg, strcmp(mode, "observe") == 0, config_problem);
+    if (cfg->strict)
+        close_io_uring();
     map_state(cfg, NULL);
     pthread_atfork(NULL, NULL, registered_forked);
     if (backend_is_shared(cfg))
