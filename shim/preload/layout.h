@@ -13,6 +13,12 @@
 #ifndef ENACT_LAYOUT_H
 #define ENACT_LAYOUT_H
 
+#if defined(__x86_64__)
 #define BIG_TABLE __attribute__((section(".lbss")))
+#else
+/* Elsewhere the compiler would give a section of that name file space
+ * (megabytes of zeros): the tables stay in .bss. */
+#define BIG_TABLE
+#endif
 
 #endif
