@@ -1,0 +1,233 @@
+/* dlsym, dlvsym and dlmopen: the doors to libc's own functions.
+ *
+ * A handle on libc (dlopen("libc.so.6"), Python's ctypes.CDLL) or a second
+ * libc in a namespace of its own (dlmopen(LM_ID_NEWLM)) hands the program
+ * libc's connect, past every hook. With `strict = true`, a lookup of a
+ * governed name on any handle answers the shim's own hook for it, and
+ * dlmopen(LM_ID_NEWLM) of a C library is refused (recorded; dlerror says
+ * why). Everything else is glibc's, exactly: both functions answer
+ * relative to their caller (RTLD_NEXT, a library's RUNPATH and $ORIGIN),
+ * so the entry points are written in assembly and pass a call on by a
+ * tail jump, the caller's return address still on the stack.
+ *
+ * Only on x86-64: elsewhere they are not exported, and these doors stay
+ * open in strict mode too (THREAT-MODEL.md). */
+#include "real.h"
+#include "shim.h"
+
+#include "../store/sys.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#if defined(__x86_64__)
+
+#define HIDDEN __attribute__((visibility("hidden")))
+
+/* The entry points below jump through these by offset. */
+_Static_assert(offsetof(struct real_libc, dlsym) == 0, "dlsym first in struct real_libc");
+_Static_assert(offsetof(struct real_libc, dlvsym) == 8, "then dlvsym");
+_Static_assert(offsetof(struct real_libc, dlmopen) == 16, "then dlmopen");
+
+/* What the shim governs, by the names libc exports them under: an alias
+ * answers the hook it aliases, looked up among the shim's own exports by
+ * its own name first (the hook, where the shim exports the alias), else
+ * by the hook's. */
+static const struct governed {
+    const char *name;
+    uint32_t hash;
+    const char *hook; /* NULL: the name is the hook's */
+    uint32_t hook_hash;
+} governed[] = {
+#define HOOK(n) {n, ELF_GNU_HASH_OF(n), NULL, 0}
+#define ALIAS(n, h) {n, ELF_GNU_HASH_OF(n), h, ELF_GNU_HASH_OF(h)}
+    HOOK("connect"),      HOOK("sendto"),      HOOK("sendmsg"),
+    HOOK("sendmmsg"),     HOOK("send"),        HOOK("write"),
+    HOOK("writev"),       HOOK("execve"),      HOOK("execv"),
+    HOOK("execvp"),       HOOK("execvpe"),     HOOK("execl"),
+    HOOK("execlp"),       HOOK("execle"),      HOOK("fexecve"),
+    HOOK("execveat"),     HOOK("posix_spawn"), HOOK("posix_spawnp"),
+    HOOK("system"),       HOOK("popen"),       HOOK("syscall"),
+    ALIAS("__connect", "connect"),
+    ALIAS("__send", "send"),
+    ALIAS("__sendmmsg", "sendmmsg"),
+    ALIAS("__write", "write"),
+    ALIAS("__libc_system", "system"),
+    ALIAS("_IO_popen", "popen"),
+#undef HOOK
+#undef ALIAS
+};
+
+static bool strict(void)
+{
+    const struct enact_config *cfg = shim_config();
+    return cfg && cfg->strict;
+}
+
+static void *own_export(const char *name, uint32_t hash)
+{
+    void *addr;
+    return real.shim_symbols_usable &&
+                   elf_symbols_find_hashed(&real.shim_symbols, name, hash, &addr) == ELF_FOUND
+               ? addr
+               : NULL;
+}
+
+/* The shim's hook for name under strict mode, else NULL (libc answers).
+ * Also makes sure libc's dlsym is known, for the entry point to jump to:
+ * a library before the shim (the ASan runtime) may look names up before
+ * the shim's constructor. Reads only what the constructor set: no lock,
+ * no allocation, no system call, so it is as safe in a vfork child as
+ * the hook it returns (and a vfork child must not be let past it). */
+HIDDEN void *enact_dl_override(const char *name)
+{
+    if (!__atomic_load_n(&real.dlsym, __ATOMIC_ACQUIRE) || !real_ready())
+        real_ensure();
+    if (!name || !strict())
+        return NULL;
+    uint32_t hash = elf_gnu_hash(name);
+    for (size_t i = 0; i < sizeof governed / sizeof governed[0]; i++) {
+        const struct governed *g = &governed[i];
+        if (g->hash != hash || strcmp(g->name, name) != 0)
+            continue;
+        void *hook = own_export(g->name, g->hash);
+        return hook || !g->hook ? hook : own_export(g->hook, g->hook_hash);
+    }
+    return NULL;
+}
+
+static const char dlmopen_refused[] =
+    "enact: strict = true refuses a second C library in a namespace of its own "
+    "(dlmopen LM_ID_NEWLM), whose functions no hook sees";
+
+/* A file that is libc: by its name (libc.so.6, as a program names it), or
+ * by a path to the file this process loaded libc from. */
+static bool names_libc(const char *file)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    if (strncmp(base, "libc.so", 7) == 0)
+        return true;
+    if (base == file)
+        return false; /* searched for by the loader: only its name is known */
+    Dl_info info;
+    struct stat mine, theirs;
+    return dladdr(*(void **)&real.connect, &info) && info.dli_fname &&
+           sys_stat(info.dli_fname, &mine) == 0 && sys_stat(file, &theirs) == 0 &&
+           mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+}
+
+/* Nonzero: the caller's dlmopen is refused (recorded, and dlerror made to
+ * say why); zero: libc's dlmopen takes the call as it is. */
+HIDDEN int enact_dlmopen_refused(long lmid, const char *file)
+{
+    real_ensure();
+    const struct enact_config *cfg;
+    if (lmid != LM_ID_NEWLM || !file || !shim_enter(&cfg))
+        return 0;
+    bool refused = cfg && cfg->strict && names_libc(file) &&
+                   shim_strict_call("dlmopen", file,
+                                    "strict = true: a second C library in a new namespace "
+                                    "has functions the preload cannot see");
+    shim_leave();
+    if (refused) {
+        /* glibc keeps dlerror's text to itself: a load that cannot succeed
+         * (a name no file has, no '/' in it) makes it begin with ours. */
+        int saved = errno;
+        void *none = real.dlopen(dlmopen_refused, RTLD_NOW | RTLD_LOCAL);
+        if (none) /* cannot be, but a handle must not leak */
+            dlclose(none);
+        errno = saved;
+    }
+    return refused;
+}
+
+#ifdef __CET__
+#define ENTRY "    endbr64\n"
+#else
+#define ENTRY ""
+#endif
+
+/* Each saves the arguments it passes on, asks its helper, and either
+ * returns the shim's answer or jumps to libc's function with the stack as
+ * the caller left it. */
+__asm__(".text\n"
+        ".globl dlsym\n"
+        ".type dlsym,@function\n"
+        "dlsym:\n"
+        "    .cfi_startproc\n" ENTRY
+        "    pushq %rdi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    pushq %rsi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    subq $8, %rsp\n" /* aligns the stack for the call */
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    movq %rsi, %rdi\n"
+        "    call enact_dl_override\n"
+        "    addq $8, %rsp\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rsi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rdi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    testq %rax, %rax\n"
+        "    jne 1f\n"
+        "    jmp *real+0(%rip)\n"
+        "1:  ret\n"
+        "    .cfi_endproc\n"
+        ".size dlsym, .-dlsym\n"
+
+        ".globl dlvsym\n"
+        ".type dlvsym,@function\n"
+        "dlvsym:\n"
+        "    .cfi_startproc\n" ENTRY
+        "    pushq %rdi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    pushq %rsi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    pushq %rdx\n" /* the third push aligns the stack */
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    movq %rsi, %rdi\n"
+        "    call enact_dl_override\n"
+        "    popq %rdx\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rsi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rdi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    testq %rax, %rax\n"
+        "    jne 1f\n"
+        "    jmp *real+8(%rip)\n"
+        "1:  ret\n"
+        "    .cfi_endproc\n"
+        ".size dlvsym, .-dlvsym\n"
+
+        ".globl dlmopen\n"
+        ".type dlmopen,@function\n"
+        "dlmopen:\n"
+        "    .cfi_startproc\n" ENTRY
+        "    pushq %rdi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    pushq %rsi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    pushq %rdx\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    call enact_dlmopen_refused\n"
+        "    popq %rdx\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rsi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rdi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    testl %eax, %eax\n"
+        "    jne 1f\n"
+        "    jmp *real+16(%rip)\n"
+        "1:  xorl %eax, %eax\n"
+        "    ret\n"
+        "    .cfi_endproc\n"
+        ".size dlmopen, .-dlmopen\n");
+
+#endif
