@@ -19,6 +19,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -76,16 +77,91 @@ static void *own_export(const char *name, uint32_t hash)
                : NULL;
 }
 
-/* The shim's hook for name under strict mode, else NULL (libc answers).
- * Also makes sure libc's dlsym is known, for the entry point to jump to:
- * a library before the shim (the ASan runtime) may look names up before
- * the shim's constructor. Reads only what the constructor set: no lock,
- * no allocation, no system call, so it is as safe in a vfork child as
- * the hook it returns (and a vfork child must not be let past it). */
-HIDDEN void *enact_dl_override(const char *name)
+/* Before the shim's constructor: libc's dl functions found with nothing of
+ * the shim's own C code. The ASan runtime looks its interceptors up during
+ * its own start, before its shadow memory exists, when no instrumented
+ * function may run (and its strcmp interceptor is not ready): so this
+ * reads the loader's list of objects (link_map, from dladdr1) and their
+ * GNU hash tables itself. */
+#define EARLY __attribute__((no_sanitize("address", "undefined"), noinline))
+
+EARLY static bool early_same(const char *a, const char *b)
 {
-    if (!__atomic_load_n(&real.dlsym, __ATOMIC_ACQUIRE) || !real_ready())
-        real_ensure();
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
+EARLY static void *early_find(const struct link_map *m, const char *name, uint32_t hash)
+{
+    const uint32_t *h = NULL;
+    const ElfW(Sym) *symtab = NULL;
+    const char *strtab = NULL;
+    const ElfW(Half) *versym = NULL;
+    for (const ElfW(Dyn) *d = m->l_ld; d && d->d_tag != DT_NULL; d++) {
+        /* Absolute once the loader relocated it; relative in the vDSO. */
+        uintptr_t v = d->d_un.d_ptr < m->l_addr ? m->l_addr + d->d_un.d_ptr : d->d_un.d_ptr;
+        switch (d->d_tag) {
+        case DT_GNU_HASH: h = (const uint32_t *)v; break;
+        case DT_SYMTAB: symtab = (const ElfW(Sym) *)v; break;
+        case DT_STRTAB: strtab = (const char *)v; break;
+        case DT_VERSYM: versym = (const ElfW(Half) *)v; break;
+        default: break;
+        }
+    }
+    if (!h || !symtab || !strtab || h[0] == 0)
+        return NULL;
+    uint32_t nbuckets = h[0], symoffset = h[1], bloom_size = h[2];
+    const uint32_t *buckets = (const uint32_t *)((const ElfW(Addr) *)(h + 4) + bloom_size);
+    const uint32_t *chain = buckets + nbuckets;
+    uint32_t i = buckets[hash % nbuckets];
+    if (i < symoffset)
+        return NULL;
+    for (;; i++) {
+        uint32_t link = chain[i - symoffset];
+        const ElfW(Sym) *sym = &symtab[i];
+        if ((link | 1) == (hash | 1) && sym->st_shndx != SHN_UNDEF &&
+            ELF64_ST_TYPE(sym->st_info) == STT_FUNC && (!versym || !(versym[i] & 0x8000)) &&
+            early_same(strtab + sym->st_name, name))
+            return (void *)(m->l_addr + sym->st_value);
+        if (link & 1)
+            return NULL;
+    }
+}
+
+/* The first definition after the shim, as the walk would find it. */
+EARLY static void *early_next(const char *name, uint32_t hash)
+{
+    Dl_info info;
+    struct link_map *self = NULL;
+    if (!dladdr1((void *)early_next, &info, (void **)&self, RTLD_DL_LINKMAP) || !self)
+        return NULL;
+    for (const struct link_map *m = self->l_next; m; m = m->l_next) {
+        void *fn = early_find(m, name, hash);
+        if (fn)
+            return fn;
+    }
+    return NULL;
+}
+
+EARLY static void early_resolve(void)
+{
+    void *fn = early_next("dlsym", ELF_GNU_HASH_OF("dlsym"));
+    void *vfn = early_next("dlvsym", ELF_GNU_HASH_OF("dlvsym"));
+    void *mfn = early_next("dlmopen", ELF_GNU_HASH_OF("dlmopen"));
+    if (!fn || !vfn || !mfn)
+        __builtin_trap(); /* no libc after the shim: nothing to pass a lookup to */
+    __atomic_store_n((void **)&real.dlvsym, vfn, __ATOMIC_RELEASE);
+    __atomic_store_n((void **)&real.dlmopen, mfn, __ATOMIC_RELEASE);
+    __atomic_store_n((void **)&real.dlsym, fn, __ATOMIC_RELEASE);
+}
+
+/* The shim's hook for name under strict mode, else NULL. Reads only what
+ * the constructor set: no lock, no allocation, no system call, so it is as
+ * safe in a vfork child as the hook it returns (and a vfork child is not
+ * let past it either). */
+__attribute__((noinline)) static void *override(const char *name)
+{
     if (!name || !strict())
         return NULL;
     uint32_t hash = elf_gnu_hash(name);
@@ -97,6 +173,20 @@ HIDDEN void *enact_dl_override(const char *name)
         return hook || !g->hook ? hook : own_export(g->hook, g->hook_hash);
     }
     return NULL;
+}
+
+/* Called by dlsym and dlvsym below; leaves libc's functions in `real` for
+ * them to jump to. Before the constructor (a library before the shim
+ * looking names up at its own start) there is no config: libc answers. */
+EARLY HIDDEN void *enact_dl_override(const char *name)
+{
+    if (!__atomic_load_n(&real.fcntl64, __ATOMIC_ACQUIRE)) {
+        if (!__atomic_load_n(&real.dlsym, __ATOMIC_ACQUIRE) ||
+            !__atomic_load_n(&real.dlvsym, __ATOMIC_ACQUIRE))
+            early_resolve();
+        return NULL;
+    }
+    return override(name);
 }
 
 static const char dlmopen_refused[] =
@@ -124,7 +214,7 @@ static bool names_libc(const char *file)
  * say why); zero: libc's dlmopen takes the call as it is. */
 HIDDEN int enact_dlmopen_refused(long lmid, const char *file)
 {
-    real_ensure();
+    real_ensure(); /* no library before the shim calls dlmopen at its start */
     const struct enact_config *cfg;
     if (lmid != LM_ID_NEWLM || !file || !shim_enter(&cfg))
         return 0;

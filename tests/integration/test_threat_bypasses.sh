@@ -24,7 +24,8 @@
 #   4 static binaries: test_static_binaries.sh (static_binaries).
 #   5 libc's own connect: through dlmopen(LM_ID_NEWLM), dlopen+dlsym on
 #     libc's handle, glibc's alias __connect, Python's ctypes: all go
-#     through; dlsym(RTLD_DEFAULT) finds the shim's and is refused.
+#     through; dlsym(RTLD_DEFAULT) finds the shim's and is refused
+#     (test_strict_handles.sh: strict = true closes these).
 #   6 the environment: env -u LD_PRELOAD, env -i, LD_PRELOAD= and the
 #     loader run directly (also with --preload '') leave the program
 #     governed; but `ld.so touch` is an exec of the loader, a static
