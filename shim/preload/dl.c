@@ -160,7 +160,19 @@ EARLY static void early_resolve(void)
  * the constructor set: no lock, no allocation, no system call, so it is as
  * safe in a vfork child as the hook it returns (and a vfork child is not
  * let past it either). */
-__attribute__((noinline)) static void *override(const char *name)
+/* An object after the shim that defines name itself and asks for the next
+ * one (another preload wrapping connect) must get glibc's answer: the
+ * shim's hook would call it again, for ever. */
+static bool interposes(const void *caller, const char *name, uint32_t hash)
+{
+    Dl_info info;
+    struct link_map *map = NULL;
+    return dladdr1(caller, &info, (void **)&map, RTLD_DL_LINKMAP) && map &&
+           early_find(map, name, hash);
+}
+
+__attribute__((noinline)) static void *override(const char *name, void *handle,
+                                                const void *caller)
 {
     if (!name || !strict())
         return NULL;
@@ -169,16 +181,19 @@ __attribute__((noinline)) static void *override(const char *name)
         const struct governed *g = &governed[i];
         if (g->hash != hash || strcmp(g->name, name) != 0)
             continue;
+        if (handle == RTLD_NEXT && interposes(caller, name, hash))
+            return NULL;
         void *hook = own_export(g->name, g->hash);
         return hook || !g->hook ? hook : own_export(g->hook, g->hook_hash);
     }
     return NULL;
 }
 
-/* Called by dlsym and dlvsym below; leaves libc's functions in `real` for
- * them to jump to. Before the constructor (a library before the shim
- * looking names up at its own start) there is no config: libc answers. */
-EARLY HIDDEN void *enact_dl_override(const char *name)
+/* Called by dlsym and dlvsym below (caller: their return address);
+ * leaves libc's functions in `real` for them to jump to. Before the
+ * constructor (a library before the shim looking names up at its own
+ * start) there is no config: libc answers. */
+EARLY HIDDEN void *enact_dl_override(const char *name, void *handle, const void *caller)
 {
     if (!__atomic_load_n(&real.fcntl64, __ATOMIC_ACQUIRE)) {
         if (!__atomic_load_n(&real.dlsym, __ATOMIC_ACQUIRE) ||
@@ -186,7 +201,7 @@ EARLY HIDDEN void *enact_dl_override(const char *name)
             early_resolve();
         return NULL;
     }
-    return override(name);
+    return override(name, handle, caller);
 }
 
 static const char dlmopen_refused[] =
@@ -255,7 +270,9 @@ __asm__(".text\n"
         "    .cfi_adjust_cfa_offset 8\n"
         "    subq $8, %rsp\n" /* aligns the stack for the call */
         "    .cfi_adjust_cfa_offset 8\n"
-        "    movq %rsi, %rdi\n"
+        "    movq 24(%rsp), %rdx\n" /* the caller's return address */
+        "    movq %rdi, %rsi\n"     /* the handle */
+        "    movq 8(%rsp), %rdi\n"  /* the name */
         "    call enact_dl_override\n"
         "    addq $8, %rsp\n"
         "    .cfi_adjust_cfa_offset -8\n"
@@ -280,7 +297,9 @@ __asm__(".text\n"
         "    .cfi_adjust_cfa_offset 8\n"
         "    pushq %rdx\n" /* the third push aligns the stack */
         "    .cfi_adjust_cfa_offset 8\n"
-        "    movq %rsi, %rdi\n"
+        "    movq 24(%rsp), %rdx\n"
+        "    movq %rdi, %rsi\n"
+        "    movq 8(%rsp), %rdi\n"
         "    call enact_dl_override\n"
         "    popq %rdx\n"
         "    .cfi_adjust_cfa_offset -8\n"

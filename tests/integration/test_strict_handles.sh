@@ -12,6 +12,9 @@
 #     returns NULL, dlerror begins with the reason, and each is recorded
 #     (op dlmopen, reason strict); another library still loads so. Without
 #     strict both load;
+#   - a preload after the shim that wraps connect, asking dlsym(RTLD_NEXT)
+#     for the next one at each call, gets libc's (the shim's would call it
+#     again, for ever): the program's second connect is the shim's refusal;
 #   - Python: ctypes.CDLL("libc.so.6").connect is refused (PermissionError,
 #     EACCES) and recorded; its syscall(SYS_connect, ...) too, decided as a
 #     connect. Without strict both connect.
@@ -164,6 +167,53 @@ check_eq "strict: records" True "$(audit_eval "$T/on.jsonl" "(
         ('connect', 'deny', 'rate_limited', 'EACCES', '127.0.0.1:$PORT'),
         ('dlmopen', 'deny', 'strict', None, 'libc.so.6'),
         ('dlmopen', 'deny', 'strict', None, '$T/on-link.so')]))")"
+
+# A wrapper of connect after the shim.
+cat >"$T/after.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <sys/socket.h>
+int connect(int fd, const struct sockaddr *to, socklen_t len)
+{
+    int (*next)(int, const struct sockaddr *, socklen_t);
+    *(void **)&next = dlsym(RTLD_NEXT, "connect");
+    return next(fd, to, len);
+}
+C
+cc -shared -fPIC -o "$T/after.so" "$T/after.c" -ldl
+cat >"$T/twice.c" <<'C'
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+    (void)argc;
+    for (int i = 0; i < 2; i++) {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1]))};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+        printf("%s\n", rc == 0 ? "ok" : errno == EACCES ? "EACCES" : strerror(errno));
+        close(fd);
+    }
+    return 0;
+}
+C
+cc -o "$T/twice" "$T/twice.c"
+ini chain true
+set +e
+out=$(LD_PRELOAD="$SHIM_PRELOAD $T/after.so" ENACT_CONFIG="$T/chain.ini" timeout 20 "$T/twice" "$PORT" 2>&1)
+rc=$?
+set -e
+check_eq "strict: a wrapper after the shim" "ok
+EACCES
+0" "$out
+$rc"
 
 ini pyoff false
 check_eq "without strict: python's ctypes" "ctypes connect: ok
