@@ -78,12 +78,12 @@ static void *own_export(const char *name, uint32_t hash)
 }
 
 /* Before the shim's constructor: libc's dl functions found with nothing of
- * the shim's own C code. The ASan runtime looks its interceptors up during
- * its own start, before its shadow memory exists, when no instrumented
- * function may run (and its strcmp interceptor is not ready): so this
- * reads the loader's list of objects (link_map, from dladdr1) and their
- * GNU hash tables itself. */
-#define EARLY __attribute__((no_sanitize("address", "undefined"), noinline))
+ * the shim's own C code. The ASan and TSan runtimes look their
+ * interceptors up during their own start, before their shadow memory
+ * exists, when no instrumented function may run (and their strcmp
+ * interceptor is not ready): so this reads the loader's list of objects
+ * (link_map, from dladdr1) and their GNU hash tables itself. */
+#define EARLY __attribute__((no_sanitize("address", "thread", "undefined"), noinline))
 
 EARLY static bool early_same(const char *a, const char *b)
 {
