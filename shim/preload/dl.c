@@ -157,9 +157,10 @@ EARLY static void early_resolve(void)
 }
 
 /* The shim's hook for name under strict mode, else NULL. Reads only what
- * the constructor set: no lock, no allocation, no system call, so it is as
- * safe in a vfork child as the hook it returns (and a vfork child is not
- * let past it either). */
+ * the constructor set (no allocation, no system call; for RTLD_NEXT the
+ * loader's list, under the lock dlsym itself takes), so it is as safe in a
+ * vfork child as the lookup it stands for: a vfork child is not let past
+ * it either. */
 /* An object after the shim that defines name itself and asks for the next
  * one (another preload wrapping connect) must get glibc's answer: the
  * shim's hook would call it again, for ever. */

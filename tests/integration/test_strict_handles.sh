@@ -10,8 +10,9 @@
 #     or without strict (it comes after the program);
 #   - dlmopen(LM_ID_NEWLM) of libc, by name or by a link to its file,
 #     returns NULL, dlerror begins with the reason, and each is recorded
-#     (op dlmopen, reason strict); another library still loads so. Without
-#     strict both load;
+#     (op dlmopen, reason strict); another library still loads so, also
+#     one found by the program's own RUNPATH ($ORIGIN/lib: dlmopen answers
+#     relative to its caller). Without strict all load;
 #   - a preload after the shim that wraps connect, asking dlsym(RTLD_NEXT)
 #     for the next one at each call, gets libc's (the shim's would call it
 #     again, for ever): the program's second connect is the shim's refusal;
@@ -95,10 +96,14 @@ int main(int argc, char **argv)
     load("libc.so.6", "libc.so.6");
     load("a link to libc", argv[2]);
     load("libm.so.6", "libm.so.6");
+    load("by the program's RUNPATH", "libhandles_x.so");
     return 0;
 }
 C
-cc -o "$T/handles" "$T/handles.c" -ldl
+mkdir -p "$T/lib"
+printf 'int handles_x(void) { return 1; }\n' >"$T/x.c"
+cc -shared -fPIC -o "$T/lib/libhandles_x.so" "$T/x.c"
+cc -o "$T/handles" "$T/handles.c" -ldl -Wl,--enable-new-dtags,-rpath,'$ORIGIN/lib'
 
 cat >"$T/by_ctypes.py" <<'PY'
 import ctypes, errno, socket, sys
@@ -146,7 +151,8 @@ dlsym(RTLD_NEXT, connect): shim
 connect through dlsym(libc): ok
 dlmopen libc.so.6: ok
 dlmopen a link to libc: ok
-dlmopen libm.so.6: ok" "$out"
+dlmopen libm.so.6: ok
+dlmopen by the program's RUNPATH: ok" "$out"
 check_eq "without strict: no record" 0 "$(audit_eval "$T/off.jsonl" 'len(recs)')"
 
 ini on true
@@ -161,7 +167,8 @@ dlsym(RTLD_NEXT, connect): shim
 connect through dlsym(libc): EACCES
 dlmopen libc.so.6: NULL: $reason
 dlmopen a link to libc: NULL: $reason
-dlmopen libm.so.6: ok" "$(sed 's/\(NULL: .*sees\):.*/\1/' <<<"$out")"
+dlmopen libm.so.6: ok
+dlmopen by the program's RUNPATH: ok" "$(sed 's/\(NULL: .*sees\):.*/\1/' <<<"$out")"
 check_eq "strict: records" True "$(audit_eval "$T/on.jsonl" "(
     sorted((r['op'], r['verdict'], r.get('reason'), r.get('errno'), r.get('target')) for r in recs) == sorted([
         ('connect', 'deny', 'rate_limited', 'EACCES', '127.0.0.1:$PORT'),
