@@ -156,11 +156,6 @@ EARLY static void early_resolve(void)
     __atomic_store_n((void **)&real.dlsym, fn, __ATOMIC_RELEASE);
 }
 
-/* The shim's hook for name under strict mode, else NULL. Reads only what
- * the constructor set (no allocation, no system call; for RTLD_NEXT the
- * loader's list, under the lock dlsym itself takes), so it is as safe in a
- * vfork child as the lookup it stands for: a vfork child is not let past
- * it either. */
 /* An object after the shim that defines name itself and asks for the next
  * one (another preload wrapping connect) must get glibc's answer: the
  * shim's hook would call it again, for ever. */
@@ -172,6 +167,11 @@ static bool interposes(const void *caller, const char *name, uint32_t hash)
            early_find(map, name, hash);
 }
 
+/* The shim's hook for name under strict mode, else NULL. Reads only what
+ * the constructor set (no allocation, no system call; for RTLD_NEXT the
+ * loader's list, under the lock dlsym itself takes), so it is as safe in a
+ * vfork child as the lookup it stands for: a vfork child is not let past
+ * it either. */
 __attribute__((noinline)) static void *override(const char *name, void *handle,
                                                 const void *caller)
 {
@@ -210,7 +210,8 @@ static const char dlmopen_refused[] =
     "(dlmopen LM_ID_NEWLM), whose functions no hook sees";
 
 /* A file that is libc: by its name (libc.so.6, as a program names it), or
- * by a path to the file this process loaded libc from. */
+ * by a path to the file this process loaded libc from (the one that holds
+ * its dlmopen: a wrapper of connect may come between). */
 static bool names_libc(const char *file)
 {
     const char *base = strrchr(file, '/');
@@ -221,7 +222,7 @@ static bool names_libc(const char *file)
         return false; /* searched for by the loader: only its name is known */
     Dl_info info;
     struct stat mine, theirs;
-    return dladdr(*(void **)&real.connect, &info) && info.dli_fname &&
+    return dladdr(*(void **)&real.dlmopen, &info) && info.dli_fname &&
            sys_stat(info.dli_fname, &mine) == 0 && sys_stat(file, &theirs) == 0 &&
            mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
 }
