@@ -223,6 +223,13 @@ struct gate_result gate_strict_syscall(const struct enact_config *cfg)
     return r;
 }
 
+struct gate_result gate_strict_call(const struct enact_config *cfg, const char *detail)
+{
+    struct gate_result r = refuse(cfg, 0, "strict", 0);
+    r.detail = detail;
+    return r;
+}
+
 bool gate_trusts_state(const struct enact_config *cfg, char *why, size_t cap)
 {
     return !cfg->strict || state_is_private(cfg->state_path, why, cap);

@@ -6,7 +6,8 @@
 struct walk {
     struct libc_next *next;
     uintptr_t self;
-    bool after; /* the shim has been passed */
+    bool after;  /* the shim has been passed */
+    size_t seen; /* objects after it, kept or not */
 };
 
 static bool holds(const struct dl_phdr_info *info, uintptr_t addr)
@@ -47,30 +48,63 @@ static uint64_t build_id(const struct dl_phdr_info *info)
     return 0;
 }
 
+static const ElfW(Dyn) *dynamic_of(const struct dl_phdr_info *info)
+{
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+            return (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    return NULL;
+}
+
+/* Looked for in every object after the shim, kept or not: without it no
+ * other name could be asked of the loader. */
+static void find_dlsym(struct libc_next *next, const struct dl_phdr_info *info,
+                       const ElfW(Dyn) *dynamic)
+{
+    struct elf_symbols s;
+    void *addr;
+    if (!next->dlsym && dynamic && elf_symbols_init(&s, info->dlpi_addr, dynamic) &&
+        elf_symbols_find_hashed(&s, "dlsym", ELF_GNU_HASH_OF("dlsym"), &addr) == ELF_FOUND)
+        *(void **)&next->dlsym = addr;
+}
+
 static int visit(struct dl_phdr_info *info, size_t size, void *ctx)
 {
     (void)size;
     struct walk *w = ctx;
+    struct libc_next *next = w->next;
+    const ElfW(Dyn) *dynamic = dynamic_of(info);
     if (!w->after) {
         w->after = holds(info, w->self);
         if (w->after) {
-            w->next->self_file = info->dlpi_name;
-            w->next->self_build = build_id(info);
+            next->self_file = info->dlpi_name;
+            next->self_build = build_id(info);
+            next->self_usable =
+                dynamic && elf_symbols_init(&next->self_symbols, info->dlpi_addr, dynamic);
         }
         return 0;
     }
-    struct libc_next *next = w->next;
-    const ElfW(Dyn) *dynamic = NULL;
-    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++)
-        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-            dynamic = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    w->seen++;
+    find_dlsym(next, info, dynamic);
+    if (!next->usable)
+        return next->dlsym ? 1 : 0;
     if (next->n == LIBC_NEXT_OBJECTS || !dynamic ||
         !elf_symbols_init(&next->objects[next->n], info->dlpi_addr, dynamic)) {
         next->usable = false;
-        return 1;
+        return next->dlsym ? 1 : 0;
     }
     next->n++;
     return 0;
+}
+
+/* Only where nothing follows the shim: it was loaded by dlopen (enact run
+ * loads it so, RTLD_LOCAL), outside the global scope, so this PLT call
+ * binds to libc's dlsym, never to the shim's own. A preloaded shim always
+ * has libc after it, and finds libc's dlsym on the walk. The call comes
+ * from the shim, as a direct one would: RTLD_NEXT means the same. */
+__attribute__((noinline)) static void *plt_dlsym(void *handle, const char *name)
+{
+    return dlsym(handle, name);
 }
 
 void libc_next_init(struct libc_next *next, const void *self)
@@ -82,6 +116,8 @@ void libc_next_init(struct libc_next *next, const void *self)
     /* Loaded by dlopen (enact run loads it so), the shim comes last:
      * dlsym knows that scope, this walk does not. */
     next->usable = next->usable && w.after && next->n > 0;
+    if (!next->dlsym && w.seen == 0)
+        next->dlsym = plt_dlsym;
 }
 
 void *libc_next_find(const struct libc_next *next, const char *name, uint32_t hash)
@@ -92,10 +128,10 @@ void *libc_next_find(const struct libc_next *next, const char *name, uint32_t ha
         case ELF_FOUND:
             return addr;
         case ELF_UNSURE:
-            return dlsym(RTLD_NEXT, name);
+            return next->dlsym ? next->dlsym(RTLD_NEXT, name) : NULL;
         case ELF_ABSENT:
             break;
         }
     }
-    return dlsym(RTLD_NEXT, name);
+    return next->dlsym ? next->dlsym(RTLD_NEXT, name) : NULL;
 }

@@ -4,7 +4,11 @@
  * tables (pure/elf_symbols.h). What that cannot decide for certain (an
  * IFUNC, a name with only hidden versions, an object without a GNU hash
  * table, a shim loaded by dlopen with nothing after it) is asked of dlsym
- * itself, so the answer is always dlsym's. */
+ * itself, so the answer is always dlsym's.
+ *
+ * That dlsym is libc's own, found on the same walk before anything else:
+ * the shim exports a dlsym of its own (preload/dl.c), which a call through
+ * the PLT would reach while the shim is preloaded. */
 #ifndef ENACT_LIBC_NEXT_H
 #define ENACT_LIBC_NEXT_H
 
@@ -20,6 +24,12 @@ struct libc_next {
     bool usable; /* every object after the shim could be read */
     const char *self_file; /* the shim's path as the loader has it, or NULL */
     uint64_t self_build;   /* its GNU build ID, folded into 64 bits; 0: none */
+    struct elf_symbols self_symbols; /* the shim's own exports */
+    bool self_usable;                /* self_symbols could be read */
+    /* libc's dlsym (the first definition after the shim, past the objects
+     * kept above too), or, with nothing after the shim, one that calls
+     * dlsym through the PLT; never NULL after libc_next_init. */
+    void *(*dlsym)(void *, const char *);
 };
 
 /* Lists the objects after the one that holds self (an address in the

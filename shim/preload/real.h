@@ -7,6 +7,8 @@
 #ifndef ENACT_REAL_H
 #define ENACT_REAL_H
 
+#include "../pure/elf_symbols.h"
+
 #include <netdb.h>
 #include <stdbool.h>
 #include <spawn.h>
@@ -18,6 +20,13 @@
 #include <sys/wait.h>
 
 struct real_libc {
+    /* First, in this order: dl.c's entry points jump through them by
+     * offset. libc's own (glibc 2.34 moved them into libc.so.6), never the
+     * shim's exported dlsym: found first, on the walk itself. */
+    void *(*dlsym)(void *, const char *);
+    void *(*dlvsym)(void *, const char *, const char *);
+    void *(*dlmopen)(long, const char *, int);
+    void *(*dlopen)(const char *, int);
     int (*connect)(int, const struct sockaddr *, socklen_t);
     int (*getsockopt)(int, int, int, void *, socklen_t *);
     int (*execve)(const char *, char *const[], char *const[]);
@@ -66,6 +75,8 @@ struct real_libc {
      * the hooks are linked into a program), found on the same walk. */
     const char *shim_file;
     uint64_t shim_build; /* its GNU build ID folded into 64 bits; 0: none */
+    struct elf_symbols shim_symbols; /* the shim's own exports (dl.c) */
+    bool shim_symbols_usable;
 };
 
 /* Filled by real_resolve(); read-only afterwards. */

@@ -620,6 +620,15 @@ bool shim_strict_refusal(const char *syscall_name)
     return g.action == GATE_REFUSE;
 }
 
+bool shim_strict_call(const char *op, const char *target, const char *detail)
+{
+    int saved = errno;
+    struct gate_result g = gate_strict_call(proc.cfg, detail);
+    record_verdict(&(struct call){.op = op, .target = target}, &g);
+    errno = saved;
+    return g.action == GATE_REFUSE;
+}
+
 void shim_record(const struct call *c, const char *verdict, int err, uint64_t after_ns,
                  const char *detail)
 {

@@ -119,6 +119,10 @@ void shim_outcome(const struct call *c, enum call_outcome outcome, int32_t owner
  * true, or false in observe mode (recorded as would_deny: let it through). */
 bool shim_strict_refusal(const char *syscall_name);
 
+/* The same for a library call (op, e.g. "dlmopen", on target), with the
+ * gate's detail saying why. */
+bool shim_strict_call(const char *op, const char *target, const char *detail);
+
 /* Writes a record of what happened to an admitted call: verdict "retry"
  * (err: the failure, after_ns: the wait before the next attempt) or
  * "timeout". Keeps the caller's errno. */

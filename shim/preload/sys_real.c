@@ -46,6 +46,12 @@ int sys_getaddrinfo(const char *node, const char *service, const struct addrinfo
     return real.getaddrinfo(node, service, hints, res);
 }
 
+void *sys_dlsym(void *handle, const char *name)
+{
+    real_ensure();
+    return real.dlsym(handle, name);
+}
+
 int sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len)
 {
     real_ensure();

@@ -20,14 +20,21 @@
 #include <unistd.h>
 
 /* real_resolve sets it in the constructor; a call that comes before (from
- * another library's constructor) resolves it here alone. The shim's own
+ * another library's constructor) resolves it here alone, with libc's dlsym
+ * (the shim's own is an export a PLT call would reach). The shim's own
  * code never calls this hook: it uses real.syscall. */
 static long (*next_syscall(void))(long, ...)
 {
     void *fn = __atomic_load_n((void **)&real.syscall, __ATOMIC_ACQUIRE);
     if (!fn) {
-        fn = dlsym(RTLD_NEXT, "syscall");
-        __atomic_store_n((void **)&real.syscall, fn, __ATOMIC_RELEASE);
+        void *(*find)(void *, const char *) = __atomic_load_n(&real.dlsym, __ATOMIC_ACQUIRE);
+        if (!find) {
+            real_ensure(); /* finds real.syscall first of all */
+            fn = __atomic_load_n((void **)&real.syscall, __ATOMIC_ACQUIRE);
+        } else {
+            fn = find(RTLD_NEXT, "syscall");
+            __atomic_store_n((void **)&real.syscall, fn, __ATOMIC_RELEASE);
+        }
     }
     return *(long (**)(long, ...))&fn;
 }

@@ -25,6 +25,8 @@ int sys_connect(int fd, const struct sockaddr *to, socklen_t tolen);
 int sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len);
 int sys_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                     struct addrinfo **res);
+/* dlsym: the shim exports its own, which strict mode answers differently. */
+void *sys_dlsym(void *handle, const char *name);
 
 /* The calls every governed process makes at its start (reading its
  * compiled policy, mapping its state file, checking their owner) and the

@@ -2,6 +2,7 @@
  * fuzzers and the benchmarks. The shim links preload/sys_real.c instead. */
 #include "sys.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -76,4 +77,9 @@ uid_t sys_geteuid(void)
 int sys_fallocate(int fd, int mode, off_t offset, off_t len)
 {
     return fallocate(fd, mode, offset, len);
+}
+
+void *sys_dlsym(void *handle, const char *name)
+{
+    return dlsym(handle, name);
 }

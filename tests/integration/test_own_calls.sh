@@ -36,6 +36,7 @@ ALLOWED_WHY="\
 execl execve: execl builds an argv for the execve hook
 execle execve: execle builds an argv and takes an envp for the execve hook
 execlp execvp: execlp builds an argv for the execvp hook
+plt_dlsym dlsym: only with nothing after the shim (loaded by dlopen, outside the global scope), where it binds to libc's dlsym
 recvmmsg_followed recvmsg: recvmmsg on a simulated connection answers one message through the recvmsg hook
 sendmmsg sendmsg: sendmmsg makes each message a call of its own, through the sendmsg hook
 simulated_spawn vfork: the child of a simulated spawn is a vfork child like any other, counted by the vfork hook

@@ -2,10 +2,12 @@
 # strict = true closes io_uring at the kernel (a seccomp filter installed
 # at start, inherited by every program started after): io_uring_setup
 # answers ENOSYS through
-#   - python's ctypes on a libc handle (CDLL("libc.so.6").syscall, which
-#     the preload never sees),
-#   - a C program's inline asm (the syscall instruction),
-#   - syscall() (the shim's hook refuses it first and records it),
+#   - python's ctypes on a libc handle (CDLL("libc.so.6").syscall: strict
+#     mode's dlsym answers the shim's syscall hook, which refuses it first
+#     and records it),
+#   - a C program's inline asm (the syscall instruction: only the kernel
+#     sees it),
+#   - syscall() (the hook, recorded),
 # in the agent and in a child it starts (a python that starts the C
 # program); /proc/self/status says Seccomp: 2 in both. Without strict,
 # each route gets what it gets without the shim (a descriptor, or the
@@ -103,8 +105,10 @@ agent seccomp 2
 child asm ENOSYS | syscall() ENOSYS
 grandchild seccomp 2" "$out"
 check_eq "strict: what the shim saw and recorded" True "$(audit_eval "$T/on.jsonl" '(
-    [(r["op"], r["target"], r["verdict"], r.get("reason"), r.get("errno")) for r in recs
-     if r["op"] == "syscall"] == [("syscall", "io_uring_setup", "deny", "strict", "ENOSYS")]
+    [(r["exe"], r["op"], r["target"], r["verdict"], r.get("reason"), r.get("errno"))
+     for r in recs if r["op"] == "syscall"] == [
+        ("python3", "syscall", "io_uring_setup", "deny", "strict", "ENOSYS"),
+        ("ring", "syscall", "io_uring_setup", "deny", "strict", "ENOSYS")]
     and not [r for r in recs if r["verdict"] == "error"])')"
 
 # enact status, while a governed process waits: the filter is on in it.

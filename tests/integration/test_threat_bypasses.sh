@@ -25,7 +25,8 @@
 #   5 libc's own connect: through dlmopen(LM_ID_NEWLM), dlopen+dlsym on
 #     libc's handle, Python's ctypes: all go through; dlsym(RTLD_DEFAULT)
 #     finds the shim's and is refused, and so is glibc's alias __connect
-#     (the shim exports it: test_glibc_aliases).
+#     (the shim exports it: test_glibc_aliases); test_strict_handles.sh:
+#     strict = true closes the others.
 #   6 the environment: env -u LD_PRELOAD, env -i, LD_PRELOAD= and the
 #     loader run directly (also with --preload '') leave the program
 #     governed; but `ld.so touch` is an exec of the loader, a static
