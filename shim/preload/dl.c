@@ -1,28 +1,25 @@
 /* dlsym, dlvsym and dlmopen: the doors to libc's own functions.
  *
- * A handle on libc (dlopen("libc.so.6"), Python's ctypes.CDLL) or a second
- * libc in a namespace of its own (dlmopen(LM_ID_NEWLM)) hands the program
- * libc's connect, past every hook. With `strict = true`, a lookup of a
- * governed name on any handle answers the shim's own hook for it, and
- * dlmopen(LM_ID_NEWLM) of a C library is refused (recorded; dlerror says
- * why). Everything else is glibc's, exactly: both functions answer
- * relative to their caller (RTLD_NEXT, a library's RUNPATH and $ORIGIN),
- * so the entry points are written in assembly and pass a call on by a
- * tail jump, the caller's return address still on the stack.
+ * A handle on libc (dlopen("libc.so.6"), Python's ctypes.CDLL) or a new
+ * namespace (dlmopen(LM_ID_NEWLM)), where whatever loads brings a libc of
+ * its own, hands the program libc's connect, past every hook. With
+ * `strict = true`, a lookup of a governed name on any handle answers the
+ * shim's own hook for it, and dlmopen(LM_ID_NEWLM) is refused (recorded;
+ * dlerror says why). Everything else is glibc's, exactly: these functions
+ * answer relative to their caller (RTLD_NEXT, a library's RUNPATH and
+ * $ORIGIN), so the entry points are written in assembly and pass a call
+ * on by a tail jump, the caller's return address still on the stack.
  *
  * Only on x86-64: elsewhere they are not exported, and these doors stay
  * open in strict mode too (THREAT-MODEL.md). */
 #include "real.h"
 #include "shim.h"
 
-#include "../store/sys.h"
-
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #if defined(__x86_64__)
 
@@ -205,27 +202,13 @@ EARLY HIDDEN void *enact_dl_override(const char *name, void *handle, const void 
     return override(name, handle, caller);
 }
 
+/* Whatever loads in a new namespace brings a C library of its own (every
+ * library needs one, and LD_PRELOAD applies to the first namespace only):
+ * dlmopen(LM_ID_NEWLM) of libcurl connects as surely past the hooks as
+ * one of libc. */
 static const char dlmopen_refused[] =
-    "enact: strict = true refuses a second C library in a namespace of its own "
-    "(dlmopen LM_ID_NEWLM), whose functions no hook sees";
-
-/* A file that is libc: by its name (libc.so.6, as a program names it), or
- * by a path to the file this process loaded libc from (the one that holds
- * its dlmopen: a wrapper of connect may come between). */
-static bool names_libc(const char *file)
-{
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
-    if (strncmp(base, "libc.so", 7) == 0)
-        return true;
-    if (base == file)
-        return false; /* searched for by the loader: only its name is known */
-    Dl_info info;
-    struct stat mine, theirs;
-    return dladdr(*(void **)&real.dlmopen, &info) && info.dli_fname &&
-           sys_stat(info.dli_fname, &mine) == 0 && sys_stat(file, &theirs) == 0 &&
-           mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
-}
+    "enact: strict = true refuses a new namespace (dlmopen LM_ID_NEWLM), "
+    "whose own C library no hook sees";
 
 /* Nonzero: the caller's dlmopen is refused (recorded, and dlerror made to
  * say why); zero: libc's dlmopen takes the call as it is. */
@@ -235,10 +218,10 @@ HIDDEN int enact_dlmopen_refused(long lmid, const char *file)
     const struct enact_config *cfg;
     if (lmid != LM_ID_NEWLM || !file || !shim_enter(&cfg))
         return 0;
-    bool refused = cfg && cfg->strict && names_libc(file) &&
+    bool refused = cfg && cfg->strict &&
                    shim_strict_call("dlmopen", file,
-                                    "strict = true: a second C library in a new namespace "
-                                    "has functions the preload cannot see");
+                                    "strict = true: what loads in a new namespace uses a C "
+                                    "library of its own, whose functions the preload cannot see");
     shim_leave();
     if (refused) {
         /* glibc keeps dlerror's text to itself: a load that cannot succeed

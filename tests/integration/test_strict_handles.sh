@@ -8,11 +8,13 @@
 #     libc.so.6) and the connect goes through, unrecorded;
 #   - dlsym(RTLD_NEXT, "connect") from the program answers the shim's with
 #     or without strict (it comes after the program);
-#   - dlmopen(LM_ID_NEWLM) of libc, by name or by a link to its file,
-#     returns NULL, dlerror begins with the reason, and each is recorded
-#     (op dlmopen, reason strict); another library still loads so, also
-#     one found by the program's own RUNPATH ($ORIGIN/lib: dlmopen answers
-#     relative to its caller). Without strict all load;
+#   - dlmopen(LM_ID_NEWLM) of libc, by name or by a link to its file, and
+#     of any other library (libm, one found by the program's own RUNPATH:
+#     each brings a libc of its own into the new namespace) returns NULL,
+#     dlerror begins with the reason, and each is recorded (op dlmopen,
+#     reason strict); dlmopen(LM_ID_BASE) of the RUNPATH library still
+#     loads ($ORIGIN/lib: dlmopen answers relative to its caller). Without
+#     strict all load;
 #   - a preload after the shim that wraps connect, asking dlsym(RTLD_NEXT)
 #     for the next one at each call, gets libc's (the shim's would call it
 #     again, for ever): the program's second connect is the shim's refusal;
@@ -70,9 +72,9 @@ static const char *try_connect(connect_fn fn)
     close(fd);
     return rc == 0 ? "ok" : e == EACCES ? "EACCES" : e == EPERM ? "EPERM" : strerror(e);
 }
-static void load(const char *what, const char *file)
+static void load(const char *what, Lmid_t ns, const char *file)
 {
-    void *h = dlmopen(LM_ID_NEWLM, file, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlmopen(ns, file, RTLD_NOW | RTLD_LOCAL);
     const char *why = h ? NULL : dlerror();
     printf("dlmopen %s: %s%s\n", what, h ? "ok" : "NULL: ", why ? why : "");
 }
@@ -93,10 +95,11 @@ int main(int argc, char **argv)
     printf("dlsym(libc, recv): %s\n", whose(dlsym(libc, "recv")));
     printf("dlsym(RTLD_NEXT, connect): %s\n", whose(dlsym(RTLD_NEXT, "connect")));
     printf("connect through dlsym(libc): %s\n", fn ? try_connect((connect_fn)fn) : "none");
-    load("libc.so.6", "libc.so.6");
-    load("a link to libc", argv[2]);
-    load("libm.so.6", "libm.so.6");
-    load("by the program's RUNPATH", "libhandles_x.so");
+    load("libc.so.6", LM_ID_NEWLM, "libc.so.6");
+    load("a link to libc", LM_ID_NEWLM, argv[2]);
+    load("libm.so.6", LM_ID_NEWLM, "libm.so.6");
+    load("by the program's RUNPATH", LM_ID_NEWLM, "libhandles_x.so");
+    load("by the program's RUNPATH, base namespace", LM_ID_BASE, "libhandles_x.so");
     return 0;
 }
 C
@@ -152,12 +155,13 @@ connect through dlsym(libc): ok
 dlmopen libc.so.6: ok
 dlmopen a link to libc: ok
 dlmopen libm.so.6: ok
-dlmopen by the program's RUNPATH: ok" "$out"
+dlmopen by the program's RUNPATH: ok
+dlmopen by the program's RUNPATH, base namespace: ok" "$out"
 check_eq "without strict: no record" 0 "$(audit_eval "$T/off.jsonl" 'len(recs)')"
 
 ini on true
 out=$("$ENACT" run -c "$T/on.ini" -- "$T/handles" "$PORT" "$T/on-link.so")
-reason="enact: strict = true refuses a second C library in a namespace of its own (dlmopen LM_ID_NEWLM), whose functions no hook sees"
+reason="enact: strict = true refuses a new namespace (dlmopen LM_ID_NEWLM), whose own C library no hook sees"
 check_eq "strict: the shim's" "connect: ok
 dlsym(libc, connect): shim
 dlvsym(libc, connect): shim
@@ -167,13 +171,16 @@ dlsym(RTLD_NEXT, connect): shim
 connect through dlsym(libc): EACCES
 dlmopen libc.so.6: NULL: $reason
 dlmopen a link to libc: NULL: $reason
-dlmopen libm.so.6: ok
-dlmopen by the program's RUNPATH: ok" "$(sed 's/\(NULL: .*sees\):.*/\1/' <<<"$out")"
+dlmopen libm.so.6: NULL: $reason
+dlmopen by the program's RUNPATH: NULL: $reason
+dlmopen by the program's RUNPATH, base namespace: ok" "$(sed 's/\(NULL: .*sees\):.*/\1/' <<<"$out")"
 check_eq "strict: records" True "$(audit_eval "$T/on.jsonl" "(
     sorted((r['op'], r['verdict'], r.get('reason'), r.get('errno'), r.get('target')) for r in recs) == sorted([
         ('connect', 'deny', 'rate_limited', 'EACCES', '127.0.0.1:$PORT'),
         ('dlmopen', 'deny', 'strict', None, 'libc.so.6'),
-        ('dlmopen', 'deny', 'strict', None, '$T/on-link.so')]))")"
+        ('dlmopen', 'deny', 'strict', None, '$T/on-link.so'),
+        ('dlmopen', 'deny', 'strict', None, 'libm.so.6'),
+        ('dlmopen', 'deny', 'strict', None, 'libhandles_x.so')]))")"
 
 # A wrapper of connect after the shim.
 cat >"$T/after.c" <<'C'
