@@ -250,10 +250,9 @@ static char *slurp(struct loader *ld, const char *path, size_t *len)
 bool config_default_file(const char *config_abs_path, const char *suffix, char *out, size_t cap)
 {
     /* Formed at every governed start (the image's name): without stdio
-     * or basename(), each a first call for the loader to bind, and with
-     * the secure_getenv the shim has already called (a setuid program's
-     * caller does not choose its folder either). */
-    const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
+     * or basename(), each a first call for the loader to bind (a setuid
+     * program's caller does not choose its folder either). */
+    const char *xdg = sys_secure_getenv("XDG_RUNTIME_DIR");
     struct text t = text_at(out, cap);
     if (xdg && xdg[0] == '/') {
         text_str(&t, xdg);

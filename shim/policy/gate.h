@@ -111,8 +111,9 @@ struct gate_result gate_unfollowable(const struct enact_config *cfg, const char 
  * it does (io_uring): ENOSYS, or let through as would_deny when observing. */
 struct gate_result gate_strict_syscall(const struct enact_config *cfg);
 
-/* A library call strict mode refuses for what it would open (a second C
- * library); detail says why. No errno: the call reports otherwise. */
+/* A library call strict mode refuses for what it would open (a new
+ * namespace, with a C library of its own); detail says why. No errno: the
+ * call reports otherwise. */
 struct gate_result gate_strict_call(const struct enact_config *cfg, const char *detail);
 
 /* Whether the state file cfg names may be used: strict mode refuses one

@@ -65,11 +65,14 @@ static bool strict(void)
     return cfg && cfg->strict;
 }
 
+/* Read at each lookup it answers (a few hundred instructions, in strict
+ * mode only), rather than at every start. */
 static void *own_export(const char *name, uint32_t hash)
 {
+    struct elf_symbols self;
     void *addr;
-    return real.shim_symbols_usable &&
-                   elf_symbols_find_hashed(&real.shim_symbols, name, hash, &addr) == ELF_FOUND
+    return real.shim_dynamic && elf_symbols_init(&self, real.shim_base, real.shim_dynamic) &&
+                   elf_symbols_find_hashed(&self, name, hash, &addr) == ELF_FOUND
                ? addr
                : NULL;
 }
@@ -187,19 +190,26 @@ __attribute__((noinline)) static void *override(const char *name, void *handle,
     return NULL;
 }
 
+/* libc's dlvsym and dlmopen are found at the first call that needs them,
+ * not at every start (real_resolve finds dlsym alone, on its walk). */
+EARLY static void ensure_libc_dl(void)
+{
+    if (!__atomic_load_n(&real.dlsym, __ATOMIC_ACQUIRE) ||
+        !__atomic_load_n(&real.dlvsym, __ATOMIC_ACQUIRE) ||
+        !__atomic_load_n(&real.dlmopen, __ATOMIC_ACQUIRE))
+        early_resolve();
+}
+
 /* Called by dlsym and dlvsym below (caller: their return address);
  * leaves libc's functions in `real` for them to jump to. Before the
  * constructor (a library before the shim looking names up at its own
  * start) there is no config: libc answers. */
 EARLY HIDDEN void *enact_dl_override(const char *name, void *handle, const void *caller)
 {
-    if (!__atomic_load_n(&real.fcntl64, __ATOMIC_ACQUIRE)) {
-        if (!__atomic_load_n(&real.dlsym, __ATOMIC_ACQUIRE) ||
-            !__atomic_load_n(&real.dlvsym, __ATOMIC_ACQUIRE))
-            early_resolve();
-        return NULL;
-    }
-    return override(name, handle, caller);
+    ensure_libc_dl();
+    /* real_ready() itself, were it not inlined, would be instrumented code */
+    return __atomic_load_n(&real.fcntl64, __ATOMIC_ACQUIRE) ? override(name, handle, caller)
+                                                             : NULL;
 }
 
 /* Whatever loads in a new namespace brings a C library of its own (every
@@ -214,6 +224,7 @@ static const char dlmopen_refused[] =
  * say why); zero: libc's dlmopen takes the call as it is. */
 HIDDEN int enact_dlmopen_refused(long lmid, const char *file)
 {
+    ensure_libc_dl();
     real_ensure(); /* no library before the shim calls dlmopen at its start */
     const struct enact_config *cfg;
     if (lmid != LM_ID_NEWLM || !file || !shim_enter(&cfg))
@@ -227,7 +238,7 @@ HIDDEN int enact_dlmopen_refused(long lmid, const char *file)
         /* glibc keeps dlerror's text to itself: a load that cannot succeed
          * (a name no file has, no '/' in it) makes it begin with ours. */
         int saved = errno;
-        void *none = real.dlopen(dlmopen_refused, RTLD_NOW | RTLD_LOCAL);
+        void *none = dlopen(dlmopen_refused, RTLD_NOW | RTLD_LOCAL); /* libc's: no export of ours */
         if (none) /* cannot be, but a handle must not leak */
             dlclose(none);
         errno = saved;

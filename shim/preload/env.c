@@ -72,7 +72,7 @@ void env_start_read(struct env_start *out)
     /* secure_getenv says whether the process is setuid or setgid: the
      * shim calls it anyway later (for XDG_RUNTIME_DIR), and getauxval
      * would be one more first call for the loader to bind. */
-    *out = (struct env_start){.config = secure_getenv("ENACT_CONFIG")};
+    *out = (struct env_start){.config = real.secure_getenv("ENACT_CONFIG")};
     if (!out->config)
         return;
     for (char **e = environ; *e; e++) {

@@ -56,15 +56,18 @@ static const ElfW(Dyn) *dynamic_of(const struct dl_phdr_info *info)
     return NULL;
 }
 
-/* Looked for in every object after the shim, kept or not: without it no
- * other name could be asked of the loader. */
-static void find_dlsym(struct libc_next *next, const struct dl_phdr_info *info,
-                       const ElfW(Dyn) *dynamic)
+/* libc's dlsym, looked for in every object after the shim, kept or not:
+ * without it no other name could be asked of the loader. s: the object's
+ * table when it is kept; else it is read here. */
+static void find_dlsym(struct libc_next *next, const struct elf_symbols *s,
+                       const struct dl_phdr_info *info, const ElfW(Dyn) *dynamic)
 {
-    struct elf_symbols s;
+    struct elf_symbols own;
     void *addr;
-    if (!next->dlsym && dynamic && elf_symbols_init(&s, info->dlpi_addr, dynamic) &&
-        elf_symbols_find_hashed(&s, "dlsym", ELF_GNU_HASH_OF("dlsym"), &addr) == ELF_FOUND)
+    if (next->dlsym || (!s && !(dynamic && elf_symbols_init(&own, info->dlpi_addr, dynamic))))
+        return;
+    if (elf_symbols_find_hashed(s ? s : &own, "dlsym", ELF_GNU_HASH_OF("dlsym"), &addr) ==
+        ELF_FOUND)
         *(void **)&next->dlsym = addr;
 }
 
@@ -79,22 +82,20 @@ static int visit(struct dl_phdr_info *info, size_t size, void *ctx)
         if (w->after) {
             next->self_file = info->dlpi_name;
             next->self_build = build_id(info);
-            next->self_usable =
-                dynamic && elf_symbols_init(&next->self_symbols, info->dlpi_addr, dynamic);
+            next->self_base = info->dlpi_addr;
+            next->self_dynamic = dynamic;
         }
         return 0;
     }
     w->seen++;
-    find_dlsym(next, info, dynamic);
-    if (!next->usable)
-        return next->dlsym ? 1 : 0;
-    if (next->n == LIBC_NEXT_OBJECTS || !dynamic ||
-        !elf_symbols_init(&next->objects[next->n], info->dlpi_addr, dynamic)) {
-        next->usable = false;
-        return next->dlsym ? 1 : 0;
+    if (next->usable && next->n < LIBC_NEXT_OBJECTS && dynamic &&
+        elf_symbols_init(&next->objects[next->n], info->dlpi_addr, dynamic)) {
+        find_dlsym(next, &next->objects[next->n++], info, dynamic);
+        return 0;
     }
-    next->n++;
-    return 0;
+    next->usable = false;
+    find_dlsym(next, NULL, info, dynamic);
+    return next->dlsym ? 1 : 0;
 }
 
 /* Only where nothing follows the shim: it was loaded by dlopen (enact run

@@ -24,8 +24,10 @@ struct libc_next {
     bool usable; /* every object after the shim could be read */
     const char *self_file; /* the shim's path as the loader has it, or NULL */
     uint64_t self_build;   /* its GNU build ID, folded into 64 bits; 0: none */
-    struct elf_symbols self_symbols; /* the shim's own exports */
-    bool self_usable;                /* self_symbols could be read */
+    /* Where the shim's own table of exports is (dl.c reads it when strict
+     * mode answers a lookup); self_dynamic NULL: unknown. */
+    uintptr_t self_base;
+    const ElfW(Dyn) *self_dynamic;
     /* libc's dlsym (the first definition after the shim, past the objects
      * kept above too), or, with nothing after the shim, one that calls
      * dlsym through the PLT; never NULL after libc_next_init. */

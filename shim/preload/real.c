@@ -43,17 +43,14 @@ void real_resolve(void)
     libc_next_init(&next, &real);
     real.shim_file = next.self_file ? next.self_file : "";
     real.shim_build = next.self_build;
-    real.shim_symbols = next.self_symbols;
-    real.shim_symbols_usable = next.self_usable;
+    real.shim_base = next.self_base;
+    real.shim_dynamic = next.self_dynamic;
     /* Before any other name: what the walk cannot decide is asked of it. */
     __atomic_store_n((void **)&real.dlsym, *(void **)&next.dlsym, __ATOMIC_RELEASE);
     /* First: must_find's message needs it. Atomic, as syscall.c may set it
      * too. */
     __atomic_store_n((void **)&real.syscall, must_find(&next, "syscall", ELF_GNU_HASH_OF("syscall")),
                      __ATOMIC_RELEASE);
-    RESOLVE(dlvsym);
-    RESOLVE(dlmopen);
-    RESOLVE(dlopen);
     RESOLVE(connect);
     RESOLVE(getsockopt);
     RESOLVE(execve);
@@ -62,6 +59,8 @@ void real_resolve(void)
     RESOLVE(execvpe);
     RESOLVE(posix_spawn);
     RESOLVE(posix_spawnp);
+    RESOLVE(secure_getenv);
+    RESOLVE(clock_gettime);
     RESOLVE(getaddrinfo);
     RESOLVE(gethostbyname);
     RESOLVE(gethostbyname2);

@@ -22,11 +22,11 @@
 struct real_libc {
     /* First, in this order: dl.c's entry points jump through them by
      * offset. libc's own (glibc 2.34 moved them into libc.so.6), never the
-     * shim's exported dlsym: found first, on the walk itself. */
+     * shim's exports: dlsym found first, on the walk itself; dlvsym and
+     * dlmopen by dl.c at the first call that needs them. */
     void *(*dlsym)(void *, const char *);
     void *(*dlvsym)(void *, const char *, const char *);
     void *(*dlmopen)(long, const char *, int);
-    void *(*dlopen)(const char *, int);
     int (*connect)(int, const struct sockaddr *, socklen_t);
     int (*getsockopt)(int, int, int, void *, socklen_t *);
     int (*execve)(const char *, char *const[], char *const[]);
@@ -37,6 +37,9 @@ struct real_libc {
                        const posix_spawnattr_t *, char *const[], char *const[]);
     int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
                         const posix_spawnattr_t *, char *const[], char *const[]);
+    /* Called at every start: through here, no first call through the PLT. */
+    char *(*secure_getenv)(const char *);
+    int (*clock_gettime)(clockid_t, struct timespec *);
     int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
                        struct addrinfo **);
     struct hostent *(*gethostbyname)(const char *);
@@ -75,8 +78,10 @@ struct real_libc {
      * the hooks are linked into a program), found on the same walk. */
     const char *shim_file;
     uint64_t shim_build; /* its GNU build ID folded into 64 bits; 0: none */
-    struct elf_symbols shim_symbols; /* the shim's own exports (dl.c) */
-    bool shim_symbols_usable;
+    /* Its table of exports (dl.c), read only when a lookup needs it;
+     * shim_dynamic NULL: unknown. */
+    uintptr_t shim_base;
+    const ElfW(Dyn) *shim_dynamic;
 };
 
 /* Filled by real_resolve(); read-only afterwards. */

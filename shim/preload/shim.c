@@ -123,7 +123,7 @@ static void close_io_uring(void)
     char what[240];
     snprintf(what, sizeof what,
              "strict = true: the kernel filter that refuses io_uring could not be installed "
-             "(%s); io_uring set up by inline asm or a libc handle's syscall is not refused",
+             "(%s); io_uring set up past syscall() (inline asm) is not refused",
              strerror(errno));
     struct audit_event ev = process_record("error", what);
     ev.reason = "strict";

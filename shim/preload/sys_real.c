@@ -98,6 +98,18 @@ uid_t sys_geteuid(void)
     return (uid_t)real.syscall(SYS_geteuid);
 }
 
+char *sys_secure_getenv(const char *name)
+{
+    real_ensure();
+    return real.secure_getenv(name);
+}
+
+int sys_clock_gettime(clockid_t id, struct timespec *ts)
+{
+    real_ensure();
+    return real.clock_gettime(id, ts);
+}
+
 int sys_fallocate(int fd, int mode, off_t offset, off_t len)
 {
     real_ensure();

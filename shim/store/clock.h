@@ -4,6 +4,8 @@
 #ifndef ENACT_CLOCK_H
 #define ENACT_CLOCK_H
 
+#include "sys.h"
+
 #include <stdint.h>
 #include <time.h>
 
@@ -12,7 +14,7 @@
 static inline uint64_t clock_now_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(id, &ts);
+    sys_clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 

@@ -1,5 +1,7 @@
 #include "pidlock.h"
 
+#include "sys.h"
+
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -58,7 +60,7 @@ void pidlock_release(uint64_t *word, int32_t owner)
 uint32_t pidlock_clock_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sys_clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 }
 

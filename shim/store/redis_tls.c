@@ -49,7 +49,7 @@ static void say_error(const char *what, char *why, size_t cap)
 
 #define RESOLVE(field, name)                                                                     \
     do {                                                                                         \
-        *(void **)&lib.api.field = sys_dlsym(handle, name);                                          \
+        *(void **)&lib.api.field = sys_dlsym(handle, name);                                      \
         if (!lib.api.field) {                                                                    \
             snprintf(lib.why, sizeof lib.why, "libssl.so.3 has no %s", name);                    \
             return false;                                                                        \

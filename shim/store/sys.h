@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 ssize_t sys_read(int fd, void *buf, size_t len);
 ssize_t sys_write(int fd, const void *buf, size_t len);
@@ -41,6 +42,9 @@ int sys_fstat(int fd, struct stat *st);
 void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset);
 uid_t sys_getuid(void);
 uid_t sys_geteuid(void);
+/* Through the pointers the shim's walk found, for the same reason. */
+char *sys_secure_getenv(const char *name);
+int sys_clock_gettime(clockid_t id, struct timespec *ts);
 
 /* fallocate, the one call that would make the shim need GLIBC_2.10: each
  * version the shim needs is checked by the loader at every start. */

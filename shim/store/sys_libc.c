@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -67,6 +68,16 @@ void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset
 uid_t sys_getuid(void)
 {
     return getuid();
+}
+
+char *sys_secure_getenv(const char *name)
+{
+    return secure_getenv(name);
+}
+
+int sys_clock_gettime(clockid_t id, struct timespec *ts)
+{
+    return clock_gettime(id, ts);
 }
 
 uid_t sys_geteuid(void)
