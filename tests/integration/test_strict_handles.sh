@@ -24,16 +24,8 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v cc >/dev/null || fail "cc is required"
-PORT=$(free_port)
-"$PY" - "$PORT" >"$T/server.log" 2>&1 <<'PY' &
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
-while True:
-    c, _ = s.accept(); c.close()
-PY
-_BG_PIDS+=($!)
-wait_accepting "$!" 127.0.0.1 "$PORT"
+start_counting_listeners "$T/conns.log" api
+PORT=$LISTENER_PORTS
 
 cat >"$T/handles.c" <<'C'
 /* handles PORT LINK: each door's answer, one per line. LINK: a symbolic
