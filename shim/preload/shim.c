@@ -118,6 +118,7 @@ static void audit_state_problem(const char *what)
  * once per process that finds it so. */
 static void close_io_uring(void)
 {
+    int saved = errno; /* the program starts with the errno it had */
     if (strict_filter_install() != STRICT_FILTER_FAILED)
         return;
     char what[240];
@@ -128,6 +129,7 @@ static void close_io_uring(void)
     struct audit_event ev = process_record("error", what);
     ev.reason = "strict";
     write_record(&ev);
+    errno = saved;
 }
 
 /* The parent's pid by the syscall() found at start: getppid() is called
