@@ -108,8 +108,10 @@ $(BUILD)/shim-obj/%.o: $(BUILD)/obj/%.o $(SHIM_START_LIST) scripts/start-section
 	@mkdir -p $(dir $@)
 	scripts/start-sections.sh $(SHIM_START_LIST) $< $@
 
+# -fini: the loader's call at exit goes to the shim's own enact_fini (its
+# start-up pages) instead of .fini at the text's far end (preload/init.c).
 $(BUILD)/libenact_shim.so: $(SHIM_LINK_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-z,defs -o $@ $^ $(SHIM_LIBS) -ldl
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-z,defs -Wl,-fini=enact_fini -o $@ $^ $(SHIM_LIBS) -ldl
 
 # The CLI binds every symbol at start (-z now, as hardening asks); only the
 # shim, loaded into every program an agent starts, binds lazily.

@@ -1,10 +1,10 @@
 #include "config_watch.h"
 
 #include "identity.h"
+#include "on_fork.h"
 #include "real.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,11 +23,6 @@ static pid_t watcher_pid;
 static const struct enact_config *replaced[CONFIG_RELOAD_MAX];
 static unsigned nreplaced;
 
-static uint64_t now_ns(void)
-{
-    return clock_now_ns(CLOCK_MONOTONIC_COARSE);
-}
-
 static void forked(void)
 {
     watcher_pid = shim_pid();
@@ -37,7 +32,8 @@ static void forked(void)
 struct enact_config *config_watch_load(const char *path, uint64_t build,
                                        struct config_diag *diag)
 {
-    return config_reload_first(&config_watch_process, path, build, diag, now_ns());
+    return config_reload_first(&config_watch_process, path, build, diag,
+                               clock_now_ns_syscall(CLOCK_MONOTONIC_COARSE));
 }
 
 void config_watch_start(const struct enact_config *_Atomic *config, bool observe_mode,
@@ -47,7 +43,7 @@ void config_watch_start(const struct enact_config *_Atomic *config, bool observe
     observe = observe_mode;
     report = reporter;
     watcher_pid = shim_pid();
-    pthread_atfork(NULL, NULL, forked);
+    on_fork_child(forked);
 }
 
 static void say(const char *text)

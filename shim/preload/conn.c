@@ -2,8 +2,8 @@
 
 #include "identity.h"
 #include "layout.h"
+#include "on_fork.h"
 
-#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +27,7 @@ static void after_fork_in_child(void)
 void conn_init(void)
 {
     owner_pid = shim_pid();
-    pthread_atfork(NULL, NULL, after_fork_in_child);
+    on_fork_child(after_fork_in_child);
 }
 
 bool conn_may_change(void)

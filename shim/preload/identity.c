@@ -1,10 +1,10 @@
 #include "identity.h"
 
+#include "on_fork.h"
 #include "real.h"
 #include "shim.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -75,7 +75,7 @@ static void identity_forked(void)
 
 void identity_init(void)
 {
-    pthread_atfork(NULL, NULL, identity_forked);
+    on_fork_child(identity_forked);
 }
 
 /* _Fork runs no atfork handler: its child forgets the caches here. */

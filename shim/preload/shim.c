@@ -5,6 +5,7 @@
 #include "env.h"
 #include "identity.h"
 #include "layout.h"
+#include "on_fork.h"
 #include "real.h"
 #include "strict_filter.h"
 #include "../policy/backend.h"
@@ -21,7 +22,6 @@
 #include "../store/sys.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,8 +150,8 @@ static void register_process(struct state_map *m)
                                .pid = shim_pid(),
                                .parent = parent_pid(),
                                .uid = sys_getuid(),
-                               .boot_ns = clock_now_ns(CLOCK_BOOTTIME),
-                               .real_ns = clock_now_ns(CLOCK_REALTIME),
+                               .boot_ns = clock_now_ns_syscall(CLOCK_BOOTTIME),
+                               .real_ns = clock_now_ns_syscall(CLOCK_REALTIME),
                                .agent_id = proc.agent_id,
                                .agent = proc.agent,
                                .program = program_invocation_short_name,
@@ -230,7 +230,7 @@ static void start_fleet(const struct enact_config *cfg)
         (long)sizeof nonce)
         nonce = clock_now_ns(CLOCK_REALTIME) ^ ((uint64_t)shim_pid() << 32);
     redis_store_init(&proc.redis, &opt, (struct redis_fallback){host_store, (void *)cfg}, nonce);
-    pthread_atfork(NULL, NULL, fleet_forked);
+    on_fork_child(fleet_forked);
     proc.fleet = true;
 }
 
@@ -298,7 +298,7 @@ const struct enact_config *shim_start(const struct env_start *env)
     if (cfg->strict)
         close_io_uring();
     map_state(cfg, NULL);
-    pthread_atfork(NULL, NULL, registered_forked);
+    on_fork_child(registered_forked);
     if (backend_is_shared(cfg))
         start_fleet(cfg);
     return cfg;

@@ -110,6 +110,12 @@ int sys_clock_gettime(clockid_t id, struct timespec *ts)
     return real.clock_gettime(id, ts);
 }
 
+int sys_clock_gettime_syscall(clockid_t id, struct timespec *ts)
+{
+    real_ensure();
+    return (int)real.syscall(SYS_clock_gettime, (long)id, (long)ts);
+}
+
 int sys_fallocate(int fd, int mode, off_t offset, off_t len)
 {
     real_ensure();

@@ -18,4 +18,16 @@ static inline uint64_t clock_now_ns(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The same by the system call, not the vDSO: for the two or three reads of
+ * a process's start, where the vDSO's data page and the page of libc's
+ * clock_gettime would be two page faults more than the start has otherwise
+ * (about 4 us on a virtual machine, against 0.2 us a call; bench/NOTES.md,
+ * B6). */
+static inline uint64_t clock_now_ns_syscall(clockid_t id)
+{
+    struct timespec ts;
+    sys_clock_gettime_syscall(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 #endif

@@ -45,6 +45,8 @@ uid_t sys_geteuid(void);
 /* Through the pointers the shim's walk found, for the same reason. */
 char *sys_secure_getenv(const char *name);
 int sys_clock_gettime(clockid_t id, struct timespec *ts);
+/* clock_gettime by the system call itself, not the vDSO (clock.h). */
+int sys_clock_gettime_syscall(clockid_t id, struct timespec *ts);
 
 /* fallocate, the one call that would make the shim need GLIBC_2.10: each
  * version the shim needs is checked by the loader at every start. */

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 ssize_t sys_read(int fd, void *buf, size_t len)
@@ -78,6 +79,11 @@ char *sys_secure_getenv(const char *name)
 int sys_clock_gettime(clockid_t id, struct timespec *ts)
 {
     return clock_gettime(id, ts);
+}
+
+int sys_clock_gettime_syscall(clockid_t id, struct timespec *ts)
+{
+    return (int)syscall(SYS_clock_gettime, id, ts);
 }
 
 uid_t sys_geteuid(void)
