@@ -32,17 +32,17 @@ _Static_assert(CONFIG_KEY_COUNT <= 64, "section_source.refused has a bit per key
 #define KEY(n, s) .name = n, .section = s, .hint_edits = 2
 #define RULE(n, s, edits) .name = n, .section = s, .hint_edits = edits, .repeatable = true
 
-#define BOOL .parse = parse_bool_key, .expected = "true or false"
-#define COUNT_FROM(lo, hi, text) .parse = parse_count_key, .min = lo, .max = hi, .expected = text
+#define BOOL .parse = KEY_PARSE_BOOL, .expected = "true or false"
+#define COUNT_FROM(lo, hi, text) .parse = KEY_PARSE_COUNT, .min = lo, .max = hi, .expected = text
 #define COUNT(hi, text) COUNT_FROM(1, hi, text)
-#define NUMBER(lo, hi, text) .parse = parse_number_key, .min = lo, .max = hi, .expected = text
+#define NUMBER(lo, hi, text) .parse = KEY_PARSE_NUMBER, .min = lo, .max = hi, .expected = text
 #define ABOVE_0(hi, text) NUMBER(0, hi, text), .open_min = true
 #define SECONDS NUMBER(0.001, MAX_SECONDS, "a number of seconds from 0.001 to 10000000")
 #define DELAY NUMBER(0, MAX_SECONDS, "a number of seconds from 0 to 10000000")
-#define CHOICE(...) .parse = parse_choice_key, .choices = (const char *const[]){__VA_ARGS__, NULL}
-#define IMPACT_EXEC(level) .parse = parse_impact_exec_key, .arg = level
+#define CHOICE(...) .parse = KEY_PARSE_CHOICE, .choices = {__VA_ARGS__}
+#define IMPACT_EXEC(level) .parse = KEY_PARSE_IMPACT_EXEC, .arg = level
 #define IMPACT_VERB(level)                                                                       \
-    .parse = parse_impact_verb_key, .arg = level, .expected = "one word of 1 to 31 letters"
+    .parse = KEY_PARSE_IMPACT_VERB, .arg = level, .expected = "one word of 1 to 31 letters"
 
 #define QUOTA_MAX_TEXT "a whole number from 1 to 4294967295"
 #define QUOTA_WINDOW_TEXT "a number of hours above 0, at most ten years"
@@ -50,11 +50,11 @@ _Static_assert(CONFIG_KEY_COUNT <= 64, "section_source.refused has a bit per key
 #define QUOTA_WARN_HELP "a quota_low record when what is left falls to this, once per window"
 
 const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
-    [EK_AGENT] = {KEY("agent", SECTION_ENACT), .parse = parse_agent_name_key, ENACT(agent),
+    [EK_AGENT] = {KEY("agent", SECTION_ENACT), .parse = KEY_PARSE_AGENT_NAME, ENACT(agent),
                   .max = AGENT_NAME_MAX, .help = "whose limits these are, 1 to 64 characters"},
-    [EK_STATE] = {KEY("state", SECTION_ENACT), .parse = parse_path_key, ENACT(state_path),
+    [EK_STATE] = {KEY("state", SECTION_ENACT), .parse = KEY_PARSE_PATH, ENACT(state_path),
                   .help = "the shared state file (default: under $XDG_RUNTIME_DIR/enact/)"},
-    [EK_AUDIT_LOG] = {KEY("audit_log", SECTION_ENACT), .parse = parse_audit_log_key,
+    [EK_AUDIT_LOG] = {KEY("audit_log", SECTION_ENACT), .parse = KEY_PARSE_AUDIT_LOG,
                       ENACT(audit_path),
                       .help = "the JSON-lines audit log, or syslog (default: "
                               "enact-audit.jsonl next to the config)"},
@@ -79,13 +79,13 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                        COUNT(STATE_AGENTS_MAX, "a whole number from 1 to " STATE_AGENTS_MAX_TEXT),
                        ENACT(max_agents),
                        .help = "agents a new state file has room for before it grows (default 64)"},
-    [EK_BACKEND] = {KEY("backend", SECTION_ENACT), .parse = parse_backend_key,
+    [EK_BACKEND] = {KEY("backend", SECTION_ENACT), .parse = KEY_PARSE_BACKEND,
                     ENACT(backend.url),
                     .help = "where limits are kept: local (this host's state file), or "
                             "redis://[USER:PASSWORD@]HOST:PORT[/DB], rediss://..., "
                             "redis+unix:///PATH for a whole fleet"},
     [EK_BACKEND_KEY_PREFIX] = {KEY("backend.key_prefix", SECTION_ENACT),
-                               .parse = parse_key_prefix_key, ENACT(backend.key_prefix),
+                               .parse = KEY_PARSE_KEY_PREFIX, ENACT(backend.key_prefix),
                                .max = 100,
                                .expected = "1 to 100 characters without spaces or braces",
                                .help = "the fleet's keys are {PREFIX}:... (default: "
@@ -100,16 +100,16 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                             .help = "while the backend cannot answer: keep limits on this "
                                     "host's state (default), refuse, or allow"},
     [EK_BACKEND_PASSWORD_FILE] = {KEY("backend.password_file", SECTION_ENACT),
-                                  .parse = parse_path_key, ENACT(backend.password_file),
+                                  .parse = KEY_PARSE_PATH, ENACT(backend.password_file),
                                   .help = "a file holding the backend's password (its first "
                                           "line)"},
     [EK_BACKEND_PASSWORD_ENV] = {KEY("backend.password_env", SECTION_ENACT),
-                                 .parse = parse_env_name_key, ENACT(backend.password_env),
+                                 .parse = KEY_PARSE_ENV_NAME, ENACT(backend.password_env),
                                  .expected = "the name of an environment variable",
                                  .help = "an environment variable holding the backend's "
                                          "password"},
     [EK_BACKEND_TLS_CA_FILE] = {KEY("backend.tls_ca_file", SECTION_ENACT),
-                                .parse = parse_path_key, ENACT(backend.tls_ca_file),
+                                .parse = KEY_PARSE_PATH, ENACT(backend.tls_ca_file),
                                 .help = "rediss://: the CA certificates (PEM) to trust "
                                         "(default: the system's)"},
     [EK_KILL_SCOPE] = {KEY("kill_scope", SECTION_ENACT), CHOICE("mapped", "all"),
@@ -118,10 +118,10 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                        .help = "what enact kill stops: the agent's mapped calls (default), or "
                                "every connect and program start"},
 
-    [TK_CONNECT] = {RULE("connect", SECTION_TOOL, 2), .parse = parse_connect_key,
+    [TK_CONNECT] = {RULE("connect", SECTION_TOOL, 2), .parse = KEY_PARSE_CONNECT,
                     .help = "connects the tool governs: HOST[:PORT], CIDR, [IPv6], a name "
                             "glob, unix:PATH"},
-    [TK_EXEC] = {RULE("exec", SECTION_TOOL, 1), .parse = parse_exec_key,
+    [TK_EXEC] = {RULE("exec", SECTION_TOOL, 1), .parse = KEY_PARSE_EXEC,
                  .help = "program starts the tool governs: PROGRAM [ARG...], globs"},
     [TK_RATE_PER_MINUTE] = {KEY("rate.max_calls_per_minute", SECTION_TOOL),
                             ABOVE_0(1e12, "a number of calls above 0 (e.g. 60 or 0.5)"),
@@ -138,7 +138,7 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
     [TK_QUOTA_WINDOW] = {KEY("quota.window_hours", SECTION_TOOL),
                          ABOVE_0(MAX_WINDOW_HOURS, QUOTA_WINDOW_TEXT), TOOL(quota.window_hours),
                          .dflt = 24, .help = "the quota's window, in hours (default 24)"},
-    [TK_QUOTA_WARN] = {KEY("quota.warn_remaining", SECTION_TOOL), .parse = parse_quota_warn_key,
+    [TK_QUOTA_WARN] = {KEY("quota.warn_remaining", SECTION_TOOL), .parse = KEY_PARSE_QUOTA_WARN,
                        TOOL(quota.warn_remaining), .expected = QUOTA_WARN_TEXT,
                        .help = QUOTA_WARN_HELP},
     [TK_BREAKER_FAILURES] = {KEY("breaker.failure_threshold", SECTION_TOOL),
@@ -190,12 +190,12 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                      .help = "wait: a refused blocking connect waits for the limit to end"},
     [TK_MAX_WAIT] = {KEY("max_wait", SECTION_TOOL), SECONDS, TOOL(max_wait), .dflt = 30,
                      .help = "the longest wait with on_limit = wait (default 30)"},
-    [TK_ERRNO] = {KEY("errno", SECTION_TOOL), .parse = parse_errno_key, TOOL(deny_errno),
+    [TK_ERRNO] = {KEY("errno", SECTION_TOOL), .parse = KEY_PARSE_ERRNO, TOOL(deny_errno),
                   .dflt = EPERM,
                   .expected = "one of EPERM, EACCES, ECONNREFUSED, ECONNRESET, ENETUNREACH, "
                               "EHOSTUNREACH, ETIMEDOUT",
                   .help = "what a refused call fails with (default EPERM)"},
-    [TK_DRY_RUN_RESPONSE] = {KEY("dry_run.response", SECTION_TOOL), .parse = parse_bytes_key,
+    [TK_DRY_RUN_RESPONSE] = {KEY("dry_run.response", SECTION_TOOL), .parse = KEY_PARSE_BYTES,
                              TOOL(dry_run_response),
                              .help = "what a raw simulated peer answers each request: TEXT "
                                      "(escapes \\r \\n \\t \\0 \\xHH) or @FILE"},
@@ -209,7 +209,7 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                                 COUNT_FROM(200, 599, "an HTTP status from 200 to 599"),
                                 TOOL(dry_run_http_status), .dflt = 200,
                                 .help = "the status a simulated HTTP peer answers (default 200)"},
-    [TK_DRY_RUN_HTTP_BODY] = {KEY("dry_run.http_body", SECTION_TOOL), .parse = parse_bytes_key,
+    [TK_DRY_RUN_HTTP_BODY] = {KEY("dry_run.http_body", SECTION_TOOL), .parse = KEY_PARSE_BYTES,
                               TOOL(dry_run_http_body),
                               .help = "the body a simulated HTTP peer answers: TEXT or @FILE "
                                       "(default a JSON object saying it was simulated)"},
@@ -229,7 +229,7 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                                TOOL(approve_on_timeout), .dflt = APPROVE_TIMEOUT_DENY,
                                .expected = "'deny' or 'allow'",
                                .help = "what a call no one answered gets (default deny)"},
-    [TK_APPROVE_COMMAND] = {KEY("approve.command", SECTION_TOOL), .parse = parse_path_key,
+    [TK_APPROVE_COMMAND] = {KEY("approve.command", SECTION_TOOL), .parse = KEY_PARSE_PATH,
                             TOOL(approve_command),
                             .help = "a program run once per request, the request as JSON on "
                                     "its stdin"},
@@ -240,7 +240,7 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
     [AK_QUOTA_WINDOW] = {KEY("quota.window_hours", SECTION_AGENT),
                          ABOVE_0(MAX_WINDOW_HOURS, QUOTA_WINDOW_TEXT), QUOTA(window_hours),
                          .dflt = 24, .help = "the quota's window, in hours (default 24)"},
-    [AK_QUOTA_WARN] = {KEY("quota.warn_remaining", SECTION_AGENT), .parse = parse_quota_warn_key,
+    [AK_QUOTA_WARN] = {KEY("quota.warn_remaining", SECTION_AGENT), .parse = KEY_PARSE_QUOTA_WARN,
                        QUOTA(warn_remaining), .expected = QUOTA_WARN_TEXT,
                        .help = QUOTA_WARN_HELP},
 
@@ -256,6 +256,26 @@ const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT] = {
                         .help = "a protocol verb of MEDIUM impact"},
     [IK_VERB_LOW] = {RULE("verb.low", SECTION_IMPACT, 2), IMPACT_VERB(IMPACT_LOW),
                      .help = "a protocol verb of LOW impact"},
+};
+
+static key_parser *const PARSERS[KEY_PARSE_KINDS] = {
+    [KEY_PARSE_BOOL] = parse_bool_key,
+    [KEY_PARSE_CHOICE] = parse_choice_key,
+    [KEY_PARSE_COUNT] = parse_count_key,
+    [KEY_PARSE_NUMBER] = parse_number_key,
+    [KEY_PARSE_PATH] = parse_path_key,
+    [KEY_PARSE_QUOTA_WARN] = parse_quota_warn_key,
+    [KEY_PARSE_AUDIT_LOG] = parse_audit_log_key,
+    [KEY_PARSE_AGENT_NAME] = parse_agent_name_key,
+    [KEY_PARSE_BACKEND] = parse_backend_key,
+    [KEY_PARSE_KEY_PREFIX] = parse_key_prefix_key,
+    [KEY_PARSE_ENV_NAME] = parse_env_name_key,
+    [KEY_PARSE_ERRNO] = parse_errno_key,
+    [KEY_PARSE_BYTES] = parse_bytes_key,
+    [KEY_PARSE_CONNECT] = parse_connect_key,
+    [KEY_PARSE_EXEC] = parse_exec_key,
+    [KEY_PARSE_IMPACT_EXEC] = parse_impact_exec_key,
+    [KEY_PARSE_IMPACT_VERB] = parse_impact_verb_key,
 };
 
 const char *config_section_title(enum config_section s)
@@ -359,7 +379,7 @@ void config_key_apply(struct loader *ld, enum config_section section, const char
         src->key_line[id] = ld->line;
     }
     unsigned errors_before = ld->errors;
-    if (k->parse(ld, k, base, v) == KEY_BAD_VALUE)
+    if (PARSERS[k->parse](ld, k, base, v) == KEY_BAD_VALUE)
         config_error(ld, ld->line, "%s must be %s, not '%s'", k->name, k->expected, v);
     if (ld->errors > errors_before && src)
         src->refused |= UINT64_C(1) << id;

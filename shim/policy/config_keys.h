@@ -30,21 +30,56 @@ struct key_def;
 typedef enum key_verdict key_parser(struct loader *ld, const struct key_def *k, void *base,
                                     const char *v);
 
+/* The parsers a key can name (config_values.h), by index: the table holds
+ * no pointer, so the loader has nothing of it to relocate at a governed
+ * process's start (it lies in read-only data, not in RELRO pages every
+ * process writes; bench/NOTES.md, B6). */
+enum key_parse {
+    KEY_PARSE_NONE, /* never in the table: a key without a parser is a mistake */
+    KEY_PARSE_BOOL,
+    KEY_PARSE_CHOICE,
+    KEY_PARSE_COUNT,
+    KEY_PARSE_NUMBER,
+    KEY_PARSE_PATH,
+    KEY_PARSE_QUOTA_WARN,
+    KEY_PARSE_AUDIT_LOG,
+    KEY_PARSE_AGENT_NAME,
+    KEY_PARSE_BACKEND,
+    KEY_PARSE_KEY_PREFIX,
+    KEY_PARSE_ENV_NAME,
+    KEY_PARSE_ERRNO,
+    KEY_PARSE_BYTES,
+    KEY_PARSE_CONNECT,
+    KEY_PARSE_EXEC,
+    KEY_PARSE_IMPACT_EXEC,
+    KEY_PARSE_IMPACT_VERB,
+    KEY_PARSE_KINDS
+};
+
+/* The sizes of the table's texts, each with its NUL (a longer initializer
+ * does not compile; test_config checks each is terminated). */
+#define KEY_NAME_MAX 28
+#define KEY_CHOICES_MAX 6 /* the words of a choice, then "" */
+#define KEY_CHOICE_MAX 12
+#define KEY_EXPECTED_MAX 96
+#define KEY_HELP_MAX 152
+
 struct key_def {
-    const char *name;
+    char name[KEY_NAME_MAX];
     enum config_section section;
-    key_parser *parse;
+    enum key_parse parse;
     size_t offset, size; /* the value's slot in the section's struct */
     enum key_field field;
-    double min, max;            /* a count's or a number's bounds */
-    bool open_min;              /* min itself is refused */
-    const char *const *choices; /* in the order of the enum the slot holds */
-    int arg;                    /* the parser's own: an impact level */
-    double dflt;                /* what a key not written stands for, where one does */
-    bool repeatable;            /* a rule: one more per line, never "set twice" */
-    unsigned hint_edits;        /* a misspelling within this many edits is hinted */
-    const char *expected;       /* "KEY must be EXPECTED, not 'VALUE'" */
-    const char *help;
+    double min, max; /* a count's or a number's bounds */
+    bool open_min;   /* min itself is refused */
+    /* In the order of the enum the slot holds, ended by "". */
+    char choices[KEY_CHOICES_MAX][KEY_CHOICE_MAX];
+    int arg;                            /* the parser's own: an impact level */
+    double dflt;                        /* what a key not written stands for, where one does */
+    bool repeatable;                    /* a rule: one more per line, never "set twice" */
+    unsigned hint_edits;                /* a misspelling within this many edits is hinted */
+    char expected[KEY_EXPECTED_MAX];    /* "KEY must be EXPECTED, not 'VALUE'" */
+    char help[KEY_HELP_MAX];
 };
 
 extern const struct key_def CONFIG_KEYS[CONFIG_KEY_COUNT];

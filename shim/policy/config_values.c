@@ -104,11 +104,11 @@ void config_value_format(const struct key_def *k, const void *base, char *out, s
         return;
     }
     uint64_t v = load_int(k, base);
-    if (k->parse == parse_bool_key)
+    if (k->parse == KEY_PARSE_BOOL)
         snprintf(out, cap, "%s", v ? "true" : "false");
-    else if (k->parse == parse_errno_key)
+    else if (k->parse == KEY_PARSE_ERRNO)
         snprintf(out, cap, "%s", config_errno_name((int)v));
-    else if (k->choices)
+    else if (k->choices[0][0] && v < KEY_CHOICES_MAX)
         snprintf(out, cap, "%s", k->choices[v]);
     else
         snprintf(out, cap, "%llu", (unsigned long long)v);
@@ -142,7 +142,7 @@ enum key_verdict parse_choice_key(struct loader *ld, const struct key_def *k, vo
                                   const char *v)
 {
     (void)ld;
-    for (int i = 0; k->choices[i]; i++) {
+    for (int i = 0; i < KEY_CHOICES_MAX && k->choices[i][0]; i++) {
         if (strcmp(v, k->choices[i]) == 0) {
             store_int(k, base, (uint64_t)i);
             return KEY_OK;

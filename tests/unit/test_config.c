@@ -2199,21 +2199,33 @@ static void test_breaker_id_ignores_call_timeout(void **state)
                base, true, true, true, "timeout_seconds edited");
 }
 
+/* Whether text, a char array of the table, holds its NUL. */
+#define TERMINATED(text) (strnlen((text), sizeof(text)) < sizeof(text))
+
 /* Every entry of the key table is whole: a name unique in its section, a
- * parser, a help line; a value a parser may refuse has the words for it;
- * a default sits within the key's own bounds. */
+ * parser, a help line, every text ended within its array; a value a parser
+ * may refuse has the words for it; a default sits within the key's own
+ * bounds. */
 static void test_key_table_complete(void **state)
 {
     (void)state;
     for (int i = 0; i < CONFIG_KEY_COUNT; i++) {
         const struct key_def *k = &CONFIG_KEYS[i];
-        if (!k->name || !k->parse || !k->help || !*k->help || k->section >= SECTION_COUNT)
-            fail_msg("key %d (%s) is incomplete", i, k->name ? k->name : "?");
+        if (!TERMINATED(k->name) || !TERMINATED(k->help) || !TERMINATED(k->expected))
+            fail_msg("key %d: a text fills its whole array, with no NUL", i);
+        for (int c = 0; c < KEY_CHOICES_MAX; c++)
+            if (!TERMINATED(k->choices[c]))
+                fail_msg("'%s': choice %d fills its whole array, with no NUL", k->name, c);
+        if (k->choices[0][0] && k->choices[KEY_CHOICES_MAX - 1][0])
+            fail_msg("'%s': its choices leave no \"\" to end them", k->name);
+        if (!k->name[0] || k->parse == KEY_PARSE_NONE || k->parse >= KEY_PARSE_KINDS ||
+            !k->help[0] || k->section >= SECTION_COUNT)
+            fail_msg("key %d (%s) is incomplete", i, k->name);
         for (int j = 0; j < i; j++)
             if (CONFIG_KEYS[j].section == k->section && strcmp(CONFIG_KEYS[j].name, k->name) == 0)
                 fail_msg("'%s' twice in %s", k->name, config_section_title(k->section));
         if (!k->repeatable && k->field != FIELD_STRING && k->field != FIELD_BYTES &&
-            !k->expected)
+            !k->expected[0])
             fail_msg("'%s' says nothing of the values it refuses", k->name);
         if (k->max > 0 && k->dflt != 0 && (k->dflt > k->max || k->dflt < k->min))
             fail_msg("'%s': default %g outside %g..%g", k->name, k->dflt, k->min, k->max);
