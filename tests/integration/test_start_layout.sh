@@ -4,7 +4,11 @@
 # no governed call then maps a few pages of the text, not all of it
 # (bench/NOTES.md, B6). The names listed are functions of the shim (a
 # stale list would spread the start again), and no other function lies
-# between the first and the last of them.
+# between the first and the last of them. Nor does a start reach pages
+# beyond them for the loader's exit call (DT_FINI is enact_fini, listed,
+# not .fini at the text's end), for pthread_atfork (a stub apart from
+# them: the shim calls __register_atfork), or to relocate the key table
+# (read-only data, no relocation).
 . "$(dirname "$0")/lib.sh"
 
 command -v nm >/dev/null || fail "nm (binutils) is required"
@@ -47,3 +51,28 @@ else
     [ "$span" -lt 32768 ] || fail "the start-up functions span $span bytes"
 fi
 note "start-up functions: $(grep -c ' start ' "$T/kinds") in $span bytes"
+
+command -v readelf >/dev/null || fail "readelf (binutils) is required"
+fini=$(readelf -dW "$SHIM" | awk '$2 == "(FINI)" {print $3}')
+at=$(awk '$3 == "enact_fini" {print $1}' "$T/kinds" | head -1)
+[ -n "$fini" ] && [ -n "$at" ] && [ $((fini)) -eq $((0x$at)) ] ||
+    fail "DT_FINI is ${fini:-missing}, not enact_fini (${at:-not found})"
+grep -q ' start enact_fini$' "$T/kinds" || fail "enact_fini is not among the start-up functions"
+! nm --defined-only "$SHIM" | grep -q ' pthread_atfork$' ||
+    fail "the shim links pthread_atfork's stub (call __register_atfork: preload/on_fork.h)"
+# The section CONFIG_KEYS lies in: allocated and not writable.
+keys=$(nm --defined-only "$SHIM" | awk '$3 == "CONFIG_KEYS" {print $1}')
+[ -n "$keys" ] || fail "no CONFIG_KEYS in $SHIM"
+flags=""
+while read -r name type addr _ size _ fl _; do
+    [ "$type" != NOBITS ] || continue
+    if [ $((0x$keys)) -ge $((0x$addr)) ] && [ $((0x$keys)) -lt $((0x$addr + 0x$size)) ]; then
+        flags="$name $fl"
+        break
+    fi
+done < <(readelf -SW "$SHIM" | sed -n 's/^ *\[ *[0-9]*\] *\(\..*\)/\1/p')
+case $flags in
+*W*) fail "CONFIG_KEYS lies in a writable section ($flags): the loader relocates it at every start" ;;
+"") fail "no section holds CONFIG_KEYS" ;;
+esac
+note "DT_FINI is enact_fini; CONFIG_KEYS in ${flags%% *}"
