@@ -178,10 +178,11 @@ test: deps
 # also check the hooks linked into a threaded agent (tests/linked), the
 # core (unit tests, fuzz corpora) and the CLI (config corpus, commands).
 SAN_ENV := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
+# The agent gets the shim's exit call as the shim has it (-fini, preload/init.c).
 LINKED_SRC := tests/linked/threaded_agent.c $(PRELOAD_SRC) $(SHIM_CORE_SRC)
 $(BUILD)/asan/threaded_agent: $(LINKED_SRC) $(wildcard shim/*/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -pthread -o $@ $(LINKED_SRC) $(SHIM_LIBS) -ldl
+	$(CC) $(CFLAGS) $(SAN) -pthread -Wl,-fini=enact_fini -o $@ $(LINKED_SRC) $(SHIM_LIBS) -ldl
 asan-linked: $(BUILD)/asan/threaded_agent
 	@ASAN_OPTIONS=detect_leaks=1:exitcode=86 $(SAN_ENV) tests/linked/run.sh $<
 
@@ -222,7 +223,7 @@ $(BUILD)/tsan/tests/%: tests/unit/%.c $(CORE_SRC) $(CORE_HDR) $(wildcard tests/u
 	$(CC) $(CFLAGS) $(TSAN) $(CORE_INC) -o $@ $< $(CORE_SRC) $(LDLIBS) -lcmocka
 $(BUILD)/tsan/threaded_agent: $(LINKED_SRC) $(wildcard shim/*/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TSAN) -pthread -o $@ $(LINKED_SRC) $(SHIM_LIBS) -ldl
+	$(CC) $(CFLAGS) $(TSAN) -pthread -Wl,-fini=enact_fini -o $@ $(LINKED_SRC) $(SHIM_LIBS) -ldl
 tsan: $(TSAN_UNIT) $(BUILD)/tsan/threaded_agent
 	@TSAN_OPTIONS=halt_on_error=1:exitcode=88 scripts/run-unit.sh $(TSAN_UNIT)
 	@TSAN_OPTIONS=halt_on_error=1:exitcode=88 tests/linked/run.sh $(BUILD)/tsan/threaded_agent
